@@ -1,0 +1,40 @@
+# The two commands the README promises: `make demo` and `make test`.
+# Both create the virtual environment and install everything they need on first use.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+COMPAT := tests/compat
+
+.PHONY: install demo test lint typecheck pytest bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+$(COMPAT)/node_modules/.installed: $(COMPAT)/package.json $(COMPAT)/package-lock.json
+	cd $(COMPAT) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+demo: install
+	$(BIN)/octorelease demo
+
+lint: install
+	$(BIN)/ruff check src tests testing bench
+
+typecheck: install
+	$(BIN)/mypy
+
+pytest: install $(COMPAT)/node_modules/.installed
+	$(BIN)/pytest
+
+test: lint typecheck pytest
+
+bench: install
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) $(COMPAT)/node_modules

@@ -1,0 +1,1 @@
+"""actions of octorelease."""

@@ -1,0 +1,1 @@
+"""The Octopus REST client: knows the wire, nothing of CI, actions or the sandbox."""

@@ -1,0 +1,92 @@
+"""The exception family of octorelease.
+
+Every error a caller may catch, and the exit code the command line gives it (the table of
+codes lives in ``cli.py``; this tree is the reason it can be one table)::
+
+    OctoreleaseError                 anything octorelease raises on purpose
+    ├── InvalidInput                 2  bad flags or handler file, found before any request
+    ├── OctopusRejected              3  Octopus said no (400/404/405/409, or our own lookups)
+    │   ├── NotFound                 3  unknown project, environment, machine, release, ...
+    │   └── DeploymentNotAllowed     3  the lifecycle (or permissions) forbid a target
+    ├── AuthenticationFailed         4  401: the API key is missing or wrong
+    ├── PermissionDenied             4  403: the key may not do this
+    ├── DeploymentFailed             1  a task ended Failed, Canceled or TimedOut on the server
+    ├── WaitTimedOut                 5  our own wait ran out before the tasks completed
+    └── ServerUnreachable            6  connection failed, or 5xx/429 outlasted the retries
+
+``str(exc)`` is the one line a user sees. ``exc.hint`` is an optional second line ("did you
+mean 'Production'?"). No exception ever holds request headers, so the API key cannot leak
+through a message, a repr or a traceback.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class OctoreleaseError(Exception):
+    """Base of every error octorelease raises on purpose."""
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InvalidInput(OctoreleaseError):
+    """The user's flags, handler file or values are wrong; raised before any request is sent."""
+
+
+class OctopusRejected(OctoreleaseError):
+    """Octopus (or a lookup we made on it) refused the request: validation, 404, 405, 409."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        status: int | None = None,
+        method: str | None = None,
+        path: str | None = None,
+        errors: list[str] | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.status = status
+        self.method = method
+        self.path = path
+        self.errors = list(errors or [])
+
+
+class NotFound(OctopusRejected):
+    """A named thing (project, environment, machine, release, space, step) does not exist."""
+
+
+class DeploymentNotAllowed(OctopusRejected):
+    """The release may not be deployed to one or more targets (lifecycle, permission, tenant)."""
+
+    def __init__(self, message: str, *, reasons: dict[str, str] | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.reasons = dict(reasons or {})
+
+
+class AuthenticationFailed(OctoreleaseError):
+    """Octopus answered 401: the API key is missing, malformed or not valid."""
+
+
+class PermissionDenied(OctoreleaseError):
+    """Octopus answered 403: the key is valid but lacks a permission (e.g. DeploymentCreate)."""
+
+
+class DeploymentFailed(OctoreleaseError):
+    """At least one deployment task finished Failed, Canceled or TimedOut on the server."""
+
+
+class WaitTimedOut(OctoreleaseError):
+    """Our client-side wait ran out before every task completed (the tasks may still run)."""
+
+
+class ServerUnreachable(OctoreleaseError):
+    """The server could not be reached, or transient errors (5xx, 429, resets) outlasted retries."""

@@ -1,0 +1,1 @@
+"""The sandbox: an Octopus-compatible HTTP server backed by SQLite."""
