@@ -57,11 +57,17 @@ def cli() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8065, show_default=True, type=int, help="Port to listen on (0: any free).")
 @click.option("--db", "db_path", default=None, help="SQLite file to keep state in (default: in memory).")
-@click.option("--seed", type=click.Choice(["demo", "empty"]), default="demo", show_default=True,
-              help="Initial data when the database is new.")
+@click.option(
+    "--seed",
+    type=click.Choice(["demo", "empty"]),
+    default="demo",
+    show_default=True,
+    help="Initial data when the database is new.",
+)
 @click.option("--api-key", default=None, help="API key clients must send (default: a fixed sandbox key).")
-@click.option("--speed", default=1.0, show_default=True, type=float,
-              help="Seconds each deployment step takes on each machine.")
+@click.option(
+    "--speed", default=1.0, show_default=True, type=float, help="Seconds each deployment step takes on each machine."
+)
 def sandbox(host: str, port: int, db_path: str | None, seed: str, api_key: str | None, speed: float) -> None:
     """Run the Octopus-compatible sandbox server until Ctrl-C."""
     from octorelease.sandbox.server import serve
