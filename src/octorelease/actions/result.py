@@ -1,0 +1,159 @@
+"""What an action hands back: plain data that the console, the JSON output, the handler
+runner and the Python API all render from (pipx's ``OperationResult`` idea).
+
+``ActionResult.to_dict`` is the contract's JSON object. The exit code of an error is not
+decided here: the caller passes ``code_for`` (``cli.exit_code_for``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from octorelease.octopus.errors import OctoreleaseError
+
+#: Task states that end a deployment badly.
+FAILED_STATES = frozenset({"Failed", "Canceled", "TimedOut"})
+
+
+@dataclass(frozen=True)
+class Ref:
+    """An Octopus resource named for the user: id and name (or version)."""
+
+    id: str
+    name: str
+
+
+@dataclass
+class DeploymentResult:
+    """One deployment of the action: planned, queued, running or finished."""
+
+    environment: str
+    environment_id: str
+    tenant: str | None = None
+    tenant_id: str | None = None
+    deployment_id: str | None = None
+    task_id: str | None = None
+    state: str = "Planned"
+    duration_seconds: float | None = None
+    web_url: str | None = None
+    error_message: str | None = None
+    failed_step: str | None = None
+    cancelled_by_us: bool = False
+
+    @property
+    def label(self) -> str:
+        """How the console names this deployment: the environment, and the tenant if any."""
+        return f"{self.environment} ({self.tenant})" if self.tenant else self.environment
+
+    @property
+    def failed(self) -> bool:
+        return self.state in FAILED_STATES
+
+    def to_dict(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {
+            "environment": self.environment,
+            "deployment_id": self.deployment_id,
+            "task_id": self.task_id,
+            "state": self.state,
+            "duration_seconds": self.duration_seconds,
+            "web_url": self.web_url,
+        }
+        if self.tenant:
+            doc["tenant"] = self.tenant
+        if self.error_message:
+            doc["error_message"] = self.error_message
+        if self.failed_step:
+            doc["failed_step"] = self.failed_step
+        return doc
+
+
+@dataclass
+class ActionResult:
+    """The outcome of create, deploy or promote. ``error`` is None when all went well."""
+
+    action: str
+    project: Ref | None = None
+    release: Ref | None = None
+    from_environment: str | None = None
+    deployments: list[DeploymentResult] = field(default_factory=list)
+    error: OctoreleaseError | None = None
+    messages: list[str] = field(default_factory=list)
+    dry_run: bool = False
+    release_created: bool | None = None
+    plan: Any = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def to_dict(self, code_for: Callable[[OctoreleaseError], int]) -> dict[str, Any]:
+        doc: dict[str, Any] = {
+            "ok": self.ok,
+            "action": self.action,
+            "project": {"id": self.project.id, "name": self.project.name} if self.project else None,
+            "release": {"id": self.release.id, "version": self.release.name} if self.release else None,
+        }
+        if self.action == "promote":
+            doc["from"] = self.from_environment
+        if self.release_created is not None:
+            doc["created"] = self.release_created
+        doc["deployments"] = [d.to_dict() for d in self.deployments]
+        if self.dry_run:
+            doc["dry_run"] = True
+        if self.messages:
+            doc["messages"] = list(self.messages)
+        doc["error"] = None if self.error is None else {"code": code_for(self.error), "message": self.error.message}
+        if self.error is not None and self.error.hint:
+            doc["error"]["hint"] = self.error.hint
+        return doc
+
+
+@dataclass(frozen=True)
+class LogLine:
+    """One line of an Octopus task log, with the step (and machine) it belongs to."""
+
+    step: str
+    machine: str | None
+    category: str
+    text: str
+
+
+class Observer(Protocol):
+    """What actions tell while they work; the console implements it, tests may record it.
+    Actions never print: everything a user sees goes through here or the result."""
+
+    def note(self, message: str) -> None:
+        """Something the user should know (which release was chosen and why)."""
+
+    def warn(self, message: str) -> None:
+        """Something that may be a mistake but does not stop the action."""
+
+    def deployment_queued(self, deployment: DeploymentResult) -> None:
+        """A deployment was created on the server."""
+
+    def task_updated(self, deployment: DeploymentResult) -> None:
+        """A deployment's task changed state (or its elapsed time moved on)."""
+
+    def log_lines(self, deployment: DeploymentResult, lines: list[LogLine]) -> None:
+        """New lines of a deployment's task log, each exactly once, in order."""
+
+
+class SilentObserver:
+    """The observer of the Python API and of ``--json``: hears everything, says nothing."""
+
+    def note(self, message: str) -> None:
+        pass
+
+    def warn(self, message: str) -> None:
+        pass
+
+    def deployment_queued(self, deployment: DeploymentResult) -> None:
+        pass
+
+    def task_updated(self, deployment: DeploymentResult) -> None:
+        pass
+
+    def log_lines(self, deployment: DeploymentResult, lines: list[LogLine]) -> None:
+        pass

@@ -1,0 +1,460 @@
+"""Typed access to the parts of the Octopus REST API that octorelease needs.
+
+Resources are small frozen dataclasses built from Octopus JSON; each keeps the raw document
+in ``raw`` for fields we do not model. Every lookup asks for as little as the job needs: one
+request for all environments, machines filtered by environment, no paging through whole
+collections unless a filter cannot be expressed.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from octorelease.octopus import errors
+from octorelease.octopus.http import OctopusHttp
+
+#: Octopus ids look like ``Projects-12``; anything else is a name (or a slug).
+_ID_PATTERN = re.compile(r"^[A-Za-z]+-\d+$")
+
+#: Large enough that one page holds every environment, machine or tenant of a real space.
+BIG_PAGE = 1000
+
+#: Task states in which a task is still going (octopus-api.md §6).
+ACTIVE_TASK_STATES = frozenset({"Queued", "Executing", "Cancelling"})
+
+
+def looks_like_id(value: str, kind: str) -> bool:
+    """True when ``value`` is an Octopus id of ``kind`` (e.g. ``Projects-1`` for ``Projects``)."""
+    return bool(_ID_PATTERN.match(value)) and value.lower().startswith(kind.lower() + "-")
+
+
+def did_you_mean(wanted: str, candidates: Iterable[str]) -> str | None:
+    """A hint naming the closest candidate (case-insensitive), or None."""
+    names = list(candidates)
+    lowered = {n.lower(): n for n in names}
+    close = difflib.get_close_matches(wanted.lower(), list(lowered), n=1, cutoff=0.5)
+    if close:
+        return f"did you mean '{lowered[close[0]]}'?"
+    if names and len(names) <= 8:
+        return "known: " + ", ".join(f"'{n}'" for n in names)
+    return None
+
+
+@dataclass(frozen=True)
+class Space:
+    id: str
+    name: str
+    is_default: bool
+    raw: dict[str, Any] = field(repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> Space:
+        return cls(doc["Id"], doc["Name"], bool(doc.get("IsDefault")), doc)
+
+
+@dataclass(frozen=True)
+class Project:
+    id: str
+    name: str
+    slug: str
+    lifecycle_id: str | None
+    tenanted_mode: str
+    raw: dict[str, Any] = field(repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> Project:
+        return cls(
+            doc["Id"],
+            doc["Name"],
+            doc.get("Slug") or "",
+            doc.get("LifecycleId"),
+            doc.get("TenantedDeploymentMode") or "Untenanted",
+            doc,
+        )
+
+
+@dataclass(frozen=True)
+class Environment:
+    id: str
+    name: str
+    sort_order: int
+    use_guided_failure: bool
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> Environment:
+        return cls(doc["Id"], doc["Name"], int(doc.get("SortOrder") or 0), bool(doc.get("UseGuidedFailure")))
+
+
+@dataclass(frozen=True)
+class Machine:
+    id: str
+    name: str
+    environment_ids: tuple[str, ...]
+    roles: tuple[str, ...]
+    is_disabled: bool
+    health: str
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> Machine:
+        return cls(
+            doc["Id"],
+            doc["Name"],
+            tuple(doc.get("EnvironmentIds") or ()),
+            tuple(doc.get("Roles") or ()),
+            bool(doc.get("IsDisabled")),
+            str(doc.get("HealthStatus") or "Unknown"),
+        )
+
+
+@dataclass(frozen=True)
+class Tenant:
+    id: str
+    name: str
+    project_environments: dict[str, list[str]] = field(compare=False)
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> Tenant:
+        return cls(doc["Id"], doc["Name"], dict(doc.get("ProjectEnvironments") or {}))
+
+
+@dataclass(frozen=True)
+class Release:
+    id: str
+    version: str
+    project_id: str
+    channel_id: str | None
+    raw: dict[str, Any] = field(repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> Release:
+        return cls(doc["Id"], doc["Version"], doc.get("ProjectId") or "", doc.get("ChannelId"), doc)
+
+
+@dataclass(frozen=True)
+class DashboardItem:
+    """One dashboard cell: the latest (or previous successful) deployment of a project to an env."""
+
+    deployment_id: str
+    release_id: str
+    release_version: str
+    environment_id: str
+    tenant_id: str | None
+    state: str
+    is_current: bool
+    is_previous: bool
+    created: str
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> DashboardItem:
+        return cls(
+            doc.get("DeploymentId") or doc["Id"],
+            doc["ReleaseId"],
+            doc["ReleaseVersion"],
+            doc["EnvironmentId"],
+            doc.get("TenantId"),
+            doc.get("State") or "",
+            bool(doc.get("IsCurrent")),
+            bool(doc.get("IsPrevious")),
+            str(doc.get("Created") or doc.get("QueueTime") or ""),
+        )
+
+
+@dataclass(frozen=True)
+class PromotionTarget:
+    environment_id: str
+    environment_name: str
+    preview_link: str | None
+
+
+@dataclass(frozen=True)
+class DeploymentTemplate:
+    """What ``releases/{id}/deployments/template`` says the release may be deployed to now."""
+
+    promote_to: tuple[PromotionTarget, ...]
+    tenant_promotions: dict[str, tuple[PromotionTarget, ...]]
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> DeploymentTemplate:
+        def targets(items: Sequence[dict[str, Any]]) -> tuple[PromotionTarget, ...]:
+            return tuple(
+                PromotionTarget(t["Id"], t["Name"], (t.get("Links") or {}).get("Preview")) for t in items or ()
+            )
+
+        tenants = {t["Id"]: targets(t.get("PromoteTo") or ()) for t in doc.get("TenantPromotions") or ()}
+        return cls(targets(doc.get("PromoteTo") or ()), tenants)
+
+
+@dataclass(frozen=True)
+class PreviewStep:
+    action_id: str
+    action_name: str
+    machine_names: tuple[str, ...]
+    can_be_skipped: bool
+    has_no_applicable_machines: bool
+
+
+@dataclass(frozen=True)
+class FormElement:
+    """A prompted variable: ``name`` is the key for ``FormValues``; users say ``control_name``
+    (the variable's name) or ``label``."""
+
+    name: str
+    control_name: str
+    label: str
+    required: bool
+
+
+@dataclass(frozen=True)
+class DeploymentPreview:
+    steps: tuple[PreviewStep, ...]
+    form: tuple[FormElement, ...]
+    use_guided_failure_by_default: bool
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> DeploymentPreview:
+        steps = tuple(
+            PreviewStep(
+                s.get("ActionId") or "",
+                s.get("ActionName") or "",
+                tuple(s.get("MachineNames") or ()),
+                bool(s.get("CanBeSkipped", True)),
+                bool(s.get("HasNoApplicableMachines")),
+            )
+            for s in doc.get("StepsToExecute") or ()
+        )
+        elements = []
+        for element in (doc.get("Form") or {}).get("Elements") or ():
+            control = element.get("Control") or {}
+            elements.append(
+                FormElement(
+                    element.get("Name") or "",
+                    control.get("Name") or "",
+                    control.get("Label") or control.get("Name") or "",
+                    bool(element.get("IsValueRequired") or control.get("Required")),
+                )
+            )
+        return cls(steps, tuple(elements), bool(doc.get("UseGuidedFailureModeByDefault")))
+
+
+@dataclass(frozen=True)
+class Deployment:
+    id: str
+    release_id: str
+    environment_id: str
+    tenant_id: str | None
+    task_id: str
+    created: str
+    raw: dict[str, Any] = field(repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> Deployment:
+        return cls(
+            doc["Id"],
+            doc.get("ReleaseId") or "",
+            doc.get("EnvironmentId") or "",
+            doc.get("TenantId"),
+            doc.get("TaskId") or "",
+            str(doc.get("Created") or ""),
+            doc,
+        )
+
+
+@dataclass(frozen=True)
+class Task:
+    id: str
+    state: str
+    description: str
+    error_message: str
+    duration: str
+    is_completed: bool
+    raw: dict[str, Any] = field(repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> Task:
+        state = doc.get("State") or ""
+        return cls(
+            doc["Id"],
+            state,
+            doc.get("Description") or "",
+            doc.get("ErrorMessage") or "",
+            doc.get("Duration") or "",
+            bool(doc.get("IsCompleted", state not in ACTIVE_TASK_STATES)),
+            doc,
+        )
+
+    @property
+    def succeeded(self) -> bool:
+        return self.state == "Success"
+
+
+class OctopusApi:
+    """Typed calls on one Octopus server. ``space(...)`` resolves a space and returns the
+    space-scoped API that everything else goes through."""
+
+    def __init__(self, http: OctopusHttp) -> None:
+        self.http = http
+
+    def space(self, identifier: str | None) -> SpaceApi:
+        """The space named or numbered ``identifier``, or the server's default space."""
+        if identifier and looks_like_id(identifier, "Spaces"):
+            try:
+                return SpaceApi(self.http, Space.from_json(self.http.get(f"/api/spaces/{identifier}")))
+            except errors.NotFound:
+                pass
+        if identifier:
+            found = self.http.get("/api/spaces", {"partialName": identifier, "take": BIG_PAGE})["Items"]
+            for doc in found:
+                if doc["Name"].strip().lower() == identifier.strip().lower():
+                    return SpaceApi(self.http, Space.from_json(doc))
+            everything = self.http.get("/api/spaces", {"take": BIG_PAGE})["Items"]
+            raise errors.NotFound(
+                f"Space '{identifier}' not found.", hint=did_you_mean(identifier, (d["Name"] for d in everything))
+            )
+        spaces = self.http.get("/api/spaces", {"take": BIG_PAGE})["Items"]
+        for doc in spaces:
+            if doc.get("IsDefault"):
+                return SpaceApi(self.http, Space.from_json(doc))
+        raise errors.InvalidInput(
+            "Octopus has no default space, so a space must be named.", hint="Pass --space NAME or set OCTOPUS_SPACE."
+        )
+
+
+class SpaceApi:
+    """Calls scoped to one space (paths ``/api/{spaceId}/...``); tasks are system-level."""
+
+    def __init__(self, http: OctopusHttp, space: Space) -> None:
+        self.http = http
+        self.space = space
+        self._prefix = f"/api/{space.id}"
+
+    def path(self, rest: str) -> str:
+        return f"{self._prefix}/{rest.lstrip('/')}"
+
+    def _items(self, rest: str, params: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
+        """Every item of a paged collection, following ``Page.Next`` (one page when small)."""
+        page: dict[str, Any] = self.http.get(self.path(rest), {"take": BIG_PAGE, **(params or {})})
+        while True:
+            yield from page.get("Items") or ()
+            next_link = (page.get("Links") or {}).get("Page.Next")
+            if not next_link or not page.get("Items"):
+                return
+            page = self.http.get(next_link)
+
+    # -- projects, environments, machines, tenants ----------------------------------------------
+
+    def project(self, identifier: str) -> Project:
+        """A project by id, slug or name (names match case-insensitively)."""
+        if looks_like_id(identifier, "Projects"):
+            try:
+                return Project.from_json(self.http.get(self.path(f"projects/{identifier}")))
+            except errors.NotFound:
+                pass
+        wanted = identifier.strip().lower()
+        candidates = list(self._items("projects", {"partialName": identifier.strip()}))
+        for doc in candidates:
+            if doc["Name"].lower() == wanted or (doc.get("Slug") or "").lower() == wanted:
+                return Project.from_json(doc)
+        names = [d["Name"] for d in self._items("projects")]
+        raise errors.NotFound(
+            f"Project '{identifier}' not found in space '{self.space.name}'.", hint=did_you_mean(identifier, names)
+        )
+
+    def environments(self) -> list[Environment]:
+        return [Environment.from_json(d) for d in self._items("environments")]
+
+    def machines(self, environment_ids: Sequence[str]) -> list[Machine]:
+        """The machines of some environments, in one request."""
+        return [Machine.from_json(d) for d in self._items("machines", {"environmentIds": list(environment_ids)})]
+
+    def tenants(self) -> list[Tenant]:
+        return [Tenant.from_json(d) for d in self._items("tenants")]
+
+    # -- releases ---------------------------------------------------------------------------------
+
+    def release(self, release_id: str) -> Release:
+        return Release.from_json(self.http.get(self.path(f"releases/{release_id}")))
+
+    def release_by_version(self, project: Project, version: str) -> Release:
+        try:
+            return Release.from_json(self.http.get(self.path(f"projects/{project.id}/releases/{version}")))
+        except errors.NotFound:
+            recent = [d["Version"] for d in self.http.get(self.path(f"projects/{project.id}/releases"))["Items"]]
+            raise errors.NotFound(
+                f"Release '{version}' of project '{project.name}' not found.",
+                hint=("recent releases: " + ", ".join(recent[:5])) if recent else "the project has no releases yet",
+            ) from None
+
+    def latest_release(self, project: Project, channel_id: str | None = None) -> Release | None:
+        """The newest release of the project (optionally of one channel)."""
+        rest = f"channels/{channel_id}/releases" if channel_id else f"projects/{project.id}/releases"
+        items = self.http.get(self.path(rest), {"take": 1})["Items"]
+        return Release.from_json(items[0]) if items else None
+
+    def create_release(self, body: dict[str, Any]) -> dict[str, Any]:
+        """``POST releases/create/v1`` (the executions API: names, not ids)."""
+        result: dict[str, Any] = self.http.post(self.path("releases/create/v1"), body)
+        return result
+
+    def channels(self, project: Project) -> list[dict[str, Any]]:
+        return list(self._items(f"projects/{project.id}/channels"))
+
+    def dashboard(self, project_id: str, environment_ids: Sequence[str], include_previous: bool) -> list[DashboardItem]:
+        doc = self.http.get(
+            self.path("dashboard/dynamic"),
+            {"projects": [project_id], "environments": list(environment_ids), "includePrevious": include_previous},
+        )
+        return [DashboardItem.from_json(i) for i in doc.get("Items") or ()]
+
+    def template(self, release_id: str) -> DeploymentTemplate:
+        return DeploymentTemplate.from_json(self.http.get(self.path(f"releases/{release_id}/deployments/template")))
+
+    def preview(self, release_id: str, environment_id: str, tenant_id: str | None = None) -> DeploymentPreview:
+        rest = f"releases/{release_id}/deployments/preview/{environment_id}"
+        if tenant_id:
+            rest += f"/{tenant_id}"
+        return DeploymentPreview.from_json(self.http.get(self.path(rest)))
+
+    def progression(self, release_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = self.http.get(self.path(f"releases/{release_id}/progression"))
+        return result
+
+    # -- deployments and tasks ----------------------------------------------------------------------
+
+    def create_deployment(self, body: dict[str, Any]) -> Deployment:
+        """``POST deployments`` (classic: the only endpoint that takes ``Comments``)."""
+        return Deployment.from_json(self.http.post(self.path("deployments"), body))
+
+    def deployments(self, *, project_id: str, environment_ids: Sequence[str], take: int = 30) -> list[Deployment]:
+        """The newest deployments of a project to some environments, newest first."""
+        doc = self.http.get(
+            self.path("deployments"), {"projects": [project_id], "environments": list(environment_ids), "take": take}
+        )
+        return [Deployment.from_json(d) for d in doc.get("Items") or ()]
+
+    def tasks(self, task_ids: Sequence[str]) -> list[Task]:
+        """Many tasks in one request (``/api/tasks?ids=A,B``)."""
+        if not task_ids:
+            return []
+        doc = self.http.get("/api/tasks", {"ids": list(task_ids), "take": len(task_ids)})
+        return [Task.from_json(d) for d in doc.get("Items") or ()]
+
+    def task_details(self, task_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = self.http.get(f"/api/tasks/{task_id}/details", {"verbose": False})
+        return result
+
+    def cancel_task(self, task_id: str) -> Task:
+        return Task.from_json(self.http.post(f"/api/tasks/{task_id}/cancel", idempotent=True))
+
+    # -- project variables ----------------------------------------------------------------------------
+
+    def variable_set(self, project: Project) -> dict[str, Any]:
+        result: dict[str, Any] = self.http.get(self.path(f"projects/{project.id}/variables"))
+        return result
+
+    def save_variable_set(self, project: Project, variable_set: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = self.http.put(self.path(f"projects/{project.id}/variables"), variable_set)
+        return result
