@@ -1,0 +1,115 @@
+"""A deployment plan: plain data saying exactly what would be created where.
+
+``--dry-run`` prints it, tests assert on it, and ``execute`` turns each target into one
+``POST /deployments``. Building a plan sends only GET requests, so a plan that fails
+validation has created nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from octorelease.actions.result import Ref
+
+GuidedFailure = Literal["on", "off", "default"]
+
+
+@dataclass(frozen=True)
+class DeploymentOptions:
+    """The deployment fields a user sets (ContinuaCI's Promote tab plus what peers offer)."""
+
+    force_package_download: bool = False
+    force_redeploy: bool = False
+    machines: tuple[str, ...] = ()
+    exclude_machines: tuple[str, ...] = ()
+    skip_steps: tuple[str, ...] = ()
+    notes: str | None = None
+    prompted_variables: Mapping[str, str] = field(default_factory=dict)
+    guided_failure: GuidedFailure = "default"
+    tenants: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class WaitOptions:
+    """How to follow the tasks once queued."""
+
+    wait: bool = True
+    timeout_seconds: float = 600.0
+    cancel_on_timeout: bool = False
+    log: bool = True
+    fail_on_error: bool = True
+
+
+@dataclass(frozen=True)
+class TargetPlan:
+    """One deployment to create: an environment (and tenant), with ids resolved."""
+
+    environment: Ref
+    tenant: Ref | None = None
+    specific_machines: tuple[Ref, ...] = ()
+    excluded_machines: tuple[Ref, ...] = ()
+    skip_steps: tuple[Ref, ...] = ()
+    form_values: Mapping[str, str] = field(default_factory=dict)
+    use_guided_failure: bool = False
+
+    def request_body(self, release_id: str, options: DeploymentOptions) -> dict[str, Any]:
+        """The body of the classic ``POST /deployments`` (it alone carries ``Comments``)."""
+        return {
+            "ReleaseId": release_id,
+            "EnvironmentId": self.environment.id,
+            "TenantId": self.tenant.id if self.tenant else None,
+            "SkipActions": [s.id for s in self.skip_steps],
+            "ForcePackageDownload": options.force_package_download,
+            "ForcePackageRedeployment": options.force_redeploy,
+            "UseGuidedFailure": self.use_guided_failure,
+            "SpecificMachineIds": [m.id for m in self.specific_machines],
+            "ExcludedMachineIds": [m.id for m in self.excluded_machines],
+            "FormValues": dict(self.form_values),
+            "Comments": options.notes,
+            "QueueTime": None,
+            "QueueTimeExpiry": None,
+        }
+
+
+@dataclass(frozen=True)
+class DeploymentPlan:
+    """Everything ``deploy`` or ``promote`` will do, decided before anything is created."""
+
+    action: Literal["deploy", "promote"]
+    space: Ref
+    project: Ref
+    release: Ref
+    release_reason: str
+    targets: tuple[TargetPlan, ...]
+    options: DeploymentOptions
+    from_environment: Ref | None = None
+    warnings: tuple[str, ...] = ()
+
+    def describe(self) -> list[str]:
+        """The plan as plain lines, for ``--dry-run`` and the logs."""
+        lines = [f"{self.action} {self.project.name} release {self.release.name} ({self.release_reason})"]
+        for target in self.targets:
+            where = target.environment.name + (f" for tenant {target.tenant.name}" if target.tenant else "")
+            details = []
+            if target.specific_machines:
+                details.append("only machines " + ", ".join(m.name for m in target.specific_machines))
+            if target.excluded_machines:
+                details.append("excluding " + ", ".join(m.name for m in target.excluded_machines))
+            if target.skip_steps:
+                details.append("skipping steps " + ", ".join(s.name for s in target.skip_steps))
+            if target.form_values:
+                details.append(f"{len(target.form_values)} prompted variable(s)")
+            details.append("guided failure " + ("on" if target.use_guided_failure else "off"))
+            lines.append(f"  -> {where}: " + "; ".join(details))
+        flags = []
+        if self.options.force_package_download:
+            flags.append("force package download")
+        if self.options.force_redeploy:
+            flags.append("force re-deployment")
+        if self.options.notes:
+            flags.append(f"notes: {self.options.notes!r}")
+        if flags:
+            lines.append("  options: " + ", ".join(flags))
+        return lines
