@@ -1,0 +1,78 @@
+"""Which release to deploy or promote, and the sentence that says why.
+
+Promote takes what the source environment is actually running: the release of the latest
+*successful* deployment there. When the newest deployment failed (or is still running) the
+previous successful one wins, and the reason says so. ``--release`` pins a version instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from octorelease.octopus import errors
+from octorelease.octopus.api import DashboardItem, Environment, Project, Release, SpaceApi
+
+
+@dataclass(frozen=True)
+class ChosenRelease:
+    release: Release
+    reason: str
+
+
+def _version_key(version: str) -> tuple[tuple[int, int | str], ...]:
+    """Sort key for versions: numeric parts numerically, so 1.10.0 > 1.9.0."""
+    parts: list[tuple[int, int | str]] = []
+    for piece in version.replace("-", ".").replace("+", ".").split("."):
+        parts.append((1, int(piece)) if piece.isdigit() else (0, piece))
+    return tuple(parts)
+
+
+def release_in_environment(
+    space: SpaceApi, project: Project, source: Environment, tenant_id: str | None = None
+) -> ChosenRelease:
+    """The release that ``source`` runs: its latest successful deployment of ``project``."""
+    items = [
+        i
+        for i in space.dashboard(project.id, [source.id], include_previous=True)
+        if i.environment_id == source.id and (tenant_id is None or i.tenant_id == tenant_id)
+    ]
+    current = [i for i in items if i.is_current]
+    successes = sorted((i for i in items if i.state == "Success"), key=lambda i: _version_key(i.release_version))
+    newest: DashboardItem | None = current[0] if current else None
+    if not successes:
+        if newest is None:
+            raise errors.NotFound(
+                f"Project {project.name} has never been deployed to {source.name}: there is nothing to promote.",
+                hint="Deploy a release there first, or pin one with --release VERSION.",
+            )
+        raise errors.NotFound(
+            f"No successful deployment of {project.name} to {source.name}: the newest one, "
+            f"release {newest.release_version}, is {newest.state}.",
+            hint="Pin a release with --release VERSION if you mean to promote it anyway.",
+        )
+    chosen = next((i for i in successes if i.is_current), None) or successes[-1]
+    if newest is None or newest.deployment_id == chosen.deployment_id:
+        reason = f"the latest deployment to {source.name} ({chosen.deployment_id}) succeeded"
+    elif newest.state in ("Queued", "Executing", "Cancelling"):
+        reason = (
+            f"the newest deployment to {source.name}, release {newest.release_version}, is still {newest.state}; "
+            f"{chosen.release_version} is the latest that succeeded there"
+        )
+    else:
+        reason = (
+            f"the newest deployment to {source.name}, release {newest.release_version}, {newest.state}; "
+            f"{chosen.release_version} is the latest that succeeded there"
+        )
+    return ChosenRelease(space.release(chosen.release_id), reason)
+
+
+def pinned_release(space: SpaceApi, project: Project, version: str) -> ChosenRelease:
+    """A release named by version, or ``latest`` for the project's newest release."""
+    if version.strip().lower() == "latest":
+        release = space.latest_release(project)
+        if release is None:
+            raise errors.NotFound(
+                f"Project {project.name} has no releases.", hint="Create one with octorelease create."
+            )
+        return ChosenRelease(release, f"the newest release of {project.name}")
+    return ChosenRelease(space.release_by_version(project, version.strip()), "pinned with --release")

@@ -1,0 +1,114 @@
+"""Carry out a validated plan: create one deployment per target, then wait for them.
+
+Creating is the only step that writes. A ``POST /deployments`` whose answer is lost is never
+repeated blindly: we look for a deployment of the same release, environment and tenant newer
+than anything that existed before we began, and adopt it if it is there.
+"""
+
+from __future__ import annotations
+
+import re
+
+from octorelease.actions.plan import DeploymentPlan, TargetPlan, WaitOptions
+from octorelease.actions.result import ActionResult, DeploymentResult, Observer
+from octorelease.actions.wait import TaskWaiter
+from octorelease.octopus import errors
+from octorelease.octopus.api import Deployment, SpaceApi
+from octorelease.octopus.http import RequestOutcomeUnknown
+
+
+def _number(resource_id: str) -> int:
+    match = re.search(r"(\d+)$", resource_id or "")
+    return int(match.group(1)) if match else 0
+
+
+class DeploymentCreator:
+    """Creates the plan's deployments, safe against lost answers."""
+
+    def __init__(self, space: SpaceApi, plan: DeploymentPlan) -> None:
+        self.space = space
+        self.plan = plan
+        self._newest_before: int | None = None
+
+    def baseline(self) -> int:
+        """The highest deployment number of the targets before we create anything (ids only grow)."""
+        if self._newest_before is None:
+            existing = self.space.deployments(
+                project_id=self.plan.project.id, environment_ids=[t.environment.id for t in self.plan.targets], take=1
+            )
+            self._newest_before = max((_number(d.id) for d in existing), default=0)
+        return self._newest_before
+
+    def create(self, target: TargetPlan) -> Deployment:
+        body = target.request_body(self.plan.release.id, self.plan.options)
+        try:
+            return self.space.create_deployment(body)
+        except RequestOutcomeUnknown:
+            adopted = self._find_created(target)
+            if adopted is not None:
+                return adopted
+            return self.space.create_deployment(body)
+
+    def _find_created(self, target: TargetPlan) -> Deployment | None:
+        tenant_id = target.tenant.id if target.tenant else None
+        for deployment in self.space.deployments(
+            project_id=self.plan.project.id, environment_ids=[target.environment.id], take=10
+        ):
+            if (
+                deployment.release_id == self.plan.release.id
+                and deployment.tenant_id == tenant_id
+                and _number(deployment.id) > self.baseline()
+            ):
+                return deployment
+        return None
+
+
+def web_url(space: SpaceApi, deployment: Deployment) -> str:
+    link = (deployment.raw.get("Links") or {}).get("Web") or f"/app#/{space.space.id}/deployments/{deployment.id}"
+    return space.http.server + link
+
+
+def run_plan(
+    space: SpaceApi, plan: DeploymentPlan, wait: WaitOptions, observer: Observer, result: ActionResult
+) -> ActionResult:
+    """Create the plan's deployments, follow them as ``wait`` says, and fill in ``result``."""
+    for warning in plan.warnings:
+        observer.warn(warning)
+    creator = DeploymentCreator(space, plan)
+    creator.baseline()
+    for target in plan.targets:
+        deployment = creator.create(target)
+        entry = DeploymentResult(
+            environment=target.environment.name,
+            environment_id=target.environment.id,
+            tenant=target.tenant.name if target.tenant else None,
+            tenant_id=target.tenant.id if target.tenant else None,
+            deployment_id=deployment.id,
+            task_id=deployment.task_id,
+            state="Queued",
+            web_url=web_url(space, deployment),
+        )
+        result.deployments.append(entry)
+        observer.deployment_queued(entry)
+    if not wait.wait:
+        return result
+    try:
+        TaskWaiter(space, observer).wait(result.deployments, wait)
+    except errors.WaitTimedOut as exc:
+        result.error = exc
+        return result
+    failed = [d for d in result.deployments if d.failed]
+    if failed:
+        detail = "; ".join(
+            f"{d.label} {d.state}"
+            + (f" at step '{d.failed_step}'" if d.failed_step else "")
+            + (f": {d.error_message}" if d.error_message else "")
+            for d in failed
+        )
+        message = f"{len(failed)} of {len(result.deployments)} deployments did not succeed: {detail}"
+        if wait.fail_on_error:
+            result.error = errors.DeploymentFailed(message)
+        else:
+            observer.warn(message + " (ignored: --no-fail-on-error)")
+            result.messages.append(message + " (ignored)")
+    return result

@@ -1,0 +1,296 @@
+"""Turn what the user named (environments, machines, steps, tenants, prompted variables) into
+a validated ``DeploymentPlan``, using GET requests only.
+
+Validation is all-or-nothing: every problem in every target is found before any deployment
+is created, and a refusal names each target with its reason (not reached yet, not in the
+lifecycle, no permission).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from octorelease.actions.plan import DeploymentOptions, DeploymentPlan, TargetPlan
+from octorelease.actions.result import Ref
+from octorelease.octopus import errors
+from octorelease.octopus.api import (
+    DeploymentPreview,
+    DeploymentTemplate,
+    Environment,
+    Project,
+    Release,
+    SpaceApi,
+    did_you_mean,
+)
+
+
+def resolve_environments(environments: Sequence[Environment], wanted: Sequence[str], space: str) -> list[Environment]:
+    """Environments by name or id, case-insensitively, in the order given, without repeats.
+    Unknown names are reported together, each with its closest match."""
+    by_key: dict[str, Environment] = {}
+    for env in environments:
+        by_key[env.name.lower()] = env
+        by_key[env.id.lower()] = env
+    found: list[Environment] = []
+    missing: list[str] = []
+    for name in wanted:
+        match = by_key.get(name.strip().lower())
+        if match is None:
+            missing.append(name)
+        elif match not in found:
+            found.append(match)
+    if missing:
+        names = [e.name for e in environments]
+        quoted = ", ".join(f"'{m}'" for m in missing)
+        noun = "Environment" if len(missing) == 1 else "Environments"
+        hints = [h for h in (did_you_mean(m, names) for m in missing) if h]
+        raise errors.NotFound(f"{noun} {quoted} not found in space '{space}'.", hint="; ".join(hints) or None)
+    return found
+
+
+@dataclass(frozen=True)
+class _Refusal:
+    target: str
+    reason: str
+
+
+def _lifecycle_reasons(space: SpaceApi, release: Release, refused: Sequence[Environment]) -> dict[str, str]:
+    """Why each refused environment is not in ``PromoteTo``, read from the release progression."""
+    try:
+        progression = space.progression(release.id)
+    except errors.OctoreleaseError:
+        return {env.id: "not allowed for this release now" for env in refused}
+    phases: list[dict[str, Any]] = progression.get("Phases") or []
+    reasons: dict[str, str] = {}
+    previous_open: str | None = None
+    for env in refused:
+        reason = None
+        for index, phase in enumerate(phases):
+            listed = set(phase.get("AutomaticDeploymentTargets") or []) | set(
+                phase.get("OptionalDeploymentTargets") or []
+            )
+            if env.id in listed or not listed:
+                if phase.get("Progress") == "Pending":
+                    blocker = next(
+                        (p.get("Name") for p in phases[:index] if p.get("Progress") == "Current"), previous_open
+                    )
+                    reason = f"the lifecycle has not reached it yet (phase '{blocker}' is not complete)"
+                else:
+                    reason = "no permission to deploy there (DeploymentCreate)"
+                break
+        reasons[env.id] = reason or "not in the release's lifecycle"
+    return reasons
+
+
+def check_lifecycle(
+    space: SpaceApi,
+    project: Project,
+    release: Release,
+    template: DeploymentTemplate,
+    environments: Sequence[Environment],
+    tenants: Sequence[Ref] = (),
+) -> None:
+    """Raise ``DeploymentNotAllowed`` naming every target the release may not go to now."""
+    refusals: list[_Refusal] = []
+    if tenants:
+        for tenant in tenants:
+            allowed = {t.environment_id for t in template.tenant_promotions.get(tenant.id, ())}
+            for env in environments:
+                if env.id not in allowed:
+                    refusals.append(_Refusal(f"{env.name} for tenant {tenant.name}", "not allowed for this tenant now"))
+    else:
+        allowed = {t.environment_id for t in template.promote_to}
+        refused = [env for env in environments if env.id not in allowed]
+        if refused:
+            reasons = _lifecycle_reasons(space, release, refused)
+            refusals.extend(_Refusal(env.name, reasons[env.id]) for env in refused)
+    if not refusals:
+        return
+    listing = "; ".join(f"{r.target}: {r.reason}" for r in refusals)
+    count = len(refusals)
+    raise errors.DeploymentNotAllowed(
+        f"Release {release.version} of {project.name} cannot be deployed to "
+        f"{'this target' if count == 1 else f'{count} targets'}, so nothing was created. {listing}.",
+        reasons={r.target: r.reason for r in refusals},
+        hint="Deploy to the earlier environments of the lifecycle first, or check the API key's permissions.",
+    )
+
+
+def _resolve_machines(
+    space: SpaceApi, environments: Sequence[Environment], options: DeploymentOptions, warnings: list[str]
+) -> tuple[dict[str, list[Ref]], dict[str, list[Ref]]]:
+    """Specific and excluded machines per environment id (one request for all targets)."""
+    if not options.machines and not options.exclude_machines:
+        return {}, {}
+    machines = space.machines([e.id for e in environments])
+    env_ids = {e.id for e in environments}
+    env_names = ", ".join(e.name for e in environments)
+
+    def place(names: Sequence[str], flag: str) -> dict[str, list[Ref]]:
+        per_env: dict[str, list[Ref]] = {}
+        missing = []
+        for name in names:
+            matches = [m for m in machines if m.name.lower() == name.strip().lower()]
+            if not matches:
+                missing.append(name)
+            for machine in matches:
+                if machine.is_disabled:
+                    warnings.append(f"machine '{machine.name}' is disabled; Octopus will not deploy to it")
+                for env_id in set(machine.environment_ids) & env_ids:
+                    per_env.setdefault(env_id, []).append(Ref(machine.id, machine.name))
+        if missing:
+            quoted = ", ".join(f"'{m}'" for m in missing)
+            hints = [h for h in (did_you_mean(m, [x.name for x in machines]) for m in missing) if h]
+            raise errors.NotFound(f"{flag} {quoted}: no such machine in {env_names}.", hint="; ".join(hints) or None)
+        return per_env
+
+    specific = place(options.machines, "--machine")
+    excluded = place(options.exclude_machines, "--exclude-machine")
+    if options.machines:
+        empty = [e.name for e in environments if e.id not in specific]
+        if empty:
+            raise errors.InvalidInput(
+                f"--machine names no machine in {', '.join(empty)}; refusing to deploy to all of its machines.",
+                hint="Name at least one machine of each target environment, or deploy to them separately.",
+            )
+    return specific, excluded
+
+
+def _resolve_skips(preview: DeploymentPreview, names: Sequence[str]) -> tuple[Ref, ...]:
+    steps = {s.action_name.lower(): s for s in preview.steps}
+    refs = []
+    for name in names:
+        step = steps.get(name.strip().lower())
+        if step is None:
+            raise errors.NotFound(
+                f"--skip '{name}': the deployment process has no such step.",
+                hint=did_you_mean(name, [s.action_name for s in preview.steps]),
+            )
+        refs.append(Ref(step.action_id, step.action_name))
+    return tuple(refs)
+
+
+def _form_values(preview: DeploymentPreview, given: dict[str, str]) -> dict[str, str]:
+    """Prompted variable values keyed by form element, matched by variable name or label."""
+    values: dict[str, str] = {}
+    used: set[str] = set()
+    for element in preview.form:
+        for key, value in given.items():
+            if key.lower() in (element.control_name.lower(), element.label.lower()):
+                values[element.name] = value
+                used.add(key)
+        if element.required and element.name not in values:
+            raise errors.InvalidInput(
+                f"The prompted variable '{element.label or element.control_name}' is required.",
+                hint=f'Pass --variable "{element.control_name}=VALUE".',
+            )
+    unknown = [k for k in given if k not in used]
+    if unknown:
+        known = [e.control_name for e in preview.form]
+        raise errors.NotFound(
+            f"--variable '{unknown[0]}': the release has no prompted variable of that name.",
+            hint=did_you_mean(unknown[0], known) if known else "this release has no prompted variables",
+        )
+    return values
+
+
+def _resolve_tenants(space: SpaceApi, project: Project, environment: Environment, names: Sequence[str]) -> list[Ref]:
+    tenants = space.tenants()
+    connected = [t for t in tenants if environment.id in t.project_environments.get(project.id, [])]
+    if "*" in names:
+        if len(names) > 1:
+            raise errors.InvalidInput("--tenant '*' means every connected tenant; give no other --tenant with it.")
+        if not connected:
+            raise errors.NotFound(f"No tenant of project {project.name} is connected to {environment.name}.")
+        return [Ref(t.id, t.name) for t in connected]
+    refs = []
+    for name in names:
+        tenant = next((t for t in tenants if name.lower() in (t.name.lower(), t.id.lower())), None)
+        if tenant is None:
+            raise errors.NotFound(f"Tenant '{name}' not found.", hint=did_you_mean(name, [t.name for t in tenants]))
+        if tenant not in connected:
+            raise errors.OctopusRejected(
+                f"Tenant '{tenant.name}' is not connected to project {project.name} in {environment.name}."
+            )
+        refs.append(Ref(tenant.id, tenant.name))
+    return refs
+
+
+def build_plan(
+    space: SpaceApi,
+    *,
+    action: Literal["deploy", "promote"],
+    project: Project,
+    release: Release,
+    release_reason: str,
+    environments: Sequence[Environment],
+    options: DeploymentOptions,
+    from_environment: Environment | None = None,
+) -> DeploymentPlan:
+    """Validate every target and option against the server, and return the plan (GETs only)."""
+    warnings: list[str] = []
+    tenants: list[Ref] = []
+    if options.tenants:
+        if len(environments) != 1:
+            raise errors.InvalidInput("Tenants can be deployed to one environment at a time; give a single --to.")
+        if project.tenanted_mode == "Untenanted":
+            raise errors.InvalidInput(f"Project {project.name} is not tenanted; --tenant cannot be used.")
+        tenants = _resolve_tenants(space, project, environments[0], options.tenants)
+    elif project.tenanted_mode == "Tenanted":
+        raise errors.InvalidInput(f"Project {project.name} only deploys to tenants.", hint="Pass --tenant NAME or '*'.")
+
+    template = space.template(release.id)
+    check_lifecycle(space, project, release, template, environments, tenants)
+    specific, excluded = _resolve_machines(space, environments, options, warnings)
+
+    # One preview tells the steps and the prompted variables; they are the release's, not the target's.
+    first = environments[0]
+    preview = space.preview(release.id, first.id, tenants[0].id if tenants else None)
+    skips = _resolve_skips(preview, options.skip_steps)
+    form_values = _form_values(preview, dict(options.prompted_variables))
+    for step in preview.steps:
+        if step.has_no_applicable_machines and step.action_name.lower() not in {s.name.lower() for s in skips}:
+            warnings.append(f"step '{step.action_name}' has no machines to run on in {first.name}")
+
+    mode = str(project.raw.get("DefaultGuidedFailureMode") or "EnvironmentDefault")
+    targets = []
+    tenant_choices: list[Ref | None] = list(tenants) or [None]
+    for env in environments:
+        if options.guided_failure != "default":
+            guided = options.guided_failure == "on"
+        elif mode in ("On", "Off"):
+            guided = mode == "On"
+        else:
+            guided = env.use_guided_failure
+        for tenant in tenant_choices:
+            targets.append(
+                TargetPlan(
+                    environment=Ref(env.id, env.name),
+                    tenant=tenant,
+                    specific_machines=tuple(specific.get(env.id, ())),
+                    excluded_machines=tuple(excluded.get(env.id, ())),
+                    skip_steps=skips,
+                    form_values=form_values,
+                    use_guided_failure=guided,
+                )
+            )
+    return DeploymentPlan(
+        action=action,
+        space=Ref(space.space.id, space.space.name),
+        project=Ref(project.id, project.name),
+        release=Ref(release.id, release.version),
+        release_reason=release_reason,
+        targets=tuple(targets),
+        options=options,
+        from_environment=Ref(from_environment.id, from_environment.name) if from_environment else None,
+        warnings=tuple(warnings),
+    )
+
+
+def find_project(space: SpaceApi, identifier: str) -> Project:
+    """The project named, by id, slug or name."""
+    if not identifier.strip():
+        raise errors.InvalidInput("No project given.", hint="Pass --project NAME.")
+    return space.project(identifier)
