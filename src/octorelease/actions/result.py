@@ -88,6 +88,12 @@ class ActionResult:
     def ok(self) -> bool:
         return self.error is None
 
+    def raise_for_error(self) -> ActionResult:
+        """Raise the captured error, if any, for callers who prefer exceptions."""
+        if self.error is not None:
+            raise self.error
+        return self
+
     def to_dict(self, code_for: Callable[[OctoreleaseError], int]) -> dict[str, Any]:
         doc: dict[str, Any] = {
             "ok": self.ok,

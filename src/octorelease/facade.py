@@ -1,0 +1,177 @@
+"""``Octopus``: the Python API, and the one path every face (CLI, handler file) goes through.
+
+Each verb returns an ``ActionResult``; ``result.to_dict()`` is exactly the object that
+``--json`` prints. Errors are captured in the result (``result.ok`` is False), never raised,
+so a script can inspect partial progress; ``result.raise_for_error()`` raises instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from octorelease.actions.plan import DeploymentOptions, DeploymentPlan, GuidedFailure, WaitOptions
+from octorelease.actions.result import ActionResult, DeploymentResult, Observer, Ref, SilentObserver
+from octorelease.octopus.errors import OctoreleaseError
+
+if TYPE_CHECKING:
+    from octorelease.octopus.api import SpaceApi
+    from octorelease.octopus.http import OctopusHttp, RetryPolicy
+
+
+class Octopus:
+    """A connection to one Octopus server and space.
+
+    >>> octopus = Octopus("https://octopus.example.com", api_key)        # doctest: +SKIP
+    >>> result = octopus.promote("Web", source="Test", to=["Production"])  # doctest: +SKIP
+    >>> result.ok, result.to_dict()["deployments"]                        # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        server: str,
+        api_key: str,
+        *,
+        space: str | None = None,
+        verify: bool | str = True,
+        retry: RetryPolicy | None = None,
+        observer: Observer | None = None,
+    ) -> None:
+        from octorelease.octopus.http import OctopusHttp, RetryPolicy
+
+        self.http: OctopusHttp = OctopusHttp(server, api_key, verify=verify, retry=retry or RetryPolicy())
+        self.space_identifier = space
+        self.observer: Observer = observer or SilentObserver()
+        self._space: SpaceApi | None = None
+
+    def __repr__(self) -> str:
+        return f"Octopus({self.http.server!r}, space={self.space_identifier!r})"
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> Octopus:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @property
+    def space(self) -> SpaceApi:
+        """The space-scoped API, resolved on first use (one request)."""
+        if self._space is None:
+            from octorelease.octopus.api import OctopusApi
+
+            self._space = OctopusApi(self.http).space(self.space_identifier)
+        return self._space
+
+    # -- verbs -----------------------------------------------------------------------------------
+
+    def promote(
+        self,
+        project: str,
+        *,
+        source: str,
+        to: Sequence[str],
+        release: str | None = None,
+        dry_run: bool = False,
+        wait: WaitOptions | None = None,
+        **options: Any,
+    ) -> ActionResult:
+        """Deploy the release running in ``source`` (its latest successful deployment, unless
+        ``release`` pins one) to every environment in ``to``. ``options`` are the fields of
+        ``DeploymentOptions`` (force_package_download, machines, notes, tenants, ...)."""
+        from octorelease.actions.promote import plan_promote
+
+        deployment_options = deployment_options_from(options)
+        result = ActionResult("promote", from_environment=source)
+        return self._run(
+            result,
+            lambda space: plan_promote(
+                space, project=project, source=source, targets=to, release=release, options=deployment_options
+            ),
+            dry_run,
+            wait or WaitOptions(),
+        )
+
+    def deploy(
+        self,
+        project: str,
+        *,
+        release: str,
+        to: Sequence[str],
+        dry_run: bool = False,
+        wait: WaitOptions | None = None,
+        **options: Any,
+    ) -> ActionResult:
+        """Deploy ``release`` (a version, or ``latest``) of ``project`` to every environment in ``to``."""
+        from octorelease.actions.deploy import plan_deploy
+
+        deployment_options = deployment_options_from(options)
+        return self._run(
+            ActionResult("deploy"),
+            lambda space: plan_deploy(space, project=project, release=release, targets=to, options=deployment_options),
+            dry_run,
+            wait or WaitOptions(),
+        )
+
+    def _run(
+        self,
+        result: ActionResult,
+        make_plan: Callable[[SpaceApi], DeploymentPlan],
+        dry_run: bool,
+        wait: WaitOptions,
+    ) -> ActionResult:
+        """Plan (GETs only), then unless ``dry_run`` create and follow the deployments."""
+        from octorelease.actions.execute import run_plan
+
+        try:
+            plan = make_plan(self.space)
+            result.plan = plan
+            result.project = plan.project
+            result.release = plan.release
+            if plan.from_environment:
+                result.from_environment = plan.from_environment.name
+            chosen = f"Release {plan.release.name} of {plan.project.name}: {plan.release_reason}."
+            result.messages.append(chosen)
+            self.observer.note(chosen)
+            if dry_run:
+                result.dry_run = True
+                result.deployments = [
+                    DeploymentResult(
+                        environment=t.environment.name,
+                        environment_id=t.environment.id,
+                        tenant=t.tenant.name if t.tenant else None,
+                        tenant_id=t.tenant.id if t.tenant else None,
+                    )
+                    for t in plan.targets
+                ]
+                return result
+            run_plan(self.space, plan, wait, self.observer, result)
+        except OctoreleaseError as exc:
+            result.error = exc
+        return result
+
+
+def deployment_options_from(values: Mapping[str, Any]) -> DeploymentOptions:
+    """``DeploymentOptions`` from keyword arguments, rejecting unknown names loudly."""
+    from dataclasses import fields
+
+    known = {f.name for f in fields(DeploymentOptions)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise TypeError(f"unknown deployment option(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    clean: dict[str, Any] = {}
+    for name, value in values.items():
+        if name in ("machines", "exclude_machines", "skip_steps", "tenants") and value is not None:
+            value = (value,) if isinstance(value, str) else tuple(value)
+        if name == "prompted_variables" and value is not None:
+            value = dict(value)
+        if name == "guided_failure" and isinstance(value, bool):
+            value = "on" if value else "off"
+        if value is not None:
+            clean[name] = value
+    return DeploymentOptions(**clean)
+
+
+__all__ = ["ActionResult", "DeploymentOptions", "GuidedFailure", "Octopus", "Ref", "WaitOptions"]
