@@ -7,11 +7,15 @@ inside the command bodies so that ``octorelease --help`` starts fast.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import click
 
 from octorelease.octopus import errors
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 #: One table from error class to exit code; the most specific class wins (see ``exit_code_for``).
 EXIT_CODES: dict[type[errors.OctoreleaseError], int] = {
@@ -36,7 +40,11 @@ Exit codes:
   4  authentication or permission (401/403)
   5  our wait timed out
   6  server unreachable, or transient errors outlasted the retries
+  70 internal error in octorelease (a bug; -v shows the traceback)
 """
+
+#: A bug in octorelease rather than a problem the user can fix (sysexits' EX_SOFTWARE).
+INTERNAL_ERROR = 70
 
 
 def exit_code_for(exc: errors.OctoreleaseError) -> int:
@@ -47,10 +55,320 @@ def exit_code_for(exc: errors.OctoreleaseError) -> int:
     return 1
 
 
+@dataclass
+class GlobalOptions:
+    """The options every command takes, before or after the command name."""
+
+    server: str | None = None
+    api_key: str | None = None
+    space: str | None = None
+    json: bool = False
+    verbose: int = 0
+    insecure: bool = False
+    ca_bundle: str | None = None
+
+
+def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """Store a global option on the shared ``GlobalOptions``; a value given after the command
+    name wins over one given before it (and over the environment)."""
+    options = ctx.find_object(GlobalOptions)
+    if options is None:
+        options = ctx.ensure_object(GlobalOptions)
+    name = param.name or ""
+    if name == "verbose":
+        options.verbose = max(options.verbose, int(value or 0))
+    elif isinstance(value, bool):
+        setattr(options, name, getattr(options, name) or value)
+    elif value is not None:
+        setattr(options, name, value)
+    return value
+
+
+def global_options(on_group: bool) -> Callable[[F], F]:
+    """The global options; on the group they also read the environment variables."""
+
+    def env(name: str) -> str | None:
+        return name if on_group else None
+
+    def decorate(func: F) -> F:
+        decorators = [
+            click.option(
+                "--server",
+                envvar=env("OCTOPUS_URL"),
+                expose_value=False,
+                callback=_remember,
+                help="Octopus server URL, with or without /api (env OCTOPUS_URL).",
+            ),
+            click.option(
+                "--api-key",
+                envvar=env("OCTOPUS_API_KEY"),
+                expose_value=False,
+                callback=_remember,
+                help="Octopus API key (env OCTOPUS_API_KEY). Never printed.",
+            ),
+            click.option(
+                "--space",
+                envvar=env("OCTOPUS_SPACE"),
+                expose_value=False,
+                callback=_remember,
+                help="Space name or id (env OCTOPUS_SPACE; default: the server's default space).",
+            ),
+            click.option(
+                "--json",
+                "json",
+                is_flag=True,
+                default=False,
+                expose_value=False,
+                callback=_remember,
+                help="Print exactly one JSON object on stdout.",
+            ),
+            click.option(
+                "-v",
+                "--verbose",
+                count=True,
+                expose_value=False,
+                callback=_remember,
+                help="More detail; -vv logs every request (never its headers).",
+            ),
+            click.option(
+                "--ca-bundle",
+                envvar=env("OCTOPUS_CA_BUNDLE"),
+                expose_value=False,
+                callback=_remember,
+                help="CA bundle file to verify the server's TLS certificate (env OCTOPUS_CA_BUNDLE).",
+            ),
+            click.option(
+                "--insecure",
+                is_flag=True,
+                default=False,
+                expose_value=False,
+                callback=_remember,
+                help="Do not verify TLS certificates (warned; prefer --ca-bundle).",
+            ),
+        ]
+        for decorator in reversed(decorators):
+            func = decorator(func)
+        return func
+
+    return decorate
+
+
 @click.group(epilog=EXIT_CODES_HELP, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="octorelease")
+@global_options(on_group=True)
 def cli() -> None:
     """Create, deploy and promote Octopus Deploy releases from any CI build."""
+
+
+def deployment_options(func: F) -> F:
+    """The options shared by promote, deploy and create --deploy-to."""
+    decorators = [
+        click.option("--force-package-download", is_flag=True, help="Download packages again even if present."),
+        click.option("--force-redeploy", is_flag=True, help="Redeploy packages already installed on a machine."),
+        click.option(
+            "--machine", "machines", multiple=True, metavar="NAME", help="Deploy only to these machines (repeatable)."
+        ),
+        click.option(
+            "--exclude-machine",
+            "exclude_machines",
+            multiple=True,
+            metavar="NAME",
+            help="Do not deploy to these machines (repeatable).",
+        ),
+        click.option("--skip", "skip_steps", multiple=True, metavar="STEP", help="Skip this step (repeatable)."),
+        click.option(
+            "--variable",
+            "variables",
+            multiple=True,
+            metavar="NAME=VALUE",
+            help="Value of a prompted variable (repeatable).",
+        ),
+        click.option(
+            "--guided-failure",
+            type=click.Choice(["on", "off", "default"]),
+            default="default",
+            show_default=True,
+            help="Guided failure mode for the deployments.",
+        ),
+        click.option(
+            "--tenant",
+            "tenants",
+            multiple=True,
+            metavar="NAME|*",
+            help="Deploy for these tenants ('*' = every connected tenant); one environment only.",
+        ),
+        click.option(
+            "--wait/--no-wait",
+            default=True,
+            show_default=True,
+            help="Wait for the deployments to finish, or queue them and return.",
+        ),
+        click.option(
+            "--timeout",
+            default="10m",
+            show_default=True,
+            metavar="DURATION",
+            help="How long to wait: 90s, 10m, 1h30m, seconds or hh:mm:ss.",
+        ),
+        click.option("--cancel-on-timeout", is_flag=True, help="Cancel the deployments on the server on timeout."),
+        click.option("--log/--no-log", default=True, show_default=True, help="Stream the Octopus task logs."),
+        click.option(
+            "--fail-on-error/--no-fail-on-error",
+            default=True,
+            show_default=True,
+            help="Exit 1 when a deployment fails, is cancelled or times out on the server.",
+        ),
+        click.option("--dry-run", is_flag=True, help="Validate and print the plan; create nothing."),
+    ]
+    for decorator in reversed(decorators):
+        func = decorator(func)
+    return func
+
+
+def _parse_assignments(values: Sequence[str], flag: str) -> dict[str, str]:
+    parsed: dict[str, str] = {}
+    for item in values:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise click.UsageError(f"{flag} expects NAME=VALUE, got {item!r}.")
+        parsed[name.strip()] = value
+    return parsed
+
+
+def _split_deployment_flags(flags: dict[str, Any]) -> tuple[dict[str, Any], Any, bool]:
+    """Deployment options, wait options and dry-run from the parsed flags (which it empties)."""
+    from octorelease.actions.plan import WaitOptions
+    from octorelease.durations import parse_duration
+
+    wait = WaitOptions(
+        wait=flags.pop("wait"),
+        timeout_seconds=parse_duration(flags.pop("timeout")),
+        cancel_on_timeout=flags.pop("cancel_on_timeout"),
+        log=flags.pop("log"),
+        fail_on_error=flags.pop("fail_on_error"),
+    )
+    dry_run = flags.pop("dry_run")
+    options = {
+        "force_package_download": flags.pop("force_package_download"),
+        "force_redeploy": flags.pop("force_redeploy"),
+        "machines": flags.pop("machines"),
+        "exclude_machines": flags.pop("exclude_machines"),
+        "skip_steps": flags.pop("skip_steps"),
+        "prompted_variables": _parse_assignments(flags.pop("variables"), "--variable"),
+        "guided_failure": flags.pop("guided_failure"),
+        "tenants": flags.pop("tenants"),
+    }
+    return options, wait, dry_run
+
+
+def _connect(ctx: click.Context, observer: Any) -> Any:
+    """An ``Octopus`` from the global options, refusing early (exit 2) when something is missing."""
+    from octorelease.facade import Octopus
+
+    options = ctx.find_object(GlobalOptions) or GlobalOptions()
+    if not options.server:
+        raise errors.InvalidInput("No Octopus server given.", hint="Pass --server URL or set OCTOPUS_URL.")
+    if not options.api_key:
+        raise errors.InvalidInput("No API key given.", hint="Pass --api-key KEY or set OCTOPUS_API_KEY.")
+    verify: bool | str = options.ca_bundle or True
+    if options.insecure:
+        click.echo("Warning: TLS certificate verification is off (--insecure).", err=True)
+        verify = False
+    return Octopus(options.server, options.api_key, space=options.space, verify=verify, observer=observer)
+
+
+def _report_and_exit(ctx: click.Context, run: Callable[[Any], Any], *, log: bool) -> None:
+    """Run one action with a console reporter, render its result, and exit with its code."""
+    from octorelease.report.console import ConsoleReporter, render_json
+
+    options = ctx.find_object(GlobalOptions) or GlobalOptions()
+    secrets = [options.api_key] if options.api_key else []
+    reporter = ConsoleReporter(sys.stderr, verbosity=options.verbose, log=log, secrets=secrets)
+    try:
+        with _connect(ctx, reporter) as octopus:
+            result = run(octopus)
+    finally:
+        reporter.close()
+    if result.dry_run and result.plan is not None:
+        reporter.plan(result.plan)
+    if result.deployments and not result.dry_run:
+        reporter.summary(result)
+    if result.error is not None:
+        reporter.error(result.error)
+    if options.json:
+        render_json(result.to_dict(exit_code_for), secrets=secrets)
+    ctx.exit(0 if result.ok else exit_code_for(result.error))
+
+
+@cli.command(epilog=EXIT_CODES_HELP)
+@click.option("--project", required=True, help="Project name, slug or id.")
+@click.option("--from", "source", required=True, metavar="ENV", help="Environment whose release is promoted.")
+@click.option("--to", "targets", required=True, multiple=True, metavar="ENV", help="Target environment (repeatable).")
+@click.option(
+    "--release",
+    default=None,
+    metavar="VERSION",
+    help="Promote this release instead of the latest successful one in --from.",
+)
+@click.option("--notes", default=None, help="Deployment notes (the deployments' Comments).")
+@deployment_options
+@global_options(on_group=False)
+@click.pass_context
+def promote(
+    ctx: click.Context,
+    /,
+    project: str,
+    source: str,
+    targets: tuple[str, ...],
+    release: str | None,
+    notes: str | None,
+    **flags: Any,
+) -> None:
+    """Deploy the release running in one environment to others.
+
+    By default the release of the latest successful deployment to --from is promoted (what
+    that environment is actually running); --release pins one. Everything is validated before
+    any deployment is created: if one target is not allowed, none is created.
+    """
+    if any(t.strip().lower() == source.strip().lower() for t in targets):
+        raise click.UsageError(f"--to '{source}' is the same as --from; use 'octorelease deploy' to redeploy.")
+    options, wait, dry_run = _split_deployment_flags(flags)
+    _report_and_exit(
+        ctx,
+        lambda octopus: octopus.promote(
+            project,
+            source=source,
+            to=list(targets),
+            release=release,
+            dry_run=dry_run,
+            wait=wait,
+            notes=notes,
+            **options,
+        ),
+        log=wait.log,
+    )
+
+
+@cli.command(epilog=EXIT_CODES_HELP)
+@click.option("--project", required=True, help="Project name, slug or id.")
+@click.option("--release", required=True, metavar="VERSION|latest", help="Release version to deploy, or 'latest'.")
+@click.option("--to", "targets", required=True, multiple=True, metavar="ENV", help="Target environment (repeatable).")
+@click.option("--notes", default=None, help="Deployment notes (the deployments' Comments).")
+@deployment_options
+@global_options(on_group=False)
+@click.pass_context
+def deploy(
+    ctx: click.Context, /, project: str, release: str, targets: tuple[str, ...], notes: str | None, **flags: Any
+) -> None:
+    """Deploy a release to one or more environments."""
+    options, wait, dry_run = _split_deployment_flags(flags)
+    _report_and_exit(
+        ctx,
+        lambda octopus: octopus.deploy(
+            project, release=release, to=list(targets), dry_run=dry_run, wait=wait, notes=notes, **options
+        ),
+        log=wait.log,
+    )
 
 
 @cli.command(epilog=EXIT_CODES_HELP)
@@ -77,17 +395,40 @@ def sandbox(host: str, port: int, db_path: str | None, seed: str, api_key: str |
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return its exit code (tests call this with a list)."""
+    args = list(argv) if argv is not None else sys.argv[1:]
+    want_json = "--json" in args
     try:
-        cli.main(args=list(argv) if argv is not None else None, prog_name="octorelease", standalone_mode=False)
+        cli.main(args=args, prog_name="octorelease", standalone_mode=False)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.ClickException as exc:
+        if want_json:
+            _print_json_error(2, exc.format_message())
         exc.show()
-        return 2 if isinstance(exc, click.UsageError) else exc.exit_code
-    except click.Abort:
+        return 2
+    except errors.OctoreleaseError as exc:
+        code = exit_code_for(exc)
+        if want_json:
+            _print_json_error(code, exc.message)
+        click.echo(f"Error: {exc.message}", err=True)
+        if exc.hint:
+            click.echo(f"  hint: {exc.hint}", err=True)
+        return code
+    except (KeyboardInterrupt, click.Abort):
         click.echo("Aborted.", err=True)
         return 130
+    except Exception as exc:  # a bug: one line, and the traceback only when asked for
+        if "-v" in args or "--verbose" in args or "-vv" in args:
+            raise
+        click.echo(f"Error: unexpected {type(exc).__name__}: {exc} (run with -v for the traceback)", err=True)
+        return INTERNAL_ERROR
     return 0
+
+
+def _print_json_error(code: int, message: str) -> None:
+    import json
+
+    click.echo(json.dumps({"ok": False, "error": {"code": code, "message": message}}))
 
 
 if __name__ == "__main__":
