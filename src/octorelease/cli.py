@@ -372,6 +372,73 @@ def deploy(
 
 
 @cli.command(epilog=EXIT_CODES_HELP)
+@click.option("--project", required=True, help="Project name, slug or id.")
+@click.option("--version", "version", default=None, help="Release version (default: the next after the highest).")
+@click.option("--channel", default=None, help="Channel name (default: the project's default channel).")
+@click.option("--package", "packages", multiple=True, metavar="STEP=VERSION", help="Package version for a step.")
+@click.option(
+    "--default-package-version",
+    default=None,
+    metavar="VERSION",
+    help="Version for every package not given by --package (default: the latest in the feed).",
+)
+@click.option("--notes", default=None, help="Release notes.")
+@click.option(
+    "--notes-file",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Read the release notes from this file.",
+)
+@click.option("--ignore-existing", is_flag=True, help="If the version exists, use it instead of failing.")
+@click.option("--deploy-to", "deploy_to", multiple=True, metavar="ENV", help="Deploy the release here (repeatable).")
+@click.option("--deployment-notes", default=None, help="Notes (Comments) on the deployments made by --deploy-to.")
+@deployment_options
+@global_options(on_group=False)
+@click.pass_context
+def create(
+    ctx: click.Context,
+    /,
+    project: str,
+    version: str | None,
+    channel: str | None,
+    packages: tuple[str, ...],
+    default_package_version: str | None,
+    notes: str | None,
+    notes_file: str | None,
+    ignore_existing: bool,
+    deploy_to: tuple[str, ...],
+    deployment_notes: str | None,
+    **flags: Any,
+) -> None:
+    """Create a release, and optionally deploy it (--deploy-to)."""
+    if notes and notes_file:
+        raise click.UsageError("Give --notes or --notes-file, not both.")
+    if notes_file:
+        with open(notes_file, encoding="utf-8") as handle:
+            notes = handle.read()
+    package_versions = _parse_assignments(packages, "--package")
+    options, wait, dry_run = _split_deployment_flags(flags)
+    _report_and_exit(
+        ctx,
+        lambda octopus: octopus.create(
+            project,
+            version=version,
+            channel=channel,
+            packages=package_versions,
+            default_package_version=default_package_version,
+            notes=notes,
+            ignore_existing=ignore_existing,
+            deploy_to=list(deploy_to),
+            dry_run=dry_run,
+            wait=wait,
+            notes_for_deployments=deployment_notes,
+            **options,
+        ),
+        log=wait.log,
+    )
+
+
+@cli.command(epilog=EXIT_CODES_HELP)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8065, show_default=True, type=int, help="Port to listen on (0: any free).")
 @click.option("--db", "db_path", default=None, help="SQLite file to keep state in (default: in memory).")

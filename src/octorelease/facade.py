@@ -115,6 +115,69 @@ class Octopus:
             wait or WaitOptions(),
         )
 
+    def create(
+        self,
+        project: str,
+        *,
+        version: str | None = None,
+        channel: str | None = None,
+        packages: Mapping[str, str] | None = None,
+        default_package_version: str | None = None,
+        notes: str | None = None,
+        ignore_existing: bool = False,
+        deploy_to: Sequence[str] = (),
+        notes_for_deployments: str | None = None,
+        dry_run: bool = False,
+        wait: WaitOptions | None = None,
+        **options: Any,
+    ) -> ActionResult:
+        """Create a release (the next version after the project's highest unless ``version``),
+        then deploy it to ``deploy_to`` when given, with the deployment ``options``."""
+        from octorelease.actions.create import ReleaseRequest, create_release
+        from octorelease.actions.deploy import plan_deploy
+
+        deployment_options = deployment_options_from({**options, "notes": notes_for_deployments})
+        result = ActionResult("create")
+        request = ReleaseRequest(
+            project=project,
+            version=version,
+            channel=channel,
+            packages=dict(packages or {}),
+            default_package_version=default_package_version,
+            notes=notes,
+            ignore_existing=ignore_existing,
+        )
+        try:
+            created = create_release(self.space, request, dry_run=dry_run)
+        except OctoreleaseError as exc:
+            result.error = exc
+            return result
+        result.project = Ref(created.release.project_id, created.project_name)
+        result.release = Ref(created.release.id, created.release.version)
+        result.release_created = created.created
+        verb = "Would create" if dry_run else ("Created" if created.created else "Using existing")
+        message = f"{verb} release {created.release.version} of {created.project_name} ({created.reason})."
+        result.messages.append(message)
+        self.observer.note(message)
+        if dry_run:
+            result.dry_run = True
+        if not deploy_to:
+            return result
+        if dry_run and created.created:
+            return result  # the release does not exist yet, so its deployments cannot be validated
+        return self._run(
+            result,
+            lambda space: plan_deploy(
+                space,
+                project=created.release.project_id,
+                release=created.release.version,
+                targets=deploy_to,
+                options=deployment_options,
+            ),
+            dry_run,
+            wait or WaitOptions(),
+        )
+
     def _run(
         self,
         result: ActionResult,

@@ -19,7 +19,7 @@ class ChosenRelease:
     reason: str
 
 
-def _version_key(version: str) -> tuple[tuple[int, int | str], ...]:
+def version_key(version: str) -> tuple[tuple[int, int | str], ...]:
     """Sort key for versions: numeric parts numerically, so 1.10.0 > 1.9.0."""
     parts: list[tuple[int, int | str]] = []
     for piece in version.replace("-", ".").replace("+", ".").split("."):
@@ -37,7 +37,7 @@ def release_in_environment(
         if i.environment_id == source.id and (tenant_id is None or i.tenant_id == tenant_id)
     ]
     current = [i for i in items if i.is_current]
-    successes = sorted((i for i in items if i.state == "Success"), key=lambda i: _version_key(i.release_version))
+    successes = sorted((i for i in items if i.state == "Success"), key=lambda i: version_key(i.release_version))
     newest: DashboardItem | None = current[0] if current else None
     if not successes:
         if newest is None:
