@@ -1,0 +1,52 @@
+"""The Python API returns what --json prints."""
+
+from __future__ import annotations
+
+from octorelease import Octopus
+from octorelease.cli import exit_code_for
+
+
+def test_promote_returns_the_json_result(sandbox):
+    with Octopus(sandbox.url, sandbox.api_key) as octopus:
+        result = octopus.promote("Web", source="Test", to=["Staging"], notes="from a script")
+    assert result.ok
+    doc = result.to_dict(exit_code_for)
+    assert doc["release"] == {"id": "Releases-1", "version": "1.0.0"}
+    assert doc["deployments"][0]["state"] == "Success"
+    deployment = sandbox.get(f"/api/Spaces-1/deployments/{doc['deployments'][0]['deployment_id']}")
+    assert deployment["Comments"] == "from a script"
+
+
+def test_refusal_is_captured_not_raised(sandbox):
+    with Octopus(sandbox.url, sandbox.api_key) as octopus:
+        result = octopus.promote("Web", source="Test", to=["Production"])
+    assert not result.ok
+    assert result.to_dict(exit_code_for)["error"]["code"] == 3
+
+
+def test_public_surface_is_pinned():
+    import octorelease
+
+    assert sorted(octorelease.__all__) == octorelease.__all__
+    for name in octorelease.__all__:
+        assert getattr(octorelease, name) is not None
+
+
+def test_every_error_class_has_an_exit_code():
+    import inspect
+
+    from octorelease.cli import EXIT_CODES
+    from octorelease.octopus import errors
+
+    classes = [c for _, c in inspect.getmembers(errors, inspect.isclass) if issubclass(c, errors.OctoreleaseError)]
+    assert all(c in EXIT_CODES for c in classes), [c for c in classes if c not in EXIT_CODES]
+
+
+def test_importing_the_cli_loads_neither_httpx_nor_the_server():
+    import subprocess
+    import sys
+
+    heavy = "('httpx', 'uvicorn', 'rich', 'pydantic')"
+    code = f"import sys, octorelease.cli; print(sorted(m for m in {heavy} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
