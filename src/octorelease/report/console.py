@@ -1,0 +1,525 @@
+"""What a user sees: the human text on stderr, and the one JSON object on stdout.
+
+``ConsoleReporter`` is the Observer the actions talk to while they work, and it renders the
+``ActionResult`` they return (one wrapper around rich, like hatch's ``Terminal``). It has two
+faces, chosen once when it is built:
+
+- **live**, on an interactive terminal: a rich ``Live`` region with one line per deployment
+  whose elapsed time ticks on its own; log lines and finished deployments print above it;
+- **plain**, in CI or when stderr is not a terminal: whole lines only, no spinner and no cursor
+  movement, each state change printed once (``[Test] Executing``), so a build log reads top to
+  bottom. Task logs go inside the CI's fold (``::group::``) when it has one.
+
+Everything written passes through ``redact``: task logs and server messages may echo the API
+key, and the key must never reach a build log. rich is imported only when a reporter is built,
+so importing this module (as ``cli.py`` does for ``--help``) costs nothing.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
+
+from octorelease.actions.result import FAILED_STATES, ActionResult, DeploymentResult, LogLine
+from octorelease.durations import format_duration
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from rich.console import Console, RenderableType
+    from rich.live import Live
+    from rich.spinner import Spinner
+    from rich.text import Text
+
+    from octorelease.actions.plan import DeploymentPlan
+
+#: What a secret is replaced with.
+REDACTED = "***"
+
+#: Variables that only CI systems set; any of them means "no live view, whole lines only".
+CI_VARIABLES = (
+    "CI",
+    "GITHUB_ACTIONS",
+    "GITLAB_CI",
+    "TF_BUILD",
+    "TEAMCITY_VERSION",
+    "JENKINS_URL",
+    "BUILDKITE",
+    "CIRCLECI",
+    "TRAVIS",
+    "APPVEYOR",
+    "BITBUCKET_BUILD_NUMBER",
+    "CODEBUILD_BUILD_ID",
+)
+
+#: Task states after which nothing changes any more.
+FINISHED_STATES = FAILED_STATES | {"Success"}
+
+#: Colours given to environments in the order they first appear; red and yellow are left out
+#: because they mean error and warning.
+ENVIRONMENT_COLOURS = ("cyan", "magenta", "blue", "green", "bright_cyan", "bright_magenta", "bright_blue")
+
+#: How the Octopus log categories are styled; the others are plain.
+CATEGORY_STYLES = {"Error": "red", "Fatal": "bold red", "Warning": "yellow", "Highlight": "bold"}
+
+#: How task states are styled, in the live view, the state lines and the summary.
+STATE_STYLES = {"Success": "green", "Executing": "cyan", "Cancelling": "yellow", "Queued": "dim"}
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with every secret replaced by ``***``.
+
+    The longest secrets go first, so a secret that contains another is hidden whole; empty
+    secrets are ignored (replacing "" would put ``***`` between every character).
+    """
+    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
+        text = text.replace(secret, REDACTED)
+    return text
+
+
+def _redact_value(value: Any, secrets: Sequence[str]) -> Any:
+    """A JSON-ready value with every string in it redacted, keys included.
+
+    Redacting the values rather than the dumped text also catches a secret that JSON would
+    have escaped (a quote or a backslash in it).
+    """
+    if isinstance(value, str):
+        return redact(value, secrets)
+    if isinstance(value, Mapping):
+        return {_redact_value(k, secrets): _redact_value(v, secrets) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_redact_value(item, secrets) for item in value]
+    return value
+
+
+def render_json(result_dict: Mapping[str, Any], stream: TextIO | None = None, *, secrets: Sequence[str] = ()) -> None:
+    """Write the ``--json`` document: exactly one JSON object and a newline, nothing else.
+
+    ``stream`` defaults to the ``sys.stdout`` of the moment of the call, not of the import,
+    so click's ``CliRunner`` and pytest's ``capsys`` see the output.
+    """
+    out = sys.stdout if stream is None else stream
+    out.write(json.dumps(_redact_value(result_dict, secrets)) + "\n")
+    out.flush()
+
+
+def running_in_ci(environ: Mapping[str, str]) -> bool:
+    """Whether a CI system runs us: ``CI`` or a variable only a CI sets, and not set to false."""
+    return any(environ.get(name, "").strip().lower() not in ("", "0", "false") for name in CI_VARIABLES)
+
+
+class LogGroups(Protocol):
+    """A CI's way of folding a run of log lines under a title (GitHub ``::group::``, GitLab
+    sections, Azure ``##[group]``, TeamCity blocks). ``report/ci.py`` provides them; each
+    method returns the marker line to print, verbatim."""
+
+    def open(self, title: str) -> str:
+        """The line that starts a fold named ``title``."""
+
+    def close(self, title: str) -> str:
+        """The line that ends the fold named ``title``."""
+
+
+def _ci_log_groups(environ: Mapping[str, str]) -> LogGroups | None:
+    """The fold markers of the CI we run in, when ``report/ci.py`` offers them.
+
+    Looked up rather than imported at the top so that the console works (with ``[Env]``
+    prefixes) whether or not that module, or the function, exists.
+    """
+    try:
+        ci = importlib.import_module("octorelease.report.ci")
+    except ImportError:
+        return None
+    factory: Callable[[Mapping[str, str]], LogGroups | None] | None = getattr(ci, "log_groups", None)
+    return factory(environ) if factory is not None else None
+
+
+@dataclass
+class _Track:
+    """What the reporter remembers of one deployment between two events."""
+
+    deployment: DeploymentResult
+    colour: str
+    seen_at: float
+    updated_at: float
+    server_seconds: float | None = None
+    finished_at: float | None = None
+    printed_state: str | None = None
+
+    @property
+    def state(self) -> str:
+        """The state to show: a deployment we hear of exists on the server, so an action that
+        has not yet set a state past the dataclass default ("Planned") means "Queued"."""
+        return "Queued" if self.deployment.state == "Planned" else self.deployment.state
+
+    @property
+    def finished(self) -> bool:
+        return self.deployment.state in FINISHED_STATES
+
+    def elapsed(self, now: float) -> float:
+        """Seconds the deployment has run: the server's figure, moved on by our own clock
+        between updates so the live view ticks without asking the server."""
+        if self.finished and self.deployment.duration_seconds is not None:
+            return self.deployment.duration_seconds
+        end = self.finished_at if self.finished_at is not None else now
+        if self.server_seconds is not None:
+            return self.server_seconds + (end - self.updated_at)
+        return end - self.seen_at
+
+
+def _key(deployment: DeploymentResult) -> str:
+    """Which deployment an event is about: actions may hand over a fresh object each time."""
+    return deployment.deployment_id or f"{deployment.environment_id}/{deployment.tenant_id or ''}"
+
+
+def _seconds(seconds: float) -> str:
+    """A duration as the summary and the state lines show it (``3.2s``, ``1m5s``)."""
+    return format_duration(round(seconds, 1))
+
+
+def _failure(deployment: DeploymentResult) -> str:
+    """Why a deployment failed, in one phrase: the step and Octopus's message."""
+    reason = ": ".join(part for part in (deployment.failed_step, deployment.error_message) if part)
+    if deployment.cancelled_by_us:
+        reason = ", ".join(part for part in (reason, "cancelled by octorelease") if part)
+    return reason
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" + ("" if count == 1 else "s")
+
+
+class ConsoleReporter:
+    """The Observer of the command line: human text on ``stream`` (stderr), live or plain.
+
+    ``live=None`` decides by itself: live when ``stream`` is a terminal and no CI variable is
+    set. ``secrets`` (the API key) are replaced by ``***`` in every line. ``verbosity`` 1 (``-v``)
+    adds the notes an action marks as detail, deployment ids and links.
+    """
+
+    def __init__(
+        self,
+        stream: TextIO | None = None,
+        *,
+        verbosity: int = 0,
+        log: bool = True,
+        live: bool | None = None,
+        secrets: Sequence[str] = (),
+        environ: Mapping[str, str] = os.environ,
+        groups: LogGroups | None = None,
+    ) -> None:
+        from rich.console import Console
+
+        out = sys.stderr if stream is None else stream
+        isatty = getattr(out, "isatty", lambda: False)()
+        in_ci = running_in_ci(environ)
+        self._live = (isatty and not in_ci) if live is None else live
+        self._verbosity = verbosity
+        self._log = log
+        self._secrets = tuple(secrets)
+        self._groups = groups if groups is not None else (_ci_log_groups(environ) if in_ci else None)
+        no_color = environ.get("NO_COLOR", "") != ""
+        force_color = not no_color and environ.get("FORCE_COLOR", "") != ""
+        # Every choice rich would otherwise make from os.environ is made here from ``environ``.
+        self._console: Console = Console(
+            file=out,
+            force_terminal=self._live or force_color or isatty,
+            no_color=no_color,
+            color_system=None if no_color else "auto",
+            markup=False,
+            emoji=False,
+            highlight=False,
+        )
+        self._tracks: dict[str, _Track] = {}
+        self._spinners: dict[str, Spinner] = {}
+        self._view: Live | None = None
+        self._open_group: str | None = None
+        self._release: str | None = None
+
+    # -- the Observer protocol -------------------------------------------------------------
+
+    def note(self, message: str, *, level: int = 0) -> None:
+        """Something the user should know; ``level=1`` notes are details shown only with -v."""
+        if self._verbosity >= level:
+            self._say(message)
+
+    def warn(self, message: str) -> None:
+        self._say(("Warning: ", "bold yellow"), (message, "yellow"))
+
+    def deployment_queued(self, deployment: DeploymentResult) -> None:
+        track = self._track(deployment)
+        track.printed_state = "Queued"
+        if self._live:
+            self._start_view()
+        else:
+            self._say(self._prefix(track), f"Queued {deployment.task_id or deployment.deployment_id or ''}".rstrip())
+        if self._verbosity >= 1:
+            where = ", ".join(part for part in (deployment.deployment_id, deployment.web_url) if part)
+            if where:
+                self._say(self._prefix(track), (where, "dim"))
+
+    def task_updated(self, deployment: DeploymentResult) -> None:
+        track = self._track(deployment)
+        if self._view is not None:
+            self._view.refresh()
+        if track.state == track.printed_state or (self._live and not track.finished):
+            return
+        track.printed_state = track.state
+        line: list[str | tuple[str, str]] = [self._prefix(track), (track.state, self._state_style(deployment))]
+        if track.finished:
+            line.append(f" in {_seconds(track.elapsed(time.monotonic()))}")
+            if deployment.failed and _failure(deployment):
+                line.append(f" ({_failure(deployment)})")
+        self._say(*line)
+
+    def log_lines(self, deployment: DeploymentResult, lines: list[LogLine]) -> None:
+        if not self._log or not lines:
+            return
+        track = self._track(deployment)
+        if self._groups is not None and not self._live:
+            self._enter_group(self._group_title(deployment))
+            for line in lines:
+                self._print(self._line(*self._log_parts(line)), in_group=True)
+            return
+        for line in lines:
+            self._print(self._line(self._prefix(track), *self._log_parts(line)))
+
+    # -- beyond the protocol: what the command line calls ----------------------------------
+
+    def set_release(self, project: str, version: str) -> None:
+        """Name the release being deployed, for the CI fold titles ("Deploy Web 1.3.0 to Test").
+
+        The Observer protocol does not carry it, and the first log lines arrive before the
+        result does, so the command line (or ``plan``) tells it once it is known.
+        """
+        self._release = f"{project} {version}"
+
+    def error(self, exc: BaseException) -> None:
+        """One line ``Error: <message>``, and a second ``  hint: <hint>`` when there is one."""
+        self._say(("Error: ", "bold red"), (str(exc), "red"))
+        hint = getattr(exc, "hint", None)
+        if hint:
+            self._say(f"  hint: {hint}")
+
+    def plan(self, plan: DeploymentPlan) -> None:
+        """What ``--dry-run`` would have done, under a heading that says nothing was done."""
+        self.set_release(plan.project.name, plan.release.name)
+        self._say(("Dry run: nothing was created. The plan:", "bold"))
+        for line in plan.describe():
+            self._say(line)
+        for warning in plan.warnings:
+            self.warn(warning)
+
+    def summary(self, result: ActionResult) -> None:
+        """The end of the output: a table of the deployments and one verdict line.
+
+        The result's error is not printed here: the caller passes it to ``error``, which
+        is how errors raised outside a result reach the user too, so each is said once.
+        """
+        self._stop_view()
+        if result.dry_run:
+            if result.plan is not None:
+                self.plan(result.plan)
+            return
+        if result.deployments:
+            self._print(self._table(result.deployments), soft_wrap=False)
+        verdict = self._verdict(result)
+        if verdict is not None:
+            self._print(verdict)
+
+    def close(self) -> None:
+        """End the live view and any open CI fold; safe to call more than once."""
+        self._stop_view()
+        self._leave_group()
+
+    def __enter__(self) -> ConsoleReporter:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # -- what is shown ---------------------------------------------------------------------
+
+    def _track(self, deployment: DeploymentResult) -> _Track:
+        """The remembered state of ``deployment``, updated with what this event says."""
+        now = time.monotonic()
+        key = _key(deployment)
+        track = self._tracks.get(key)
+        if track is None:
+            colour = ENVIRONMENT_COLOURS[len(self._tracks) % len(ENVIRONMENT_COLOURS)]
+            track = self._tracks[key] = _Track(deployment, colour, seen_at=now, updated_at=now)
+        track.deployment = deployment
+        if deployment.duration_seconds != track.server_seconds:
+            # Restart our own clock only when the server's figure moves, or a log event
+            # carrying the old figure would make the elapsed time jump backwards.
+            track.server_seconds, track.updated_at = deployment.duration_seconds, now
+        if track.finished and track.finished_at is None:
+            track.finished_at = now
+        return track
+
+    @staticmethod
+    def _prefix(track: _Track) -> tuple[str, str]:
+        return (f"[{track.deployment.label}] ", track.colour)
+
+    @staticmethod
+    def _log_parts(line: LogLine) -> list[str | tuple[str, str]]:
+        where = f"{line.step} ({line.machine})" if line.machine else line.step
+        return [(f"{where}: ", "dim"), (line.text, CATEGORY_STYLES.get(line.category, ""))]
+
+    @staticmethod
+    def _state_style(deployment: DeploymentResult) -> str:
+        return "red" if deployment.failed else STATE_STYLES.get(deployment.state, "")
+
+    def _group_title(self, deployment: DeploymentResult) -> str:
+        return " ".join(part for part in ("Deploy", self._release, "to", deployment.label) if part)
+
+    def _table(self, deployments: Sequence[DeploymentResult]) -> RenderableType:
+        """Environment, state, duration and task of each deployment; why, for failed ones."""
+        from rich import box
+        from rich.table import Table
+
+        with_errors = any(_failure(d) for d in deployments)
+        table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+        for heading in ("Environment", "State", "Duration", "Task") + (("Error",) if with_errors else ()):
+            table.add_column(heading)
+        for d in deployments:
+            duration = _seconds(d.duration_seconds) if d.duration_seconds is not None else "-"
+            task = self._line((d.task_id or "-", f"link {d.web_url}" if d.web_url else ""))
+            cells = [self._line(d.label), self._line((d.state, self._state_style(d))), self._line(duration), task]
+            if with_errors:
+                cells.append(self._line((_failure(d), "red")))
+            table.add_row(*cells)
+        return table
+
+    def _verdict(self, result: ActionResult) -> Text | None:
+        """One line on how the action went, or None when only the error line can say it."""
+        deployments = result.deployments
+        failed = [d for d in deployments if d.failed]
+        succeeded = [d for d in deployments if d.state == "Success"]
+        pending = [d for d in deployments if d.state not in FINISHED_STATES]
+        queued = ", ".join(f"{d.task_id} ({d.label})" for d in pending)
+        if failed:
+            return self._line((f"{len(failed)} of {_plural(len(deployments), 'deployment')} failed.", "bold red"))
+        if result.error is not None:
+            if not pending:
+                return None
+            return self._line(
+                (f"{len(pending)} of {_plural(len(deployments), 'deployment')} had not finished: ", "yellow"), queued
+            )
+        pieces = [f"{len(succeeded)} succeeded"] if succeeded else []
+        if pending:
+            pieces.append(f"queued {queued}")
+        return self._line(
+            (
+                _headline(result) + (": " + "; ".join(pieces) if pieces else "") + ".",
+                "bold green" if succeeded and not pending else "",
+            )
+        )
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def _line(self, *parts: str | tuple[str, str]) -> Text:
+        """A styled line whose every part has been redacted: the one way text is built."""
+        from rich.text import Text
+
+        text = Text()
+        for part in parts:
+            content, style = (part, "") if isinstance(part, str) else part
+            text.append(redact(content, self._secrets), style=style)
+        return text
+
+    def _say(self, *parts: str | tuple[str, str]) -> None:
+        self._print(self._line(*parts))
+
+    def _print(self, renderable: RenderableType, *, in_group: bool = False, soft_wrap: bool = True) -> None:
+        """Print above the live region, or as whole lines; an open CI fold ends before any text
+        that is not a log line, so a state line is never hidden inside a fold.
+
+        ``soft_wrap`` leaves long lines to the terminal: rich would otherwise break a log line
+        at 80 columns in a build log.
+        """
+        if not in_group:
+            self._leave_group()
+        self._console.print(renderable, soft_wrap=soft_wrap)
+
+    def _write_marker(self, marker: str) -> None:
+        """A CI fold marker goes out verbatim: rich would strip the escape codes GitLab needs."""
+        self._console.file.write(redact(marker, self._secrets) + "\n")
+        self._console.file.flush()
+
+    def _enter_group(self, title: str) -> None:
+        if self._open_group == title or self._groups is None:
+            return
+        self._leave_group()
+        self._write_marker(self._groups.open(title))
+        self._open_group = title
+
+    def _leave_group(self) -> None:
+        if self._open_group is not None and self._groups is not None:
+            self._write_marker(self._groups.close(self._open_group))
+        self._open_group = None
+
+    # -- the live view ---------------------------------------------------------------------
+
+    def _start_view(self) -> None:
+        if self._view is not None:
+            return
+        from rich.live import Live
+
+        self._view = Live(
+            console=self._console,
+            get_renderable=self._board,
+            transient=True,
+            refresh_per_second=4,
+            redirect_stdout=False,
+            redirect_stderr=False,
+        )
+        self._view.start(refresh=True)
+
+    def _stop_view(self) -> None:
+        if self._view is not None:
+            self._view.stop()
+            self._view = None
+
+    def _board(self) -> RenderableType:
+        """The live region, rebuilt at every refresh so elapsed times tick between events."""
+        from rich.spinner import Spinner
+        from rich.table import Table
+
+        now = time.monotonic()
+        grid = Table.grid(padding=(0, 1))
+        for key, track in list(self._tracks.items()):
+            deployment = track.deployment
+            if track.finished:
+                mark: RenderableType = self._line(("✗", "red") if deployment.failed else ("✓", "green"))
+            else:
+                mark = self._spinners.setdefault(key, Spinner("dots", style="cyan"))
+            grid.add_row(
+                mark,
+                self._line((deployment.label, track.colour)),
+                self._line((track.state, self._state_style(deployment))),
+                self._line((format_duration(round(track.elapsed(now))), "dim")),
+            )
+        return grid
+
+
+def _headline(result: ActionResult) -> str:
+    """What the action did, in the past tense: "Promoted Web 1.1.0 from Development to Test"."""
+    what = " ".join(ref.name for ref in (result.project, result.release) if ref is not None)
+    targets = ", ".join(d.label for d in result.deployments)
+    if result.action == "promote":
+        return f"Promoted {what} from {result.from_environment} to {targets}"
+    if result.action == "deploy":
+        return f"Deployed {what} to {targets}"
+    if result.action == "create":
+        made = "Used the existing release" if result.release_created is False else "Created release"
+        return f"{made} {what}" + (f" and deployed it to {targets}" if targets else "")
+    return f"{result.action.capitalize()} {what}".rstrip()
