@@ -277,11 +277,26 @@ def _connect(ctx: click.Context, observer: Any) -> Any:
     return Octopus(options.server, options.api_key, space=options.space, verify=verify, observer=observer)
 
 
+def _configure_logging(verbosity: int) -> None:
+    """-v shows retries, -vv every request (method, path, status, time; never headers)."""
+    import logging
+
+    if verbosity <= 0:
+        return
+    logger = logging.getLogger("octorelease")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG if verbosity >= 2 else logging.INFO)
+
+
 def _report_and_exit(ctx: click.Context, run: Callable[[Any], Any], *, log: bool) -> None:
     """Run one action with a console reporter, render its result, and exit with its code."""
     from octorelease.report.console import ConsoleReporter, render_json
 
     options = ctx.find_object(GlobalOptions) or GlobalOptions()
+    _configure_logging(options.verbose)
     secrets = [options.api_key] if options.api_key else []
     reporter = ConsoleReporter(sys.stderr, verbosity=options.verbose, log=log, secrets=secrets)
     try:
