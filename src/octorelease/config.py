@@ -1,0 +1,515 @@
+"""The handler file, ``octorelease.yml``: load it, expand ``${ENV}``, validate it, locate faults.
+
+A handler file is read by CI on every build, usually after someone edited it in a hurry, so its
+errors are the one line a CI log shows and must point at the fault::
+
+    octorelease.yml:12: handlers[0].promote.to: 'Production' is listed in both from and to
+
+Loading goes in three passes:
+
+1. ``yaml.compose`` builds the node tree, which knows the line of every key and value. We turn it
+   into plain data ourselves, so every scalar stays a string (``version: 1.10`` stays ``1.10``
+   and ``on:`` stays a key rather than YAML 1.1's ``True``), ``${VAR}`` is expanded from the
+   environment (``$${`` writes a literal ``${``), and duplicate keys are refused.
+2. pydantic checks the shape. Its error ``loc`` is a path into that data, so the line is found
+   in the map built by pass 1.
+3. Rules across fields (a promotion to its own source, tenants with several environments, ...)
+   are checked with the same paths.
+
+``{build.*}`` placeholders stay in the loaded file; ``expand_handler`` fills them in at run time,
+when the build values are known, and its errors point into the file too.
+
+The API key must be written as a reference (``api_key: ${OCTOPUS_API_KEY}``): a key typed into
+a file lands in version control, so a literal one is refused and never repeated in the error.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
+
+from octorelease.durations import parse_duration
+from octorelease.handler.build_values import expand_build_values, placeholders
+from octorelease.handler.conditions import parse_condition
+from octorelease.handler.events import (
+    STAGE_EVENTS,
+    STATUS_EVENTS,
+    did_you_mean,
+    parse_event,
+    parse_status,
+)
+from octorelease.octopus.errors import InvalidInput
+
+DEFAULT_FILE = "octorelease.yml"
+DEFAULT_TIMEOUT_SECONDS = 600.0
+
+Loc = tuple[str | int, ...]
+
+
+class HandlerFileError(InvalidInput):
+    """The handler file is missing, not YAML, or not a valid handler file; names file and line."""
+
+
+# ---------------------------------------------------------------------------------------------
+# The schema
+
+
+def _as_list(value: object) -> object:
+    """Let ``to: Production`` stand for ``to: [Production]``."""
+    return [value] if isinstance(value, str) else value
+
+
+def _as_seconds(value: object) -> object:
+    if isinstance(value, (str, int, float)):
+        try:
+            return parse_duration(value)
+        except InvalidInput as exc:
+            raise ValueError(str(exc)) from None
+    return value
+
+
+Names = Annotated[list[str], BeforeValidator(_as_list)]
+Seconds = Annotated[float, BeforeValidator(_as_seconds)]
+GuidedFailure = Literal["on", "off", "default"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class DeploymentOptions(_Model):
+    """How deployments are made; the same options serve create's deploy_to, deploy and promote."""
+
+    force_package_download: bool = False
+    force_redeploy: bool = False
+    machines: Names = []
+    exclude_machines: Names = []
+    skip: Names = []
+    prompted_variables: dict[str, str] = {}
+    guided_failure: GuidedFailure = "default"
+    tenants: Names = []
+
+    @field_validator("guided_failure", mode="before")
+    @classmethod
+    def _guided_failure(cls, value: object) -> object:
+        spelled = {"true": "on", "false": "off"}.get(str(value).lower(), str(value).lower())
+        if spelled not in ("on", "off", "default"):
+            raise ValueError(f"expected on, off or default, got {value!r}")
+        return spelled
+
+
+class Create(DeploymentOptions):
+    """Create a release (and optionally deploy it at once)."""
+
+    version: str | None = None
+    channel: str | None = None
+    packages: dict[str, str] = {}
+    default_package_version: str | None = None
+    notes: str | None = None  # release notes
+    notes_file: str | None = None
+    ignore_existing: bool = False
+    deploy_to: Names = []
+
+
+class Deploy(DeploymentOptions):
+    """Deploy a release (the one created by this handler unless ``release`` names one)."""
+
+    to: Names
+    release: str | None = None
+    notes: str | None = None  # deployment comments
+
+
+class Promote(Deploy):
+    """Promote the release running in ``from`` (or ``release``) to ``to``."""
+
+    from_: str = Field(alias="from")
+
+
+class On(_Model):
+    """The build event (and status, stage) a handler runs on."""
+
+    event: str
+    status: str | None = None
+    stage: str | None = None
+
+    @field_validator("event")
+    @classmethod
+    def _event(cls, value: str) -> str:
+        return _or_value_error(parse_event, value)
+
+    @field_validator("status")
+    @classmethod
+    def _status(cls, value: str | None) -> str | None:
+        return None if value is None else _or_value_error(parse_status, value)
+
+
+class Handler(_Model):
+    """One build event handler: when it runs, and what it does then."""
+
+    name: str
+    enabled: bool = True
+    run_order: int | None = None
+    project: str
+    on: On
+    conditions: list[str] = []
+    variables: dict[str, str] = {}
+    create: Create | None = None
+    deploy: Deploy | None = None
+    promote: Promote | None = None
+    wait: bool = True
+    fail_build_on_error: bool = True
+    log_messages: bool = True
+    timeout: Seconds = DEFAULT_TIMEOUT_SECONDS
+    cancel_on_timeout: bool = False
+
+
+class HandlerFile(_Model):
+    """A loaded handler file; it remembers where each value was written, to point at faults."""
+
+    server: str | None = None
+    api_key: SecretStr | None = None
+    space: str | None = None
+    handlers: list[Handler]
+
+    _name: str = PrivateAttr(DEFAULT_FILE)
+    _lines: dict[Loc, int] = PrivateAttr(default_factory=dict)
+
+    def locate(self, loc: Loc) -> str:
+        """``octorelease.yml:12: handlers[0].promote.to`` for a path into the file."""
+        return _locate(self._name, self._lines, loc)
+
+
+def _or_value_error(parse: Any, value: str) -> str:
+    """Run one of the events parsers so that pydantic reports its message as the field's."""
+    try:
+        return str(parse(value))
+    except InvalidInput as exc:
+        raise ValueError(str(exc)) from None
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading
+
+
+def load_handler_file(path: str | os.PathLike[str], environ: Mapping[str, str] | None = None) -> HandlerFile:
+    """Read, expand and validate the handler file at ``path`` (errors name it as given).
+
+    ``environ`` supplies ``${VAR}`` values (default: ``os.environ``); the command line may pass
+    the environment with its own flags merged in.
+    """
+    name = os.fspath(path)
+    try:
+        text = Path(name).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise HandlerFileError(f"{name}: no such file") from None
+    except UnicodeDecodeError:
+        raise HandlerFileError(f"{name}: not a UTF-8 text file") from None
+    except OSError as exc:
+        raise HandlerFileError(f"{name}: cannot be read ({exc.strerror})") from None
+    return parse_handler_file(text, name=name, environ=environ)
+
+
+def parse_handler_file(text: str, *, name: str = DEFAULT_FILE, environ: Mapping[str, str] | None = None) -> HandlerFile:
+    """Validate handler-file ``text``; ``name`` is what error lines call the file."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        raise HandlerFileError(f"{name}:{line}: YAML syntax error: {exc.problem or exc.context}") from None
+    if root is None:
+        raise HandlerFileError(f"{name}:1: the file is empty; it needs a handlers: list")
+    reader = _Reader(name, os.environ if environ is None else environ)
+    data = reader.read(root, ())
+    try:
+        loaded = HandlerFile.model_validate(data)
+    except ValidationError as exc:
+        _raise_first(name, reader.lines, (_pydantic_fault(error) for error in exc.errors()))
+        raise HandlerFileError(f"{name}: not a valid handler file") from None  # pydantic gave no error
+    loaded._name = name
+    loaded._lines = reader.lines
+    _raise_first(name, reader.lines, _rule_faults(loaded))
+    return loaded
+
+
+def expand_handler(handler_file: HandlerFile, index: int, values: Mapping[str, str]) -> Handler:
+    """Handler ``index`` with ``{build.*}`` filled in everywhere but its name and conditions.
+
+    Conditions are left as written because evaluating them explains them with both forms.
+    """
+    handler = handler_file.handlers[index]
+    loc: Loc = ("handlers", index)
+    data = handler.model_dump(by_alias=True)
+
+    def expand(value: Any, at: Loc) -> Any:
+        if isinstance(value, str):
+            try:
+                return expand_build_values(value, values)
+            except InvalidInput as exc:
+                raise HandlerFileError(f"{handler_file.locate(at)}: {exc}") from None
+        if isinstance(value, dict):
+            return {key: expand(item, (*at, key)) for key, item in value.items()}
+        if isinstance(value, list):
+            return [expand(item, (*at, position)) for position, item in enumerate(value)]
+        return value
+
+    expanded = {
+        key: value if key in ("name", "conditions", "on") else expand(value, (*loc, key)) for key, value in data.items()
+    }
+    return Handler.model_validate(expanded)
+
+
+# ---------------------------------------------------------------------------------------------
+# Pass 1: YAML nodes to plain data, with lines
+
+
+_ENV_REFERENCE = re.compile(r"\$\$\{|\$\{([^}]*)\}")
+_PURE_REFERENCE = re.compile(r"\s*\$\{[A-Za-z_][A-Za-z0-9_]*\}\s*")
+_VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_BUILD_VALUE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+_NULL_TAG = "tag:yaml.org,2002:null"
+
+
+class _Reader:
+    """Turns the node tree into dicts, lists and strings, noting the line of every path."""
+
+    def __init__(self, name: str, environ: Mapping[str, str]) -> None:
+        self.name = name
+        self.environ = environ
+        self.lines: dict[Loc, int] = {}
+
+    def read(self, node: yaml.Node, loc: Loc) -> Any:
+        self.lines.setdefault(loc, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, loc)
+        if isinstance(node, yaml.SequenceNode):
+            return [self.read(item, (*loc, position)) for position, item in enumerate(node.value)]
+        if node.tag == _NULL_TAG:
+            return None
+        return self._scalar(str(node.value), loc)
+
+    def _mapping(self, node: yaml.MappingNode, loc: Loc) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            line = key_node.start_mark.line + 1
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise self._error(line, loc, "a key must be a plain word, not a list or mapping")
+            key = str(key_node.value)
+            if key in result:
+                raise self._error(line, (*loc, key), f"duplicate key {key!r}")
+            at = (*loc, key)
+            self.lines[at] = line
+            result[key] = self.read(value_node, at)
+        return result
+
+    def _scalar(self, text: str, loc: Loc) -> str:
+        if loc == ("api_key",) and not _PURE_REFERENCE.fullmatch(text):
+            raise self._error(
+                self.lines[loc],
+                loc,
+                "write a reference such as ${OCTOPUS_API_KEY}, not the key itself "
+                "(a key in a file ends up in version control)",
+            )
+        for name in placeholders(text):
+            if not _BUILD_VALUE_NAME.fullmatch(name):
+                raise self._error(self.lines[loc], loc, f"bad placeholder {{build.{name}}}")
+        return _ENV_REFERENCE.sub(lambda match: self._variable(match, loc), text)
+
+    def _variable(self, match: re.Match[str], loc: Loc) -> str:
+        if match.group(0) == "$${":
+            return "${"
+        name = match.group(1)
+        if not _VARIABLE_NAME.fullmatch(name):
+            raise self._error(self.lines[loc], loc, f"bad environment variable reference ${{{name}}}")
+        if name not in self.environ:
+            raise self._error(self.lines[loc], loc, f"environment variable {name} is not set")
+        return self.environ[name]
+
+    def _error(self, line: int, loc: Loc, message: str) -> HandlerFileError:
+        return HandlerFileError(f"{self.name}:{line}: {_render_loc(loc)}: {message}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Passes 2 and 3: faults as (path, message), reported at the first line
+
+
+Fault = tuple[Loc, str]
+_UNKNOWN_KEY = "unknown key"
+
+
+def _raise_first(name: str, lines: Mapping[Loc, int], faults: Iterator[Fault]) -> None:
+    """Raise the fault written first in the file as one error line; return when there is none."""
+    ranked = sorted(
+        ((_line_of(lines, loc), _rank(message), order, loc, message) for order, (loc, message) in enumerate(faults)),
+        key=lambda fault: fault[:3],
+    )
+    if ranked:
+        line, _, _, loc, message = ranked[0]
+        raise HandlerFileError(f"{name}:{line}: {_render_loc(loc)}: {message}") from None
+
+
+def _rank(message: str) -> int:
+    """On one line, an unknown key comes first: it explains the "missing field" beside it."""
+    return 0 if message.startswith(_UNKNOWN_KEY) else 1
+
+
+def _pydantic_fault(error: Mapping[str, Any]) -> Fault:
+    loc: Loc = tuple(error["loc"])
+    kind, given = error["type"], error.get("input")
+    if kind == "missing":
+        return loc[:-1], f"missing required field {loc[-1]!r}"
+    if kind == "extra_forbidden":
+        return loc, f"{_UNKNOWN_KEY} {loc[-1]!r}{did_you_mean(str(loc[-1]), _known_keys(loc[:-1]))}"
+    if kind == "value_error":
+        return loc, str(error["ctx"]["error"])
+    expected = _EXPECTED.get(kind)
+    if expected is None:
+        return loc, str(error["msg"])
+    return loc, f"expected {expected}, got {_describe(given)}"
+
+
+_EXPECTED = {
+    "string_type": "a string",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "int_type": "a whole number",
+    "int_parsing": "a whole number",
+    "int_from_float": "a whole number",
+    "list_type": "a list",
+    "dict_type": "a mapping (key: value)",
+    "model_type": "a mapping (key: value)",
+    "model_attributes_type": "a mapping (key: value)",
+}
+
+
+def _describe(value: object) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return repr(value)
+
+
+def _known_keys(loc: Loc) -> list[str]:
+    """The keys allowed in the mapping at ``loc``, found by walking the models along the path."""
+    model: type[BaseModel] = HandlerFile
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        fields = {field.alias or name: field for name, field in model.model_fields.items()}
+        found = _model_in(fields[str(part)].annotation) if str(part) in fields else None
+        if found is None:
+            return []
+        model = found
+    return [field.alias or name for name, field in model.model_fields.items()]
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The model class inside ``annotation`` (``list[Handler]``, ``Create | None``), if any."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for argument in getattr(annotation, "__args__", ()):
+        found = _model_in(argument)
+        if found is not None:
+            return found
+    return None
+
+
+def _rule_faults(loaded: HandlerFile) -> Iterator[Fault]:
+    if not loaded.handlers:
+        yield ("handlers",), "at least one handler is needed"
+    seen: dict[str, int] = {}
+    for index, handler in enumerate(loaded.handlers):
+        loc: Loc = ("handlers", index)
+        if handler.name in seen:
+            yield (*loc, "name"), f"{handler.name!r} is also the name of handlers[{seen[handler.name]}]"
+        seen.setdefault(handler.name, index)
+        yield from _trigger_faults(handler.on, (*loc, "on"))
+        yield from _action_faults(handler, loc)
+        for position, condition in enumerate(handler.conditions):
+            try:
+                parse_condition(condition)
+            except InvalidInput as exc:
+                yield (*loc, "conditions", position), str(exc)
+
+
+def _trigger_faults(on: On, loc: Loc) -> Iterator[Fault]:
+    if on.status is not None and on.event not in STATUS_EVENTS:
+        yield (*loc, "status"), f"{on.event} has no status; only stage-completed and build-completed do"
+    if on.stage is not None and on.event not in STAGE_EVENTS:
+        yield (*loc, "stage"), f"{on.event} happens at no stage; stage: is for stage events"
+
+
+def _action_faults(handler: Handler, loc: Loc) -> Iterator[Fault]:
+    if handler.create is None and handler.deploy is None and handler.promote is None:
+        yield loc, "a handler needs at least one of create, deploy or promote"
+    if handler.create is not None:
+        create = handler.create
+        if create.notes is not None and create.notes_file is not None:
+            yield (*loc, "create", "notes_file"), "give notes or notes_file, not both"
+        yield from _tenant_faults(create.tenants, create.deploy_to, (*loc, "create"), "deploy_to")
+    if handler.deploy is not None:
+        if handler.deploy.release is None and handler.create is None:
+            yield (*loc, "deploy"), "no release to deploy: give release: or add a create: action"
+        yield from _target_faults(handler.deploy, (*loc, "deploy"))
+    if handler.promote is not None:
+        yield from _target_faults(handler.promote, (*loc, "promote"))
+        for position, environment in enumerate(handler.promote.to):
+            if environment == handler.promote.from_:
+                yield (*loc, "promote", "to", position), f"{environment!r} is listed in both from and to"
+
+
+def _target_faults(action: Deploy, loc: Loc) -> Iterator[Fault]:
+    if not action.to:
+        yield (*loc, "to"), "at least one environment is needed"
+    yield from _tenant_faults(action.tenants, action.to, loc, "to")
+
+
+def _tenant_faults(tenants: list[str], environments: list[str], loc: Loc, key: str) -> Iterator[Fault]:
+    if tenants and len(environments) > 1:
+        yield (*loc, "tenants"), f"a tenanted deployment goes to one environment, not {len(environments)} ({key})"
+
+
+# ---------------------------------------------------------------------------------------------
+# Paths and lines
+
+
+def _render_loc(loc: Loc) -> str:
+    """``handlers[0].create.packages['Deploy web']``, or ``(top level)`` for the root."""
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif _VARIABLE_NAME.fullmatch(part):
+            text += f".{part}" if text else part
+        else:
+            text += f"[{part!r}]"
+    return text or "(top level)"
+
+
+def _line_of(lines: Mapping[Loc, int], loc: Loc) -> int:
+    """The line of ``loc``, or of its nearest parent that was written (a missing field)."""
+    while loc and loc not in lines:
+        loc = loc[:-1]
+    return lines.get(loc, 1)
+
+
+def _locate(name: str, lines: Mapping[Loc, int], loc: Loc) -> str:
+    return f"{name}:{_line_of(lines, loc)}: {_render_loc(loc)}"
