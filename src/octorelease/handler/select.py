@@ -1,0 +1,128 @@
+"""Which handlers run for a build event, and why each one does or does not.
+
+Every handler gets a decision with a reason, so ``run --dry-run`` and the report can say
+"status is failure, handler runs on success" instead of leaving the user to guess.
+
+Rules, in the order they are checked (the first that fails is the reason):
+
+1. ``enabled: false`` never runs.
+2. The event must be the handler's event.
+3. Status: a handler without ``status:`` runs on either. A handler with one runs only when the
+   status given matches. When the event carries a status (stage-completed, build-completed) but
+   none was given, a handler that asks for one does **not** run: deploying after a build whose
+   outcome we do not know is the riskier guess, and the reason says to pass ``--status``.
+4. Stage: a handler without ``stage:`` runs at every stage ("(all stages)" in ContinuaCI); one
+   with a stage runs only when that stage is given.
+5. Conditions, in file order; the first false one is named with its values.
+
+Handlers are returned in run order: by ``run_order``, then as written; handlers without a
+``run_order`` come after those with one, in file order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from octorelease.config import Handler, HandlerFile, HandlerFileError
+from octorelease.handler.conditions import Evaluation, evaluate
+from octorelease.handler.events import STATUS_EVENTS, parse_event, parse_status
+from octorelease.octopus.errors import InvalidInput
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Whether one handler runs for this build event, and the reason, in words."""
+
+    index: int  # position in the file: handlers[index]
+    handler: Handler
+    will_run: bool
+    reason: str
+    conditions: tuple[Evaluation, ...] = ()
+
+
+def run_order(handler_file: HandlerFile) -> list[int]:
+    """Indexes of the handlers in the order they run."""
+    handlers = handler_file.handlers
+    return sorted(
+        range(len(handlers)),
+        key=lambda index: (handlers[index].run_order is None, handlers[index].run_order or 0, index),
+    )
+
+
+def select_handlers(
+    handler_file: HandlerFile,
+    *,
+    event: str,
+    status: str | None = None,
+    stage: str | None = None,
+    values: Mapping[str, str],
+) -> list[Decision]:
+    """A decision for every handler, in run order.
+
+    ``event`` and ``status`` accept the same spellings as the handler file. A condition that
+    uses an unknown build value raises HandlerFileError pointing at the condition.
+    """
+    event = parse_event(event)
+    status = parse_status(status) if status is not None else None
+    return [
+        _decide(handler_file, index, event, status if event in STATUS_EVENTS else None, stage, values)
+        for index in run_order(handler_file)
+    ]
+
+
+def _decide(
+    handler_file: HandlerFile,
+    index: int,
+    event: str,
+    status: str | None,
+    stage: str | None,
+    values: Mapping[str, str],
+) -> Decision:
+    handler = handler_file.handlers[index]
+    refusal = _trigger_refusal(handler, event, status, stage)
+    if refusal is not None:
+        return Decision(index, handler, False, refusal)
+    evaluations: list[Evaluation] = []
+    for position, condition in enumerate(handler.conditions):
+        try:
+            evaluation = evaluate(condition, values)
+        except InvalidInput as exc:
+            where = handler_file.locate(("handlers", index, "conditions", position))
+            raise HandlerFileError(f"{where}: {exc}") from None
+        evaluations.append(evaluation)
+        if not evaluation.holds:
+            reason = f"condition false: {evaluation.condition} ({evaluation.detail})"
+            return Decision(index, handler, False, reason, tuple(evaluations))
+    return Decision(index, handler, True, _run_reason(handler, event, status, stage), tuple(evaluations))
+
+
+def _trigger_refusal(handler: Handler, event: str, status: str | None, stage: str | None) -> str | None:
+    """Why the handler's ``enabled``/``on:`` rule out this event, or None when they allow it."""
+    wanted = handler.on
+    if not handler.enabled:
+        return "disabled"
+    if wanted.event != event:
+        return f"event is {event}, handler waits for {wanted.event}"
+    if wanted.status is not None and status is None:
+        return f"no status given (--status), handler runs on {wanted.status}"
+    if wanted.status is not None and wanted.status != status:
+        return f"status is {status}, handler runs on {wanted.status}"
+    if wanted.stage is not None and stage is None:
+        return f"no stage given (--stage), handler runs on stage {wanted.stage}"
+    if wanted.stage is not None and wanted.stage != stage:
+        return f"stage is {stage}, handler runs on stage {wanted.stage}"
+    return None
+
+
+def _run_reason(handler: Handler, event: str, status: str | None, stage: str | None) -> str:
+    """``event is build-completed, status success, 2 conditions hold``."""
+    parts = [f"event is {event}"]
+    if handler.on.status is not None:
+        parts.append(f"status {status}")
+    if handler.on.stage is not None:
+        parts.append(f"stage {stage}")
+    count = len(handler.conditions)
+    if count:
+        parts.append(f"{count} condition{'s' if count > 1 else ''} hold{'' if count > 1 else 's'}")
+    return ", ".join(parts)
