@@ -306,7 +306,7 @@ def _report_and_exit(ctx: click.Context, run: Callable[[Any], Any], *, log: bool
         reporter.close()
     if result.dry_run and result.plan is not None:
         reporter.plan(result.plan)
-    if result.deployments and not result.dry_run:
+    if not result.dry_run:
         reporter.summary(result)
     if result.error is not None:
         reporter.error(result.error)
@@ -480,7 +480,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(argv) if argv is not None else sys.argv[1:]
     want_json = "--json" in args
     try:
-        cli.main(args=args, prog_name="octorelease", standalone_mode=False)
+        returned = cli.main(args=args, prog_name="octorelease", standalone_mode=False)
+        if isinstance(returned, int):  # click returns ctx.exit(code) as a value without standalone mode
+            return returned
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.ClickException as exc:

@@ -37,9 +37,12 @@ class Octopus:
         retry: RetryPolicy | None = None,
         observer: Observer | None = None,
     ) -> None:
-        from octorelease.octopus.http import OctopusHttp, RetryPolicy
+        import os
 
-        self.http: OctopusHttp = OctopusHttp(server, api_key, verify=verify, retry=retry or RetryPolicy())
+        from octorelease.octopus.http import OctopusHttp, retry_policy_from_env
+
+        policy = retry or retry_policy_from_env(os.environ)
+        self.http: OctopusHttp = OctopusHttp(server, api_key, verify=verify, retry=policy)
         self.space_identifier = space
         self.observer: Observer = observer or SilentObserver()
         self._space: SpaceApi | None = None
@@ -197,6 +200,7 @@ class Octopus:
                 result.from_environment = plan.from_environment.name
             chosen = f"Release {plan.release.name} of {plan.project.name}: {plan.release_reason}."
             result.messages.append(chosen)
+            self.observer.release_chosen(plan.project.name, plan.release.name)
             self.observer.note(chosen)
             if dry_run:
                 result.dry_run = True

@@ -312,13 +312,15 @@ def test_missing_server_is_a_usage_error(capsys):
     assert "No Octopus server given" in run.err
 
 
-def test_unreachable_server_exits_6(capsys):
+def test_unreachable_server_exits_6(capsys, monkeypatch):
+    monkeypatch.setenv("OCTORELEASE_RETRY_ATTEMPTS", "2")
     run = run_cli(
         capsys, "promote", "--project", "Web", "--from", "Test", "--to", "Staging",
         "--server", "http://127.0.0.1:9", "--api-key", "API-X",
     )
     assert run.code == 6
     assert "Cannot reach Octopus" in run.err
+    assert "gave up after 2 attempts" in run.err
 
 
 @pytest.mark.parametrize("targets", [1, 3])

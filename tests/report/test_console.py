@@ -129,7 +129,7 @@ def test_log_false_shows_states_only() -> None:
 
 def test_log_batches_go_into_one_fold_per_environment_run_and_states_stay_outside() -> None:
     reporter, stream = make_reporter(groups=FoldMarkers())
-    reporter.set_release("Web", "1.3.0")
+    reporter.release_chosen("Web", "1.3.0")
     test, staging = deployment("Test", 12), deployment("Staging", 13)
     reporter.log_lines(test, [LogLine("Deploy web", None, "Info", "one")])
     reporter.log_lines(test, [LogLine("Deploy web", None, "Info", "two")])
@@ -273,7 +273,7 @@ def test_notes_marked_as_detail_show_only_with_verbosity() -> None:
 def test_the_api_key_never_appears_in_any_output() -> None:
     reporter, stream = make_reporter(secrets=[API_KEY], groups=FoldMarkers())
     leaky = deployment("Test", 12, state="Failed", duration_seconds=1, error_message=f"bad key {API_KEY}")
-    reporter.set_release("Web", API_KEY)
+    reporter.release_chosen("Web", API_KEY)
     reporter.note(f"using {API_KEY}")
     reporter.warn(f"key {API_KEY}")
     reporter.deployment_queued(leaky)

@@ -133,6 +133,9 @@ class Observer(Protocol):
     def note(self, message: str) -> None:
         """Something the user should know (which release was chosen and why)."""
 
+    def release_chosen(self, project: str, version: str) -> None:
+        """The action settled on a release (before creating anything)."""
+
     def warn(self, message: str) -> None:
         """Something that may be a mistake but does not stop the action."""
 
@@ -150,6 +153,9 @@ class SilentObserver:
     """The observer of the Python API and of ``--json``: hears everything, says nothing."""
 
     def note(self, message: str) -> None:
+        pass
+
+    def release_chosen(self, project: str, version: str) -> None:
         pass
 
     def warn(self, message: str) -> None:

@@ -53,6 +53,26 @@ class RetryPolicy:
     jitter: float = 0.5
 
 
+def retry_policy_from_env(environ: Mapping[str, str]) -> RetryPolicy:
+    """The default policy, with ``OCTORELEASE_RETRY_ATTEMPTS`` and ``OCTORELEASE_RETRY_SECONDS``
+    (total time) applied when set: CI owners tune how long a flaky server is tolerated."""
+    policy = RetryPolicy()
+    try:
+        attempts = int(environ.get("OCTORELEASE_RETRY_ATTEMPTS") or policy.attempts)
+        total = float(environ.get("OCTORELEASE_RETRY_SECONDS") or policy.total_seconds)
+    except ValueError:
+        raise errors.InvalidInput(
+            "OCTORELEASE_RETRY_ATTEMPTS must be a whole number and OCTORELEASE_RETRY_SECONDS a number of seconds."
+        ) from None
+    return RetryPolicy(
+        attempts=max(attempts, 1),
+        total_seconds=max(total, 0.0),
+        initial_wait=policy.initial_wait,
+        max_wait=policy.max_wait,
+        jitter=policy.jitter,
+    )
+
+
 #: For tests: retry at once, a few times.
 TESTING_RETRY_POLICY = RetryPolicy(attempts=3, total_seconds=5.0, initial_wait=0.0, max_wait=0.0, jitter=0.0)
 

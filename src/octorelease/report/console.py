@@ -290,14 +290,8 @@ class ConsoleReporter:
         for line in lines:
             self._print(self._line(self._prefix(track), *self._log_parts(line)))
 
-    # -- beyond the protocol: what the command line calls ----------------------------------
-
-    def set_release(self, project: str, version: str) -> None:
-        """Name the release being deployed, for the CI fold titles ("Deploy Web 1.3.0 to Test").
-
-        The Observer protocol does not carry it, and the first log lines arrive before the
-        result does, so the command line (or ``plan``) tells it once it is known.
-        """
+    def release_chosen(self, project: str, version: str) -> None:
+        """Name the release being deployed, for the CI fold titles ("Deploy Web 1.3.0 to Test")."""
         self._release = f"{project} {version}"
 
     def error(self, exc: BaseException) -> None:
@@ -309,7 +303,7 @@ class ConsoleReporter:
 
     def plan(self, plan: DeploymentPlan) -> None:
         """What ``--dry-run`` would have done, under a heading that says nothing was done."""
-        self.set_release(plan.project.name, plan.release.name)
+        self.release_chosen(plan.project.name, plan.release.name)
         self._say(("Dry run: nothing was created. The plan:", "bold"))
         for line in plan.describe():
             self._say(line)
