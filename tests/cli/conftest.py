@@ -4,6 +4,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+
 from testing.cli import CliRun, connection, run_cli
 
 
