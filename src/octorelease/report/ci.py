@@ -1,0 +1,396 @@
+"""CI-native output: folded log groups, error annotations, step outputs, a job summary.
+
+Each CI has its own little language in the build log. What we write for each:
+
+=========== ============================== =================================== =====================
+CI          fold a group                   error / warning                     outputs for later steps
+=========== ============================== =================================== =====================
+GitHub      ``::group::T`` /               ``::error title=T::M`` /            ``name=value`` lines in
+            ``::endgroup::``               ``::warning title=T::M``            ``$GITHUB_OUTPUT`` (1)
+GitLab      ``section_start`` /            ``ERROR: M`` / ``WARNING: M``       -
+            ``section_end`` (collapsed)
+Azure       ``##[group]T`` /               ``##vso[task.logissue type=error]M`` ``##vso[task.setvariable
+            ``##[endgroup]``                                                   variable=N;isOutput=true]V``
+TeamCity    ``##teamcity[blockOpened`` /   ``##teamcity[buildProblem`` (2) /   ``##teamcity[setParameter
+            ``blockClosed``                ``message ... status='WARNING']``   name='octorelease.N']``
+Jenkins     a plain ``== T`` line          ``ERROR: M`` / ``WARNING: M``       -
+=========== ============================== =================================== =====================
+
+(1) Multi-line values use GitHub's ``name<<DELIMITER`` form, with a random delimiter that is
+checked not to occur in the value. GitHub also gets a Markdown table in
+``$GITHUB_STEP_SUMMARY`` (``write_summary``). (2) ``buildProblem`` fails the TeamCity build, so
+call ``error`` only for failures that should fail it (``--fail-on-error``); use ``warning`` else.
+
+Outside a CI nothing is written: the console report already says it all.
+
+Every value is escaped for its CI (a newline in a message must not end the command, nor start a
+new one), and everything written, to the stream or to a file, first passes through redaction:
+the given secrets, and anything shaped like an Octopus API key, become ``***``.
+
+``CiReporter`` takes the stream and the environment as arguments (no globals), so tests give
+it a ``StringIO`` and a dict, and files land where the dict's ``GITHUB_OUTPUT`` points.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+from octorelease.durations import format_duration
+from octorelease.handler.build_values import detect_ci
+from octorelease.report.console import REDACTED, redact
+
+#: Octopus API keys are ``API-`` and upper-case letters and digits; hide any we did not know of.
+_API_KEY_SHAPE = re.compile(r"API-[A-Z0-9]{16,}")
+_OUTPUT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+
+Clock = Callable[[], float]
+
+
+# ---------------------------------------------------------------------------------------------
+# Escaping, one function per CI language
+
+
+def github_data(text: str) -> str:
+    """A workflow command's message: ``%``, CR and LF would end or forge a command."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def github_property(text: str) -> str:
+    """A workflow command's property value (``title=``): also ``:`` and ``,``."""
+    return github_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def azure_data(text: str) -> str:
+    """A logging command's message, escaped as azure-pipelines-task-lib does."""
+    return text.replace("%", "%AZP25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def azure_property(text: str) -> str:
+    """A logging command's property value: also ``;`` and ``]``, which end it."""
+    return azure_data(text).replace(";", "%3B").replace("]", "%5D")
+
+
+_TEAMCITY_ESCAPES = {
+    "|": "||",
+    "'": "|'",
+    "\n": "|n",
+    "\r": "|r",
+    "[": "|[",
+    "]": "|]",
+    "\u0085": "|x",
+    "\u2028": "|l",
+    "\u2029": "|p",
+}
+
+
+def teamcity_value(text: str) -> str:
+    """A service message attribute value, with TeamCity's ``|`` escapes."""
+    return "".join(_TEAMCITY_ESCAPES.get(char, char) for char in text)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.splitlines())
+
+
+# ---------------------------------------------------------------------------------------------
+# Folds
+
+
+class LogFolds:
+    """The marker lines that open and close a fold in one CI's log (``None`` outside one).
+
+    It is also what the console reporter asks ``log_groups`` for, so task logs it prints are
+    folded with the same markers.
+    """
+
+    def __init__(self, ci: str, clock: Clock = time.time) -> None:
+        self.ci = ci
+        self._clock = clock
+        self._sections: dict[str, list[str]] = {}  # GitLab: title -> open section names
+        self._opened = 0
+
+    def open(self, title: str) -> str:
+        """The line that starts a fold named ``title``."""
+        title = _one_line(title)
+        if self.ci == "github":
+            return f"::group::{github_data(title)}"
+        if self.ci == "azure":
+            return f"##[group]{title}"
+        if self.ci == "teamcity":
+            return f"##teamcity[blockOpened name='{teamcity_value(title)}']"
+        if self.ci == "gitlab":
+            self._opened += 1
+            name = f"octorelease_{self._opened}"
+            self._sections.setdefault(title, []).append(name)
+            return f"\x1b[0Ksection_start:{int(self._clock())}:{name}[collapsed=true]\r\x1b[0K{title}"
+        return f"== {title}"
+
+    def close(self, title: str) -> str:
+        """The line that ends the fold named ``title`` (empty where a CI has no such line)."""
+        title = _one_line(title)
+        if self.ci == "github":
+            return "::endgroup::"
+        if self.ci == "azure":
+            return "##[endgroup]"
+        if self.ci == "teamcity":
+            return f"##teamcity[blockClosed name='{teamcity_value(title)}']"
+        if self.ci == "gitlab":
+            opened = self._sections.get(title)
+            name = opened.pop() if opened else "octorelease"
+            return f"\x1b[0Ksection_end:{int(self._clock())}:{name}\r\x1b[0K"
+        return ""
+
+
+def log_groups(environ: Mapping[str, str], clock: Clock = time.time) -> LogFolds | None:
+    """The folds of the CI we run in; None outside a CI and on Jenkins, which has none."""
+    ci = detect_ci(environ)
+    return LogFolds(ci, clock) if ci in ("github", "gitlab", "azure", "teamcity") else None
+
+
+# ---------------------------------------------------------------------------------------------
+# What a result gives later steps, and the summary rows
+
+
+def step_outputs(result: Mapping[str, Any]) -> dict[str, str]:
+    """The outputs later steps read from a ``--json`` result (one action's, or ``run``'s).
+
+    ``ok`` (``true``/``false``), the last release acted on (``release_version``,
+    ``release_id``), the ``task_ids`` of all deployments (comma-separated), and the whole result
+    as compact JSON in ``result`` for anything else (GitHub: ``fromJSON(steps.x.outputs.result)``).
+    """
+    actions = _actions(result)
+    releases = [action["release"] for action in actions if action.get("release")]
+    task_ids = [
+        str(deployment["task_id"])
+        for action in actions
+        for deployment in action.get("deployments") or []
+        if deployment.get("task_id")
+    ]
+    return {
+        "ok": "true" if result.get("ok") else "false",
+        "release_version": str(releases[-1].get("version", "")) if releases else "",
+        "release_id": str(releases[-1].get("id", "")) if releases else "",
+        "task_ids": ",".join(task_ids),
+        "result": json.dumps(result, separators=(",", ":")),
+    }
+
+
+def _actions(result: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The action results inside ``result``: itself, or every handler's actions for ``run``."""
+    if "handlers" in result:
+        return [action for handler in result["handlers"] for action in handler.get("actions") or []]
+    return [result]
+
+
+@dataclass(frozen=True)
+class SummaryRow:
+    """One line of the job summary: one deployment, or an action that deployed nothing."""
+
+    action: str  # "promote", or "Ship to Test / promote" when a handler ran it
+    project: str
+    release: str
+    environment: str
+    state: str
+    duration_seconds: float | None = None
+    task_id: str | None = None
+    task_url: str | None = None
+
+
+def summary_rows(result: Mapping[str, Any]) -> list[SummaryRow]:
+    """The rows of a ``--json`` result: one action's, or ``run``'s with its ``handlers``."""
+    if "handlers" in result:
+        return [
+            row
+            for handler in result["handlers"]
+            for action in handler.get("actions") or []
+            for row in _action_rows(action, prefix=f"{handler['name']} / ")
+        ]
+    return _action_rows(result)
+
+
+def _action_rows(action: Mapping[str, Any], prefix: str = "") -> list[SummaryRow]:
+    name = prefix + str(action.get("action", ""))
+    project = (action.get("project") or {}).get("name", "")
+    release = (action.get("release") or {}).get("version", "")
+    deployments = action.get("deployments") or []
+    if not deployments:
+        error = action.get("error")
+        state = "Error" if error else ("Created" if action.get("created") else "Done")
+        return [SummaryRow(name, project, release, "", state)]
+    return [
+        SummaryRow(
+            action=name,
+            project=project,
+            release=release,
+            environment=_environment_label(deployment),
+            state=str(deployment.get("state", "")),
+            duration_seconds=deployment.get("duration_seconds"),
+            task_id=deployment.get("task_id"),
+            task_url=deployment.get("web_url"),
+        )
+        for deployment in deployments
+    ]
+
+
+def _environment_label(deployment: Mapping[str, Any]) -> str:
+    environment = str(deployment.get("environment", ""))
+    tenant = deployment.get("tenant")
+    return f"{environment} ({tenant})" if tenant else environment
+
+
+_STATE_ICONS = {"Success": "✅", "Failed": "❌", "TimedOut": "⏱️", "Canceled": "⛔", "Error": "❌"}
+_SUMMARY_COLUMNS = ("Handler/Action", "Project", "Release", "Environment", "State", "Duration", "Task link")
+
+
+def markdown_summary(rows: Sequence[SummaryRow], title: str = "octorelease") -> str:
+    """A Markdown heading and table of ``rows`` (GitHub's job summary renders it)."""
+    lines = [
+        f"### {_cell(title)}",
+        "",
+        "| " + " | ".join(_SUMMARY_COLUMNS) + " |",
+        "|" + "---|" * len(_SUMMARY_COLUMNS),
+    ]
+    for row in rows:
+        icon = _STATE_ICONS.get(row.state)
+        cells = [
+            row.action,
+            row.project,
+            row.release,
+            row.environment,
+            f"{icon} {row.state}" if icon else row.state,
+            format_duration(round(row.duration_seconds, 1)) if row.duration_seconds is not None else "",
+        ]
+        lines.append("| " + " | ".join(_cell(cell) for cell in cells) + f" | {_link(row)} |")
+    return "\n".join(lines) + "\n\n"
+
+
+def _cell(text: str) -> str:
+    """Table-safe text: no line breaks, no column breaks, no HTML."""
+    text = _one_line(text).replace("\\", "\\\\").replace("|", "\\|")
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _link(row: SummaryRow) -> str:
+    label = _cell(row.task_id or "task")
+    url = row.task_url or ""
+    if not url.startswith(("https://", "http://")):
+        return label if row.task_id else ""
+    return f"[{label}]({url.replace(' ', '%20').replace('(', '%28').replace(')', '%29')})"
+
+
+# ---------------------------------------------------------------------------------------------
+# The reporter
+
+
+class CiReporter:
+    """Writes CI-native output for the CI found in ``environ`` (nothing outside a CI).
+
+    ``stream`` receives the log lines (stderr when not given, looked up at each write so test
+    capture works); files named by ``environ`` (``GITHUB_OUTPUT``, ``GITHUB_STEP_SUMMARY``)
+    receive outputs and the summary. ``secrets`` are hidden in everything written.
+    """
+
+    def __init__(
+        self,
+        environ: Mapping[str, str],
+        stream: TextIO | None = None,
+        *,
+        secrets: Iterable[str] = (),
+        clock: Clock = time.time,
+    ) -> None:
+        self.ci = detect_ci(environ)
+        self._environ = environ
+        self._stream = stream
+        self._secrets = [secret for secret in secrets if secret]
+        self._folds = LogFolds(self.ci, clock) if self.ci is not None else None
+
+    @contextmanager
+    def group(self, name: str) -> Iterator[None]:
+        """Fold what is written inside the block under ``name``."""
+        if self._folds is not None:
+            self._write(self._folds.open(self._clean(name)))
+        try:
+            yield
+        finally:
+            if self._folds is not None:
+                closing = self._folds.close(self._clean(name))
+                if closing:
+                    self._write(closing)
+
+    def error(self, message: str, *, title: str | None = None) -> None:
+        """An error annotation (on TeamCity, a build problem that fails the build)."""
+        self._annotate("error", message, title)
+
+    def warning(self, message: str, *, title: str | None = None) -> None:
+        """A warning annotation."""
+        self._annotate("warning", message, title)
+
+    def set_outputs(self, outputs: Mapping[str, str]) -> None:
+        """Outputs for later steps of the job (GitHub, Azure, TeamCity; ignored elsewhere)."""
+        for name in outputs:
+            if not _OUTPUT_NAME.fullmatch(name):
+                raise ValueError(f"output name {name!r} is not letters, digits, '_' and '-'")
+        values = {name: self._clean(value) for name, value in outputs.items()}
+        if self.ci == "github":
+            self._append("GITHUB_OUTPUT", "".join(_github_output(name, value) for name, value in values.items()))
+        elif self.ci == "azure":
+            for name, value in values.items():
+                self._write(f"##vso[task.setvariable variable={name};isOutput=true]{azure_data(value)}")
+        elif self.ci == "teamcity":
+            for name, value in values.items():
+                self._write(f"##teamcity[setParameter name='octorelease.{name}' value='{teamcity_value(value)}']")
+
+    def write_summary(self, rows: Sequence[SummaryRow], *, title: str = "octorelease") -> None:
+        """Append a Markdown table of ``rows`` to GitHub's job summary (ignored elsewhere)."""
+        if self.ci == "github" and rows:
+            self._append("GITHUB_STEP_SUMMARY", self._clean(markdown_summary(rows, title)))
+
+    def _annotate(self, level: str, message: str, title: str | None) -> None:
+        message = self._clean(message)
+        title = self._clean(title) if title else None
+        if self.ci == "github":
+            properties = f" title={github_property(title)}" if title else ""
+            self._write(f"::{level}{properties}::{github_data(message)}")
+        elif self.ci == "azure":
+            text = f"{title}: {message}" if title else message
+            self._write(f"##vso[task.logissue type={level}]{azure_data(text)}")
+        elif self.ci == "teamcity":
+            text = teamcity_value(f"{title}: {message}" if title else message)
+            if level == "error":
+                self._write(f"##teamcity[buildProblem description='{text}']")
+            else:
+                self._write(f"##teamcity[message text='{text}' status='WARNING']")
+        elif self.ci is not None:
+            self._write(f"{level.upper()}: {title + ': ' if title else ''}{message}")
+
+    def _clean(self, text: str) -> str:
+        return _API_KEY_SHAPE.sub(REDACTED, redact(text, self._secrets))
+
+    def _write(self, line: str) -> None:
+        stream = self._stream if self._stream is not None else sys.stderr
+        stream.write(line + "\n")
+        stream.flush()
+
+    def _append(self, variable: str, text: str) -> None:
+        path = self._environ.get(variable)
+        if path:
+            with open(path, "a", encoding="utf-8") as file:
+                file.write(text)
+
+
+def _github_output(name: str, value: str) -> str:
+    """One ``$GITHUB_OUTPUT`` entry; a multi-line value gets a delimiter it cannot contain."""
+    if "\n" not in value and "\r" not in value:
+        return f"{name}={value}\n"
+    delimiter = f"ghadelimiter_{uuid.uuid4()}"
+    while delimiter in value:
+        delimiter = f"ghadelimiter_{uuid.uuid4()}"
+    return f"{name}<<{delimiter}\n{value}\n{delimiter}\n"

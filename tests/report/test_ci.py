@@ -1,0 +1,310 @@
+"""CI-native output: each CI's own markers, escaped, redacted, and files where the CI reads them."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from octorelease.report.ci import (
+    CiReporter,
+    SummaryRow,
+    log_groups,
+    markdown_summary,
+    step_outputs,
+    summary_rows,
+    teamcity_value,
+)
+
+GITHUB = {"GITHUB_ACTIONS": "true"}
+GITLAB = {"GITLAB_CI": "true"}
+AZURE = {"TF_BUILD": "True"}
+TEAMCITY = {"TEAMCITY_VERSION": "2024.03"}
+JENKINS = {"JENKINS_URL": "https://ci.example/"}
+KEY = "API-ABCDEFGHIJKLMNOPQRSTUV12"
+
+
+def reporter(environ: dict[str, str], secrets: tuple[str, ...] = ()) -> tuple[CiReporter, io.StringIO]:
+    stream = io.StringIO()
+    return CiReporter(environ, stream, secrets=secrets, clock=lambda: 1700000000.0), stream
+
+
+def grouped(environ: dict[str, str], title: str = "Deploy to Test") -> str:
+    ci, stream = reporter(environ)
+    with ci.group(title):
+        stream.write("inside\n")
+    return stream.getvalue()
+
+
+def test_github_groups_use_workflow_commands() -> None:
+    assert grouped(GITHUB) == "::group::Deploy to Test\ninside\n::endgroup::\n"
+
+
+def test_gitlab_groups_are_collapsed_sections_with_a_timestamp() -> None:
+    assert grouped(GITLAB) == (
+        "\x1b[0Ksection_start:1700000000:octorelease_1[collapsed=true]\r\x1b[0KDeploy to Test\n"
+        "inside\n"
+        "\x1b[0Ksection_end:1700000000:octorelease_1\r\x1b[0K\n"
+    )
+
+
+def test_gitlab_nested_sections_close_in_order() -> None:
+    folds = log_groups(GITLAB, clock=lambda: 5.0)
+    assert folds is not None
+    folds.open("outer")
+    folds.open("inner")
+    assert folds.close("inner") == "\x1b[0Ksection_end:5:octorelease_2\r\x1b[0K"
+    assert folds.close("outer") == "\x1b[0Ksection_end:5:octorelease_1\r\x1b[0K"
+
+
+def test_azure_groups() -> None:
+    assert grouped(AZURE) == "##[group]Deploy to Test\ninside\n##[endgroup]\n"
+
+
+def test_teamcity_groups_are_blocks_with_escaped_names() -> None:
+    assert grouped(TEAMCITY, "Deploy [Test] 'now'") == (
+        "##teamcity[blockOpened name='Deploy |[Test|] |'now|'']\n"
+        "inside\n"
+        "##teamcity[blockClosed name='Deploy |[Test|] |'now|'']\n"
+    )
+
+
+def test_jenkins_groups_are_a_plain_title_line() -> None:
+    assert grouped(JENKINS) == "== Deploy to Test\ninside\n"
+
+
+def test_outside_ci_nothing_is_written() -> None:
+    ci, stream = reporter({})
+    with ci.group("x"):
+        ci.error("boom")
+        ci.warning("hmm")
+        ci.set_outputs({"release": "1.0.0"})
+    assert ci.ci is None
+    assert stream.getvalue() == ""
+
+
+def test_a_group_is_closed_even_when_the_block_fails() -> None:
+    ci, stream = reporter(GITHUB)
+    with pytest.raises(RuntimeError), ci.group("x"):
+        raise RuntimeError("boom")
+    assert stream.getvalue() == "::group::x\n::endgroup::\n"
+
+
+def test_log_groups_offers_folds_only_where_a_ci_has_them() -> None:
+    assert log_groups(GITHUB) is not None
+    assert log_groups(JENKINS) is None
+    assert log_groups({}) is None
+
+
+@pytest.mark.parametrize(
+    ("environ", "error", "warning"),
+    [
+        (
+            GITHUB,
+            "::error title=Promote Web%3A Test::Deployment failed%0Aat step 2, 100%25",
+            "::warning::Skipped",
+        ),
+        (
+            AZURE,
+            "##vso[task.logissue type=error]Promote Web: Test: Deployment failed%0Aat step 2, 100%AZP25",
+            "##vso[task.logissue type=warning]Skipped",
+        ),
+        (
+            TEAMCITY,
+            "##teamcity[buildProblem description='Promote Web: Test: Deployment failed|nat step 2, 100%']",
+            "##teamcity[message text='Skipped' status='WARNING']",
+        ),
+        (GITLAB, "ERROR: Promote Web: Test: Deployment failed\nat step 2, 100%", "WARNING: Skipped"),
+        (JENKINS, "ERROR: Promote Web: Test: Deployment failed\nat step 2, 100%", "WARNING: Skipped"),
+    ],
+)
+def test_errors_and_warnings_speak_each_cis_language(environ: dict[str, str], error: str, warning: str) -> None:
+    ci, stream = reporter(environ)
+    ci.error("Deployment failed\nat step 2, 100%", title="Promote Web: Test")
+    ci.warning("Skipped")
+    assert stream.getvalue() == f"{error}\n{warning}\n"
+
+
+def test_a_message_cannot_forge_a_second_github_command() -> None:
+    ci, stream = reporter(GITHUB)
+    ci.error("bad\n::set-env name=X::y")
+    assert stream.getvalue() == "::error::bad%0A::set-env name=X::y\n"
+
+
+def test_teamcity_escapes_every_special_character() -> None:
+    assert teamcity_value("a|b'c\nd\re[f]g\u0085h\u2028i\u2029") == "a||b|'c|nd|re|[f|]g|xh|li|p"
+
+
+def test_github_outputs_are_appended_to_the_github_output_file(tmp_path: Path) -> None:
+    output = tmp_path / "output"
+    output.write_text("earlier=1\n", encoding="utf-8")
+    ci, stream = reporter({**GITHUB, "GITHUB_OUTPUT": str(output)})
+    ci.set_outputs({"release_version": "1.4.7", "ok": "true"})
+    assert output.read_text(encoding="utf-8") == "earlier=1\nrelease_version=1.4.7\nok=true\n"
+    assert stream.getvalue() == ""
+
+
+def test_github_multi_line_outputs_use_a_delimiter_the_value_does_not_contain(tmp_path: Path) -> None:
+    output = tmp_path / "output"
+    ci, _ = reporter({**GITHUB, "GITHUB_OUTPUT": str(output)})
+    ci.set_outputs({"notes": "line one\nline two"})
+    first, *body, last = output.read_text(encoding="utf-8").splitlines()
+    name, delimiter = first.split("<<")
+    assert (name, body, last) == ("notes", ["line one", "line two"], delimiter)
+    assert delimiter.startswith("ghadelimiter_")
+
+
+def test_azure_outputs_are_output_variables() -> None:
+    ci, stream = reporter(AZURE)
+    ci.set_outputs({"release_version": "1.4.7", "notes": "a;b]\nc"})
+    assert stream.getvalue() == (
+        "##vso[task.setvariable variable=release_version;isOutput=true]1.4.7\n"
+        "##vso[task.setvariable variable=notes;isOutput=true]a;b]%0Ac\n"
+    )
+
+
+def test_teamcity_outputs_are_parameters_under_octorelease() -> None:
+    ci, stream = reporter(TEAMCITY)
+    ci.set_outputs({"release_version": "1.4.7"})
+    assert stream.getvalue() == "##teamcity[setParameter name='octorelease.release_version' value='1.4.7']\n"
+
+
+def test_output_names_must_be_plain() -> None:
+    ci, _ = reporter(AZURE)
+    with pytest.raises(ValueError, match="output name 'a;b'"):
+        ci.set_outputs({"a;b": "x"})
+
+
+def test_secrets_and_anything_shaped_like_an_api_key_are_never_written(tmp_path: Path) -> None:
+    output, summary = tmp_path / "output", tmp_path / "summary"
+    environ = {**GITHUB, "GITHUB_OUTPUT": str(output), "GITHUB_STEP_SUMMARY": str(summary)}
+    ci, stream = reporter(environ, secrets=("hunter2",))
+    with ci.group(f"key {KEY}"):
+        ci.error(f"server said: bad key {KEY}, password hunter2", title="hunter2")
+    ci.set_outputs({"echo": f"{KEY} hunter2"})
+    ci.write_summary([SummaryRow("promote", "Web", "1.0.0", f"Test {KEY}", "Success")])
+    written = stream.getvalue() + output.read_text(encoding="utf-8") + summary.read_text(encoding="utf-8")
+    assert KEY not in written and "hunter2" not in written
+    assert "::error title=***::server said: bad key ***, password ***" in written
+
+
+def test_the_summary_is_a_markdown_table_appended_to_the_step_summary(tmp_path: Path) -> None:
+    summary = tmp_path / "summary"
+    ci, _ = reporter({**GITHUB, "GITHUB_STEP_SUMMARY": str(summary)})
+    rows = [
+        SummaryRow("Ship / promote", "Web", "1.4.0", "Test", "Success", 3.24, "ServerTasks-40", "https://o/t/40"),
+        SummaryRow("Ship / promote", "Web", "1.4.0", "Prod", "Failed", 75.0, "ServerTasks-41", "https://o/t/41"),
+    ]
+    ci.write_summary(rows)
+    assert summary.read_text(encoding="utf-8") == (
+        "### octorelease\n"
+        "\n"
+        "| Handler/Action | Project | Release | Environment | State | Duration | Task link |\n"
+        "|---|---|---|---|---|---|---|\n"
+        "| Ship / promote | Web | 1.4.0 | Test | ✅ Success | 3.2s | [ServerTasks-40](https://o/t/40) |\n"
+        "| Ship / promote | Web | 1.4.0 | Prod | ❌ Failed | 1m15s | [ServerTasks-41](https://o/t/41) |\n"
+        "\n"
+    )
+
+
+def test_summary_cells_cannot_break_the_table_or_inject_html() -> None:
+    row = SummaryRow("a|b", "<script>", "1\n2", "Test", "Queued", None, None, "javascript:alert(1)")
+    assert markdown_summary([row]).rstrip().splitlines()[-1] == "| a\\|b | &lt;script&gt; | 1 2 | Test | Queued |  |  |"
+
+
+def test_the_summary_goes_only_to_github() -> None:
+    ci, stream = reporter(AZURE)
+    ci.write_summary([SummaryRow("deploy", "Web", "1.0.0", "Test", "Success")])
+    assert stream.getvalue() == ""
+
+
+def test_summary_rows_come_from_an_action_result() -> None:
+    result = {
+        "ok": True,
+        "action": "promote",
+        "project": {"id": "Projects-1", "name": "Web"},
+        "release": {"id": "Releases-7", "version": "1.4.0"},
+        "from": "Test",
+        "deployments": [
+            {
+                "environment": "Production",
+                "deployment_id": "Deployments-12",
+                "task_id": "ServerTasks-40",
+                "state": "Success",
+                "duration_seconds": 3.2,
+                "web_url": "https://o/t/40",
+            }
+        ],
+        "error": None,
+    }
+    assert summary_rows(result) == [
+        SummaryRow("promote", "Web", "1.4.0", "Production", "Success", 3.2, "ServerTasks-40", "https://o/t/40")
+    ]
+
+
+def test_summary_rows_of_a_run_name_the_handler_and_keep_actions_without_deployments() -> None:
+    result = {
+        "ok": False,
+        "handlers": [
+            {
+                "name": "Ship",
+                "ran": True,
+                "reason": "event is build-completed",
+                "actions": [
+                    {
+                        "action": "create",
+                        "project": {"name": "Web"},
+                        "release": {"version": "1.4.7"},
+                        "created": True,
+                        "deployments": [],
+                        "error": None,
+                    },
+                    {
+                        "action": "deploy",
+                        "project": {"name": "Web"},
+                        "release": None,
+                        "deployments": [],
+                        "error": {"code": 3, "message": "no"},
+                    },
+                ],
+            },
+            {"name": "Skipped", "ran": False, "reason": "disabled", "actions": []},
+        ],
+    }
+    assert summary_rows(result) == [
+        SummaryRow("Ship / create", "Web", "1.4.7", "", "Created"),
+        SummaryRow("Ship / deploy", "Web", "", "", "Error"),
+    ]
+
+
+def test_step_outputs_give_the_release_the_task_ids_and_the_whole_result() -> None:
+    result = {
+        "ok": True,
+        "action": "deploy",
+        "release": {"id": "Releases-7", "version": "1.4.0"},
+        "deployments": [{"task_id": "ServerTasks-1"}, {"task_id": "ServerTasks-2"}],
+        "error": None,
+    }
+    outputs = step_outputs(result)
+    assert outputs == {
+        "ok": "true",
+        "release_version": "1.4.0",
+        "release_id": "Releases-7",
+        "task_ids": "ServerTasks-1,ServerTasks-2",
+        "result": json.dumps(result, separators=(",", ":")),
+    }
+
+
+def test_step_outputs_of_a_run_take_the_last_release_acted_on() -> None:
+    result = {
+        "ok": False,
+        "handlers": [
+            {"name": "a", "actions": [{"release": {"id": "Releases-1", "version": "1.0.0"}, "deployments": []}]},
+            {"name": "b", "actions": [{"release": None, "deployments": [{"task_id": "ServerTasks-9"}]}]},
+            {"name": "c", "actions": []},
+        ],
+    }
+    outputs = step_outputs(result)
+    assert (outputs["ok"], outputs["release_version"], outputs["task_ids"]) == ("false", "1.0.0", "ServerTasks-9")
