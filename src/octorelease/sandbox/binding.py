@@ -1,0 +1,121 @@
+"""Reading requests the way Octopus does: JSON bound case-insensitively, lenient query values.
+
+Clients differ in casing (the Go client sends camelCase, the TS and C# clients PascalCase), send
+.NET booleans as ``True``/``False`` and lists as CSV, and add fields a server must ignore. Values
+of the wrong type are a 400 naming the field, never a 500.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from octorelease.sandbox.errors import ValidationFailed
+
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off", ""}
+
+
+def parse_bool(value: str, name: str) -> bool:
+    text = value.strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValidationFailed(f"The value '{value}' of '{name}' is not a valid boolean.")
+
+
+def parse_csv(values: list[str]) -> list[str]:
+    """``ids=A,B&ids=C`` -> ``["A", "B", "C"]`` (repeated parameters and CSV both work)."""
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]
+
+
+def parse_datetime(value: Any, name: str) -> datetime | None:
+    """An ISO 8601 date; one without an offset is taken as UTC so that it compares with the clock."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ValidationFailed(f"The value of '{name}' is not a valid date.")
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValidationFailed(f"The value '{value}' of '{name}' is not a valid date.") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+class Body:
+    """A JSON object read case-insensitively; each getter checks the type it returns."""
+
+    def __init__(self, data: Any) -> None:
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            raise ValidationFailed("The request body must be a JSON object.")
+        self._data = {str(k).lower(): v for k, v in data.items()}
+
+    def raw(self, name: str) -> Any:
+        return self._data.get(name.lower())
+
+    def has(self, name: str) -> bool:
+        return self.raw(name) is not None
+
+    def text(self, name: str) -> str | None:
+        value = self.raw(name)
+        if value is None or isinstance(value, str):
+            return value
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return str(value)
+        raise ValidationFailed(f"The value of '{name}' must be a string.")
+
+    def flag(self, name: str, default: bool = False) -> bool:
+        value = self.maybe_flag(name)
+        return default if value is None else value
+
+    def maybe_flag(self, name: str) -> bool | None:
+        value = self.raw(name)
+        if value is None or isinstance(value, bool):
+            return value
+        if isinstance(value, str):
+            return parse_bool(value, name)
+        raise ValidationFailed(f"The value of '{name}' must be true or false.")
+
+    def number(self, name: str) -> int | None:
+        value = self.raw(name)
+        if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+            return value
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            return int(value)
+        raise ValidationFailed(f"The value of '{name}' must be a number.")
+
+    def strings(self, name: str) -> list[str]:
+        value = self.raw(name)
+        if value is None:
+            return []
+        if isinstance(value, str):
+            return parse_csv([value])
+        if isinstance(value, list) and all(isinstance(v, (str, int, float)) for v in value):
+            return [str(v) for v in value]
+        raise ValidationFailed(f"The value of '{name}' must be a list of strings.")
+
+    def objects(self, name: str) -> list[Body]:
+        value = self.raw(name)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise ValidationFailed(f"The value of '{name}' must be a list.")
+        return [Body(v) for v in value]
+
+    def object(self, name: str) -> Body | None:
+        value = self.raw(name)
+        return None if value is None else Body(value)
+
+    def mapping(self, name: str) -> dict[str, str | None]:
+        value = self.raw(name)
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise ValidationFailed(f"The value of '{name}' must be an object.")
+        return {str(k): (None if v is None else v if isinstance(v, str) else str(v)) for k, v in value.items()}
+
+    def when(self, name: str) -> datetime | None:
+        return parse_datetime(self.raw(name), name)

@@ -1,0 +1,103 @@
+"""The test controls under ``/_sandbox`` (documented in ``seed.py``): outside ``/api``, no API key,
+as moto keeps its own under ``/moto-api``."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from octorelease.sandbox.binding import Body
+from octorelease.sandbox.errors import ValidationFailed
+from octorelease.sandbox.requests import Fault
+from octorelease.sandbox.service import Sandbox
+
+
+async def _body(request: Request) -> Body:
+    raw = await request.body()
+    if not raw.strip():
+        return Body(None)
+    import json
+
+    try:
+        return Body(json.loads(raw))
+    except ValueError:
+        raise ValidationFailed("The request body is not valid JSON.") from None
+
+
+def _sandbox(request: Request) -> Sandbox:
+    sandbox: Sandbox = request.app.state.sandbox
+    return sandbox
+
+
+def _ok() -> Response:
+    return JSONResponse({"ok": True})
+
+
+async def reset(request: Request) -> Response:
+    body = await _body(request)
+    _sandbox(request).reset(body.text("seed") or "demo")
+    return _ok()
+
+
+async def faults(request: Request) -> Response:
+    sandbox = _sandbox(request)
+    if request.method == "DELETE":
+        with sandbox.backend.lock:
+            sandbox.backend.faults.clear()
+        return _ok()
+    body = await _body(request)
+    fault = Fault(step=body.text("step"), machine=body.text("machine"), environment=body.text("environment"),
+                  message=body.text("message"))
+    with sandbox.backend.lock:
+        sandbox.backend.add_fault(fault)
+    return _ok()
+
+
+async def speed(request: Request) -> Response:
+    body = await _body(request)
+    raw = body.raw("seconds_per_step")
+    if not isinstance(raw, (int, float)) or isinstance(raw, bool) or raw < 0:
+        raise ValidationFailed("'seconds_per_step' must be a number of seconds, 0 or more.")
+    _sandbox(request).runner.speed = float(raw)
+    return _ok()
+
+
+async def api_keys(request: Request) -> Response:
+    body = await _body(request)
+    key = body.text("key")
+    if not key:
+        raise ValidationFailed("'key' is required.")
+    sandbox = _sandbox(request)
+    with sandbox.backend.lock:
+        sandbox.backend.add_api_key(key, body.strings("environments"))
+    return _ok()
+
+
+async def packages(request: Request) -> Response:
+    body = await _body(request)
+    package_id, version = body.text("packageId"), body.text("version")
+    if not package_id or not version:
+        raise ValidationFailed("'packageId' and 'version' are required.")
+    sandbox = _sandbox(request)
+    with sandbox.backend.lock:
+        sandbox.backend.publish_package(sandbox.backend.space(body.text("space")).id, package_id, version)
+    return _ok()
+
+
+async def requests(request: Request) -> Response:
+    sandbox = _sandbox(request)
+    if request.method == "DELETE":
+        sandbox.requests.clear()
+        return _ok()
+    return JSONResponse(list(sandbox.requests))
+
+
+ROUTES: list[BaseRoute] = [
+    Route("/_sandbox/reset", reset, methods=["POST"]),
+    Route("/_sandbox/faults", faults, methods=["POST", "DELETE"]),
+    Route("/_sandbox/speed", speed, methods=["POST"]),
+    Route("/_sandbox/api-keys", api_keys, methods=["POST"]),
+    Route("/_sandbox/packages", packages, methods=["POST"]),
+    Route("/_sandbox/requests", requests, methods=["GET", "DELETE"]),
+]

@@ -1,0 +1,290 @@
+"""The sandbox's state, one class per Octopus resource, with no rules and no HTTP.
+
+Entities are pydantic models so that ``store.py`` can keep each one as a JSON document and load
+it back unchanged. Field names are Python's; ``resources.py`` maps them to Octopus's JSON.
+Every entity has a ``KIND`` (its table key in the store) and a ``key`` unique within the kind.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar
+
+from pydantic import BaseModel, Field
+
+
+class Entity(BaseModel):
+    """A stored resource; ``key`` is its id, unless ids repeat across spaces (feeds)."""
+
+    KIND: ClassVar[str] = ""
+    id: str
+    space_id: str = ""
+
+    @property
+    def key(self) -> str:
+        return self.id
+
+
+class Named(Entity):
+    """A resource looked up by name, partial name or id (spaces, projects, environments, ...)."""
+
+    name: str
+    description: str = ""
+
+    @property
+    def slug(self) -> str:
+        return "-".join(self.name.lower().split())
+
+
+class Space(Named):
+    KIND: ClassVar[str] = "space"
+    is_default: bool = False
+
+
+class Environment(Named):
+    KIND: ClassVar[str] = "environment"
+    sort_order: int = 0
+    use_guided_failure: bool = False
+
+
+class Machine(Named):
+    """A deployment target; ``installed`` and ``cached`` are what earlier deployments left on it."""
+
+    KIND: ClassVar[str] = "machine"
+    environment_ids: list[str]
+    roles: list[str]
+    is_disabled: bool = False
+    health_status: str = "Healthy"
+    tenant_ids: list[str] = Field(default_factory=list)
+    #: package id -> the version a successful package step last installed
+    installed: dict[str, str] = Field(default_factory=dict)
+    #: "PackageId@Version" entries already downloaded to the machine's package cache
+    cached: list[str] = Field(default_factory=list)
+
+
+class Phase(BaseModel):
+    id: str
+    name: str
+    automatic: list[str] = Field(default_factory=list)
+    optional: list[str] = Field(default_factory=list)
+    minimum: int = 0
+    is_optional_phase: bool = False
+
+    @property
+    def environment_ids(self) -> list[str]:
+        return self.automatic + [e for e in self.optional if e not in self.automatic]
+
+
+class Lifecycle(Named):
+    KIND: ClassVar[str] = "lifecycle"
+    phases: list[Phase] = Field(default_factory=list)
+
+
+class Channel(Named):
+    KIND: ClassVar[str] = "channel"
+    project_id: str
+    lifecycle_id: str | None = None
+    is_default: bool = False
+
+
+class PackageReference(BaseModel):
+    id: str
+    package_id: str
+    name: str = ""
+    feed_id: str = "feeds-builtin"
+
+
+class Action(BaseModel):
+    id: str
+    name: str
+    action_type: str
+    packages: list[PackageReference] = Field(default_factory=list)
+    script: str = ""
+    is_disabled: bool = False
+
+
+class Step(BaseModel):
+    """A deployment process step; the sandbox gives each step exactly one action."""
+
+    id: str
+    name: str
+    roles: list[str]
+    action: Action
+
+
+class Project(Named):
+    KIND: ClassVar[str] = "project"
+    lifecycle_id: str
+    tenanted_mode: str = "Untenanted"
+    project_group_id: str = "ProjectGroups-1"
+    is_disabled: bool = False
+    steps: list[Step] = Field(default_factory=list)
+    process_version: int = 1
+
+    @property
+    def process_id(self) -> str:
+        return f"deploymentprocess-{self.id}"
+
+    @property
+    def variable_set_id(self) -> str:
+        return f"variableset-{self.id}"
+
+
+class Prompt(BaseModel):
+    label: str
+    description: str = ""
+    required: bool = False
+
+
+class Variable(BaseModel):
+    id: str
+    name: str
+    value: str | None = None
+    type: str = "String"
+    is_sensitive: bool = False
+    scope: dict[str, list[str]] = Field(default_factory=dict)
+    prompt: Prompt | None = None
+
+
+class VariableSet(Entity):
+    """A project's variables, or a release's frozen copy of them (``owner_id`` is the project)."""
+
+    KIND: ClassVar[str] = "variableset"
+    owner_id: str
+    version: int = 1
+    variables: list[Variable] = Field(default_factory=list)
+    is_snapshot: bool = False
+
+
+class PackageVersion(BaseModel):
+    package_id: str
+    version: str
+    published: datetime
+    size_bytes: int = 0
+
+
+class Feed(Named):
+    """The built-in feed of one space; its id (``feeds-builtin``) repeats in every space."""
+
+    KIND: ClassVar[str] = "feed"
+    packages: list[PackageVersion] = Field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        return f"{self.space_id}/{self.id}"
+
+
+class Tenant(Named):
+    KIND: ClassVar[str] = "tenant"
+    #: project id -> the environment ids the tenant is connected to for that project
+    project_environments: dict[str, list[str]] = Field(default_factory=dict)
+
+
+class SelectedPackage(BaseModel):
+    step_name: str
+    action_name: str
+    package_id: str
+    version: str
+    package_reference_name: str = ""
+
+
+class Release(Entity):
+    KIND: ClassVar[str] = "release"
+    project_id: str
+    channel_id: str
+    version: str
+    release_notes: str | None = None
+    assembled: datetime
+    selected_packages: list[SelectedPackage] = Field(default_factory=list)
+    variable_snapshot_id: str
+    #: the deployment process as it was when the release was created (Octopus snapshots it too)
+    steps: list[Step] = Field(default_factory=list)
+    process_snapshot_id: str
+
+
+class Deployment(Entity):
+    KIND: ClassVar[str] = "deployment"
+    release_id: str
+    project_id: str
+    channel_id: str
+    environment_id: str
+    tenant_id: str | None = None
+    task_id: str
+    created: datetime
+    force_package_download: bool = False
+    force_package_redeployment: bool = False
+    skip_actions: list[str] = Field(default_factory=list)
+    specific_machine_ids: list[str] = Field(default_factory=list)
+    excluded_machine_ids: list[str] = Field(default_factory=list)
+    use_guided_failure: bool = False
+    comments: str | None = None
+    form_values: dict[str, str | None] = Field(default_factory=dict)
+    queue_time: datetime | None = None
+    queue_time_expiry: datetime | None = None
+    deployed_to_machine_ids: list[str] = Field(default_factory=list)
+    failure_encountered: bool = False
+    process_id: str = ""
+
+
+class LogLine(BaseModel):
+    category: str
+    occurred_at: datetime
+    message: str
+
+
+class Activity(BaseModel):
+    """A node of a task's activity log: the task, a step, or a step on one machine."""
+
+    id: str
+    name: str
+    status: str = "Pending"
+    started: datetime | None = None
+    ended: datetime | None = None
+    children: list[Activity] = Field(default_factory=list)
+    logs: list[LogLine] = Field(default_factory=list)
+
+    def walk(self) -> list[Activity]:
+        """This node and all below it, parents first (the order a log is read in)."""
+        nodes = [self]
+        for child in self.children:
+            nodes.extend(child.walk())
+        return nodes
+
+
+TASK_ACTIVE_STATES = ("Queued", "Executing", "Cancelling")
+
+
+class Task(Entity):
+    KIND: ClassVar[str] = "task"
+    name: str = "Deploy"
+    description: str
+    deployment_id: str
+    state: str = "Queued"
+    queue_time: datetime
+    queue_time_expiry: datetime | None = None
+    start_time: datetime | None = None
+    completed_time: datetime | None = None
+    last_updated: datetime
+    error_message: str = ""
+    has_warnings_or_errors: bool = False
+    activity: Activity | None = None
+
+    @property
+    def is_completed(self) -> bool:
+        return self.state not in TASK_ACTIVE_STATES
+
+
+ENTITY_TYPES: tuple[type[Entity], ...] = (
+    Space,
+    Environment,
+    Machine,
+    Lifecycle,
+    Channel,
+    Project,
+    VariableSet,
+    Feed,
+    Tenant,
+    Release,
+    Deployment,
+    Task,
+)

@@ -1,0 +1,106 @@
+"""Cross-cutting HTTP behaviour, in one ASGI layer in front of the routes.
+
+In order: honour ``X-HTTP-Method-Override`` (the C# client sends PUT and DELETE as POST), record
+the request (method, path, query string; never headers, which hold the API key), demand an API
+key on everything under ``/api`` except ``GET /api``, and turn any error into Octopus's envelope,
+so that no request ever gets a 500 with a Python traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from octorelease.sandbox.errors import MethodNotAllowed, ResourceNotFound, SandboxError
+from octorelease.sandbox.service import Sandbox
+
+log = logging.getLogger(__name__)
+
+_PUBLIC = {"/api", "/api/"}
+BASE_KEY = "octorelease.base"
+PATH_KEY = "octorelease.path"
+
+
+def envelope(error: SandboxError) -> dict[str, Any]:
+    return {"ErrorMessage": error.message, "Errors": error.errors}
+
+
+def as_sandbox_error(exc: Exception, method: str) -> SandboxError:
+    """Map anything raised below to the error served for it."""
+    if isinstance(exc, SandboxError):
+        return exc
+    if isinstance(exc, HTTPException) and exc.status_code == 405:
+        return MethodNotAllowed(method)
+    if isinstance(exc, HTTPException) and exc.status_code == 404:
+        return ResourceNotFound()
+    log.error("the sandbox failed to handle a request", exc_info=exc)
+    return SandboxError(f"The sandbox could not handle this request ({type(exc).__name__}).")
+
+
+async def error_response(request: Request, exc: Exception) -> Response:
+    """Starlette's handler for every exception a route raises: Octopus's envelope."""
+    error = as_sandbox_error(exc, request.method)
+    return JSONResponse(envelope(error), status_code=error.status)
+
+
+async def send_error(send: Send, error: SandboxError) -> None:
+    body = json.dumps(envelope(error)).encode()
+    await send({"type": "http.response.start", "status": error.status,
+                "headers": [(b"content-type", b"application/json; charset=utf-8"),
+                            (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+class Gate:
+    """The ASGI layer described above; ``sandbox`` supplies the keys and keeps the request log."""
+
+    def __init__(self, app: ASGIApp, sandbox: Sandbox) -> None:
+        self.app = app
+        self.sandbox = sandbox
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        override = headers.get("x-http-method-override", "").strip().upper()
+        if scope["method"] == "POST" and override in ("PUT", "DELETE", "PATCH"):
+            scope = {**scope, "method": override}
+        path = scope["path"]
+        root = str(scope.get("root_path", "")).rstrip("/")
+        local = path.removeprefix(root) if root else path
+        # routes read these (mounts rewrite root_path): the base of every Link, the path as sent
+        scope = {**scope, BASE_KEY: root, PATH_KEY: path}
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            if local == "/api" or local.startswith("/api/"):
+                query = scope.get("query_string", b"").decode("latin-1")
+                self.sandbox.requests.append({"method": scope["method"], "path": local, "query": query})
+                if not (scope["method"] == "GET" and local in _PUBLIC):
+                    key = headers.get("x-octopus-apikey") or _query_key(query)
+                    caller = self.sandbox.backend.authenticate(key, self.sandbox.api_key)
+                    scope = {**scope, "state": {**scope.get("state", {}), "caller": caller}}
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:  # the envelope, never a traceback
+            if not started:  # else the app's own handler has already served (and logged) it
+                await send_error(send, as_sandbox_error(exc, scope["method"]))
+
+
+def _query_key(query: str) -> str | None:
+    for name, value in parse_qsl(query):
+        if name.lower() == "apikey":
+            return value
+    return None

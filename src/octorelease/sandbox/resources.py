@@ -1,0 +1,482 @@
+"""Octopus's JSON for each resource: exact field names, Links built from the request's base path.
+
+Pure functions from entities (and the models' result objects) to dicts. ``base`` is the path the
+server is mounted at ("" normally), so Links stay right behind a reverse proxy's sub-path, as
+Octopus's own do; models never learn where they are served (moto's ``queue.url(request_url)``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from octorelease.sandbox import models
+from octorelease.sandbox.entities import (
+    Activity,
+    Channel,
+    Deployment,
+    Environment,
+    Feed,
+    Lifecycle,
+    Machine,
+    PackageVersion,
+    Project,
+    Release,
+    Space,
+    Step,
+    Task,
+    Tenant,
+    Variable,
+    VariableSet,
+)
+from octorelease.sandbox.lifecycle import PhaseProgress
+
+Json = dict[str, Any]
+
+VERSION = "2024.3.10989"
+API_VERSION = "3.0.0"
+INSTALLATION_ID = "5c1a0a9e-7b37-4f6e-9a64-0c5a9d3b8e21"
+
+#: Space-scoped link templates, relative to ``/api/{spaceId}``.
+SPACE_LINKS = {
+    "Projects": "/projects{/id}{?name,skip,ids,clone,take,partialName,clonedFromProjectId}",
+    "ProjectGroups": "/projectgroups{/id}{?skip,take,ids,partialName}",
+    "Environments": "/environments{/id}{?name,skip,ids,take,partialName}",
+    "Machines": "/machines{/id}{?skip,take,name,ids,partialName,roles,isDisabled,healthStatuses,commStyles,"
+                "tenantIds,tenantTags,environmentIds,thumbprint,deploymentId,shellNames}",
+    "Lifecycles": "/lifecycles{/id}{?skip,take,ids,partialName}",
+    "Channels": "/channels{/id}{?skip,take,ids,partialName}",
+    "Tenants": "/tenants{/id}{?skip,projectId,name,tags,take,ids,clone,partialName,clonedFromTenantId}",
+    "Feeds": "/feeds{/id}{?skip,take,ids,partialName,feedType,name}",
+    "Releases": "/releases{/id}{?skip,ignoreChannelRules,take,ids}",
+    "Deployments": "/deployments{/id}{?skip,take,ids,projects,environments,tenants,channels,taskState,partialName}",
+    "DeploymentProcesses": "/deploymentprocesses{/id}{?skip,take,ids}",
+    "Variables": "/variables{/id}{?ids}",
+    "DashboardDynamic": "/dashboard/dynamic{?projects,environments,includePrevious}",
+    "Dashboard": "/dashboard{?projectId,releaseId,selectedTenants,selectedTags,showAll,"
+                 "highestLatestVersionPerProjectAndEnvironment}",
+    "Tasks": "/tasks{/id}{?skip,active,environment,tenant,project,name,node,running,states,"
+             "hasPendingInterruptions,hasWarningsOrErrors,take,ids,partialName,spaces,includeSystem}",
+    "CreateReleaseCommandV1": "/releases/create/v1",
+    "CreateDeploymentUntenantedCommandV1": "/deployments/create/untenanted/v1",
+    "CreateDeploymentTenantedCommandV1": "/deployments/create/tenanted/v1",
+}
+TASKS_TEMPLATE = SPACE_LINKS["Tasks"]
+
+
+def iso(value: datetime | None) -> str | None:
+    """Octopus's date format: ISO 8601 with milliseconds and an offset."""
+    return value.astimezone(timezone.utc).isoformat(timespec="milliseconds") if value else None
+
+
+def human_date(value: datetime | None) -> str | None:
+    """The human-readable ``Completed`` of a task, e.g. "Monday, March 20, 2017 9:00 PM"."""
+    if value is None:
+        return None
+    hour = value.hour % 12 or 12
+    return f"{value:%A, %B} {value.day}, {value.year} {hour}:{value:%M} {'AM' if value.hour < 12 else 'PM'}"
+
+
+def duration(start: datetime | None, end: datetime | None, now: datetime) -> str | None:
+    """Octopus's humanised duration: "32 seconds", "1 minute", "3 hours"."""
+    if start is None:
+        return None
+    seconds = max(0, int(((end or now) - start).total_seconds()))
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'' if count == 1 else 's'}"
+    return f"{seconds} second{'' if seconds == 1 else 's'}"
+
+
+def root(base: str, default: Space | None) -> Json:
+    links = {
+        "Self": f"{base}/api",
+        "Spaces": f"{base}/api/spaces{{/id}}{{?name,skip,ids,take,partialName}}",
+        "SpaceHome": f"{base}/api/{{spaceId}}",
+        "CurrentUser": f"{base}/api/users/me",
+        "Users": f"{base}/api/users{{/id}}{{?skip,take,ids,filter}}",
+        "Tasks": f"{base}/api/tasks{TASKS_TEMPLATE.removeprefix('/tasks')}",
+        "Web": f"{base}/app",
+    }
+    if default is not None:
+        links.update(space_links(base, default.id))
+        links["Tasks"] = f"{base}/api/tasks{TASKS_TEMPLATE.removeprefix('/tasks')}"
+    return {"Application": "Octopus Deploy", "Version": VERSION, "ApiVersion": API_VERSION,
+            "InstallationId": INSTALLATION_ID, "IsEarlyAccessProgram": False, "HasLongTermSupport": True,
+            "Links": links}
+
+
+def space_links(base: str, space_id: str) -> dict[str, str]:
+    return {name: f"{base}/api/{space_id}{template}" for name, template in SPACE_LINKS.items()}
+
+
+def space_root(base: str, space: Space) -> Json:
+    return {"Id": space.id, "Links": {"Self": f"{base}/api/{space.id}", **space_links(base, space.id)}}
+
+
+def space(base: str, s: Space) -> Json:
+    return {"Id": s.id, "Name": s.name, "Slug": s.slug, "Description": s.description, "IsDefault": s.is_default,
+            "IsPrivate": False, "TaskQueueStopped": False, "SpaceManagersTeams": ["teams-administrators"],
+            "SpaceManagersTeamMembers": [], "Icon": None, "ExtensionSettings": [],
+            "Links": {"Self": f"{base}/api/spaces/{s.id}", "SpaceHome": f"{base}/api/{s.id}",
+                      "Web": f"{base}/app#/spaces/{s.id}", "Search": f"{base}/api/spaces/{s.id}/search"}}
+
+
+def user(base: str) -> Json:
+    return {"Id": "Users-1", "Username": "sandbox", "DisplayName": "Sandbox Administrator",
+            "EmailAddress": "sandbox@example.com", "IsService": False, "IsActive": True, "IsRequestor": False,
+            "CanPasswordBeEdited": False, "IsAdministrator": True,
+            "Links": {"Self": f"{base}/api/users/Users-1", "Spaces": f"{base}/api/users/Users-1/spaces",
+                      "ApiKeys": f"{base}/api/users/Users-1/apikeys{{/id}}{{?skip,take}}",
+                      "Permissions": f"{base}/api/users/Users-1/permissions"}}
+
+
+def environment(base: str, e: Environment) -> Json:
+    sp = f"{base}/api/{e.space_id}"
+    return {"Id": e.id, "Name": e.name, "Slug": e.slug, "Description": e.description, "SortOrder": e.sort_order,
+            "UseGuidedFailure": e.use_guided_failure, "AllowDynamicInfrastructure": False, "SpaceId": e.space_id,
+            "EnvironmentTags": [], "ExtensionSettings": [],
+            "Links": {"Self": f"{sp}/environments/{e.id}", "Web": f"{base}/app#/{e.space_id}/environments/{e.id}",
+                      "Machines": f"{sp}/environments/{e.id}/machines{{?skip,take,partialName,roles,isDisabled,"
+                                  "healthStatuses,commStyles,tenantIds,tenantTags,shellNames}"}}
+
+
+def machine(base: str, m: Machine) -> Json:
+    sp = f"{base}/api/{m.space_id}"
+    uri = f"https://{m.name}:10933/"
+    return {"Id": m.id, "Name": m.name, "Slug": m.slug, "SpaceId": m.space_id, "EnvironmentIds": m.environment_ids,
+            "Roles": m.roles, "TenantedDeploymentParticipation": "TenantedOrUntenanted", "TenantIds": m.tenant_ids,
+            "TenantTags": [], "IsDisabled": m.is_disabled, "MachinePolicyId": "MachinePolicies-1",
+            "HealthStatus": m.health_status, "Status": "Disabled" if m.is_disabled else "Online",
+            "StatusSummary": "This machine is disabled." if m.is_disabled
+            else "Octopus was able to successfully establish a connection with this machine.",
+            "HasLatestCalamari": True, "IsInProcess": False, "Thumbprint": None, "Uri": uri,
+            "Endpoint": {"CommunicationStyle": "TentaclePassive", "Uri": uri, "Thumbprint": None, "Id": None},
+            "OperatingSystem": "Ubuntu 22.04", "ShellName": "Bash", "ShellVersion": "5.1", "Architecture": "x64",
+            "SkipInitialHealthCheck": False,
+            "Links": {"Self": f"{sp}/machines/{m.id}", "Connection": f"{sp}/machines/{m.id}/connection",
+                      "TasksTemplate": f"{sp}/machines/{m.id}/tasks{{?skip,take,type}}",
+                      "Web": f"{base}/app#/{m.space_id}/infrastructure/machines/{m.id}"}}
+
+
+def _retention(keep_forever: bool) -> Json:
+    return {"Unit": "Days" if not keep_forever else "Items", "QuantityToKeep": 0 if keep_forever else 30,
+            "ShouldKeepForever": keep_forever, "Strategy": "Forever" if keep_forever else "Count"}
+
+
+def lifecycle(base: str, lc: Lifecycle) -> Json:
+    sp = f"{base}/api/{lc.space_id}"
+    return {"Id": lc.id, "Name": lc.name, "Slug": lc.slug, "Description": lc.description, "SpaceId": lc.space_id,
+            "ReleaseRetentionPolicy": _retention(False), "TentacleRetentionPolicy": _retention(True),
+            "Phases": [{"Id": p.id, "Name": p.name, "AutomaticDeploymentTargets": p.automatic,
+                        "OptionalDeploymentTargets": p.optional,
+                        "MinimumEnvironmentsBeforePromotion": p.minimum, "IsOptionalPhase": p.is_optional_phase,
+                        "IsPriorityPhase": False, "ReleaseRetentionPolicy": None, "TentacleRetentionPolicy": None}
+                       for p in lc.phases],
+            "Links": {"Self": f"{sp}/lifecycles/{lc.id}", "Preview": f"{sp}/lifecycles/{lc.id}/preview",
+                      "Projects": f"{sp}/lifecycles/{lc.id}/projects"}}
+
+
+def channel(base: str, c: Channel) -> Json:
+    sp = f"{base}/api/{c.space_id}"
+    return {"Id": c.id, "Name": c.name, "Slug": c.slug, "Description": c.description, "ProjectId": c.project_id,
+            "LifecycleId": c.lifecycle_id, "IsDefault": c.is_default, "Rules": [], "TenantTags": [],
+            "GitReferenceRules": [], "SpaceId": c.space_id,
+            "Links": {"Self": f"{sp}/channels/{c.id}", "Project": f"{sp}/projects/{c.project_id}",
+                      "Releases": f"{sp}/channels/{c.id}/releases{{?skip,take,searchByVersion}}"}}
+
+
+def project(base: str, p: Project) -> Json:
+    sp = f"{base}/api/{p.space_id}"
+    own = f"{sp}/projects/{p.id}"
+    return {"Id": p.id, "SpaceId": p.space_id, "Name": p.name, "Slug": p.slug, "Description": p.description,
+            "IsDisabled": p.is_disabled, "ProjectGroupId": p.project_group_id, "LifecycleId": p.lifecycle_id,
+            "DeploymentProcessId": p.process_id, "VariableSetId": p.variable_set_id,
+            "TenantedDeploymentMode": p.tenanted_mode, "DefaultGuidedFailureMode": "EnvironmentDefault",
+            "DefaultToSkipIfAlreadyInstalled": True, "DiscreteChannelRelease": False, "AutoCreateRelease": False,
+            "IsVersionControlled": False, "IncludedLibraryVariableSetIds": [], "ReleaseNotesTemplate": None,
+            "ProjectConnectivityPolicy": {"SkipMachineBehavior": "None", "TargetRoles": [],
+                                          "AllowDeploymentsToNoTargets": False, "ExcludeUnhealthyTargets": False},
+            "Links": {"Self": own, "Releases": f"{own}/releases{{/version}}{{?skip,take,searchByVersion}}",
+                      "Channels": f"{own}/channels{{/id}}{{?skip,take,partialName}}",
+                      "DeploymentProcess": f"{own}/deploymentprocesses",
+                      "DeploymentSettings": f"{own}/deploymentsettings",
+                      "Progression": f"{own}/progression{{?releaseHistoryCount}}",
+                      "Triggers": f"{own}/triggers{{?skip,take,partialName,triggerActionType}}",
+                      "Variables": f"{sp}/variables/{p.variable_set_id}",
+                      "Web": f"{base}/app#/{p.space_id}/projects/{p.slug}"}}
+
+
+def project_group(base: str, space_id: str) -> Json:
+    return {"Id": "ProjectGroups-1", "Name": "Default Project Group", "Slug": "default-project-group",
+            "Description": "", "EnvironmentIds": [], "RetentionPolicyId": None, "SpaceId": space_id,
+            "Links": {"Self": f"{base}/api/{space_id}/projectgroups/ProjectGroups-1",
+                      "Projects": f"{base}/api/{space_id}/projectgroups/ProjectGroups-1/projects{{?skip,take}}"}}
+
+
+def _step(s: Step, number: int) -> Json:
+    a = s.action
+    properties = ({"Octopus.Action.Package.PackageId": a.packages[0].package_id,
+                   "Octopus.Action.Package.FeedId": a.packages[0].feed_id} if a.packages
+                  else {"Octopus.Action.Script.ScriptSource": "Inline", "Octopus.Action.Script.Syntax": "Bash",
+                        "Octopus.Action.Script.ScriptBody": a.script})
+    return {"Id": s.id, "Name": s.name, "PackageRequirement": "LetOctopusDecide", "Condition": "Success",
+            "StartTrigger": "StartAfterPrevious",
+            "Properties": {"Octopus.Action.TargetRoles": ",".join(s.roles)},
+            "Actions": [{"Id": a.id, "Name": a.name, "ActionType": a.action_type, "IsDisabled": a.is_disabled,
+                         "IsRequired": False, "CanBeUsedForProjectVersioning": bool(a.packages),
+                         "Environments": [], "ExcludedEnvironments": [], "Channels": [], "TenantTags": [],
+                         "Packages": [{"Id": r.id, "Name": r.name, "PackageId": r.package_id, "FeedId": r.feed_id,
+                                       "AcquisitionLocation": "Server", "Properties": {}} for r in a.packages],
+                         "Properties": properties, "StepNumber": str(number), "Links": {}}]}
+
+
+def deployment_process(base: str, p: Project) -> Json:
+    sp = f"{base}/api/{p.space_id}"
+    return {"Id": p.process_id, "SpaceId": p.space_id, "ProjectId": p.id, "Version": p.process_version,
+            "LastSnapshotId": None,
+            "Steps": [_step(s, n) for n, s in enumerate(p.steps, start=1)],
+            "Links": {"Self": f"{sp}/deploymentprocesses/{p.process_id}", "Project": f"{sp}/projects/{p.id}",
+                      "Template": f"{sp}/deploymentprocesses/{p.process_id}/template{{?channel,releaseId}}"}}
+
+
+def feed(base: str, f: Feed) -> Json:
+    own = f"{base}/api/{f.space_id}/feeds/{f.id}"
+    return {"Id": f.id, "Name": f.name, "Slug": f.slug, "FeedType": "BuiltIn", "SpaceId": f.space_id,
+            "DeleteUnreleasedPackagesAfterDays": 30, "IsBuiltInRepoSyncEnabled": False,
+            "PackageAcquisitionLocationOptions": ["Server"],
+            "Links": {"Self": own,
+                      "SearchPackageVersionsTemplate": f"{own}/packages/versions{{?packageId,take,skip,"
+                                                       "includePreRelease,versionRange,preReleaseTag,filter,"
+                                                       "includeReleaseNotes}",
+                      "SearchPackagesTemplate": f"{own}/packages/search{{?term,take,skip}}"}}
+
+
+def package_version(base: str, p: PackageVersion) -> Json:
+    return {"PackageId": p.package_id, "Version": p.version, "Published": iso(p.published), "SizeBytes": p.size_bytes,
+            "Title": p.package_id, "ReleaseNotes": None, "FeedType": "BuiltIn", "Links": {}}
+
+
+def tenant(base: str, t: Tenant) -> Json:
+    sp = f"{base}/api/{t.space_id}"
+    return {"Id": t.id, "Name": t.name, "Slug": t.slug, "Description": t.description, "SpaceId": t.space_id,
+            "ProjectEnvironments": t.project_environments, "TenantTags": [], "IsDisabled": False,
+            "ClonedFromTenantId": None,
+            "Links": {"Self": f"{sp}/tenants/{t.id}", "Variables": f"{sp}/tenants/{t.id}/variables",
+                      "Web": f"{base}/app#/{t.space_id}/tenants/{t.id}/overview"}}
+
+
+def variable(v: Variable) -> Json:
+    return {"Id": v.id, "Name": v.name, "Value": None if v.is_sensitive else v.value, "Description": None,
+            "Scope": v.scope, "IsEditable": True, "Type": v.type, "IsSensitive": v.is_sensitive,
+            "Prompt": None if v.prompt is None else {
+                "Label": v.prompt.label, "Description": v.prompt.description, "Required": v.prompt.required,
+                "DisplaySettings": {}}}
+
+
+def variable_set(base: str, vs: VariableSet, environments: list[Environment]) -> Json:
+    return {"Id": vs.id, "OwnerId": vs.owner_id, "SpaceId": vs.space_id, "Version": vs.version,
+            "Variables": [variable(v) for v in vs.variables],
+            "ScopeValues": {"Environments": [{"Id": e.id, "Name": e.name} for e in environments], "Machines": [],
+                            "Actions": [], "Roles": [], "Channels": [], "TenantTags": [], "Processes": []},
+            "Links": {"Self": f"{base}/api/{vs.space_id}/variables/{vs.id}"}}
+
+
+def release(base: str, r: Release) -> Json:
+    sp = f"{base}/api/{r.space_id}"
+    own = f"{sp}/releases/{r.id}"
+    return {"Id": r.id, "SpaceId": r.space_id, "ProjectId": r.project_id, "Version": r.version,
+            "ChannelId": r.channel_id, "ReleaseNotes": r.release_notes,
+            "ProjectDeploymentProcessSnapshotId": r.process_snapshot_id,
+            "ProjectVariableSetSnapshotId": r.variable_snapshot_id, "LibraryVariableSetSnapshotIds": [],
+            "IgnoreChannelRules": False, "BuildInformation": [], "Assembled": iso(r.assembled),
+            "SelectedPackages": [{"ActionName": p.action_name, "StepName": p.step_name,
+                                  "PackageReferenceName": p.package_reference_name, "Version": p.version}
+                                 for p in r.selected_packages],
+            "SelectedGitResources": [], "VersionControlReference": None, "CustomFields": {},
+            "Links": {"Self": own, "Project": f"{sp}/projects/{r.project_id}",
+                      "Channel": f"{sp}/projects/{r.project_id}/channels/{r.channel_id}",
+                      "Progression": f"{own}/progression",
+                      "Deployments": f"{own}/deployments{{?skip,take}}",
+                      "DeploymentTemplate": f"{own}/deployments/template",
+                      "SnapshotVariables": f"{own}/snapshot-variables",
+                      "DeploymentPreviews": f"{own}/deployments/previews/",
+                      "Web": f"{base}/app#/{r.space_id}/releases/{r.id}",
+                      "Artifacts": f"{sp}/artifacts?regarding={r.id}", "Defects": f"{own}/defects"}}
+
+
+def deployment(base: str, d: Deployment, environment_name: str, tenant_name: str | None) -> Json:
+    sp = f"{base}/api/{d.space_id}"
+    suffix = f" for {tenant_name}" if tenant_name else ""
+    return {"Id": d.id, "SpaceId": d.space_id, "ReleaseId": d.release_id, "ChannelId": d.channel_id,
+            "ProjectId": d.project_id, "EnvironmentId": d.environment_id, "TenantId": d.tenant_id,
+            "DeploymentProcessId": d.process_id, "Changes": [], "ChangesMarkdown": None,
+            "ForcePackageDownload": d.force_package_download, "ForcePackageRedeployment": d.force_package_redeployment,
+            "Priority": "LifecycleDefault", "SkipActions": d.skip_actions, "SpecificMachineIds": d.specific_machine_ids,
+            "ExcludedMachineIds": d.excluded_machine_ids, "SpecificTargetTagIds": [], "ExcludedTargetTagIds": [],
+            "ManifestVariableSetId": None, "TaskId": d.task_id, "UseGuidedFailure": d.use_guided_failure,
+            "Comments": d.comments, "FormValues": d.form_values, "QueueTime": iso(d.queue_time),
+            "QueueTimeExpiry": iso(d.queue_time_expiry), "Name": f"Deploy to {environment_name}{suffix}",
+            "Created": iso(d.created), "TentacleRetentionPeriod": None, "DeployedBy": "sandbox",
+            "DeployedById": "Users-1", "FailureEncountered": d.failure_encountered,
+            "DeployedToMachineIds": d.deployed_to_machine_ids,
+            "Links": {"Self": f"{sp}/deployments/{d.id}", "Release": f"{sp}/releases/{d.release_id}",
+                      "Environment": f"{sp}/environments/{d.environment_id}",
+                      "Project": f"{sp}/projects/{d.project_id}",
+                      "Task": f"{base}/api/tasks/{d.task_id}", "Web": f"{base}/app#/{d.space_id}/deployments/{d.id}",
+                      "Artifacts": f"{sp}/artifacts?regarding={d.id}",
+                      "Interruptions": f"{sp}/interruptions?regarding={d.id}"}}
+
+
+def task(base: str, t: Task, now: datetime, project_id: str | None = None) -> Json:
+    own = f"{base}/api/tasks/{t.id}"
+    return {"Id": t.id, "SpaceId": t.space_id, "Name": t.name, "Description": t.description,
+            "Arguments": {"DeploymentId": t.deployment_id}, "State": t.state, "Completed": human_date(t.completed_time),
+            "QueueTime": iso(t.queue_time), "QueueTimeExpiry": iso(t.queue_time_expiry), "StartTime": iso(t.start_time),
+            "LastUpdatedTime": iso(t.last_updated), "CompletedTime": iso(t.completed_time), "ServerNode": "sandbox",
+            "Duration": duration(t.start_time, t.completed_time, now) or "0 seconds",
+            "ErrorMessage": t.error_message, "HasBeenPickedUpByProcessor": t.start_time is not None,
+            "IsCompleted": t.is_completed, "FinishedSuccessfully": t.state == "Success",
+            "HasPendingInterruptions": False, "CanRerun": False, "HasWarningsOrErrors": t.has_warnings_or_errors,
+            "UnmetPreconditions": None, "ProjectId": project_id,
+            "Links": {"Self": own, "Web": f"{base}/app#/{t.space_id}/tasks/{t.id}", "Raw": f"{own}/raw",
+                      "Rerun": f"{base}/api/tasks/rerun/{t.id}", "Cancel": f"{own}/cancel",
+                      "QueuedBehind": f"{own}/queued-behind{{?skip,take}}",
+                      "Details": f"{own}/details{{?verbose,tail}}",
+                      "Artifacts": f"{base}/api/{t.space_id}/artifacts?regarding={t.id}",
+                      "Interruptions": f"{base}/api/{t.space_id}/interruptions?regarding={t.id}"}}
+
+
+def activity(a: Activity, tail: int | None = None) -> Json:
+    nodes = a.walk()
+    done = sum(1 for n in nodes if n.status not in ("Pending", "Running"))
+    logs = a.logs[-tail:] if tail else a.logs
+    return {"Id": a.id, "Name": a.name, "Started": iso(a.started), "Ended": iso(a.ended), "Status": a.status,
+            "Children": [activity(c, tail) for c in a.children], "ShowAtSummaryLevel": True,
+            "LogElements": [{"Category": line.category, "OccurredAt": iso(line.occurred_at),
+                             "MessageText": line.message, "Detail": None} for line in logs],
+            "ProgressPercentage": int(100 * done / len(nodes)), "ProgressMessage": None}
+
+
+def task_details(base: str, t: Task, now: datetime, project_id: str | None, tail: int | None) -> Json:
+    root = t.activity or Activity(id=t.id, name=t.description)
+    nodes = root.walk()
+    done = sum(1 for n in nodes if n.status not in ("Pending", "Running"))
+    percentage = 100 if t.is_completed else int(100 * done / len(nodes))
+    return {"Task": task(base, t, now, project_id), "ActivityLogs": [activity(root, tail)],
+            "Progress": {"ProgressPercentage": percentage, "EstimatedTimeRemaining": "" if t.is_completed else
+                         "A few seconds"},
+            "PhysicalLogSize": sum(len(line.message) + 40 for n in nodes for line in n.logs),
+            "Links": {"Self": f"{base}/api/tasks/{t.id}/details"}}
+
+
+def raw_log(t: Task, related: list[str]) -> str:
+    """The plain-text log of ``/raw``: a header, then each element and its lines, indented by depth."""
+    lines = [f"Task ID:        {t.id}", f"Related IDs:    {', '.join(related)}", f"Task status:    {t.state}",
+             f"Task queued:    {iso(t.queue_time)}", f"Task started:   {iso(t.start_time) or ''}",
+             f"Task completed: {iso(t.completed_time) or ''}",
+             f"Task duration:  {duration(t.start_time, t.completed_time, t.last_updated) or ''}",
+             f"Server version: {VERSION}", "Server node:    sandbox", ""]
+
+    def emit(node: Activity, depth: int) -> None:
+        indent = "  " * depth
+        lines.append(f"{'':20}| {indent}== {node.status}: {node.name} ==")
+        for line in node.logs:
+            lines.append(f"{line.occurred_at:%H:%M:%S}   {line.category:<8} | {indent}  {line.message}")
+        for child in node.children:
+            emit(child, depth + 1)
+
+    if t.activity is not None:
+        emit(t.activity, 0)
+    return "\n".join(lines) + "\n"
+
+
+def _promotion(base: str, release_id: str, env: Environment, tenant_id: str | None) -> Json:
+    tail = f"/{tenant_id}" if tenant_id else ""
+    preview = f"{base}/api/{env.space_id}/releases/{release_id}/deployments/preview/{env.id}{tail}"
+    return {"Id": env.id, "Name": env.name, "Links": {"Preview": preview + "{?includeDisabledSteps}"}}
+
+
+def template(base: str, t: models.Template) -> Json:
+    r = t.release
+    return {"PromoteTo": [_promotion(base, r.id, e, None) for e in t.promote_to],
+            "TenantPromotions": [{"Id": tenant.id, "Name": tenant.name,
+                                  "PromoteTo": [_promotion(base, r.id, e, tenant.id) for e in envs]}
+                                 for tenant, envs in t.tenant_promotions],
+            "IsDeploymentProcessModified": False, "IsVariableSetModified": False,
+            "IsLibraryVariableSetModified": False, "IsGitResourceModified": False, "DeploymentNotes": None,
+            "Links": {}}
+
+
+def preview(p: models.Preview) -> Json:
+    return {"StepsToExecute": [
+        {"ActionId": s.step.action.id, "ActionName": s.step.action.name, "ActionNumber": str(s.number),
+         "Roles": s.step.roles, "MachineNames": [m.name for m in s.machines],
+         "Machines": [{"Id": m.id, "Name": m.name, "HasLatestCalamari": True} for m in s.machines],
+         "CanBeSkipped": True, "HasNoApplicableMachines": not s.machines,
+         "UnavailableMachines": [{"Id": m.id, "Name": m.name} for m in s.unavailable],
+         "ExcludedMachines": [{"Id": m.id, "Name": m.name} for m in s.excluded],
+         "IsDisabled": s.step.action.is_disabled}
+        for s in p.steps],
+        "Form": {"Values": {v.id: v.value or None for v in p.prompts},
+                 "Elements": [{"Name": v.id, "IsValueRequired": bool(v.prompt and v.prompt.required),
+                               "Control": {"Type": "VariableValue", "Name": v.name,
+                                           "Label": v.prompt.label if v.prompt else v.name,
+                                           "Description": v.prompt.description if v.prompt else "",
+                                           "IsSecure": v.is_sensitive,
+                                           "Required": bool(v.prompt and v.prompt.required)}}
+                              for v in p.prompts]},
+        "UseGuidedFailureModeByDefault": p.guided_failure_default, "Changes": [], "ChangesMarkdown": ""}
+
+
+def dashboard_item(base: str, item: models.DashboardItem, now: datetime) -> Json:
+    d, t = item.deployment, item.task
+    sp = f"{base}/api/{d.space_id}"
+    return {"Id": d.id, "ProjectId": d.project_id, "EnvironmentId": d.environment_id, "ReleaseId": d.release_id,
+            "DeploymentId": d.id, "TaskId": t.id, "TenantId": d.tenant_id, "ChannelId": d.channel_id,
+            "ReleaseVersion": item.release.version, "Created": iso(d.created), "QueueTime": iso(t.queue_time),
+            "StartTime": iso(t.start_time), "CompletedTime": iso(t.completed_time), "State": t.state,
+            "HasWarningsOrErrors": t.has_warnings_or_errors, "ErrorMessage": t.error_message,
+            "Duration": duration(t.start_time, t.completed_time, now) or "0 seconds",
+            "IsCurrent": item.is_current, "IsPrevious": not item.is_current, "IsCompleted": t.is_completed,
+            "HasPendingInterruptions": False, "HasPendingPreconditions": False, "PendingInterruptionTypes": [],
+            "PendingPreconditionTypes": [],
+            "Links": {"Self": f"{sp}/deployments/{d.id}", "Release": f"{sp}/releases/{d.release_id}",
+                      "Task": f"{base}/api/tasks/{t.id}"}}
+
+
+def dashboard(base: str, db: models.Dashboard, now: datetime) -> Json:
+    return {"Projects": [{"Id": p.id, "Name": p.name, "Slug": p.slug, "IsDisabled": p.is_disabled,
+                          "ProjectGroupId": p.project_group_id, "EnvironmentIds": [e.id for e in db.environments],
+                          "TenantedDeploymentMode": p.tenanted_mode,
+                          "CanPerformUntenantedDeployment": p.tenanted_mode != "Tenanted",
+                          "Links": {"Self": f"{base}/api/{p.space_id}/projects/{p.id}"}} for p in db.projects],
+            "ProjectGroups": [{"Id": "ProjectGroups-1", "Name": "Default Project Group",
+                               "EnvironmentIds": [e.id for e in db.environments]}],
+            "Environments": [{"Id": e.id, "Name": e.name, "Links": {}} for e in db.environments],
+            "Tenants": [{"Id": t.id, "Name": t.name, "TenantTags": [], "ProjectEnvironments": t.project_environments,
+                         "IsDisabled": False} for t in db.tenants],
+            "Items": [dashboard_item(base, i, now) for i in db.items], "PreviousItems": [],
+            "ProjectLimit": None, "IsFiltered": False}
+
+
+def _phase(base: str, p: PhaseProgress, deployments: dict[str, list[tuple[Deployment, Task]]],
+           names: dict[str, str], now: datetime) -> Json:
+    phase = p.phase
+    entries = [pair for env in phase.environment_ids for pair in deployments.get(env, [])]
+    return {"Id": phase.id, "Name": phase.name, "Blocked": False, "Progress": p.progress,
+            "Deployments": [{"Deployment": deployment(base, d, names.get(d.environment_id, ""), None),
+                             "Task": task(base, t, now, d.project_id)} for d, t in entries],
+            "AutomaticDeploymentTargets": phase.automatic,
+            "OptionalDeploymentTargets": phase.optional or [e for e in phase.environment_ids
+                                                            if e not in phase.automatic],
+            "MinimumEnvironmentsBeforePromotion": phase.minimum, "IsOptionalPhase": phase.is_optional_phase,
+            "IsPriorityPhase": False}
+
+
+def progression(base: str, rp: models.ReleaseProgression, names: dict[str, str], now: datetime) -> Json:
+    pr = rp.progression
+    return {"Phases": [_phase(base, p, rp.deployments, names, now) for p in pr.phases],
+            "NextDeployments": pr.next_deployments, "NextDeploymentsMinimumRequired": pr.next_minimum,
+            "Links": {}}

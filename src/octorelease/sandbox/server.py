@@ -1,0 +1,114 @@
+"""Serving the sandbox over HTTP: in a background thread for tests and the demo, or until Ctrl-C.
+
+``SandboxServer`` binds its socket before uvicorn starts, so ``port=0`` gets a free port whose
+number is known at once, and ``start()`` returns only when uvicorn is listening.
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+import threading
+import time
+from types import TracebackType
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+
+from octorelease.sandbox import api, control
+from octorelease.sandbox.errors import SandboxError
+from octorelease.sandbox.middleware import Gate, error_response
+from octorelease.sandbox.service import DEFAULT_API_KEY, Sandbox
+
+__all__ = ["DEFAULT_API_KEY", "SandboxServer", "build_app", "serve"]
+
+
+def build_app(sandbox: Sandbox) -> Any:
+    """The ASGI app: the Octopus API and the test controls, behind the ``Gate`` middleware."""
+    handlers: Any = {SandboxError: error_response, HTTPException: error_response, Exception: error_response}
+    app = Starlette(routes=[*control.ROUTES, *api.ROUTES], exception_handlers=handlers)
+    app.state.sandbox = sandbox
+    return Gate(app, sandbox)
+
+
+class _Uvicorn(uvicorn.Server):  # type: ignore[misc]
+    """uvicorn without signal handlers: the thread that owns the server decides when it stops."""
+
+    def install_signal_handlers(self) -> None:
+        pass
+
+
+class SandboxServer:
+    """A sandbox listening on ``host:port`` (``port=0``: any free port) in a background thread."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, db_path: str | None = None, seed: str = "demo",
+                 api_key: str | None = None, speed: float = 1.0) -> None:
+        self.sandbox = Sandbox(db_path=db_path, seed=seed, api_key=api_key, speed=speed)
+        self.host = host
+        self._socket = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._socket.bind((host, port))
+        self.port: int = self._socket.getsockname()[1]
+        config = uvicorn.Config(build_app(self.sandbox), log_level="warning", access_log=False, lifespan="off")
+        self._server = _Uvicorn(config)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def api_key(self) -> str:
+        return self.sandbox.api_key
+
+    def start(self) -> SandboxServer:
+        """Start the task runner and uvicorn; return once the server accepts connections."""
+        self.sandbox.start()
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._socket]},
+                                        name="sandbox-http", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the sandbox server did not start")
+            time.sleep(0.005)
+        return self
+
+    def stop(self) -> None:
+        """Stop serving, stop the task runner, close the database."""
+        self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self._socket.close()
+        self.sandbox.close()
+
+    def wait(self) -> None:
+        """Block until the server thread ends (it ends only when stopped)."""
+        while self._thread is not None and self._thread.is_alive():
+            self._thread.join(0.5)
+
+    def __enter__(self) -> SandboxServer:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+
+def serve(*, host: str = "127.0.0.1", port: int = 8065, db_path: str | None = None, seed: str = "demo",
+          api_key: str | None = None, speed: float = 1.0) -> None:
+    """Run a sandbox until Ctrl-C; print its URL and API key first (Ctrl-C ends it without a traceback)."""
+    server = SandboxServer(host=host, port=port, db_path=db_path, seed=seed, api_key=api_key, speed=speed)
+    server.start()
+    print(f"Octopus sandbox listening on {server.url}", flush=True)
+    print(f"API key: {server.api_key}", flush=True)
+    print("Press Ctrl-C to stop.", flush=True)
+    try:
+        server.wait()
+    except KeyboardInterrupt:
+        print("Stopping the sandbox...", file=sys.stderr, flush=True)
+    finally:
+        server.stop()

@@ -1,0 +1,54 @@
+"""One running sandbox: store, models, task runner, the API key and the request log, wired together.
+
+The HTTP app (``api.py``) and the test controls (``control.py``) both act on this object; the
+server (``server.py``) only decides where it listens.
+"""
+
+from __future__ import annotations
+
+from octorelease.sandbox import seed as seeds
+from octorelease.sandbox.models import Backend
+from octorelease.sandbox.runner import TaskRunner, recover
+from octorelease.sandbox.store import Store
+
+DEFAULT_API_KEY = "API-SANDBOX0000000000000000000000"
+
+
+class Sandbox:
+    """State plus behaviour of one sandbox; ``reset`` gives tests a clean one in milliseconds."""
+
+    def __init__(self, db_path: str | None = None, seed: str = "demo", api_key: str | None = None,
+                 speed: float = 1.0) -> None:
+        if seed not in seeds.SEEDS:
+            raise ValueError(f"unknown seed {seed!r} (expected one of {', '.join(seeds.SEEDS)})")
+        self.store = Store(db_path)
+        self.backend = Backend(self.store)
+        self.api_key = api_key or DEFAULT_API_KEY
+        #: every /api request as {"method", "path", "query"}; never headers (they hold the key)
+        self.requests: list[dict[str, str]] = []
+        with self.backend.lock:
+            if not self.store.is_seeded():
+                self.backend.wipe()
+                seeds.apply(self.backend, seed)
+            recover(self.backend)
+        self.runner = TaskRunner(self.backend, speed)
+
+    def start(self) -> None:
+        self.runner.start()
+
+    def close(self) -> None:
+        self.runner.stop()
+        self.store.close()
+
+    def reset(self, seed: str) -> None:
+        """Stop running tasks, wipe everything (faults, limited keys, request log too), re-seed."""
+        if seed not in seeds.SEEDS:
+            from octorelease.sandbox.errors import ValidationFailed
+
+            raise ValidationFailed(f"Unknown seed '{seed}'; expected one of: {', '.join(seeds.SEEDS)}.")
+        self.runner.stop()
+        with self.backend.lock:
+            self.backend.wipe()
+            seeds.apply(self.backend, seed)
+            self.requests.clear()
+        self.runner.start()

@@ -1,0 +1,93 @@
+"""Drive a running sandbox from tests: its test controls, and authenticated calls to its API.
+
+``SandboxControl`` is what the ``sandbox`` fixture returns. Tests use it to arrange state
+(faults, speed, limited keys), to look at the server's own state after the code under test ran,
+and to wait for tasks with a deadline rather than a fixed sleep.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+
+from octorelease.sandbox.server import SandboxServer
+
+
+class SandboxControl:
+    """A handle on one running sandbox, for tests."""
+
+    def __init__(self, server: SandboxServer) -> None:
+        self.server = server
+        self._http = httpx.Client(base_url=server.url, timeout=10)
+
+    @property
+    def url(self) -> str:
+        """The server's URL, without ``/api``."""
+        return self.server.url
+
+    @property
+    def api_key(self) -> str:
+        return self.server.api_key
+
+    def _control(self, method: str, path: str, body: Any = None) -> Any:
+        response = self._http.request(method, f"/_sandbox/{path}", json=body)
+        response.raise_for_status()
+        return response.json()
+
+    def reset(self, seed: str = "demo") -> None:
+        """Stop running tasks, wipe everything and re-seed (faults, keys and request log too)."""
+        self._control("POST", "reset", {"seed": seed})
+
+    def fail(self, step: str | None = None, machine: str | None = None, environment: str | None = None,
+             message: str | None = None) -> None:
+        """Make a step fail; every criterion given must match."""
+        self._control("POST", "faults", {"step": step, "machine": machine, "environment": environment,
+                                         "message": message})
+
+    def clear_faults(self) -> None:
+        self._control("DELETE", "faults")
+
+    def set_speed(self, seconds_per_step: float) -> None:
+        self._control("POST", "speed", {"seconds_per_step": seconds_per_step})
+
+    def add_api_key(self, key: str, environments: list[str]) -> None:
+        """Another valid key, allowed to deploy only to these environments."""
+        self._control("POST", "api-keys", {"key": key, "environments": environments})
+
+    def publish_package(self, package_id: str, version: str, space: str | None = None) -> None:
+        self._control("POST", "packages", {"packageId": package_id, "version": version, "space": space})
+
+    def requests(self) -> list[dict[str, str]]:
+        """Every /api request since the last clear: ``{"method", "path", "query"}``."""
+        result: list[dict[str, str]] = self._control("GET", "requests")
+        return result
+
+    def clear_requests(self) -> None:
+        self._control("DELETE", "requests")
+
+    def get(self, path: str, **params: Any) -> Any:
+        """``GET`` an ``/api`` path with the API key; the JSON, or an error for any status >= 400."""
+        response = self._http.get(path, params=params, headers={"X-Octopus-ApiKey": self.api_key})
+        response.raise_for_status()
+        return response.json()
+
+    def post(self, path: str, json: Any = None) -> Any:
+        response = self._http.post(path, json=json, headers={"X-Octopus-ApiKey": self.api_key})
+        response.raise_for_status()
+        return response.json()
+
+    def wait_for_task(self, task_id: str, timeout: float = 10) -> dict[str, Any]:
+        """Poll the task until it completes; fail the test if it does not within ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            task: dict[str, Any] = self.get(f"/api/tasks/{task_id}")
+            if task["IsCompleted"]:
+                return task
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{task_id} did not complete within {timeout} s (state {task['State']})")
+            time.sleep(0.01)
+
+    def close(self) -> None:
+        self._http.close()

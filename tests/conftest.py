@@ -1,0 +1,29 @@
+"""Fixtures shared by every test: one sandbox server per session, reset to the demo seed per test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from octorelease.sandbox.server import SandboxServer
+from testing.sandbox import SandboxControl
+
+FAST = 0.005  # seconds per step on each machine: a whole deployment takes a few hundredths of a second
+
+
+@pytest.fixture(scope="session")
+def sandbox_server() -> Iterator[SandboxServer]:
+    with SandboxServer(port=0, speed=FAST) as server:
+        yield server
+
+
+@pytest.fixture
+def sandbox(sandbox_server: SandboxServer) -> Iterator[SandboxControl]:
+    """The session's sandbox, fresh: demo seed, no faults, no recorded requests, fast steps."""
+    control = SandboxControl(sandbox_server)
+    control.reset("demo")
+    control.set_speed(FAST)
+    control.clear_requests()
+    yield control
+    control.close()
