@@ -193,6 +193,11 @@ class HandlerFile(_Model):
         """``octorelease.yml:12: handlers[0].promote.to`` for a path into the file."""
         return _locate(self._name, self._lines, loc)
 
+    def resolve(self, written: str) -> Path:
+        """A path written in the file (``notes_file:``), taken relative to the file's folder,
+        so ``octorelease run ci/octorelease.yml`` finds ``ci/NOTES.md`` from any directory."""
+        return Path(self._name).parent / written
+
 
 def _or_value_error(parse: Any, value: str) -> str:
     """Run one of the events parsers so that pydantic reports its message as the field's."""

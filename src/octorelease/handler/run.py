@@ -1,0 +1,234 @@
+"""Run the handlers a build event selects: variables first, then create, deploy, promote.
+
+Everything that can be checked without the server is checked for every selected handler
+before the first request: ``{build.*}`` values are filled in and ``notes_file`` is read, so a
+typo in the third handler does not leave the first one half done.
+
+Within a handler, an action that fails stops the handler's later actions (a deploy of a
+release that was not created makes no sense). A failed handler with ``fail_build_on_error``
+(the default) also stops the handlers after it, which are reported as skipped: handlers run in
+order precisely so that "ship to Test" can gate "promote to Production". With
+``fail_build_on_error: false`` the failure is reported and ignored, as ``--no-fail-on-error``
+does on the command line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from octorelease.actions.plan import WaitOptions
+from octorelease.actions.result import ActionResult
+from octorelease.config import DeploymentOptions, Handler, HandlerFile, HandlerFileError, expand_handler
+from octorelease.handler.select import Decision, select_handlers
+from octorelease.handler.variables import set_project_variables
+from octorelease.octopus.errors import OctoreleaseError
+
+if TYPE_CHECKING:
+    from octorelease.facade import Octopus
+
+CodeFor = Callable[[OctoreleaseError], int]
+
+
+@dataclass
+class HandlerRun:
+    """What became of one handler: whether it ran, why, and its actions' results."""
+
+    name: str
+    ran: bool
+    reason: str
+    actions: list[ActionResult] = field(default_factory=list)
+
+    @property
+    def error(self) -> OctoreleaseError | None:
+        return next((action.error for action in self.actions if action.error is not None), None)
+
+    def to_dict(self, code_for: CodeFor) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "ran": self.ran,
+            "reason": self.reason,
+            "actions": [action.to_dict(code_for) for action in self.actions],
+        }
+
+
+@dataclass
+class RunResult:
+    """The outcome of ``run``: every handler, in run order. ``error`` fails the build."""
+
+    handlers: list[HandlerRun] = field(default_factory=list)
+    error: OctoreleaseError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def to_dict(self, code_for: CodeFor) -> dict[str, Any]:
+        """The ``--json`` object of ``run``."""
+        return {
+            "ok": self.ok,
+            "handlers": [handler.to_dict(code_for) for handler in self.handlers],
+            "error": None if self.error is None else {"code": code_for(self.error), "message": self.error.message},
+        }
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    decision: Decision
+    handler: Handler  # with {build.*} filled in
+    release_notes: str | None
+
+
+def run_handlers(
+    octopus: Octopus,
+    handler_file: HandlerFile,
+    *,
+    event: str,
+    status: str | None = None,
+    stage: str | None = None,
+    values: Mapping[str, str],
+    dry_run: bool = False,
+) -> RunResult:
+    """Select the handlers for this build event and run the actions of those that match.
+
+    Raises HandlerFileError (before any request) for a fault found while preparing; errors
+    from the server are captured in the actions' results.
+    """
+    decisions = select_handlers(handler_file, event=event, status=status, stage=stage, values=values)
+    prepared = [_prepare(handler_file, decision, values) for decision in decisions if decision.will_run]
+    by_index = {item.decision.index: item for item in prepared}
+    result = RunResult()
+    failed: str | None = None  # the handler whose failure fails the build
+    for decision in decisions:
+        name = decision.handler.name
+        item = by_index.get(decision.index)
+        if item is None:
+            result.handlers.append(HandlerRun(name, False, decision.reason))
+        elif failed is not None:
+            result.handlers.append(HandlerRun(name, False, f"skipped: handler {failed!r} failed"))
+        else:
+            run = HandlerRun(name, True, decision.reason, _run_actions(octopus, item, dry_run))
+            result.handlers.append(run)
+            if run.error is not None and item.handler.fail_build_on_error:
+                result.error, failed = run.error, name
+    return result
+
+
+def _prepare(handler_file: HandlerFile, decision: Decision, values: Mapping[str, str]) -> _Prepared:
+    handler = expand_handler(handler_file, decision.index, values)
+    notes = handler.create.notes if handler.create is not None else None
+    if handler.create is not None and handler.create.notes_file is not None:
+        path = handler_file.resolve(handler.create.notes_file)
+        try:
+            notes = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            where = handler_file.locate(("handlers", decision.index, "create", "notes_file"))
+            raise HandlerFileError(f"{where}: cannot read {str(path)!r} ({exc.strerror})") from None
+    return _Prepared(decision, handler, notes)
+
+
+def _run_actions(octopus: Octopus, item: _Prepared, dry_run: bool) -> list[ActionResult]:
+    """The handler's actions in order, stopping at the first that fails."""
+    handler = item.handler
+    wait = WaitOptions(
+        wait=handler.wait,
+        timeout_seconds=handler.timeout,
+        cancel_on_timeout=handler.cancel_on_timeout,
+        log=handler.log_messages,
+        fail_on_error=handler.fail_build_on_error,
+    )
+    actions: list[ActionResult] = []
+    steps: list[Callable[[], ActionResult]] = []
+    if handler.variables:
+        steps.append(lambda: _set_variables(octopus, handler, dry_run))
+    if handler.create is not None:
+        create = handler.create
+        steps.append(
+            lambda: octopus.create(
+                handler.project,
+                version=create.version,
+                channel=create.channel,
+                packages=create.packages,
+                default_package_version=create.default_package_version,
+                notes=item.release_notes,
+                ignore_existing=create.ignore_existing,
+                deploy_to=create.deploy_to,
+                dry_run=dry_run,
+                wait=wait,
+                **_deployment_options(create),
+            )
+        )
+    if handler.deploy is not None:
+        steps.append(lambda: _deploy(octopus, handler, actions, dry_run, wait))
+    if handler.promote is not None:
+        promote = handler.promote
+        steps.append(
+            lambda: octopus.promote(
+                handler.project,
+                source=promote.from_,
+                to=promote.to,
+                release=promote.release,
+                dry_run=dry_run,
+                wait=wait,
+                notes=promote.notes,
+                **_deployment_options(promote),
+            )
+        )
+    for step in steps:
+        actions.append(step())
+        if actions[-1].error is not None:
+            break
+    return actions
+
+
+def _set_variables(octopus: Octopus, handler: Handler, dry_run: bool) -> ActionResult:
+    result = set_project_variables(octopus.space, handler.project, handler.variables, dry_run=dry_run)
+    if handler.create is None and result.ok:
+        result.messages.append(_SNAPSHOT_NOTE)
+    return result
+
+
+_SNAPSHOT_NOTE = (
+    "A release keeps the variables it was created with: deploying or promoting an existing "
+    "release does not use these values (add a create: action to this handler)."
+)
+
+
+def _deploy(
+    octopus: Octopus, handler: Handler, earlier: list[ActionResult], dry_run: bool, wait: WaitOptions
+) -> ActionResult:
+    """Deploy ``deploy.release``, else the release this handler's create action made."""
+    assert handler.deploy is not None
+    deploy = handler.deploy
+    created = next((action for action in earlier if action.action == "create"), None)
+    release = deploy.release or (created.release.name if created is not None and created.release else None)
+    if release is None or (dry_run and created is not None and created.release_created):
+        # A dry run creates nothing, so the new release cannot be looked up to validate a deploy.
+        skipped = ActionResult("deploy", project=created.project if created else None, dry_run=dry_run)
+        skipped.release = created.release if created else None
+        skipped.messages.append(f"Would deploy the new release to {', '.join(deploy.to)} once it exists.")
+        return skipped
+    return octopus.deploy(
+        handler.project,
+        release=release,
+        to=deploy.to,
+        dry_run=dry_run,
+        wait=wait,
+        notes=deploy.notes,
+        **_deployment_options(deploy),
+    )
+
+
+def _deployment_options(options: DeploymentOptions) -> dict[str, Any]:
+    """The handler file's deployment options as the facade's keyword arguments."""
+    return {
+        "force_package_download": options.force_package_download,
+        "force_redeploy": options.force_redeploy,
+        "machines": options.machines,
+        "exclude_machines": options.exclude_machines,
+        "skip_steps": options.skip,
+        "prompted_variables": options.prompted_variables,
+        "guided_failure": options.guided_failure,
+        "tenants": options.tenants,
+    }
