@@ -246,6 +246,14 @@ def test_each_mistake_gets_one_line_naming_file_line_and_field(old: str, new: st
     assert error_of(GOOD.replace(old, new)) == line
 
 
+def test_an_unquoted_placeholder_in_a_flow_mapping_gets_a_quoting_hint() -> None:
+    text = GOOD.replace("variables: {Greeting: hello, Port: 8080}", "variables: {Greeting: hi {build.number}}")
+    assert error_of(text) == (
+        "octorelease.yml:9: YAML syntax error: expected ',' or '}', but got '{' "
+        "(put quotes around values with {build.*} in them)"
+    )
+
+
 def test_the_api_key_error_does_not_repeat_the_key() -> None:
     message = error_of(GOOD.replace("${OCTOPUS_API_KEY}", "API-ABCDEF0123456789"))
     assert "API-ABCDEF0123456789" not in message

@@ -236,7 +236,10 @@ def parse_handler_file(text: str, *, name: str = DEFAULT_FILE, environ: Mapping[
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
-        raise HandlerFileError(f"{name}:{line}: YAML syntax error: {exc.problem or exc.context}") from None
+        problem = str(exc.problem or exc.context)
+        # A ``{build.x}`` inside a flow mapping ({a: 1.{build.number}}) reads as a nested mapping.
+        hint = " (put quotes around values with {build.*} in them)" if "'{'" in problem else ""
+        raise HandlerFileError(f"{name}:{line}: YAML syntax error: {problem}{hint}") from None
     if root is None:
         raise HandlerFileError(f"{name}:1: the file is empty; it needs a handlers: list")
     reader = _Reader(name, os.environ if environ is None else environ)
