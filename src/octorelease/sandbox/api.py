@@ -28,6 +28,7 @@ from octorelease.sandbox.entities import (
     Feed,
     Lifecycle,
     Machine,
+    Named,
     Project,
     Prompt,
     Release,
@@ -44,6 +45,7 @@ from octorelease.sandbox.service import Sandbox
 from octorelease.sandbox.state import UNLIMITED, Caller, select
 
 T = TypeVar("T")
+N = TypeVar("N", bound=Named)
 Json = dict[str, Any]
 ALL = 2147483647
 
@@ -153,13 +155,14 @@ class Ctx:
 
 
 Handler = Callable[[Ctx], Any]
+Endpoint = Callable[[Request], Awaitable[Response]]
 
 
-def route(status: int = 200) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
+def route(status: int = 200) -> Callable[[Handler], Endpoint]:
     """Make a Starlette endpoint: read the body, run the handler under the models' lock (so a
     response never mixes two moments of a running task), serve its dict as JSON."""
 
-    def wrap(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    def wrap(handler: Handler) -> Endpoint:
         @wraps(handler)
         async def endpoint(request: Request) -> Response:
             raw = await request.body()
@@ -274,16 +277,22 @@ def deployment_process(ctx: Ctx) -> Json:
     return shape.deployment_process(ctx.base, ctx.backend.project(ctx.space_id, ref))
 
 
-@route()
-def environments(ctx: Ctx) -> Json:
-    items = sorted(ctx.backend.all(Environment, ctx.space_id), key=lambda e: e.sort_order)
-    return ctx.page(ctx.named(items), "Environment", ctx.template("Environments"),
-                    lambda e: shape.environment(ctx.base, e))
+def catalog(cls: type[N], item_type: str, link: str, render: Callable[[str, N], Json],
+            narrow: Callable[[Ctx, list[N]], list[N]] | None = None) -> tuple[Endpoint, Endpoint]:
+    """The list and get endpoints of a named resource: ``name``/``partialName``/``ids`` filters,
+    paging, 404 for an unknown id; ``narrow`` adds the resource's own filters."""
 
+    @route()
+    def listing(ctx: Ctx) -> Json:
+        items: list[N] = ctx.named(ctx.backend.all(cls, ctx.space_id))
+        return ctx.page(narrow(ctx, items) if narrow else items, item_type, ctx.template(link),
+                        lambda i: render(ctx.base, i))
 
-@route()
-def environment(ctx: Ctx) -> Json:
-    return shape.environment(ctx.base, ctx.backend.require(Environment, ctx.space_id, ctx.arg("id")))
+    @route()
+    def single(ctx: Ctx) -> Json:
+        return render(ctx.base, ctx.backend.require(cls, ctx.space_id, ctx.arg("id")))
+
+    return listing, single
 
 
 def _machine_filters(ctx: Ctx, items: list[Machine]) -> list[Machine]:
@@ -298,10 +307,18 @@ def _machine_filters(ctx: Ctx, items: list[Machine]) -> list[Machine]:
             and (disabled is None or m.is_disabled == disabled)]
 
 
-@route()
-def machines(ctx: Ctx) -> Json:
-    return ctx.page(_machine_filters(ctx, ctx.backend.all(Machine, ctx.space_id)), "Machine",
-                    ctx.template("Machines"), lambda m: shape.machine(ctx.base, m))
+def _tenant_filters(ctx: Ctx, items: list[Tenant]) -> list[Tenant]:
+    project_id = ctx.q("projectId")
+    return [t for t in items if not project_id or project_id in t.project_environments]
+
+
+environments, environment = catalog(Environment, "Environment", "Environments", shape.environment,
+                                    lambda ctx, items: sorted(items, key=lambda e: e.sort_order))
+machines, machine = catalog(Machine, "Machine", "Machines", shape.machine, _machine_filters)
+lifecycles, lifecycle = catalog(Lifecycle, "Lifecycle", "Lifecycles", shape.lifecycle)
+channels, channel = catalog(Channel, "Channel", "Channels", shape.channel)
+tenants, tenant = catalog(Tenant, "Tenant", "Tenants", shape.tenant, _tenant_filters)
+feeds, feed = catalog(Feed, "Feed", "Feeds", shape.feed)
 
 
 @route()
@@ -313,63 +330,11 @@ def environment_machines(ctx: Ctx) -> Json:
 
 
 @route()
-def machine(ctx: Ctx) -> Json:
-    return shape.machine(ctx.base, ctx.backend.require(Machine, ctx.space_id, ctx.arg("id")))
-
-
-@route()
-def lifecycles(ctx: Ctx) -> Json:
-    return ctx.page(ctx.named(ctx.backend.all(Lifecycle, ctx.space_id)), "Lifecycle", ctx.template("Lifecycles"),
-                    lambda lc: shape.lifecycle(ctx.base, lc))
-
-
-@route()
-def lifecycle(ctx: Ctx) -> Json:
-    return shape.lifecycle(ctx.base, ctx.backend.require(Lifecycle, ctx.space_id, ctx.arg("id")))
-
-
-@route()
-def channels(ctx: Ctx) -> Json:
-    return ctx.page(ctx.named(ctx.backend.all(Channel, ctx.space_id)), "Channel", ctx.template("Channels"),
-                    lambda c: shape.channel(ctx.base, c))
-
-
-@route()
 def project_channels(ctx: Ctx) -> Json:
     items = ctx.backend.project_channels(ctx.space_id, ctx.arg("ref"))
     return ctx.page(ctx.named(items), "Channel",
                     f"{ctx.base}/api/{ctx.space_id}/projects/{ctx.arg('ref')}/channels{{/id}}{{?skip,take,partialName}}",
                     lambda c: shape.channel(ctx.base, c))
-
-
-@route()
-def channel(ctx: Ctx) -> Json:
-    return shape.channel(ctx.base, ctx.backend.require(Channel, ctx.space_id, ctx.arg("id")))
-
-
-@route()
-def tenants(ctx: Ctx) -> Json:
-    items = ctx.named(ctx.backend.all(Tenant, ctx.space_id))
-    project_id = ctx.q("projectId")
-    if project_id:
-        items = [t for t in items if project_id in t.project_environments]
-    return ctx.page(items, "Tenant", ctx.template("Tenants"), lambda t: shape.tenant(ctx.base, t))
-
-
-@route()
-def tenant(ctx: Ctx) -> Json:
-    return shape.tenant(ctx.base, ctx.backend.require(Tenant, ctx.space_id, ctx.arg("id")))
-
-
-@route()
-def feeds(ctx: Ctx) -> Json:
-    return ctx.page(ctx.named(ctx.backend.all(Feed, ctx.space_id)), "Feed", ctx.template("Feeds"),
-                    lambda f: shape.feed(ctx.base, f))
-
-
-@route()
-def feed(ctx: Ctx) -> Json:
-    return shape.feed(ctx.base, ctx.backend.require(Feed, ctx.space_id, ctx.arg("id")))
 
 
 @route()

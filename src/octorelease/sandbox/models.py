@@ -134,24 +134,32 @@ class Backend(ReleaseRules):
         lifecycle_id = channel.lifecycle_id if channel and channel.lifecycle_id else project.lifecycle_id
         return self.require(Lifecycle, None, lifecycle_id)
 
-    def latest_deployments(self, release: Release, tenant_id: str | None) -> dict[str, tuple[Deployment, Task]]:
-        """The newest deployment of the release to each environment, for one tenant (or untenanted)."""
-        latest: dict[str, tuple[Deployment, Task]] = {}
+    def latest_states(self, release: Release) -> dict[str, str]:
+        """Per environment, "Success" when the latest deployment of the release for some tenant (or
+        untenanted) succeeded there, else the state of its latest deployment.
+
+        Progression is per release, not per tenant: once the release is proven in Test (by any
+        tenant, or untenanted), every tenant may take it to Staging, as in Octopus's multi-tenant
+        guide. A failed or queued re-deployment still blocks (OctopusDeploy/Issues #2248).
+        """
+        latest: dict[tuple[str, str | None], str] = {}
         for deployment in self.all(Deployment):
-            if deployment.release_id == release.id and deployment.tenant_id == tenant_id:
-                task = self.get(Task, None, deployment.task_id)
-                if task is not None:
-                    latest[deployment.environment_id] = (deployment, task)
-        return latest
+            task = self.get(Task, None, deployment.task_id)
+            if deployment.release_id == release.id and task is not None:
+                latest[(deployment.environment_id, deployment.tenant_id)] = task.state
+        states: dict[str, str] = {}
+        for (environment_id, _), state in latest.items():
+            if states.get(environment_id) != "Success":
+                states[environment_id] = state
+        return states
 
-    def progression_of(self, release: Release, tenant_id: str | None = None) -> lifecycle.Progression:
+    def progression_of(self, release: Release) -> lifecycle.Progression:
         phases = lifecycle.resolve_phases(self.lifecycle_of(release), self.all(Environment, release.space_id))
-        states = {env: task.state for env, (_, task) in self.latest_deployments(release, tenant_id).items()}
-        return lifecycle.progress(phases, states)
+        return lifecycle.progress(phases, self.latest_states(release))
 
-    def lifecycle_problem(self, release: Release, environment: Environment, tenant: Tenant | None) -> str | None:
+    def lifecycle_problem(self, release: Release, environment: Environment) -> str | None:
         """Why the lifecycle forbids this deployment now, or ``None`` when it allows it."""
-        progression = self.progression_of(release, tenant.id if tenant else None)
+        progression = self.progression_of(release)
         if environment.id in progression.allowed:
             return None
         project = self.require(Project, None, release.project_id)
@@ -172,18 +180,15 @@ class Backend(ReleaseRules):
         release = self.require(Release, space_id, release_id)
         project = self.require(Project, None, release.project_id)
 
-        def deployable(tenant_id: str | None, within: set[str] | None) -> list[Environment]:
-            allowed = self.progression_of(release, tenant_id).allowed
-            envs = [self.require(Environment, None, e) for e in allowed]
-            return [e for e in envs if caller.may_deploy_to(e) and (within is None or e.id in within)]
-
-        promote_to = deployable(None, None) if project.tenanted_mode != "Tenanted" else []
+        allowed = [self.require(Environment, None, e) for e in self.progression_of(release).allowed]
+        deployable = [e for e in allowed if caller.may_deploy_to(e)]
+        promote_to = deployable if project.tenanted_mode != "Tenanted" else []
         tenant_promotions = []
         if project.tenanted_mode != "Untenanted":
             for tenant in self.all(Tenant, space_id):
                 connected = tenant.project_environments.get(project.id)
                 if connected:
-                    tenant_promotions.append((tenant, deployable(tenant.id, set(connected))))
+                    tenant_promotions.append((tenant, [e for e in deployable if e.id in connected]))
         return Template(release, promote_to, tenant_promotions)
 
     def release_progression(self, space_id: str, release_id: str) -> ReleaseProgression:
@@ -380,7 +385,7 @@ class Backend(ReleaseRules):
                 problems.append(
                     f"Tenant '{tenant.name}' is not connected to project '{project.name}' for environment '{env.name}'."
                 )
-        lifecycle_problem = self.lifecycle_problem(release, env, tenant)
+        lifecycle_problem = self.lifecycle_problem(release, env)
         if lifecycle_problem:
             problems.append(lifecycle_problem)
         outside = [self.get(Machine, None, m) for m in request.specific_machine_ids]
