@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -199,10 +199,10 @@ class HandlerFile(_Model):
         return Path(self._name).parent / written
 
 
-def _or_value_error(parse: Any, value: str) -> str:
+def _or_value_error(parse: Callable[[str], str], value: str) -> str:
     """Run one of the events parsers so that pydantic reports its message as the field's."""
     try:
-        return str(parse(value))
+        return parse(value)
     except InvalidInput as exc:
         raise ValueError(str(exc)) from None
 
