@@ -453,6 +453,156 @@ def create(
     )
 
 
+def run_handler_file(
+    options: GlobalOptions,
+    path: str,
+    *,
+    event: str,
+    status: str | None,
+    stage: str | None,
+    variables: Sequence[str],
+    dry_run: bool,
+) -> int:
+    """Load a handler file, run the handlers this build event selects, report, return the exit code."""
+    import os
+
+    from octorelease.config import load_handler_file
+    from octorelease.facade import Octopus
+    from octorelease.handler.build_values import build_values, parse_var
+    from octorelease.handler.events import parse_event, parse_status
+    from octorelease.handler.run import HandlerRun, run_handlers
+    from octorelease.report.ci import CiReporter, step_outputs, summary_rows
+    from octorelease.report.console import ConsoleReporter, render_json
+
+    _configure_logging(options.verbose)
+    event = parse_event(event)
+    status = parse_status(status) if status else None
+    overrides = dict(parse_var(v) for v in variables)
+    # Flags stand in for the variables a handler file usually reads its connection from.
+    environ = dict(os.environ)
+    for flag, variable in ((options.server, "OCTOPUS_URL"), (options.api_key, "OCTOPUS_API_KEY")):
+        if flag:
+            environ[variable] = flag
+    handler_file = load_handler_file(path, environ)
+    server = options.server or handler_file.server
+    api_key = options.api_key or (handler_file.api_key.get_secret_value() if handler_file.api_key else None)
+    if not server:
+        raise errors.InvalidInput(f"{path}: no server given.", hint="Set server: in the file, --server or OCTOPUS_URL.")
+    if not api_key:
+        raise errors.InvalidInput(f"{path}: no API key given.", hint="Set api_key: ${OCTOPUS_API_KEY} in the file.")
+    values = build_values(os.environ, overrides)
+    secrets = [api_key]
+    reporter = ConsoleReporter(sys.stderr, verbosity=options.verbose, secrets=secrets)
+
+    def announce(name: str, runs: bool, reason: str) -> None:
+        reporter.note(f"{'>>' if runs else '--'} {name}: {reason}")
+
+    def report(handler: HandlerRun) -> None:
+        for action in handler.actions:
+            if action.dry_run and action.plan is not None:
+                reporter.plan(action.plan)
+            elif not action.dry_run:
+                reporter.summary(action)
+            if action.error is not None:
+                reporter.error(action.error)
+
+    verify: bool | str = options.ca_bundle or True
+    with Octopus(
+        server, api_key, space=options.space or handler_file.space, verify=verify, observer=reporter
+    ) as octopus:
+        try:
+            result = run_handlers(
+                octopus,
+                handler_file,
+                event=event,
+                status=status,
+                stage=stage,
+                values=values,
+                dry_run=dry_run,
+                on_handler=announce,
+                after_handler=report,
+            )
+        finally:
+            reporter.close()
+    ran = sum(1 for h in result.handlers if h.ran)
+    reporter.note(f"{ran} of {len(result.handlers)} handler(s) ran for {event}" + (f" ({status})" if status else ""))
+    doc = result.to_dict(exit_code_for)
+    ci = CiReporter(os.environ, secrets=secrets)
+    if ci.ci:
+        ci.set_outputs(step_outputs(doc))
+        ci.write_summary(summary_rows(doc))
+        if result.error is not None:
+            ci.error(result.error.message, title="octorelease")
+    if options.json:
+        render_json(doc, secrets=secrets)
+    return 0 if result.error is None else exit_code_for(result.error)
+
+
+@cli.command(name="run", epilog=EXIT_CODES_HELP)
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--event", default="build-completed", show_default=True, help="The build event (ContinuaCI's names).")
+@click.option("--status", default=None, type=click.Choice(["success", "failure"]), help="The build status.")
+@click.option("--stage", default=None, help="The stage, for stage events.")
+@click.option("--var", "variables", multiple=True, metavar="KEY=VALUE", help="A build value, e.g. build.number=7.")
+@click.option("--dry-run", is_flag=True, help="Show which handlers would run and their plans; create nothing.")
+@global_options(on_group=False)
+@click.pass_context
+def run_command(
+    ctx: click.Context,
+    /,
+    file: str,
+    event: str,
+    status: str | None,
+    stage: str | None,
+    variables: tuple[str, ...],
+    dry_run: bool,
+) -> None:
+    """Run the handlers of a handler file (octorelease.yml) that this build event selects.
+
+    Each handler whose event, stage, status and conditions match runs its actions in the
+    order variables, create, deploy, promote; every other handler is listed with the reason
+    it did not run.
+    """
+    options = ctx.find_object(GlobalOptions) or GlobalOptions()
+    code = run_handler_file(
+        options, file, event=event, status=status, stage=stage, variables=variables, dry_run=dry_run
+    )
+    ctx.exit(code)
+
+
+@cli.command(epilog=EXIT_CODES_HELP)
+@global_options(on_group=False)
+@click.pass_context
+def demo(ctx: click.Context, /) -> None:
+    """Start the sandbox, ship a release through it with a handler file, and stop.
+
+    Creates a release of the demo project Web, deploys it to Development, promotes it to Test
+    and Staging (showing the task logs), shows a promotion the lifecycle refuses, and prints
+    the summary.
+    """
+    from octorelease.demo import DEMO_BUILD_VALUES, DEMO_SPEED, handler_file
+    from octorelease.sandbox.server import SandboxServer
+
+    options = ctx.find_object(GlobalOptions) or GlobalOptions()
+    with SandboxServer(port=0, seed="demo", speed=DEMO_SPEED) as server:
+        click.echo(f"Sandbox running at {server.url} with the demo seed.", err=True)
+        click.echo(f"Running {handler_file()} for build-completed (success)", err=True)
+        demo_options = GlobalOptions(
+            server=server.url, api_key=server.api_key, json=options.json, verbose=options.verbose
+        )
+        code = run_handler_file(
+            demo_options,
+            str(handler_file()),
+            event="build-completed",
+            status="success",
+            stage=None,
+            variables=[f"{k}={v}" for k, v in DEMO_BUILD_VALUES.items()],
+            dry_run=False,
+        )
+    click.echo("Sandbox stopped.", err=True)
+    ctx.exit(code)
+
+
 @cli.command(epilog=EXIT_CODES_HELP)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8065, show_default=True, type=int, help="Port to listen on (0: any free).")

@@ -75,4 +75,4 @@ def pinned_release(space: SpaceApi, project: Project, version: str) -> ChosenRel
                 f"Project {project.name} has no releases.", hint="Create one with octorelease create."
             )
         return ChosenRelease(release, f"the newest release of {project.name}")
-    return ChosenRelease(space.release_by_version(project, version.strip()), "pinned with --release")
+    return ChosenRelease(space.release_by_version(project, version.strip()), "the version asked for")

@@ -108,11 +108,20 @@ def check_lifecycle(
             refusals.extend(_Refusal(env.name, reasons[env.id]) for env in refused)
     if not refusals:
         return
-    listing = "; ".join(f"{r.target}: {r.reason}" for r in refusals)
-    count = len(refusals)
+    if len(refusals) == 1:
+        (refusal,) = refusals
+        message = (
+            f"Release {release.version} of {project.name} cannot be deployed to {refusal.target}: "
+            f"{refusal.reason}. Nothing was created."
+        )
+    else:
+        listing = "; ".join(f"{r.target}: {r.reason}" for r in refusals)
+        message = (
+            f"Release {release.version} of {project.name} cannot be deployed to {len(refusals)} of "
+            f"{len(environments) * max(len(tenants), 1)} targets, so nothing was created. {listing}."
+        )
     raise errors.DeploymentNotAllowed(
-        f"Release {release.version} of {project.name} cannot be deployed to "
-        f"{'this target' if count == 1 else f'{count} targets'}, so nothing was created. {listing}.",
+        message,
         reasons={r.target: r.reason for r in refusals},
         hint="Deploy to the earlier environments of the lifecycle first, or check the API key's permissions.",
     )

@@ -146,14 +146,18 @@ class TaskWaiter:
             changed = deployment.state != task.state
             deployment.state = task.state
             deployment.duration_seconds = _duration(task)
+            if not task.is_completed:
+                # A new state is told before the log lines it brings; a running task's time ticks.
+                self.observer.task_updated(deployment)
             if log and (task.state != "Queued" or task.is_completed):
                 self._stream_log(deployment)
             if task.is_completed:
+                # The final state comes after the last log lines, with the failure explained.
                 if not task.succeeded:
                     self._explain_failure(deployment, task)
                 del pending[task.id]
-            if changed or not task.is_completed:
-                self.observer.task_updated(deployment)
+                if changed:
+                    self.observer.task_updated(deployment)
 
     def _stream_log(self, deployment: DeploymentResult) -> None:
         assert deployment.task_id

@@ -89,9 +89,14 @@ def run_handlers(
     stage: str | None = None,
     values: Mapping[str, str],
     dry_run: bool = False,
+    on_handler: Callable[[str, bool, str], None] | None = None,
+    after_handler: Callable[[HandlerRun], None] | None = None,
 ) -> RunResult:
     """Select the handlers for this build event and run the actions of those that match.
 
+    ``on_handler(name, runs, reason)`` is told about each handler just before its actions run
+    (or as it is passed over), and ``after_handler(run)`` once a handler's actions are done, so
+    a console can head each handler's output and report it as it finishes.
     Raises HandlerFileError (before any request) for a fault found while preparing; errors
     from the server are captured in the actions' results.
     """
@@ -108,10 +113,17 @@ def run_handlers(
         elif failed is not None:
             result.handlers.append(HandlerRun(name, False, f"skipped: handler {failed!r} failed"))
         else:
+            if on_handler is not None:
+                on_handler(name, True, decision.reason)
             run = HandlerRun(name, True, decision.reason, _run_actions(octopus, item, dry_run))
             result.handlers.append(run)
+            if after_handler is not None:
+                after_handler(run)
             if run.error is not None and item.handler.fail_build_on_error:
                 result.error, failed = run.error, name
+            continue
+        if on_handler is not None:
+            on_handler(name, False, result.handlers[-1].reason)
     return result
 
 
