@@ -78,6 +78,15 @@ class SandboxControl:
         response.raise_for_status()
         return response.json()
 
+    def call(self, method: str, path: str, *, json: Any = None, params: Any = None, content: bytes | None = None,
+             headers: dict[str, str] | None = None, key: str | None = "") -> httpx.Response:
+        """Any request, its response unchecked: for tests about statuses and error bodies.
+        ``key`` defaults to the sandbox's own; ``None`` sends none."""
+        sent = dict(headers or {})
+        if key is not None:
+            sent.setdefault("X-Octopus-ApiKey", key or self.api_key)
+        return self._http.request(method, path, json=json, params=params, content=content, headers=sent)
+
     def wait_for_task(self, task_id: str, timeout: float = 10) -> dict[str, Any]:
         """Poll the task until it completes; fail the test if it does not within ``timeout`` seconds."""
         deadline = time.monotonic() + timeout

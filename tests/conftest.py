@@ -18,12 +18,18 @@ def sandbox_server() -> Iterator[SandboxServer]:
         yield server
 
 
-@pytest.fixture
-def sandbox(sandbox_server: SandboxServer) -> Iterator[SandboxControl]:
-    """The session's sandbox, fresh: demo seed, no faults, no recorded requests, fast steps."""
+@pytest.fixture(scope="session")
+def sandbox_control(sandbox_server: SandboxServer) -> Iterator[SandboxControl]:
+    """One handle for the session: an HTTP client costs tens of milliseconds to create."""
     control = SandboxControl(sandbox_server)
-    control.reset("demo")
-    control.set_speed(FAST)
-    control.clear_requests()
     yield control
     control.close()
+
+
+@pytest.fixture
+def sandbox(sandbox_control: SandboxControl) -> SandboxControl:
+    """The session's sandbox, fresh: demo seed, no faults, no recorded requests, fast steps."""
+    sandbox_control.reset("demo")
+    sandbox_control.set_speed(FAST)
+    sandbox_control.clear_requests()
+    return sandbox_control

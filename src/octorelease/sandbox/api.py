@@ -29,6 +29,7 @@ from octorelease.sandbox.entities import (
     Lifecycle,
     Machine,
     Named,
+    Phase,
     Project,
     Prompt,
     Release,
@@ -316,6 +317,18 @@ environments, environment = catalog(Environment, "Environment", "Environments", 
                                     lambda ctx, items: sorted(items, key=lambda e: e.sort_order))
 machines, machine = catalog(Machine, "Machine", "Machines", shape.machine, _machine_filters)
 lifecycles, lifecycle = catalog(Lifecycle, "Lifecycle", "Lifecycles", shape.lifecycle)
+
+
+@route()
+def save_lifecycle(ctx: Ctx) -> Json:
+    b = ctx.body
+    phases = [Phase(id=p.text("Id") or "", name=p.text("Name") or "", automatic=p.strings("AutomaticDeploymentTargets"),
+                    optional=p.strings("OptionalDeploymentTargets"),
+                    minimum=p.number("MinimumEnvironmentsBeforePromotion") or 0,
+                    is_optional_phase=p.flag("IsOptionalPhase")) for p in b.objects("Phases")]
+    saved = ctx.backend.save_lifecycle(ctx.space_id, ctx.request.path_params.get("id"), b.text("Name"),
+                                       b.text("Description"), phases)
+    return shape.lifecycle(ctx.base, saved)
 channels, channel = catalog(Channel, "Channel", "Channels", shape.channel)
 tenants, tenant = catalog(Tenant, "Tenant", "Tenants", shape.tenant, _tenant_filters)
 feeds, feed = catalog(Feed, "Feed", "Feeds", shape.feed)
@@ -595,7 +608,9 @@ SPACE_ROUTES: list[BaseRoute] = [
     Route("/machines", machines),
     Route("/machines/{id}", machine),
     Route("/lifecycles", lifecycles),
+    Route("/lifecycles", save_lifecycle, methods=["POST"]),
     Route("/lifecycles/{id}", lifecycle),
+    Route("/lifecycles/{id}", save_lifecycle, methods=["PUT"]),
     Route("/channels", channels),
     Route("/channels/{id}", channel),
     Route("/tenants", tenants),

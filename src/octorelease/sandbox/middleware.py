@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -88,7 +88,7 @@ class Gate:
         try:
             if local == "/api" or local.startswith("/api/"):
                 query = scope.get("query_string", b"").decode("latin-1")
-                self.sandbox.requests.append({"method": scope["method"], "path": local, "query": query})
+                self.sandbox.requests.append({"method": scope["method"], "path": local, "query": _redacted(query)})
                 if not (scope["method"] == "GET" and local in _PUBLIC):
                     key = headers.get("x-octopus-apikey") or _query_key(query)
                     caller = self.sandbox.backend.authenticate(key, self.sandbox.api_key)
@@ -97,6 +97,13 @@ class Gate:
         except Exception as exc:  # the envelope, never a traceback
             if not started:  # else the app's own handler has already served (and logged) it
                 await send_error(send, as_sandbox_error(exc, scope["method"]))
+
+
+def _redacted(query: str) -> str:
+    """The query string with any ``apikey`` value masked, so the request log never holds a key."""
+    if "apikey" not in query.lower():
+        return query
+    return urlencode([(k, "[redacted]" if k.lower() == "apikey" else v) for k, v in parse_qsl(query, True)])
 
 
 def _query_key(query: str) -> str | None:

@@ -21,6 +21,7 @@ from octorelease.sandbox.entities import (
     Lifecycle,
     Machine,
     PackageVersion,
+    Phase,
     Project,
     Release,
     Space,
@@ -654,3 +655,25 @@ class Backend(ReleaseRules):
         feed.packages.append(published)
         self.put(feed)
         return published
+
+    # -- lifecycles ------------------------------------------------------------------------------
+
+    def save_lifecycle(self, space_id: str, lifecycle_id: str | None, name: str | None, description: str | None,
+                       phases: list[Phase]) -> Lifecycle:
+        """Create (``lifecycle_id`` None) or replace a lifecycle; every phase environment must exist."""
+        current = self.require(Lifecycle, space_id, lifecycle_id) if lifecycle_id else None
+        if not (name or (current and current.name)):
+            raise ValidationFailed("Please provide a name for the lifecycle.")
+        unknown = sorted({e for p in phases for e in p.environment_ids if self.get(Environment, space_id, e) is None})
+        if unknown:
+            raise ValidationFailed(*(f"The environment '{e}' does not exist." for e in unknown))
+        for phase in phases:
+            phase.id = phase.id or self.new_guid()
+        saved = Lifecycle(
+            id=current.id if current else self.new_id("Lifecycles"), space_id=space_id,
+            name=name or (current.name if current else ""),
+            description=description if description is not None else (current.description if current else ""),
+            phases=phases,
+        )
+        self.put(saved)
+        return saved

@@ -47,7 +47,10 @@ class SandboxServer:
                  api_key: str | None = None, speed: float = 1.0) -> None:
         self.sandbox = Sandbox(db_path=db_path, seed=seed, api_key=api_key, speed=speed)
         self.host = host
-        self._socket = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+        # IPPROTO_TCP explicitly: asyncio turns Nagle off only on sockets that say they are TCP, and
+        # with Nagle on every keep-alive request waits 40 ms for a delayed ACK.
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self._socket = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.bind((host, port))
         self.port: int = self._socket.getsockname()[1]
