@@ -8,6 +8,7 @@ grows to a ceiling, so a long deployment costs few requests.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -66,7 +67,7 @@ class _LogCursor:
         lines: list[LogLine] = []
         for root in details.get("ActivityLogs") or ():
             for step in root.get("Children") or ():
-                self._walk(step, step.get("Name") or "", None, lines, top=True)
+                self._walk(step, step_name(step), None, lines, top=True)
         return lines
 
     def _walk(self, element: dict[str, Any], step: str, machine: str | None, out: list[LogLine], top: bool) -> None:
@@ -82,6 +83,14 @@ class _LogCursor:
             self._walk(child, step, child.get("Name") if top else machine, out, top=False)
 
 
+_STEP_PREFIX = re.compile(r"^Step \d+: ")
+
+
+def step_name(element: dict[str, Any]) -> str:
+    """A step's name as the user wrote it: Octopus titles step elements "Step 2: Smoke test"."""
+    return _STEP_PREFIX.sub("", str(element.get("Name") or ""))
+
+
 def _failure_of(details: dict[str, Any]) -> tuple[str | None, str | None]:
     """The first failed step and its first error line, from a task's activity log."""
 
@@ -91,14 +100,14 @@ def _failure_of(details: dict[str, Any]) -> tuple[str | None, str | None]:
                 if entry.get("Category") in ("Error", "Fatal"):
                     return step, str(entry.get("MessageText"))
         for child in element.get("Children") or ():
-            found = walk(child, step or child.get("Name"))
+            found = walk(child, step or step_name(child))
             if found:
                 return found
         return None
 
     for root in details.get("ActivityLogs") or ():
         for step in root.get("Children") or ():
-            found = walk(step, step.get("Name"))
+            found = walk(step, step_name(step))
             if found:
                 return found
     return None, None
