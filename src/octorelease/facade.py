@@ -15,7 +15,8 @@ from octorelease.actions.result import ActionResult, DeploymentResult, Observer,
 from octorelease.octopus.errors import OctoreleaseError
 
 if TYPE_CHECKING:
-    from octorelease.octopus.api import SpaceApi
+    from octorelease.actions.choose import ChosenRelease, OnRelease
+    from octorelease.octopus.api import Project, SpaceApi
     from octorelease.octopus.http import OctopusHttp, RetryPolicy
 
 
@@ -90,8 +91,14 @@ class Octopus:
         result = ActionResult("promote", from_environment=source)
         return self._run(
             result,
-            lambda space: plan_promote(
-                space, project=project, source=source, targets=to, release=release, options=deployment_options
+            lambda space, on_release: plan_promote(
+                space,
+                project=project,
+                source=source,
+                targets=to,
+                release=release,
+                options=deployment_options,
+                on_release=on_release,
             ),
             dry_run,
             wait or WaitOptions(),
@@ -113,7 +120,9 @@ class Octopus:
         deployment_options = deployment_options_from(options)
         return self._run(
             ActionResult("deploy"),
-            lambda space: plan_deploy(space, project=project, release=release, targets=to, options=deployment_options),
+            lambda space, on_release: plan_deploy(
+                space, project=project, release=release, targets=to, options=deployment_options, on_release=on_release
+            ),
             dry_run,
             wait or WaitOptions(),
         )
@@ -170,12 +179,13 @@ class Octopus:
             return result  # the release does not exist yet, so its deployments cannot be validated
         return self._run(
             result,
-            lambda space: plan_deploy(
+            lambda space, on_release: plan_deploy(
                 space,
                 project=created.release.project_id,
                 release=created.release.version,
                 targets=deploy_to,
                 options=deployment_options,
+                on_release=on_release,
             ),
             dry_run,
             wait or WaitOptions(),
@@ -184,24 +194,26 @@ class Octopus:
     def _run(
         self,
         result: ActionResult,
-        make_plan: Callable[[SpaceApi], DeploymentPlan],
+        make_plan: Callable[[SpaceApi, OnRelease], DeploymentPlan],
         dry_run: bool,
         wait: WaitOptions,
     ) -> ActionResult:
         """Plan (GETs only), then unless ``dry_run`` create and follow the deployments."""
         from octorelease.actions.execute import run_plan
 
+        def on_release(project: Project, chosen: ChosenRelease) -> None:
+            result.project = Ref(project.id, project.name)
+            result.release = Ref(chosen.release.id, chosen.release.version)
+            message = f"Release {chosen.release.version} of {project.name}: {chosen.reason}."
+            result.messages.append(message)
+            self.observer.release_chosen(project.name, chosen.release.version)
+            self.observer.note(message)
+
         try:
-            plan = make_plan(self.space)
+            plan = make_plan(self.space, on_release)
             result.plan = plan
-            result.project = plan.project
-            result.release = plan.release
             if plan.from_environment:
                 result.from_environment = plan.from_environment.name
-            chosen = f"Release {plan.release.name} of {plan.project.name}: {plan.release_reason}."
-            result.messages.append(chosen)
-            self.observer.release_chosen(plan.project.name, plan.release.name)
-            self.observer.note(chosen)
             if dry_run:
                 result.dry_run = True
                 result.deployments = [

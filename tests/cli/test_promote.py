@@ -80,6 +80,8 @@ def test_promote_before_the_lifecycle_allows_it_creates_nothing_and_says_why(san
     assert "Production" in run.err and "not reached" in run.err
     assert new_deployments(sandbox, before) == []
     assert run.json["ok"] is False and run.json["error"]["code"] == 3
+    assert run.json["release"] == {"id": "Releases-1", "version": "1.0.0"}
+    assert "Release 1.0.0 of Web cannot be deployed to Production" in run.json["error"]["message"]
 
 
 def test_promote_with_one_forbidden_target_creates_nothing(sandbox, octorelease):

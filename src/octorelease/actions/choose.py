@@ -7,6 +7,7 @@ previous successful one wins, and the reason says so. ``--release`` pins a versi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from octorelease.octopus import errors
@@ -17,6 +18,11 @@ from octorelease.octopus.api import DashboardItem, Environment, Project, Release
 class ChosenRelease:
     release: Release
     reason: str
+
+
+#: Told which release was chosen (and why) before the targets are validated, so that a
+#: refusal can still say which release was refused.
+OnRelease = Callable[[Project, ChosenRelease], None]
 
 
 def version_key(version: str) -> tuple[tuple[int, int | str], ...]:

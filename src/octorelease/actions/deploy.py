@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from octorelease.actions.choose import pinned_release
+from octorelease.actions.choose import OnRelease, pinned_release
 from octorelease.actions.plan import DeploymentOptions, DeploymentPlan
 from octorelease.actions.targets import build_plan, resolve_environments
 from octorelease.octopus import errors
@@ -18,6 +18,7 @@ def plan_deploy(
     release: str,
     targets: Sequence[str],
     options: DeploymentOptions | None = None,
+    on_release: OnRelease | None = None,
 ) -> DeploymentPlan:
     """Resolve and validate a deployment; sends GET requests only."""
     if not targets:
@@ -27,6 +28,8 @@ def plan_deploy(
     found_project = space.project(project)
     environments = resolve_environments(space.environments(), targets, space.space.name)
     chosen = pinned_release(space, found_project, release)
+    if on_release is not None:
+        on_release(found_project, chosen)
     return build_plan(
         space,
         action="deploy",

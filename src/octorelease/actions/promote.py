@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from octorelease.actions.choose import pinned_release, release_in_environment
+from octorelease.actions.choose import OnRelease, pinned_release, release_in_environment
 from octorelease.actions.plan import DeploymentOptions, DeploymentPlan
 from octorelease.actions.targets import build_plan, resolve_environments
 from octorelease.octopus import errors
@@ -23,6 +23,7 @@ def plan_promote(
     targets: Sequence[str],
     release: str | None = None,
     options: DeploymentOptions | None = None,
+    on_release: OnRelease | None = None,
 ) -> DeploymentPlan:
     """Resolve and validate a promotion; sends GET requests only."""
     if not targets:
@@ -38,6 +39,8 @@ def plan_promote(
         chosen = pinned_release(space, found_project, release)
     else:
         chosen = release_in_environment(space, found_project, source_env)
+    if on_release is not None:
+        on_release(found_project, chosen)
     return build_plan(
         space,
         action="promote",
