@@ -196,8 +196,11 @@ def _run_actions(octopus: Octopus, item: _Prepared, dry_run: bool) -> list[Actio
 
 def _set_variables(octopus: Octopus, handler: Handler, dry_run: bool) -> ActionResult:
     result = set_project_variables(octopus.space, handler.project, handler.variables, dry_run=dry_run)
+    for message in result.messages:
+        octopus.observer.note(message)
     if handler.create is None and result.ok:
         result.messages.append(_SNAPSHOT_NOTE)
+        octopus.observer.warn(_SNAPSHOT_NOTE)
     return result
 
 

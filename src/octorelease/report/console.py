@@ -317,6 +317,8 @@ class ConsoleReporter:
         is how errors raised outside a result reach the user too, so each is said once.
         """
         self._stop_view()
+        if result.action not in ("create", "deploy", "promote"):
+            return  # the handler file's project variables: told as notes while they were set
         if result.dry_run:
             if result.plan is not None:
                 self.plan(result.plan)
