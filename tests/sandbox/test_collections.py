@@ -76,6 +76,15 @@ def test_resources_of_another_space_are_not_found(sandbox: SandboxControl) -> No
     assert [e["Name"] for e in sandbox.get("/api/Spaces-2/environments")["Items"]] == ["Ops"]
 
 
+def test_root_document_links_the_default_space(sandbox: SandboxControl) -> None:
+    root = sandbox.call("GET", "/api", key=None).json()
+    assert (root["Application"], root["Version"], root["ApiVersion"]) == ("Octopus Deploy", "2024.3.10989", "3.0.0")
+    links = root["Links"]
+    assert links["DashboardDynamic"] == "/api/Spaces-1/dashboard/dynamic{?projects,environments,includePrevious}"
+    assert root["Links"]["Tasks"].startswith("/api/tasks{/id}{?skip,")
+    assert root["Links"]["Spaces"] == "/api/spaces{/id}{?name,skip,ids,take,partialName}"
+
+
 def test_spaces_users_and_space_root(sandbox: SandboxControl) -> None:
     spaces = sandbox.get("/api/spaces", partialName="Default", skip=0, take=2147483647)["Items"]
     assert [(s["Id"], s["IsDefault"]) for s in spaces] == [("Spaces-1", True)]

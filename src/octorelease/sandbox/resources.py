@@ -99,9 +99,8 @@ def root(base: str, default: Space | None) -> Json:
         "Tasks": f"{base}/api/tasks{TASKS_TEMPLATE.removeprefix('/tasks')}",
         "Web": f"{base}/app",
     }
-    if default is not None:
-        links.update(space_links(base, default.id))
-        links["Tasks"] = f"{base}/api/tasks{TASKS_TEMPLATE.removeprefix('/tasks')}"
+    if default is not None:  # space-scoped links resolved to the default space; tasks stay system-wide
+        links = {**space_links(base, default.id), **links}
     return {"Application": "Octopus Deploy", "Version": VERSION, "ApiVersion": API_VERSION,
             "InstallationId": INSTALLATION_ID, "IsEarlyAccessProgram": False, "HasLongTermSupport": True,
             "Links": links}
