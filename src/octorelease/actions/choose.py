@@ -69,7 +69,9 @@ def release_in_environment(
             f"the newest deployment to {source.name}, release {newest.release_version}, {newest.state}; "
             f"{chosen.release_version} is the latest that succeeded there"
         )
-    return ChosenRelease(space.release(chosen.release_id), reason)
+    # The dashboard says all the plan needs of the release, so it is not fetched again.
+    release = Release(chosen.release_id, chosen.release_version, project.id, chosen.channel_id, {})
+    return ChosenRelease(release, reason)
 
 
 def pinned_release(space: SpaceApi, project: Project, version: str) -> ChosenRelease:

@@ -7,7 +7,7 @@ than anything that existed before we began, and adopt it if it is there.
 
 from __future__ import annotations
 
-import re
+from datetime import datetime, timedelta, timezone
 
 from octorelease.actions.plan import DeploymentPlan, TargetPlan, WaitOptions
 from octorelease.actions.result import ActionResult, DeploymentResult, Observer
@@ -16,10 +16,16 @@ from octorelease.octopus import errors
 from octorelease.octopus.api import Deployment, SpaceApi
 from octorelease.octopus.http import RequestOutcomeUnknown
 
+#: How far back (server clock) a deployment may have been created and still be "ours" after a
+#: lost answer: the ``Date`` header has one-second resolution.
+_CLOCK_SLACK = timedelta(seconds=2)
 
-def _number(resource_id: str) -> int:
-    match = re.search(r"(\d+)$", resource_id or "")
-    return int(match.group(1)) if match else 0
+
+def _created_at(deployment: Deployment) -> datetime | None:
+    try:
+        return datetime.fromisoformat(deployment.created.replace("Z", "+00:00"))
+    except ValueError:
+        return None
 
 
 class DeploymentCreator:
@@ -28,36 +34,30 @@ class DeploymentCreator:
     def __init__(self, space: SpaceApi, plan: DeploymentPlan) -> None:
         self.space = space
         self.plan = plan
-        self._newest_before: int | None = None
-
-    def baseline(self) -> int:
-        """The highest deployment number of the targets before we create anything (ids only grow)."""
-        if self._newest_before is None:
-            existing = self.space.deployments(
-                project_id=self.plan.project.id, environment_ids=[t.environment.id for t in self.plan.targets], take=1
-            )
-            self._newest_before = max((_number(d.id) for d in existing), default=0)
-        return self._newest_before
 
     def create(self, target: TargetPlan) -> Deployment:
         body = target.request_body(self.plan.release.id, self.plan.options)
+        sent_after = self.space.http.server_time or datetime.now(timezone.utc) - timedelta(minutes=5)
         try:
             return self.space.create_deployment(body)
         except RequestOutcomeUnknown:
-            adopted = self._find_created(target)
+            adopted = self._find_created(target, sent_after - _CLOCK_SLACK)
             if adopted is not None:
                 return adopted
             return self.space.create_deployment(body)
 
-    def _find_created(self, target: TargetPlan) -> Deployment | None:
+    def _find_created(self, target: TargetPlan, since: datetime) -> Deployment | None:
+        """A deployment of this release to this target made since ``since`` (server clock)."""
         tenant_id = target.tenant.id if target.tenant else None
         for deployment in self.space.deployments(
             project_id=self.plan.project.id, environment_ids=[target.environment.id], take=10
         ):
+            created = _created_at(deployment)
             if (
                 deployment.release_id == self.plan.release.id
                 and deployment.tenant_id == tenant_id
-                and _number(deployment.id) > self.baseline()
+                and created is not None
+                and created >= since
             ):
                 return deployment
         return None
@@ -75,7 +75,6 @@ def run_plan(
     for warning in plan.warnings:
         observer.warn(warning)
     creator = DeploymentCreator(space, plan)
-    creator.baseline()
     for target in plan.targets:
         deployment = creator.create(target)
         entry = DeploymentResult(

@@ -143,6 +143,7 @@ class DashboardItem:
     release_version: str
     environment_id: str
     tenant_id: str | None
+    channel_id: str | None
     state: str
     is_current: bool
     is_previous: bool
@@ -156,6 +157,7 @@ class DashboardItem:
             doc["ReleaseVersion"],
             doc["EnvironmentId"],
             doc.get("TenantId"),
+            doc.get("ChannelId"),
             doc.get("State") or "",
             bool(doc.get("IsCurrent")),
             bool(doc.get("IsPrevious")),

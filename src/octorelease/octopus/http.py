@@ -20,6 +20,8 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -184,6 +186,8 @@ class OctopusHttp:
             follow_redirects=True,
         )
         self.request_count = 0
+        #: The server's clock at its latest answer (its ``Date`` header), for "created since" checks.
+        self.server_time: datetime | None = None
 
     def __repr__(self) -> str:
         return f"OctopusHttp({self.server!r})"
@@ -293,7 +297,17 @@ class OctopusHttp:
             log.debug("%s %s -> %s", method, path, type(exc).__name__)
             raise
         log.debug("%s %s -> %s (%.0f ms)", method, path, response.status_code, (time.monotonic() - started) * 1000)
+        self.server_time = _parse_http_date(response.headers.get("Date")) or self.server_time
         return response
+
+
+def _parse_http_date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _query_value(value: Any) -> str:
