@@ -118,3 +118,11 @@ def test_successful_deployment_installs_the_package_on_its_machines(sandbox: San
     run(sandbox, "Releases-1", STAGING)
     again = run(sandbox, "Releases-1", STAGING)
     assert step(again, "Deploy web")["Status"] == "Skipped"
+
+
+def test_step_without_machines_is_skipped_with_a_warning(sandbox: SandboxControl) -> None:
+    details = run(sandbox, "Releases-4", "Environments-5")  # no worker in Disaster Recovery
+    assert (details["Task"]["State"], details["Task"]["HasWarningsOrErrors"]) == ("Success", True)
+    deploy_worker = step(details, "Deploy worker")
+    assert deploy_worker["Status"] == "Skipped"
+    assert deploy_worker["LogElements"][0]["Category"] == "Warning"

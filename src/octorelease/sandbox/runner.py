@@ -57,6 +57,8 @@ class PlannedStep:
     element: Activity
     units: list[Unit]
     skip_reason: str | None = None
+    #: a step skipped for want of machines is a warning (the task then "has warnings"); others are news
+    skip_category: str = "Info"
 
 
 def _log(element: Activity, now: datetime, category: str, message: str) -> None:
@@ -123,7 +125,8 @@ class Execution:
                 ]
             )
             element.children = [u.element for u in units]
-            steps.append(PlannedStep(element, units, skip_reason))
+            steps.append(PlannedStep(element, units, skip_reason,
+                                     "Warning" if skip_reason and not item.machines else "Info"))
             if package is not None and not skip_reason:
                 for machine in item.machines:
                     by_machine.setdefault(machine.id, (machine, []))[1].append(package)
@@ -147,7 +150,7 @@ class Execution:
             if planned.element.status == "Pending":
                 planned.element.status, planned.element.started = "Running", now
                 if planned.skip_reason:
-                    _log(planned.element, now, "Info", planned.skip_reason)
+                    _log(planned.element, now, planned.skip_category, planned.skip_reason)
             if self._unit_index < len(planned.units):
                 unit = planned.units[self._unit_index]
                 self._unit_index += 1

@@ -54,7 +54,10 @@ class Store:
                 file.parent.mkdir(parents=True, exist_ok=True)
                 _create_atomically(file)
             self._db = sqlite3.connect(file, check_same_thread=False, isolation_level=None)
+            # WAL with NORMAL sync: a commit survives a crash of the process, and a task's many
+            # small writes do not each wait for the disk
             self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
         self._lock = threading.RLock()
         self._depth = 0
 
