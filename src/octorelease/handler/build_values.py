@@ -49,8 +49,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 
-from octorelease.handler.events import closest
 from octorelease.octopus.errors import InvalidInput
+from octorelease.suggest import closest
 
 #: The variable whose presence says which CI runs us, checked in this order.
 CI_MARKERS = (

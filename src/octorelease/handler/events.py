@@ -12,10 +12,10 @@ does not say so in words; its Create handler offers them beside the stage events
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 
 from octorelease.octopus.errors import InvalidInput
+from octorelease.suggest import closest
 
 BUILD_EVENTS = (
     "build-created",
@@ -87,12 +87,6 @@ def parse_status(text: str) -> str:
     if name in STATUSES:
         return name
     raise InvalidInput(f"unknown build status {text!r}: use success or failure")
-
-
-def closest(word: str, choices: Iterable[str]) -> str | None:
-    """The choice most like ``word`` (difflib's ratio of at least 0.6), or None."""
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return close[0] if close else None
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:

@@ -8,7 +8,6 @@ collections unless a filter cannot be expressed.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from typing import Any
 
 from octorelease.octopus import errors
 from octorelease.octopus.http import OctopusHttp
+from octorelease.suggest import closest
 
 #: Octopus ids look like ``Projects-12``; anything else is a name (or a slug).
 _ID_PATTERN = re.compile(r"^[A-Za-z]+-\d+$")
@@ -33,12 +33,11 @@ def looks_like_id(value: str, kind: str) -> bool:
 
 
 def did_you_mean(wanted: str, candidates: Iterable[str]) -> str | None:
-    """A hint naming the closest candidate (case-insensitive), or None."""
+    """A hint naming the closest candidate (case-insensitive), or the few there are, or None."""
     names = list(candidates)
-    lowered = {n.lower(): n for n in names}
-    close = difflib.get_close_matches(wanted.lower(), list(lowered), n=1, cutoff=0.5)
+    close = closest(wanted, names, ignore_case=True, cutoff=0.5)
     if close:
-        return f"did you mean '{lowered[close[0]]}'?"
+        return f"did you mean '{close}'?"
     if names and len(names) <= 8:
         return "known: " + ", ".join(f"'{n}'" for n in names)
     return None
