@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from octorelease.sandbox import resources as shape
-from octorelease.sandbox.binding import Body, parse_bool, parse_csv
+from octorelease.sandbox.binding import Body, parse_bool, parse_csv, read_body
 from octorelease.sandbox.entities import (
     Channel,
     Deployment,
@@ -166,19 +166,10 @@ def route(status: int = 200) -> Callable[[Handler], Endpoint]:
     def wrap(handler: Handler) -> Endpoint:
         @wraps(handler)
         async def endpoint(request: Request) -> Response:
-            raw = await request.body()
-            if raw.strip():
-                import json
-
-                try:
-                    data = json.loads(raw)
-                except ValueError:
-                    raise ValidationFailed("The request body is not valid JSON.") from None
-            else:
-                data = None
+            body = read_body(await request.body()) if request.method != "GET" else Body(None)
             sandbox: Sandbox = request.app.state.sandbox
             with sandbox.backend.lock:
-                result = handler(Ctx(request, sandbox, Body(data if request.method != "GET" else None)))
+                result = handler(Ctx(request, sandbox, body))
             return result if isinstance(result, Response) else JSONResponse(result, status_code=status)
 
         return endpoint

@@ -7,6 +7,7 @@ of the wrong type are a 400 naming the field, never a 500.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 from typing import Any
 
@@ -119,3 +120,13 @@ class Body:
 
     def when(self, name: str) -> datetime | None:
         return parse_datetime(self.raw(name), name)
+
+
+def read_body(raw: bytes) -> Body:
+    """A request body as a ``Body``: empty is ``{}``, anything but a JSON object is a 400."""
+    if not raw.strip():
+        return Body(None)
+    try:
+        return Body(json.loads(raw))
+    except ValueError:
+        raise ValidationFailed("The request body is not valid JSON.") from None

@@ -7,22 +7,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from octorelease.sandbox.binding import Body
+from octorelease.sandbox.binding import Body, read_body
 from octorelease.sandbox.errors import ValidationFailed
 from octorelease.sandbox.requests import Fault
 from octorelease.sandbox.service import Sandbox
 
 
 async def _body(request: Request) -> Body:
-    raw = await request.body()
-    if not raw.strip():
-        return Body(None)
-    import json
-
-    try:
-        return Body(json.loads(raw))
-    except ValueError:
-        raise ValidationFailed("The request body is not valid JSON.") from None
+    return read_body(await request.body())
 
 
 def _sandbox(request: Request) -> Sandbox:

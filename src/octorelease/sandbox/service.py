@@ -7,6 +7,7 @@ server (``server.py``) only decides where it listens.
 from __future__ import annotations
 
 from octorelease.sandbox import seed as seeds
+from octorelease.sandbox.errors import ValidationFailed
 from octorelease.sandbox.models import Backend
 from octorelease.sandbox.runner import TaskRunner, recover
 from octorelease.sandbox.store import Store
@@ -43,8 +44,6 @@ class Sandbox:
     def reset(self, seed: str) -> None:
         """Stop running tasks, wipe everything (faults, limited keys, request log too), re-seed."""
         if seed not in seeds.SEEDS:
-            from octorelease.sandbox.errors import ValidationFailed
-
             raise ValidationFailed(f"Unknown seed '{seed}'; expected one of: {', '.join(seeds.SEEDS)}.")
         self.runner.stop()
         with self.backend.lock:
