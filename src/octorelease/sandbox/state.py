@@ -113,6 +113,9 @@ class State:
 
     def get(self, cls: type[T], space_id: str | None, entity_id: str) -> T | None:
         """The entity with this id (ids are matched case-insensitively), optionally in one space."""
+        exact = self._data[cls.KIND].get(entity_id)  # the usual case, without a scan
+        if exact is not None and space_id in (None, exact.space_id):
+            return cast("T", exact)
         for item in self.all(cls, space_id):
             if item.id.lower() == entity_id.lower():
                 return item
