@@ -1,1 +1,26 @@
-"""The sandbox: an Octopus-compatible HTTP server backed by SQLite."""
+"""The sandbox: an Octopus-compatible HTTP server backed by SQLite.
+
+How it is built (moto's split)::
+
+    server.py      where it listens: SandboxServer (a thread, for tests and the demo), serve (Ctrl-C)
+    service.py     one sandbox wired together: store, models, runner, API key, request log, reset
+    api.py         the /api routes, thin: parse, call one model method, shape the JSON
+    control.py     the /_sandbox test controls (documented in seed.py)
+    middleware.py  method override, request log, API keys, Octopus's error envelope for every error
+    binding.py     case-insensitive JSON, .NET booleans, CSV lists
+    resources.py   Octopus's JSON for each resource, Links built from the request's base path
+    models.py      the rules, one method per operation (deploying.py, releasing.py, variables.py,
+                   lifecycle.py hold the larger ones); errors.py names what they refuse
+    state.py       entities in memory, written through to store.py (SQLite, one JSON document each)
+    runner.py      carries out deployment tasks: steps x machines, logs, cancel, faults
+    seed.py        the demo data and the test controls' reference
+
+What it does not emulate (a real Octopus does): guided failure and manual interventions (a failed
+step fails the task), automatic deployments on phase entry, retention, channel version rules,
+tenant tags, target tags (``SpecificTargetTagIds``), deployment freezes, priority, Git resources,
+runbooks, workers and worker pools, health checks (every target is Healthy unless disabled),
+project and environment editing (lifecycles and variables can be edited), variable scoping when
+values are resolved, release defects, package upload through ``/packages/raw`` (use
+``POST /_sandbox/packages``), users, teams and permissions beyond "this key may deploy only to
+these environments".
+"""

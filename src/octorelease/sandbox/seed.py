@@ -42,22 +42,21 @@ Seeds (``--seed``, applied only when the database is new; ``POST /_sandbox/reset
     role ops), "Ops Lifecycle" (Lifecycles-4, no phases), project **Infra** (Projects-4, channel
     Channels-5, step "Deploy infra" [ops, package Infra]) and package Infra 0.9.0 in its feed.
 
-Test controls (outside ``/api``, no API key needed):
+Test controls (outside ``/api``, no API key needed; JSON in, ``{"ok": true}`` out):
 
-=========================  ============================================================================
-``POST /_sandbox/reset``   ``{"seed": "demo"|"empty"}``: stop running tasks, wipe everything, re-seed;
-                           also clears faults, limited API keys and the request log.
-``POST /_sandbox/faults``  ``{"step", "machine", "environment", "message"}``, all optional: every one
-                           given must match for that step on that machine to fail with ``message``.
-``DELETE /_sandbox/faults``  clear all faults.
-``POST /_sandbox/speed``   ``{"seconds_per_step": 0.2}``: how long each step takes on each machine.
-``POST /_sandbox/api-keys``  ``{"key": "API-...", "environments": ["Development"]}``: another valid key,
-                           allowed to deploy only to those environments.
-``POST /_sandbox/packages``  ``{"packageId": "Web", "version": "1.4.0"}``: publish a package version to
-                           the built-in feed (``"space"`` optional, default space otherwise).
-``GET /_sandbox/requests``  every ``/api`` request so far as ``[{"method", "path", "query"}]``
-                           (never headers); ``DELETE`` clears the list.
-=========================  ============================================================================
+- ``POST /_sandbox/reset`` ``{"seed": "demo"|"empty"}``: stop running tasks, wipe everything,
+  re-seed; also clears faults, limited API keys and the request log.
+- ``POST /_sandbox/faults`` ``{"step", "machine", "environment", "message"}``, all optional: that
+  step fails on the machines that match every criterion given, logging ``message`` as an error.
+  A fault without ``step`` fails any process step (never package acquisition).
+  ``DELETE /_sandbox/faults`` clears them.
+- ``POST /_sandbox/speed`` ``{"seconds_per_step": 0.2}``: how long each step takes on each machine.
+- ``POST /_sandbox/api-keys`` ``{"key": "API-...", "environments": ["Development"]}``: another valid
+  key, allowed to deploy only to those environments (403 elsewhere, absent from ``PromoteTo``).
+- ``POST /_sandbox/packages`` ``{"packageId": "Web", "version": "1.4.0", "space": null}``: publish a
+  package version to a space's built-in feed (the default space's when ``space`` is absent).
+- ``GET /_sandbox/requests``: every ``/api`` request so far, ``[{"method", "path", "query"}]``
+  (never headers; an ``apikey`` query value is masked). ``DELETE`` clears the list.
 """
 
 from __future__ import annotations
