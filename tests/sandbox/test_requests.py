@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
+import asyncio
 
+import httpx
+import pytest
+from starlette.types import Receive, Scope, Send
+
+from octorelease.sandbox.middleware import Gate
+from octorelease.sandbox.server import SandboxServer
 from testing.sandbox import SandboxControl
 
 
@@ -74,3 +80,19 @@ def test_control_endpoints_refuse_bad_input_politely(sandbox: SandboxControl) ->
     assert sandbox.call("POST", "/_sandbox/reset", json={"seed": "nope"}, key=None).status_code == 400
     assert sandbox.call("POST", "/_sandbox/speed", json={"seconds_per_step": "fast"}, key=None).status_code == 400
     assert sandbox.call("POST", "/_sandbox/api-keys", json={}, key=None).status_code == 400
+
+
+def test_an_unexpected_error_is_served_as_a_500_envelope_without_a_traceback(sandbox_server: SandboxServer) -> None:
+    async def broken_app(scope: Scope, receive: Receive, send: Send) -> None:
+        raise RuntimeError("internal detail")
+
+    async def call() -> httpx.Response:
+        transport = httpx.ASGITransport(app=Gate(broken_app, sandbox_server.sandbox))
+        async with httpx.AsyncClient(transport=transport, base_url="http://sandbox") as client:
+            return await client.get("/_sandbox/anything")
+
+    response = asyncio.run(call())
+    assert response.status_code == 500
+    assert response.json() == {"ErrorMessage": "The sandbox could not handle this request (RuntimeError).",
+                               "Errors": []}
+    assert "internal detail" not in response.text
