@@ -495,6 +495,8 @@ def run_handler_file(
     reporter = ConsoleReporter(sys.stderr, verbosity=options.verbose, secrets=secrets)
 
     def announce(name: str, runs: bool, reason: str) -> None:
+        if runs:
+            reporter.handler_started(name)
         reporter.note(f"{'>>' if runs else '--'} {name}: {reason}")
 
     def report(handler: HandlerRun) -> None:

@@ -241,6 +241,7 @@ class ConsoleReporter:
         self._view: Live | None = None
         self._open_group: str | None = None
         self._release: str | None = None
+        self._handler: str | None = None
 
     # -- the Observer protocol -------------------------------------------------------------
 
@@ -374,8 +375,13 @@ class ConsoleReporter:
     def _state_style(deployment: DeploymentResult) -> str:
         return "red" if deployment.failed else STATE_STYLES.get(deployment.state, "")
 
+    def handler_started(self, name: str) -> None:
+        """Name the handler whose actions follow, so CI folds read "Ship to Test: Deploy Web 1.3.0 to Test"."""
+        self._handler = name
+
     def _group_title(self, deployment: DeploymentResult) -> str:
-        return " ".join(part for part in ("Deploy", self._release, "to", deployment.label) if part)
+        title = " ".join(part for part in ("Deploy", self._release, "to", deployment.label) if part)
+        return f"{self._handler}: {title}" if self._handler else title
 
     def _table(self, deployments: Sequence[DeploymentResult]) -> RenderableType:
         """Environment, state, duration and task of each deployment; why, for failed ones."""
