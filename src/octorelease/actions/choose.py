@@ -42,9 +42,12 @@ def release_in_environment(
         for i in space.dashboard(project.id, [source.id], include_previous=True)
         if i.environment_id == source.id and (tenant_id is None or i.tenant_id == tenant_id)
     ]
-    current = [i for i in items if i.is_current]
-    successes = sorted((i for i in items if i.state == "Success"), key=lambda i: version_key(i.release_version))
-    newest: DashboardItem | None = current[0] if current else None
+    # An untenanted promotion follows the untenanted deployments when there are any.
+    pool = [i for i in items if i.tenant_id is None] or items
+    by_time = sorted(pool, key=lambda i: i.created)  # ISO timestamps from one server sort as text
+    current = [i for i in by_time if i.is_current]
+    successes = [i for i in by_time if i.state == "Success"]
+    newest: DashboardItem | None = current[-1] if current else None
     if not successes:
         if newest is None:
             raise errors.NotFound(
@@ -56,7 +59,9 @@ def release_in_environment(
             f"release {newest.release_version}, is {newest.state}.",
             hint="Pin a release with --release VERSION if you mean to promote it anyway.",
         )
-    chosen = next((i for i in successes if i.is_current), None) or successes[-1]
+    # What the environment runs is its latest successful deployment in time (a rollback to an
+    # older version counts), not the highest version ever deployed there.
+    chosen = successes[-1]
     if newest is None or newest.deployment_id == chosen.deployment_id:
         reason = f"the latest deployment to {source.name} ({chosen.deployment_id}) succeeded"
     elif newest.state in ("Queued", "Executing", "Cancelling"):
