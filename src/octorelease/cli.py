@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 import click
@@ -261,11 +261,10 @@ def _split_deployment_flags(flags: dict[str, Any]) -> tuple[dict[str, Any], Any,
     return options, wait, dry_run
 
 
-def _connect(ctx: click.Context, observer: Any) -> Any:
+def _connect(options: GlobalOptions, observer: Any) -> Any:
     """An ``Octopus`` from the global options, refusing early (exit 2) when something is missing."""
     from octorelease.facade import Octopus
 
-    options = ctx.find_object(GlobalOptions) or GlobalOptions()
     if not options.server:
         raise errors.InvalidInput("No Octopus server given.", hint="Pass --server URL or set OCTOPUS_URL.")
     if not options.api_key:
@@ -300,7 +299,7 @@ def _report_and_exit(ctx: click.Context, run: Callable[[Any], Any], *, log: bool
     secrets = [options.api_key] if options.api_key else []
     reporter = ConsoleReporter(sys.stderr, verbosity=options.verbose, log=log, secrets=secrets)
     try:
-        with _connect(ctx, reporter) as octopus:
+        with _connect(options, reporter) as octopus:
             result = run(octopus)
     finally:
         reporter.close()
@@ -467,7 +466,6 @@ def run_handler_file(
     import os
 
     from octorelease.config import load_handler_file
-    from octorelease.facade import Octopus
     from octorelease.handler.build_values import build_values, parse_var
     from octorelease.handler.events import parse_event, parse_status
     from octorelease.handler.run import HandlerRun, run_handlers
@@ -484,14 +482,14 @@ def run_handler_file(
         if flag:
             environ[variable] = flag
     handler_file = load_handler_file(path, environ)
-    server = options.server or handler_file.server
-    api_key = options.api_key or (handler_file.api_key.get_secret_value() if handler_file.api_key else None)
-    if not server:
-        raise errors.InvalidInput(f"{path}: no server given.", hint="Set server: in the file, --server or OCTOPUS_URL.")
-    if not api_key:
-        raise errors.InvalidInput(f"{path}: no API key given.", hint="Set api_key: ${OCTOPUS_API_KEY} in the file.")
+    options = replace(
+        options,
+        server=options.server or handler_file.server,
+        api_key=options.api_key or (handler_file.api_key.get_secret_value() if handler_file.api_key else None),
+        space=options.space or handler_file.space,
+    )
     values = build_values(os.environ, overrides)
-    secrets = [api_key]
+    secrets = [options.api_key] if options.api_key else []
     reporter = ConsoleReporter(sys.stderr, verbosity=options.verbose, secrets=secrets)
 
     def announce(name: str, runs: bool, reason: str) -> None:
@@ -508,10 +506,7 @@ def run_handler_file(
             if action.error is not None:
                 reporter.error(action.error)
 
-    verify: bool | str = options.ca_bundle or True
-    with Octopus(
-        server, api_key, space=options.space or handler_file.space, verify=verify, observer=reporter
-    ) as octopus:
+    with _connect(options, reporter) as octopus:
         try:
             result = run_handlers(
                 octopus,
