@@ -223,6 +223,7 @@ def _deploy(
         skipped = ActionResult("deploy", project=created.project if created else None, dry_run=dry_run)
         skipped.release = created.release if created else None
         skipped.messages.append(f"Would deploy the new release to {', '.join(deploy.to)} once it exists.")
+        octopus.observer.note(skipped.messages[-1])
         return skipped
     return octopus.deploy(
         handler.project,
