@@ -174,19 +174,7 @@ def _run_actions(octopus: Octopus, item: _Prepared, dry_run: bool) -> list[Actio
     if handler.deploy is not None:
         steps.append(lambda: _deploy(octopus, handler, actions, dry_run, wait))
     if handler.promote is not None:
-        promote = handler.promote
-        steps.append(
-            lambda: octopus.promote(
-                handler.project,
-                source=promote.from_,
-                to=promote.to,
-                release=promote.release,
-                dry_run=dry_run,
-                wait=wait,
-                notes=promote.notes,
-                **_deployment_options(promote),
-            )
-        )
+        steps.append(lambda: _promote(octopus, handler, actions, dry_run, wait))
     for step in steps:
         actions.append(step())
         if actions[-1].error is not None:
@@ -234,6 +222,53 @@ def _deploy(
         notes=deploy.notes,
         **_deployment_options(deploy),
     )
+
+
+def _promote(
+    octopus: Octopus, handler: Handler, earlier: list[ActionResult], dry_run: bool, wait: WaitOptions
+) -> ActionResult:
+    """Promote ``promote.release``, else the latest successful release in ``from``.
+
+    A dry run deploys nothing, so when this handler deploys to ``from`` before promoting, the
+    release in ``from`` is not yet the one the real run would promote: plan that one instead.
+    """
+    assert handler.promote is not None
+    promote = handler.promote
+    release = promote.release
+    placed = None if release is not None or not dry_run else _deployed_to(handler, earlier, promote.from_)
+    if placed is not None:
+        created = next((action for action in earlier if action.action == "create"), None)
+        if created is not None and created.release_created and created.release == placed.release:
+            skipped = ActionResult("promote", project=placed.project, release=placed.release, dry_run=True)
+            skipped.from_environment = promote.from_
+            skipped.messages.append(
+                f"Would promote the new release from {promote.from_} to {', '.join(promote.to)} once it is there."
+            )
+            octopus.observer.note(skipped.messages[-1])
+            return skipped
+        release = placed.release.name if placed.release else None
+    return octopus.promote(
+        handler.project,
+        source=promote.from_,
+        to=promote.to,
+        release=release,
+        dry_run=dry_run,
+        wait=wait,
+        notes=promote.notes,
+        **_deployment_options(promote),
+    )
+
+
+def _deployed_to(handler: Handler, earlier: list[ActionResult], environment: str) -> ActionResult | None:
+    """The last of this handler's earlier actions that deploys to ``environment``, if any."""
+    targets = {
+        "create": handler.create.deploy_to if handler.create is not None else [],
+        "deploy": handler.deploy.to if handler.deploy is not None else [],
+    }
+    for action in reversed(earlier):
+        if any(name.casefold() == environment.casefold() for name in targets.get(action.action, [])):
+            return action
+    return None
 
 
 def _deployment_options(options: DeploymentOptions) -> dict[str, Any]:
