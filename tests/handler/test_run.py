@@ -331,3 +331,26 @@ def test_variables_without_a_create_warn_that_releases_keep_their_snapshot(sandb
     # The console hears both as they happen: the change as a note, the snapshot as a warning.
     assert "Set project variables Greeting of Web." in observer.notes
     assert observer.warnings == [messages[-1]]
+
+
+def test_without_waiting_a_handler_never_promotes_an_older_release_than_it_deployed(sandbox: Any) -> None:
+    sandbox.set_speed(0.5)
+    handler_file = parse_handler_file(
+        """\
+handlers:
+  - name: Queue and promote
+    project: Web
+    on: {event: build-completed}
+    create: {version: "1.3.9", default_package_version: "1.3.0"}
+    deploy: {to: [Development]}
+    promote: {from: Development, to: [Test]}
+    wait: false
+"""
+    )
+    with Octopus(sandbox.url, sandbox.api_key) as octopus:
+        result = run_handlers(octopus, handler_file, event="build-completed", values={})
+    promote = result.handlers[0].actions[-1]
+    assert promote.action == "promote"
+    assert promote.release is not None and promote.release.name == "1.3.9"
+    test_deployments = sandbox.get("/api/Spaces-1/deployments", environments="Environments-2", take=100)["Items"]
+    assert all(d["ReleaseId"] != "Releases-2" for d in test_deployments)

@@ -227,18 +227,20 @@ def _deploy(
 def _promote(
     octopus: Octopus, handler: Handler, earlier: list[ActionResult], dry_run: bool, wait: WaitOptions
 ) -> ActionResult:
-    """Promote ``promote.release``, else the latest successful release in ``from``.
+    """Promote ``promote.release``; else, when this handler deployed to ``from``, the release it
+    deployed there; else the latest successful release in ``from``.
 
-    A dry run deploys nothing, so when this handler deploys to ``from`` before promoting, the
-    release in ``from`` is not yet the one the real run would promote: plan that one instead.
+    The handler's own deployment decides because the source may not show it yet: a dry run
+    deploys nothing, and with ``wait: false`` the deployment is only queued (the lifecycle then
+    refuses the promotion until it succeeds, instead of an older release being promoted).
     """
     assert handler.promote is not None
     promote = handler.promote
     release = promote.release
-    placed = None if release is not None or not dry_run else _deployed_to(handler, earlier, promote.from_)
+    placed = None if release is not None else _deployed_to(handler, earlier, promote.from_)
     if placed is not None:
         created = next((action for action in earlier if action.action == "create"), None)
-        if created is not None and created.release_created and created.release == placed.release:
+        if dry_run and created is not None and created.release_created and created.release == placed.release:
             skipped = ActionResult("promote", project=placed.project, release=placed.release, dry_run=True)
             skipped.from_environment = promote.from_
             skipped.messages.append(
