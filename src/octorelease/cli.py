@@ -634,13 +634,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.exit_code)
     except click.ClickException as exc:
         if want_json:
-            _print_json_error(2, exc.format_message())
+            _print_json_error(args, 2, exc.format_message())
         exc.show()
         return 2
     except errors.OctoreleaseError as exc:
         code = exit_code_for(exc)
         if want_json:
-            _print_json_error(code, exc.message)
+            _print_json_error(args, code, exc.message)
         click.echo(f"Error: {exc.message}", err=True)
         if exc.hint:
             click.echo(f"  hint: {exc.hint}", err=True)
@@ -656,10 +656,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _print_json_error(code: int, message: str) -> None:
+def _print_json_error(args: Sequence[str], code: int, message: str) -> None:
+    """The contract's JSON object for an error found before any action ran."""
     import json
 
-    click.echo(json.dumps({"ok": False, "error": {"code": code, "message": message}}))
+    command = next((a for a in args if a in ("promote", "deploy", "create", "run", "demo")), None)
+    doc: dict[str, Any] = {"ok": False}
+    if command in ("run", "demo"):
+        doc["handlers"] = []
+    elif command is not None:
+        doc.update({"action": command, "project": None, "release": None})
+        if command == "promote":
+            doc["from"] = None
+        doc["deployments"] = []
+    doc["error"] = {"code": code, "message": message}
+    click.echo(json.dumps(doc))
 
 
 if __name__ == "__main__":

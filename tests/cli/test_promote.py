@@ -339,3 +339,12 @@ def test_promote_uses_few_requests_and_one_poll_per_cycle(sandbox, octorelease, 
     assert len(others) == 6 + targets, others  # space, project, environments, dashboard, template, preview, POSTs
     assert all("/details" not in r["path"] for r in requests)
     assert len(polls) >= 1
+
+
+def test_a_usage_error_with_json_prints_the_contract_object(sandbox, octorelease):
+    run = octorelease("promote", "--project", "Web", "--from", "Test", "--to", "Test", "--json")
+    assert run.code == 2
+    assert run.json == {
+        "ok": False, "action": "promote", "project": None, "release": None, "from": None, "deployments": [],
+        "error": {"code": 2, "message": run.json["error"]["message"]},
+    }

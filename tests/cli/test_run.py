@@ -296,3 +296,17 @@ def test_the_demo_refuses_production_ships_to_staging_and_exits_0(capsys: pytest
     assert "Promoted Web 1.3.7 from Test to Staging: 1 succeeded." in err
     assert "4 of 5 handler(s) ran for build-completed (success)" in err
     assert elapsed < 30, f"the demo took {elapsed:.1f} s"
+
+
+def test_a_bad_handler_file_with_json_still_prints_the_run_object(sandbox, capsys, tmp_path) -> None:
+    from testing.cli import connection, run_cli
+
+    path = tmp_path / "octorelease.yml"
+    path.write_text(
+        "handlers:\n  - name: x\n    project: Web\n    on: {event: build-finished}\n    deploy: {to: Test}\n"
+    )
+    run = run_cli(capsys, "run", str(path), "--json", *connection(sandbox))
+    assert run.code == 2
+    doc = run.json
+    assert doc["ok"] is False and doc["handlers"] == []
+    assert doc["error"]["code"] == 2 and "build-finished" in doc["error"]["message"]
