@@ -348,3 +348,17 @@ def test_a_usage_error_with_json_prints_the_contract_object(sandbox, octorelease
         "ok": False, "action": "promote", "project": None, "release": None, "from": None, "deployments": [],
         "error": {"code": 2, "message": run.json["error"]["message"]},
     }
+
+
+def test_a_key_without_permission_for_the_target_exits_4_and_creates_nothing(sandbox, capsys):
+    limited = "API-LIMITEDTODEVANDTEST000000000"
+    sandbox.add_api_key(limited, ["Development", "Test"])
+    before = server_deployments(sandbox)
+    run = run_cli(
+        capsys, "promote", "--project", "Web", "--from", "Test", "--to", "Staging",
+        "--server", sandbox.url, "--api-key", limited,
+    )
+    assert run.code == 4
+    assert "Staging: no permission to deploy there (DeploymentCreate)" in run.err
+    assert limited not in run.everything
+    assert new_deployments(sandbox, before) == []

@@ -50,6 +50,10 @@ def resolve_environments(environments: Sequence[Environment], wanted: Sequence[s
     return found
 
 
+#: The reason given when the lifecycle allows a target but the server still leaves it out.
+NO_PERMISSION = "no permission to deploy there (DeploymentCreate)"
+
+
 @dataclass(frozen=True)
 class _Refusal:
     target: str
@@ -78,7 +82,7 @@ def _lifecycle_reasons(space: SpaceApi, release: Release, refused: Sequence[Envi
                     )
                     reason = f"the lifecycle has not reached it yet (phase '{blocker}' is not complete)"
                 else:
-                    reason = "no permission to deploy there (DeploymentCreate)"
+                    reason = NO_PERMISSION
                 break
         reasons[env.id] = reason or "not in the release's lifecycle"
     return reasons
@@ -120,6 +124,8 @@ def check_lifecycle(
             f"Release {release.version} of {project.name} cannot be deployed to {len(refusals)} of "
             f"{len(environments) * max(len(tenants), 1)} targets, so nothing was created. {listing}."
         )
+    if all(r.reason == NO_PERMISSION for r in refusals):
+        raise errors.PermissionDenied(message, hint="The API key's user lacks DeploymentCreate there.")
     raise errors.DeploymentNotAllowed(
         message,
         reasons={r.target: r.reason for r in refusals},
