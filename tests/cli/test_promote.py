@@ -362,3 +362,19 @@ def test_a_key_without_permission_for_the_target_exits_4_and_creates_nothing(san
     assert "Staging: no permission to deploy there (DeploymentCreate)" in run.err
     assert limited not in run.everything
     assert new_deployments(sandbox, before) == []
+
+
+def test_tenant_wildcard_deploys_once_for_every_connected_tenant(sandbox, octorelease):
+    before = server_deployments(sandbox)
+    run = octorelease("promote", "--project", "Web", "--from", "Test", "--to", "Staging", "--tenant", "*", "--json")
+    assert run.code == 0, run.err
+    assert sorted(d["tenant"] for d in run.json["deployments"]) == ["Acme", "Globex"]
+    assert sorted(d["TenantId"] for d in new_deployments(sandbox, before)) == ["Tenants-1", "Tenants-2"]
+
+
+def test_tenants_on_an_untenanted_project_are_refused_before_creating_anything(sandbox, octorelease):
+    before = server_deployments(sandbox)
+    run = octorelease("promote", "--project", "Worker", "--from", "Development", "--to", "Test", "--tenant", "Acme")
+    assert run.code == 2
+    assert "Project Worker is not tenanted" in run.err
+    assert new_deployments(sandbox, before) == []
