@@ -28,14 +28,12 @@ def plan_deploy(
     found_project = space.project(project)
     environments = resolve_environments(space.environments(), targets, space.space.name)
     chosen = pinned_release(space, found_project, release)
-    if on_release is not None:
-        on_release(found_project, chosen)
     return build_plan(
         space,
         action="deploy",
         project=found_project,
-        release=chosen.release,
-        release_reason=chosen.reason,
+        chosen=chosen,
         environments=environments,
-        options=options or DeploymentOptions(),
+        options=options,
+        on_release=on_release,
     )

@@ -39,15 +39,13 @@ def plan_promote(
         chosen = pinned_release(space, found_project, release)
     else:
         chosen = release_in_environment(space, found_project, source_env)
-    if on_release is not None:
-        on_release(found_project, chosen)
     return build_plan(
         space,
         action="promote",
         project=found_project,
-        release=chosen.release,
-        release_reason=chosen.reason,
+        chosen=chosen,
         environments=target_envs,
-        options=options or DeploymentOptions(),
+        options=options,
         from_environment=source_env,
+        on_release=on_release,
     )

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from octorelease.actions.choose import ChosenRelease, OnRelease
 from octorelease.actions.plan import DeploymentOptions, DeploymentPlan, TargetPlan
 from octorelease.actions.result import Ref
 from octorelease.octopus import errors
@@ -238,13 +239,19 @@ def build_plan(
     *,
     action: Literal["deploy", "promote"],
     project: Project,
-    release: Release,
-    release_reason: str,
+    chosen: ChosenRelease,
     environments: Sequence[Environment],
-    options: DeploymentOptions,
+    options: DeploymentOptions | None = None,
     from_environment: Environment | None = None,
+    on_release: OnRelease | None = None,
 ) -> DeploymentPlan:
-    """Validate every target and option against the server, and return the plan (GETs only)."""
+    """Validate every target and option against the server, and return the plan (GETs only).
+
+    ``on_release`` hears of the chosen release first, so that a refusal can still name it."""
+    if on_release is not None:
+        on_release(project, chosen)
+    release = chosen.release
+    options = options or DeploymentOptions()
     warnings: list[str] = []
     tenants: list[Ref] = []
     if options.tenants:
@@ -296,7 +303,7 @@ def build_plan(
         space=Ref(space.space.id, space.space.name),
         project=Ref(project.id, project.name),
         release=Ref(release.id, release.version),
-        release_reason=release_reason,
+        release_reason=chosen.reason,
         targets=tuple(targets),
         options=options,
         from_environment=Ref(from_environment.id, from_environment.name) if from_environment else None,
