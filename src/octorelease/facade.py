@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from octorelease.actions.plan import DeploymentOptions, DeploymentPlan, GuidedFailure, WaitOptions
-from octorelease.actions.result import ActionResult, DeploymentResult, Observer, Ref, SilentObserver
+from octorelease.actions.result import ActionResult, Observer, Ref, SilentObserver
 from octorelease.octopus.errors import OctoreleaseError
 
 if TYPE_CHECKING:
@@ -217,11 +217,13 @@ class Octopus:
             if dry_run:
                 result.dry_run = True
                 result.deployments = [
-                    DeploymentResult(
-                        environment=t.environment.name,
-                        environment_id=t.environment.id,
-                        tenant=t.tenant.name if t.tenant else None,
-                        tenant_id=t.tenant.id if t.tenant else None,
+                    t.result()
+                    if t.already is None
+                    else t.result(
+                        deployment_id=t.already.deployment_id,
+                        task_id=t.already.task_id,
+                        state=t.already.state,
+                        already_deployed=True,
                     )
                     for t in plan.targets
                 ]

@@ -46,8 +46,19 @@ def test_promote_picks_latest_successful_release_and_says_why(sandbox, octorelea
 def test_promote_with_notes_and_flags_sets_the_deployment_fields(sandbox, octorelease):
     before = server_deployments(sandbox)
     run = octorelease(
-        "promote", "--project", "Web", "--from", "Test", "--to", "Staging", "--notes", "Promoted by build 42",
-        "--force-package-download", "--force-redeploy", "--guided-failure", "on",
+        "promote",
+        "--project",
+        "Web",
+        "--from",
+        "Test",
+        "--to",
+        "Staging",
+        "--notes",
+        "Promoted by build 42",
+        "--force-package-download",
+        "--force-redeploy",
+        "--guided-failure",
+        "on",
     )
     assert run.code == 0, run.err
     (created,) = new_deployments(sandbox, before)
@@ -61,8 +72,18 @@ def test_promote_with_notes_and_flags_sets_the_deployment_fields(sandbox, octore
 def test_promote_to_three_environments_at_once(sandbox, octorelease):
     before = server_deployments(sandbox)
     run = octorelease(
-        "--json", "promote", "--project", "Worker", "--from", "Development",
-        "--to", "Test", "--to", "Staging", "--to", "Production",
+        "--json",
+        "promote",
+        "--project",
+        "Worker",
+        "--from",
+        "Development",
+        "--to",
+        "Test",
+        "--to",
+        "Staging",
+        "--to",
+        "Production",
     )
     assert run.code == 0, run.err
     doc = run.json
@@ -87,7 +108,15 @@ def test_promote_before_the_lifecycle_allows_it_creates_nothing_and_says_why(san
 def test_promote_with_one_forbidden_target_creates_nothing(sandbox, octorelease):
     before = server_deployments(sandbox)
     run = octorelease(
-        "promote", "--project", "Web", "--from", "Test", "--to", "Staging", "--to", "Disaster Recovery",
+        "promote",
+        "--project",
+        "Web",
+        "--from",
+        "Test",
+        "--to",
+        "Staging",
+        "--to",
+        "Disaster Recovery",
     )
     assert run.code == 3
     assert "Disaster Recovery: not in the release's lifecycle" in run.err
@@ -115,8 +144,17 @@ def test_no_fail_on_error_turns_a_failure_into_exit_0(sandbox, octorelease):
 def test_timeout_with_cancel_leaves_the_task_cancelled_on_the_server(sandbox, octorelease):
     sandbox.set_speed(1.0)
     run = octorelease(
-        "promote", "--project", "Web", "--from", "Test", "--to", "Staging", "--timeout", "1s",
-        "--cancel-on-timeout", "--json",
+        "promote",
+        "--project",
+        "Web",
+        "--from",
+        "Test",
+        "--to",
+        "Staging",
+        "--timeout",
+        "1s",
+        "--cancel-on-timeout",
+        "--json",
     )
     assert run.code == 5
     task_id = run.json["deployments"][0]["task_id"]
@@ -136,8 +174,19 @@ def test_timeout_without_cancel_leaves_the_task_running(sandbox, octorelease):
 def test_wrong_api_key_exits_4_and_the_key_is_never_shown(sandbox, capsys):
     secret = "API-WRONGWRONGWRONGWRONGWRONG1234"
     run = run_cli(
-        capsys, "promote", "--project", "Web", "--from", "Test", "--to", "Staging", "--json",
-        "--server", sandbox.url, "--api-key", secret,
+        capsys,
+        "promote",
+        "--project",
+        "Web",
+        "--from",
+        "Test",
+        "--to",
+        "Staging",
+        "--json",
+        "--server",
+        sandbox.url,
+        "--api-key",
+        secret,
     )
     assert run.code == 4
     assert secret not in run.everything
@@ -193,7 +242,15 @@ def test_unknown_machine_is_an_error_naming_it(sandbox, octorelease):
 def test_excluded_machines_reach_the_server(sandbox, octorelease):
     before = server_deployments(sandbox)
     run = octorelease(
-        "promote", "--project", "Web", "--from", "Test", "--to", "Staging", "--exclude-machine", "stage-web-01",
+        "promote",
+        "--project",
+        "Web",
+        "--from",
+        "Test",
+        "--to",
+        "Staging",
+        "--exclude-machine",
+        "stage-web-01",
     )
     assert run.code == 0, run.err
     (created,) = new_deployments(sandbox, before)
@@ -249,7 +306,16 @@ def test_tenants_with_two_environments_are_refused(sandbox, octorelease):
 def test_dry_run_prints_the_plan_and_creates_nothing(sandbox, octorelease):
     before = server_deployments(sandbox)
     run = octorelease(
-        "promote", "--project", "Web", "--from", "Test", "--to", "Staging", "--machine", "stage-web-01", "--dry-run",
+        "promote",
+        "--project",
+        "Web",
+        "--from",
+        "Test",
+        "--to",
+        "Staging",
+        "--machine",
+        "stage-web-01",
+        "--dry-run",
         "--json",
     )
     assert run.code == 0, run.err
@@ -286,16 +352,68 @@ def test_no_log_prints_states_only(sandbox, octorelease):
 
 def test_pinned_release_is_promoted(sandbox, octorelease):
     before = server_deployments(sandbox)
-    run = octorelease("promote", "--project", "Web", "--from", "Development", "--to", "Test", "--release", "1.0.0")
+    run = octorelease("promote", "--project", "Web", "--from", "Development", "--to", "Test", "--release", "1.1.0")
     assert run.code == 0, run.err
     (created,) = new_deployments(sandbox, before)
-    assert created["ReleaseId"] == "Releases-1"
+    assert created["ReleaseId"] == "Releases-2"
+
+
+def test_promoting_what_the_target_already_runs_creates_nothing_and_says_so(sandbox, octorelease):
+    before = server_deployments(sandbox)
+    run = octorelease(
+        "promote", "--project", "Web", "--from", "Development", "--to", "Test", "--release", "1.0.0", "--json"
+    )
+    assert run.code == 0, run.err
+    assert new_deployments(sandbox, before) == []
+    assert "Test already has Web 1.0.0" in run.err
+    (deployment,) = run.json["deployments"]
+    assert deployment["already_deployed"] is True and deployment["state"] == "Success"
+    assert (
+        deployment["deployment_id"]
+        == sandbox.get("/api/Spaces-1/deployments", environments="Environments-2", take=1)["Items"][0]["Id"]
+    )
+
+
+def test_force_redeploy_promotes_again_what_the_target_already_runs(sandbox, octorelease):
+    before = server_deployments(sandbox)
+    run = octorelease(
+        "promote", "--project", "Web", "--from", "Development", "--to", "Test", "--release", "1.0.0", "--force-redeploy"
+    )
+    assert run.code == 0, run.err
+    (created,) = new_deployments(sandbox, before)
+    assert (created["ReleaseId"], created["ForcePackageRedeployment"]) == ("Releases-1", True)
+
+
+def test_a_retried_promotion_joins_the_deployment_still_running(sandbox, octorelease):
+    sandbox.set_speed(0.05)
+    first = octorelease("promote", "--project", "Web", "--from", "Test", "--to", "Staging", "--no-wait", "--json")
+    assert first.code == 0, first.err
+    before = server_deployments(sandbox)
+    retry = octorelease("promote", "--project", "Web", "--from", "Test", "--to", "Staging", "--json", "--no-log")
+    assert retry.code == 0, retry.err
+    assert new_deployments(sandbox, before) == []
+    assert retry.json["deployments"][0]["task_id"] == first.json["deployments"][0]["task_id"]
+    assert retry.json["deployments"][0]["state"] == "Success"
 
 
 def test_global_options_work_after_the_command_and_url_with_api(sandbox, capsys):
     run = run_cli(
-        capsys, "promote", "--project", "Web", "--from", "Test", "--to", "Staging", "--no-log",
-        "--server", sandbox.url + "/api/", "--api-key", sandbox.api_key, "--json", "--space", "Default",
+        capsys,
+        "promote",
+        "--project",
+        "Web",
+        "--from",
+        "Test",
+        "--to",
+        "Staging",
+        "--no-log",
+        "--server",
+        sandbox.url + "/api/",
+        "--api-key",
+        sandbox.api_key,
+        "--json",
+        "--space",
+        "Default",
     )
     assert run.code == 0, run.err
     assert run.json["ok"] is True
@@ -318,8 +436,18 @@ def test_missing_server_is_a_usage_error(capsys):
 def test_unreachable_server_exits_6(capsys, monkeypatch):
     monkeypatch.setenv("OCTORELEASE_RETRY_ATTEMPTS", "2")
     run = run_cli(
-        capsys, "promote", "--project", "Web", "--from", "Test", "--to", "Staging",
-        "--server", "http://127.0.0.1:9", "--api-key", "API-X",
+        capsys,
+        "promote",
+        "--project",
+        "Web",
+        "--from",
+        "Test",
+        "--to",
+        "Staging",
+        "--server",
+        "http://127.0.0.1:9",
+        "--api-key",
+        "API-X",
     )
     assert run.code == 6
     assert "Cannot reach Octopus" in run.err
@@ -345,7 +473,12 @@ def test_a_usage_error_with_json_prints_the_contract_object(sandbox, octorelease
     run = octorelease("promote", "--project", "Web", "--from", "Test", "--to", "Test", "--json")
     assert run.code == 2
     assert run.json == {
-        "ok": False, "action": "promote", "project": None, "release": None, "from": None, "deployments": [],
+        "ok": False,
+        "action": "promote",
+        "project": None,
+        "release": None,
+        "from": None,
+        "deployments": [],
         "error": {"code": 2, "message": run.json["error"]["message"]},
     }
 
@@ -355,8 +488,18 @@ def test_a_key_without_permission_for_the_target_exits_4_and_creates_nothing(san
     sandbox.add_api_key(limited, ["Development", "Test"])
     before = server_deployments(sandbox)
     run = run_cli(
-        capsys, "promote", "--project", "Web", "--from", "Test", "--to", "Staging",
-        "--server", sandbox.url, "--api-key", limited,
+        capsys,
+        "promote",
+        "--project",
+        "Web",
+        "--from",
+        "Test",
+        "--to",
+        "Staging",
+        "--server",
+        sandbox.url,
+        "--api-key",
+        limited,
     )
     assert run.code == 4
     assert "Staging: no permission to deploy there (DeploymentCreate)" in run.err

@@ -278,14 +278,14 @@ def test_a_dry_run_promotes_the_release_its_handler_deploys_first_not_the_one_th
     sandbox: SandboxControl,
 ) -> None:
     text = "handlers:\n  - {name: Redo, project: Web, on: {event: build-completed}, " + (
-        "deploy: {to: Development, release: 1.0.0}, promote: {from: Development, to: Test}}\n"
+        "deploy: {to: Development, release: 1.1.0}, promote: {from: Development, to: Test}}\n"
     )
 
     doc = run(sandbox, text, dry_run=True)
 
     assert writes(sandbox) == []
     deploy, promote = doc["handlers"][0]["actions"]
-    assert (deploy["release"]["version"], promote["release"]["version"]) == ("1.0.0", "1.0.0")
+    assert (deploy["release"]["version"], promote["release"]["version"]) == ("1.1.0", "1.1.0")
     assert [(d["environment"], d["state"]) for d in promote["deployments"]] == [("Test", "Planned")]
 
 

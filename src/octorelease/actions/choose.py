@@ -7,7 +7,7 @@ previous successful one wins, and the reason says so. ``--release`` pins a versi
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from octorelease.octopus import errors
@@ -33,15 +33,10 @@ def version_key(version: str) -> tuple[tuple[int, int | str], ...]:
     return tuple(parts)
 
 
-def release_in_environment(
-    space: SpaceApi, project: Project, source: Environment, tenant_id: str | None = None
-) -> ChosenRelease:
-    """The release that ``source`` runs: its latest successful deployment of ``project``."""
-    items = [
-        i
-        for i in space.dashboard(project.id, [source.id], include_previous=True)
-        if i.environment_id == source.id and (tenant_id is None or i.tenant_id == tenant_id)
-    ]
+def release_in_environment(project: Project, source: Environment, dashboard: Sequence[DashboardItem]) -> ChosenRelease:
+    """The release that ``source`` runs: its latest successful deployment of ``project``, read
+    from the dynamic dashboard's items (with ``includePrevious``)."""
+    items = [i for i in dashboard if i.environment_id == source.id]
     # An untenanted promotion follows the untenanted deployments when there are any.
     pool = [i for i in items if i.tenant_id is None] or items
     by_time = sorted(pool, key=lambda i: i.created)  # ISO timestamps from one server sort as text

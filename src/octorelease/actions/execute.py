@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from octorelease.actions.plan import DeploymentPlan, TargetPlan, WaitOptions
-from octorelease.actions.result import ActionResult, DeploymentResult, Observer
+from octorelease.actions.result import ActionResult, Observer
 from octorelease.actions.wait import TaskWaiter
 from octorelease.octopus import errors
 from octorelease.octopus.api import Deployment, SpaceApi
@@ -63,9 +63,9 @@ class DeploymentCreator:
         return None
 
 
-def web_url(space: SpaceApi, deployment: Deployment) -> str:
-    link = (deployment.raw.get("Links") or {}).get("Web") or f"/app#/{space.space.id}/deployments/{deployment.id}"
-    return space.http.server + link
+def web_url(space: SpaceApi, deployment_id: str, link: str | None = None) -> str:
+    """The portal page of a deployment: its ``Web`` link, or where Octopus puts it."""
+    return space.http.server + (link or f"/app#/{space.space.id}/deployments/{deployment_id}")
 
 
 def run_plan(
@@ -76,16 +76,27 @@ def run_plan(
         observer.warn(warning)
     creator = DeploymentCreator(space, plan)
     for target in plan.targets:
+        if target.already is not None:
+            existing = target.already
+            entry = target.result(
+                deployment_id=existing.deployment_id,
+                task_id=existing.task_id,
+                state=existing.state,
+                web_url=web_url(space, existing.deployment_id),
+                already_deployed=True,
+            )
+            result.deployments.append(entry)
+            observer.note(
+                f"{entry.label} already has {plan.project.name} {plan.release.name} ({existing.deployment_id}, "
+                f"{existing.state}): not deploying it again (--force-redeploy does)."
+            )
+            continue
         deployment = creator.create(target)
-        entry = DeploymentResult(
-            environment=target.environment.name,
-            environment_id=target.environment.id,
-            tenant=target.tenant.name if target.tenant else None,
-            tenant_id=target.tenant.id if target.tenant else None,
+        entry = target.result(
             deployment_id=deployment.id,
             task_id=deployment.task_id,
             state="Queued",
-            web_url=web_url(space, deployment),
+            web_url=web_url(space, deployment.id, (deployment.raw.get("Links") or {}).get("Web")),
         )
         result.deployments.append(entry)
         observer.deployment_queued(entry)

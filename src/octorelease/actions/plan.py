@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from octorelease.actions.result import Ref
+from octorelease.actions.result import DeploymentResult, Ref
 
 GuidedFailure = Literal["on", "off", "default"]
 
@@ -43,6 +43,16 @@ class WaitOptions:
 
 
 @dataclass(frozen=True)
+class Existing:
+    """A deployment of the planned release that the target already has, succeeded or still
+    running: promoting again would deploy the same thing twice, so none is created."""
+
+    deployment_id: str
+    task_id: str
+    state: str
+
+
+@dataclass(frozen=True)
 class TargetPlan:
     """One deployment to create: an environment (and tenant), with ids resolved."""
 
@@ -53,6 +63,17 @@ class TargetPlan:
     skip_steps: tuple[Ref, ...] = ()
     form_values: Mapping[str, str] = field(default_factory=dict)
     use_guided_failure: bool = False
+    already: Existing | None = None
+
+    def result(self, **fields: Any) -> DeploymentResult:
+        """The result entry for this target, with the given fields (ids, state, ...)."""
+        return DeploymentResult(
+            environment=self.environment.name,
+            environment_id=self.environment.id,
+            tenant=self.tenant.name if self.tenant else None,
+            tenant_id=self.tenant.id if self.tenant else None,
+            **fields,
+        )
 
     def request_body(self, release_id: str, options: DeploymentOptions) -> dict[str, Any]:
         """The body of the classic ``POST /deployments`` (it alone carries ``Comments``)."""
@@ -92,6 +113,9 @@ class DeploymentPlan:
         lines = [f"{self.action} {self.project.name} release {self.release.name} ({self.release_reason})"]
         for target in self.targets:
             where = target.environment.name + (f" for tenant {target.tenant.name}" if target.tenant else "")
+            if target.already is not None:
+                lines.append(f"  -> {where}: already has it ({target.already.deployment_id}, {target.already.state})")
+                continue
             details = []
             if target.specific_machines:
                 details.append("only machines " + ", ".join(m.name for m in target.specific_machines))

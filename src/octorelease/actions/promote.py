@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from octorelease.actions.choose import OnRelease, pinned_release, release_in_environment
-from octorelease.actions.plan import DeploymentOptions, DeploymentPlan
+from octorelease.actions.plan import DeploymentOptions, DeploymentPlan, Existing
 from octorelease.actions.targets import build_plan, resolve_environments
 from octorelease.octopus import errors
-from octorelease.octopus.api import SpaceApi
+from octorelease.octopus.api import ACTIVE_TASK_STATES, DashboardItem, SpaceApi
 
 
 def plan_promote(
@@ -35,10 +35,13 @@ def plan_promote(
     found_project = space.project(project)
     environments = space.environments()
     source_env, *target_envs = resolve_environments(environments, [source, *targets], space.space.name)
+    # One dashboard request tells both what the source runs and what the targets already have.
+    dashboard = space.dashboard(found_project.id, [source_env.id, *(e.id for e in target_envs)], include_previous=True)
     if release:
         chosen = pinned_release(space, found_project, release)
     else:
-        chosen = release_in_environment(space, found_project, source_env)
+        chosen = release_in_environment(found_project, source_env, dashboard)
+    options = options or DeploymentOptions()
     return build_plan(
         space,
         action="promote",
@@ -48,4 +51,16 @@ def plan_promote(
         options=options,
         from_environment=source_env,
         on_release=on_release,
+        already=None if options.force_redeploy else already_there(dashboard, chosen.release.id),
     )
+
+
+def already_there(dashboard: Sequence[DashboardItem], release_id: str) -> dict[tuple[str, str | None], Existing]:
+    """Targets whose current deployment is of ``release_id`` and succeeded or is still going,
+    keyed by (environment id, tenant id). A failed or cancelled one does not count: promoting
+    again is then the point."""
+    return {
+        (item.environment_id, item.tenant_id): Existing(item.deployment_id, item.task_id, item.state)
+        for item in dashboard
+        if item.is_current and item.release_id == release_id and item.state in ("Success", *ACTIVE_TASK_STATES)
+    }

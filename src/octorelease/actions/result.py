@@ -41,6 +41,7 @@ class DeploymentResult:
     error_message: str | None = None
     failed_step: str | None = None
     cancelled_by_us: bool = False
+    already_deployed: bool = False
 
     @property
     def label(self) -> str:
@@ -66,6 +67,8 @@ class DeploymentResult:
             doc["error_message"] = self.error_message
         if self.failed_step:
             doc["failed_step"] = self.failed_step
+        if self.already_deployed:
+            doc["already_deployed"] = True
         return doc
 
 

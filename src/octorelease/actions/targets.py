@@ -8,12 +8,12 @@ lifecycle, no permission).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from octorelease.actions.choose import ChosenRelease, OnRelease
-from octorelease.actions.plan import DeploymentOptions, DeploymentPlan, TargetPlan
+from octorelease.actions.plan import DeploymentOptions, DeploymentPlan, Existing, TargetPlan
 from octorelease.actions.result import Ref
 from octorelease.octopus import errors
 from octorelease.octopus.api import (
@@ -244,6 +244,7 @@ def build_plan(
     options: DeploymentOptions | None = None,
     from_environment: Environment | None = None,
     on_release: OnRelease | None = None,
+    already: Mapping[tuple[str, str | None], Existing] | None = None,
 ) -> DeploymentPlan:
     """Validate every target and option against the server, and return the plan (GETs only).
 
@@ -296,6 +297,7 @@ def build_plan(
                     skip_steps=skips,
                     form_values=form_values,
                     use_guided_failure=guided,
+                    already=(already or {}).get((env.id, tenant.id if tenant else None)),
                 )
             )
     return DeploymentPlan(

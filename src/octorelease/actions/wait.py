@@ -158,7 +158,9 @@ class TaskWaiter:
             if not task.is_completed:
                 # A new state is told before the log lines it brings; a running task's time ticks.
                 self.observer.task_updated(deployment)
-            if log and (task.state != "Queued" or task.is_completed):
+            # A deployment that was already done before we came adds nothing to this build's log.
+            old_news = deployment.already_deployed and task.is_completed and not changed
+            if log and (task.state != "Queued" or task.is_completed) and not old_news:
                 self._stream_log(deployment)
             if task.is_completed:
                 # The final state comes after the last log lines, with the failure explained.

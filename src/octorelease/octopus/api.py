@@ -138,6 +138,7 @@ class DashboardItem:
     """One dashboard cell: the latest (or previous successful) deployment of a project to an env."""
 
     deployment_id: str
+    task_id: str
     release_id: str
     release_version: str
     environment_id: str
@@ -152,6 +153,7 @@ class DashboardItem:
     def from_json(cls, doc: dict[str, Any]) -> DashboardItem:
         return cls(
             doc.get("DeploymentId") or doc["Id"],
+            doc.get("TaskId") or "",
             doc["ReleaseId"],
             doc["ReleaseVersion"],
             doc["EnvironmentId"],

@@ -405,7 +405,8 @@ class ConsoleReporter:
         """One line on how the action went, or None when only the error line can say it."""
         deployments = result.deployments
         failed = [d for d in deployments if d.failed]
-        succeeded = [d for d in deployments if d.state == "Success"]
+        succeeded = [d for d in deployments if d.state == "Success" and not d.already_deployed]
+        already = [d for d in deployments if d.state == "Success" and d.already_deployed]
         pending = [d for d in deployments if d.state not in FINISHED_STATES]
         queued = ", ".join(f"{d.task_id} ({d.label})" for d in pending)
         if failed:
@@ -417,12 +418,14 @@ class ConsoleReporter:
                 (f"{len(pending)} of {_plural(len(deployments), 'deployment')} had not finished: ", "yellow"), queued
             )
         pieces = [f"{len(succeeded)} succeeded"] if succeeded else []
+        if already:
+            pieces.append(f"{len(already)} already there")
         if pending:
             pieces.append(f"queued {queued}")
         return self._line(
             (
                 _headline(result) + (": " + "; ".join(pieces) if pieces else "") + ".",
-                "bold green" if succeeded and not pending else "",
+                "bold green" if (succeeded or already) and not pending else "",
             )
         )
 
