@@ -49,6 +49,13 @@ class SandboxControl:
     def clear_faults(self) -> None:
         self._control("DELETE", "faults")
 
+    def set_http_faults(self, spec: str) -> None:
+        """Fail /api requests as the ``--faults`` spec says (``sandbox/faults.py``), from now on."""
+        self._control("POST", "faults/http", {"spec": spec})
+
+    def clear_http_faults(self) -> None:
+        self._control("DELETE", "faults/http")
+
     def set_speed(self, seconds_per_step: float) -> None:
         self._control("POST", "speed", {"seconds_per_step": seconds_per_step})
 
@@ -60,7 +67,8 @@ class SandboxControl:
         self._control("POST", "packages", {"packageId": package_id, "version": version, "space": space})
 
     def requests(self) -> list[dict[str, str]]:
-        """Every /api request since the last clear: ``{"method", "path", "query"}``."""
+        """Every /api request since the last clear: ``{"method", "path", "query"}``, plus
+        ``"fault"`` (its kind) for a request that got an HTTP fault."""
         result: list[dict[str, str]] = self._control("GET", "requests")
         return result
 

@@ -615,11 +615,26 @@ def demo(ctx: click.Context, /) -> None:
 @click.option(
     "--speed", default=1.0, show_default=True, type=float, help="Seconds each deployment step takes on each machine."
 )
-def sandbox(host: str, port: int, db_path: str | None, seed: str, api_key: str | None, speed: float) -> None:
+@click.option(
+    "--faults",
+    default=None,
+    metavar="SPEC",
+    help="Fail /api requests on purpose, e.g. '503:0.1,429:0.05,lost:0.05,seed=7' "
+    "(kinds 500, 502, 503, 429, reset, lost, slow; KIND@SECONDS:RATE, only=METHOD, path=TEXT).",
+)
+def sandbox(host: str, port: int, db_path: str | None, seed: str, api_key: str | None, speed: float,
+            faults: str | None) -> None:
     """Run the Octopus-compatible sandbox server until Ctrl-C."""
+    from octorelease.sandbox.faults import FaultSpecError, parse_spec
+
+    if faults is not None:
+        try:
+            parse_spec(faults)
+        except FaultSpecError as exc:
+            raise errors.InvalidInput(f"--faults: {exc}") from None
     from octorelease.sandbox.server import serve
 
-    serve(host=host, port=port, db_path=db_path, seed=seed, api_key=api_key, speed=speed)
+    serve(host=host, port=port, db_path=db_path, seed=seed, api_key=api_key, speed=speed, faults=faults)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -6,7 +6,8 @@ How it is built (moto's split)::
     service.py     one sandbox wired together: store, models, runner, API key, request log, reset
     api.py         the /api routes, thin: parse, call one model method, shape the JSON
     control.py     the /_sandbox test controls (documented in seed.py)
-    middleware.py  method override, request log, API keys, Octopus's error envelope for every error
+    middleware.py  method override, request log, HTTP faults, API keys, Octopus's error envelope
+    faults.py      --faults SPEC: its grammar, its parser, and which request gets which fault
     binding.py     case-insensitive JSON, .NET booleans, CSV lists
     resources.py   Octopus's JSON for each resource, Links built from the request's base path
     models.py      the rules, one method per operation (deploying.py, releasing.py, variables.py,

@@ -9,6 +9,7 @@ from starlette.routing import BaseRoute, Route
 
 from octorelease.sandbox.binding import Body, read_body
 from octorelease.sandbox.errors import ValidationFailed
+from octorelease.sandbox.faults import FaultSpecError
 from octorelease.sandbox.requests import Fault
 from octorelease.sandbox.service import Sandbox
 
@@ -43,6 +44,21 @@ async def faults(request: Request) -> Response:
                   message=body.text("message"))
     with sandbox.backend.lock:
         sandbox.backend.add_fault(fault)
+    return _ok()
+
+
+async def http_faults(request: Request) -> Response:
+    sandbox = _sandbox(request)
+    if request.method == "DELETE":
+        sandbox.set_http_faults(None)
+        return _ok()
+    spec = (await _body(request)).text("spec")
+    if not spec:
+        raise ValidationFailed("'spec' is required, e.g. \"503:0.1,lost:0.05,seed=7\".")
+    try:
+        sandbox.set_http_faults(spec)
+    except FaultSpecError as exc:
+        raise ValidationFailed(f"'spec': {exc}") from None
     return _ok()
 
 
@@ -88,6 +104,7 @@ async def requests(request: Request) -> Response:
 ROUTES: list[BaseRoute] = [
     Route("/_sandbox/reset", reset, methods=["POST"]),
     Route("/_sandbox/faults", faults, methods=["POST", "DELETE"]),
+    Route("/_sandbox/faults/http", http_faults, methods=["POST", "DELETE"]),
     Route("/_sandbox/speed", speed, methods=["POST"]),
     Route("/_sandbox/api-keys", api_keys, methods=["POST"]),
     Route("/_sandbox/packages", packages, methods=["POST"]),

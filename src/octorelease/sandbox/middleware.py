@@ -1,13 +1,15 @@
 """Cross-cutting HTTP behaviour, in one ASGI layer in front of the routes.
 
 In order: honour ``X-HTTP-Method-Override`` (the C# client sends PUT and DELETE as POST), record
-the request (method, path, query string; never headers, which hold the API key), demand an API
-key on everything under ``/api`` except ``GET /api``, and turn any error into Octopus's envelope,
-so that no request ever gets a 500 with a Python traceback.
+the request (method, path, query string; never headers, which hold the API key), inject the HTTP
+fault ``--faults`` chose for it, if any (``faults.py``; before authentication, as a proxy or a
+busy server would), demand an API key on everything under ``/api`` except ``GET /api``, and turn
+any error into Octopus's envelope, so that no request ever gets a 500 with a Python traceback.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from typing import Any
@@ -19,6 +21,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from octorelease.sandbox.errors import MethodNotAllowed, ResourceNotFound, SandboxError
+from octorelease.sandbox.faults import HttpFault
 from octorelease.sandbox.service import Sandbox
 
 log = logging.getLogger(__name__)
@@ -50,12 +53,42 @@ async def error_response(request: Request, exc: Exception) -> Response:
     return JSONResponse(envelope(error), status_code=error.status)
 
 
-async def send_error(send: Send, error: SandboxError) -> None:
+async def send_error(send: Send, error: SandboxError, headers: list[tuple[bytes, bytes]] | None = None) -> None:
     body = json.dumps(envelope(error)).encode()
     await send({"type": "http.response.start", "status": error.status,
                 "headers": [(b"content-type", b"application/json; charset=utf-8"),
-                            (b"content-length", str(len(body)).encode())]})
+                            (b"content-length", str(len(body)).encode()), *(headers or [])]})
     await send({"type": "http.response.body", "body": body})
+
+
+class InjectedFailure(SandboxError):
+    """The answer of a status fault (500, 502, 503, 429), in Octopus's envelope."""
+
+    def __init__(self, fault: HttpFault) -> None:
+        super().__init__(f"The sandbox answered {fault.kind} on purpose (--faults); the request was not carried out.")
+        self.status = fault.status or 500
+
+
+async def drop_connection(receive: Receive, send: Send) -> None:
+    """Close the client's connection without an answer, so it sees a transport error.
+
+    ASGI has no message for this, so we abort uvicorn's transport (``send`` is its request
+    cycle's bound method, which holds the transport), then wait until uvicorn has noticed the
+    disconnection: returning earlier would make it answer a 500 on the dead connection."""
+    transport = getattr(getattr(send, "__self__", None), "transport", None)
+    if transport is None or not hasattr(transport, "abort"):
+        raise RuntimeError("dropping a connection needs the sandbox to be served by uvicorn")
+    transport.abort()
+    await asyncio.wait_for(_until_disconnected(receive), timeout=5)
+
+
+async def _until_disconnected(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+async def _ignore(message: Message) -> None:
+    """The ``send`` of a request whose answer is to be lost."""
 
 
 class Gate:
@@ -79,16 +112,24 @@ class Gate:
         # routes read these (mounts rewrite root_path): the base of every Link, the path as sent
         scope = {**scope, BASE_KEY: root, PATH_KEY: path}
         started = False
+        reply: Send = send  # where the answer goes: nowhere when it is to be lost
 
         async def tracking_send(message: Message) -> None:
             nonlocal started
             started = started or message["type"] == "http.response.start"
-            await send(message)
+            await reply(message)
 
         try:
             if local == "/api" or local.startswith("/api/"):
                 query = scope.get("query_string", b"").decode("latin-1")
-                self.sandbox.requests.append({"method": scope["method"], "path": local, "query": _redacted(query)})
+                faults = self.sandbox.http_faults
+                fault = faults.decide(scope["method"], local) if faults is not None else None
+                entry = {"method": scope["method"], "path": local, "query": _redacted(query)}
+                self.sandbox.requests.append({**entry, "fault": fault.kind} if fault else entry)
+                if fault is not None and await _answered_by(fault, receive, send):
+                    return
+                if fault is not None and fault.kind == "lost":
+                    reply = _ignore
                 if not (scope["method"] == "GET" and local in _PUBLIC):
                     key = headers.get("x-octopus-apikey") or _query_key(query)
                     caller = self.sandbox.backend.authenticate(key, self.sandbox.api_key)
@@ -96,7 +137,25 @@ class Gate:
             await self.app(scope, receive, tracking_send)
         except Exception as exc:  # the envelope, never a traceback
             if not started:  # else the app's own handler has already served (and logged) it
-                await send_error(send, as_sandbox_error(exc, scope["method"]))
+                await send_error(reply, as_sandbox_error(exc, scope["method"]))
+        if reply is _ignore:  # carried out (or refused), and now the answer is lost
+            await drop_connection(receive, send)
+
+
+async def _answered_by(fault: HttpFault, receive: Receive, send: Send) -> bool:
+    """Carry out the part of ``fault`` that comes before the request is handled; ``True`` when
+    that was all (the request is not to be carried out)."""
+    if fault.status is not None:
+        retry_after = fault.retry_after
+        headers = [(b"retry-after", retry_after.encode())] if retry_after is not None else []
+        await send_error(send, InjectedFailure(fault), headers)
+        return True
+    if fault.kind == "reset":
+        await drop_connection(receive, send)
+        return True
+    if fault.kind == "slow":
+        await asyncio.sleep(fault.seconds or 0.0)
+    return False
 
 
 def _redacted(query: str) -> str:

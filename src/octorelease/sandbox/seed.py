@@ -50,13 +50,18 @@ Test controls (outside ``/api``, no API key needed; JSON in, ``{"ok": true}`` ou
   step fails on the machines that match every criterion given, logging ``message`` as an error.
   A fault without ``step`` fails any process step (never package acquisition).
   ``DELETE /_sandbox/faults`` clears them.
+- ``POST /_sandbox/faults/http`` ``{"spec": "503:0.1,lost:0.05,seed=7"}``: fail ``/api`` requests on
+  purpose, as ``--faults SPEC`` does (grammar and kinds: ``faults.py``), from the start of the
+  spec's random sequence; 400 with the parser's message for a bad spec. ``DELETE`` serves every
+  request again. A reset goes back to the ``--faults`` the sandbox started with (none by default).
 - ``POST /_sandbox/speed`` ``{"seconds_per_step": 0.2}``: how long each step takes on each machine.
 - ``POST /_sandbox/api-keys`` ``{"key": "API-...", "environments": ["Development"]}``: another valid
   key, allowed to deploy only to those environments (403 elsewhere, absent from ``PromoteTo``).
 - ``POST /_sandbox/packages`` ``{"packageId": "Web", "version": "1.4.0", "space": null}``: publish a
   package version to a space's built-in feed (the default space's when ``space`` is absent).
 - ``GET /_sandbox/requests``: every ``/api`` request so far, ``[{"method", "path", "query"}]``
-  (never headers; an ``apikey`` query value is masked). ``DELETE`` clears the list.
+  (never headers; an ``apikey`` query value is masked), plus ``"fault"`` (its kind) for a request
+  that got an HTTP fault. ``DELETE`` clears the list.
 """
 
 from __future__ import annotations

@@ -44,8 +44,8 @@ class SandboxServer:
     """A sandbox listening on ``host:port`` (``port=0``: any free port) in a background thread."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, db_path: str | None = None, seed: str = "demo",
-                 api_key: str | None = None, speed: float = 1.0) -> None:
-        self.sandbox = Sandbox(db_path=db_path, seed=seed, api_key=api_key, speed=speed)
+                 api_key: str | None = None, speed: float = 1.0, faults: str | None = None) -> None:
+        self.sandbox = Sandbox(db_path=db_path, seed=seed, api_key=api_key, speed=speed, faults=faults)
         self.host = host
         # IPPROTO_TCP explicitly: asyncio turns Nagle off only on sockets that say they are TCP, and
         # with Nagle on every keep-alive request waits 40 ms for a delayed ACK.
@@ -102,12 +102,17 @@ class SandboxServer:
 
 
 def serve(*, host: str = "127.0.0.1", port: int = 8065, db_path: str | None = None, seed: str = "demo",
-          api_key: str | None = None, speed: float = 1.0) -> None:
-    """Run a sandbox until Ctrl-C; print its URL and API key first (Ctrl-C ends it without a traceback)."""
-    server = SandboxServer(host=host, port=port, db_path=db_path, seed=seed, api_key=api_key, speed=speed)
+          api_key: str | None = None, speed: float = 1.0, faults: str | None = None) -> None:
+    """Run a sandbox until Ctrl-C; print its URL and API key first (Ctrl-C ends it without a traceback).
+
+    ``faults`` is a ``--faults`` spec (``faults.py``); a bad one raises ``FaultSpecError``."""
+    server = SandboxServer(host=host, port=port, db_path=db_path, seed=seed, api_key=api_key, speed=speed,
+                           faults=faults)
     server.start()
     print(f"Octopus sandbox listening on {server.url}", flush=True)
     print(f"API key: {server.api_key}", flush=True)
+    if faults:
+        print(f"Failing /api requests on purpose: {faults}", flush=True)
     print("Press Ctrl-C to stop.", flush=True)
     try:
         server.wait()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from octorelease.sandbox import seed as seeds
 from octorelease.sandbox.errors import ValidationFailed
+from octorelease.sandbox.faults import HttpFaults
 from octorelease.sandbox.models import Backend
 from octorelease.sandbox.runner import TaskRunner, recover
 from octorelease.sandbox.store import Store
@@ -19,7 +20,7 @@ class Sandbox:
     """State plus behaviour of one sandbox; ``reset`` gives tests a clean one in milliseconds."""
 
     def __init__(self, db_path: str | None = None, seed: str = "demo", api_key: str | None = None,
-                 speed: float = 1.0) -> None:
+                 speed: float = 1.0, faults: str | None = None) -> None:
         if seed not in seeds.SEEDS:
             raise ValueError(f"unknown seed {seed!r} (expected one of {', '.join(seeds.SEEDS)})")
         self.store = Store(db_path)
@@ -27,6 +28,10 @@ class Sandbox:
         self.api_key = api_key or DEFAULT_API_KEY
         #: every /api request as {"method", "path", "query"}; never headers (they hold the key)
         self.requests: list[dict[str, str]] = []
+        #: the ``--faults`` spec the sandbox started with; ``reset`` goes back to it
+        self.startup_faults = faults
+        #: the HTTP faults in force (``faults.py``); ``None``: every request is served
+        self.http_faults: HttpFaults | None = HttpFaults.parse(faults) if faults else None
         with self.backend.lock:
             if not self.store.is_seeded():
                 self.backend.wipe()
@@ -41,8 +46,16 @@ class Sandbox:
         self.runner.stop()
         self.store.close()
 
+    def set_http_faults(self, spec: str | None) -> None:
+        """Fail ``/api`` requests as ``spec`` says from now on (its random sequence starts
+        afresh); ``None`` serves every request. Raises ``FaultSpecError`` for a bad spec."""
+        self.http_faults = HttpFaults.parse(spec) if spec else None
+
     def reset(self, seed: str) -> None:
-        """Stop running tasks, wipe everything (faults, limited keys, request log too), re-seed."""
+        """Stop running tasks, wipe everything (faults, limited keys, request log too), re-seed.
+
+        HTTP faults go back to the ``--faults`` spec the sandbox started with, from the start of
+        its random sequence, so that a run after a reset meets the same faults again."""
         if seed not in seeds.SEEDS:
             raise ValidationFailed(f"Unknown seed '{seed}'; expected one of: {', '.join(seeds.SEEDS)}.")
         self.runner.stop()
@@ -50,4 +63,5 @@ class Sandbox:
             self.backend.wipe()
             seeds.apply(self.backend, seed)
             self.requests.clear()
+        self.set_http_faults(self.startup_faults)
         self.runner.start()
