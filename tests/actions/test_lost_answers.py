@@ -1,7 +1,8 @@
 """A POST whose answer is lost is never repeated blindly.
 
-The sandbox cannot drop a connection after it has acted, so a transport wrapper forwards the
-request to the real sandbox over HTTP and then loses the answer, as a reset would."""
+Here the loss is staged on the client's side: a transport wrapper forwards the request to the
+real sandbox over HTTP and then loses the answer, as a reset would. ``test_reliability.py`` has
+the sandbox itself lose answers and drop connections (``--faults``)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 The version is the one given, or the next after the project's highest (1.3.0 -> 1.3.1). The
 release is created with the executions API (``releases/create/v1``: names, not ids). A lost
-answer is settled by looking the version up, never by posting again blindly.
+answer is settled by looking the version up, never by posting again blindly (``once.py``).
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from octorelease.actions.choose import version_key
+from octorelease.actions.once import create_once
 from octorelease.octopus import errors
 from octorelease.octopus.api import Project, Release, SpaceApi, did_you_mean
-from octorelease.octopus.http import RequestOutcomeUnknown
 
 
 @dataclass(frozen=True)
@@ -105,9 +105,11 @@ def create_release(space: SpaceApi, request: ReleaseRequest, *, dry_run: bool = 
         "ReleaseNotes": request.notes,
         "IgnoreIfAlreadyExists": request.ignore_existing,
     }
-    try:
-        space.create_release({k: v for k, v in body.items() if v not in (None, [])})
-    except RequestOutcomeUnknown:
-        if _existing(space, project, version) is None:
-            space.create_release({k: v for k, v in body.items() if v not in (None, [])})
-    return CreatedRelease(space.release_by_version(project, version), project.name, True, reason)
+    sent = {k: v for k, v in body.items() if v not in (None, [])}
+
+    def post_and_read() -> Release:
+        space.create_release(sent)
+        return space.release_by_version(project, version)
+
+    release = create_once(space.http, post_and_read, lambda: _existing(space, project, version))
+    return CreatedRelease(release, project.name, True, reason)

@@ -1,20 +1,20 @@
 """Carry out a validated plan: create one deployment per target, then wait for them.
 
 Creating is the only step that writes. A ``POST /deployments`` whose answer is lost is never
-repeated blindly: we look for a deployment of the same release, environment and tenant newer
-than anything that existed before we began, and adopt it if it is there.
+repeated blindly (``once.py``): we look for a deployment of the same release, environment and
+tenant newer than anything that existed before we began, and adopt it if it is there.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+from octorelease.actions.once import create_once
 from octorelease.actions.plan import DeploymentPlan, TargetPlan, WaitOptions
 from octorelease.actions.result import ActionResult, Observer
 from octorelease.actions.wait import TaskWaiter
 from octorelease.octopus import errors
 from octorelease.octopus.api import Deployment, SpaceApi
-from octorelease.octopus.http import RequestOutcomeUnknown
 
 #: How far back (server clock) a deployment may have been created and still be "ours" after a
 #: lost answer: the ``Date`` header has one-second resolution.
@@ -38,13 +38,11 @@ class DeploymentCreator:
     def create(self, target: TargetPlan) -> Deployment:
         body = target.request_body(self.plan.release.id, self.plan.options)
         sent_after = self.space.http.server_time or datetime.now(timezone.utc) - timedelta(minutes=5)
-        try:
-            return self.space.create_deployment(body)
-        except RequestOutcomeUnknown:
-            adopted = self._find_created(target, sent_after - _CLOCK_SLACK)
-            if adopted is not None:
-                return adopted
-            return self.space.create_deployment(body)
+        return create_once(
+            self.space.http,
+            lambda: self.space.create_deployment(body),
+            lambda: self._find_created(target, sent_after - _CLOCK_SLACK),
+        )
 
     def _find_created(self, target: TargetPlan, since: datetime) -> Deployment | None:
         """A deployment of this release to this target made since ``since`` (server clock)."""

@@ -222,6 +222,11 @@ class OctopusHttp:
         response = self.request("PUT", path, json=json)
         return response.json() if response.content else None
 
+    def pause_before_retry(self, retry_number: int) -> None:
+        """Wait as the retry policy says before retry ``retry_number`` (0-based): for callers that
+        repeat a write themselves, once they have made sure it did not happen."""
+        self._sleep(compute_backoff(retry_number, self.retry, self._rng))
+
     # -- the stack ------------------------------------------------------------------------------
 
     def request(
