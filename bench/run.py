@@ -4,11 +4,14 @@ Run with ``make bench``. It starts the sandbox on a free port, then measures:
 
 * how long ``octorelease --help`` takes in a fresh interpreter (median of several runs);
 * for a promotion to 1 and to 3 environments with waiting: wall time, requests sent by kind,
-  and how many task-poll cycles were needed (each cycle is ONE request for all tasks).
+  and how many task-poll cycles were needed (each cycle is ONE request for all tasks);
+* the promotion to 3 environments again through a flaky sandbox (``--faults``, seeded), with the
+  default retry policy: requests sent, faults met, retries, and the price in time.
 """
 
 from __future__ import annotations
 
+import logging
 import statistics
 import subprocess
 import sys
@@ -58,11 +61,59 @@ def promote_cost(server: SandboxServer, targets: list[str]) -> None:
         print(f"    {count:3d}  {kind}")
 
 
+#: Some of every kind of fault, at rates a bad day might bring; seeded, so every run meets the same.
+FLAKY = "503:0.1,429:0.05,reset:0.05,lost:0.05,seed=7"
+
+
+class RetryCounter(logging.Handler):
+    """Counts the client's retries (``octopus/http.py`` logs each one in one place)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.retries = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.retries += record.getMessage().startswith("retrying ")
+
+
+def promote_through_faults(server: SandboxServer, targets: list[str], spec: str) -> None:
+    control = httpx.Client(base_url=server.url)
+    control.post("/_sandbox/reset", json={"seed": "demo"})
+    control.post("/_sandbox/speed", json={"seconds_per_step": 0.05})
+    control.delete("/_sandbox/requests")
+    control.post("/_sandbox/faults/http", json={"spec": spec}).raise_for_status()
+    counter = RetryCounter()
+    http_log = logging.getLogger("octorelease.http")
+    http_log.addHandler(counter)
+    http_log.setLevel(logging.INFO)
+    started = time.perf_counter()
+    try:
+        with Octopus(server.url, server.api_key) as octopus:
+            result = octopus.promote("Worker", source="Development", to=targets, wait=WaitOptions(log=False))
+    finally:
+        http_log.removeHandler(counter)
+    elapsed = time.perf_counter() - started
+    requests = control.get("/_sandbox/requests").json()
+    control.delete("/_sandbox/faults/http")
+    faults = Counter(r["fault"] for r in requests if "fault" in r)
+    listed = control.get("/api/Spaces-1/deployments", params={"projects": "Projects-2", "take": 100},
+                         headers={"X-Octopus-ApiKey": server.api_key}).json()["Items"]
+    created = sum(d["EnvironmentId"] != "Environments-1" for d in listed)  # Development had one already
+    posts = sum(r["method"] == "POST" and r["path"].endswith("/deployments") for r in requests)
+    print(
+        f"promote to {len(targets)} environment(s) with --faults {spec}: ok={result.ok} in {elapsed:.2f}s, "
+        f"{len(requests)} requests, {sum(faults.values())} faults met "
+        f"({', '.join(f'{k} {v}' for k, v in sorted(faults.items()))}), {counter.retries} retries by the "
+        f"HTTP layer, {posts - len(targets)} POSTs sent again after a look, {created} deployments created"
+    )
+
+
 def main() -> None:
     print(f"octorelease --help: median {startup_seconds() * 1000:.0f} ms over 7 runs")
     with SandboxServer(port=0, speed=0.05) as server:
         promote_cost(server, ["Test"])
         promote_cost(server, ["Test", "Staging", "Production"])
+        promote_through_faults(server, ["Test", "Staging", "Production"], FLAKY)
 
 
 if __name__ == "__main__":
