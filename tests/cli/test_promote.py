@@ -8,6 +8,9 @@ import pytest
 
 from testing.cli import run_cli
 
+#: The promotion most tests make: Web's 1.0.0 from Test (where it runs) on to Staging (allowed next).
+TEST_TO_STAGING = ("promote", "--project", "Web", "--from", "Test", "--to", "Staging")
+
 
 def server_deployments(sandbox: Any) -> list[dict[str, Any]]:
     """Every deployment the sandbox holds in the default space, newest first."""
@@ -46,13 +49,7 @@ def test_promote_picks_latest_successful_release_and_says_why(sandbox, octorelea
 def test_promote_with_notes_and_flags_sets_the_deployment_fields(sandbox, octorelease):
     before = server_deployments(sandbox)
     run = octorelease(
-        "promote",
-        "--project",
-        "Web",
-        "--from",
-        "Test",
-        "--to",
-        "Staging",
+        *TEST_TO_STAGING,
         "--notes",
         "Promoted by build 42",
         "--force-package-download",
@@ -108,13 +105,7 @@ def test_promote_before_the_lifecycle_allows_it_creates_nothing_and_says_why(san
 def test_promote_with_one_forbidden_target_creates_nothing(sandbox, octorelease):
     before = server_deployments(sandbox)
     run = octorelease(
-        "promote",
-        "--project",
-        "Web",
-        "--from",
-        "Test",
-        "--to",
-        "Staging",
+        *TEST_TO_STAGING,
         "--to",
         "Disaster Recovery",
     )
@@ -125,7 +116,7 @@ def test_promote_with_one_forbidden_target_creates_nothing(sandbox, octorelease)
 
 def test_failed_deployment_exits_1_with_the_step_and_its_error(sandbox, octorelease):
     sandbox.fail(step="Smoke test", environment="Staging", message="GET /health returned 500")
-    run = octorelease("promote", "--project", "Web", "--from", "Test", "--to", "Staging", "--json")
+    run = octorelease(*TEST_TO_STAGING, "--json")
     assert run.code == 1
     assert "Smoke test" in run.err and "GET /health returned 500" in run.err
     doc = run.json
@@ -136,7 +127,7 @@ def test_failed_deployment_exits_1_with_the_step_and_its_error(sandbox, octorele
 
 def test_no_fail_on_error_turns_a_failure_into_exit_0(sandbox, octorelease):
     sandbox.fail(step="Smoke test", environment="Staging", message="flaky")
-    run = octorelease("promote", "--project", "Web", "--from", "Test", "--to", "Staging", "--no-fail-on-error")
+    run = octorelease(*TEST_TO_STAGING, "--no-fail-on-error")
     assert run.code == 0
     assert "flaky" in run.err
 
@@ -144,13 +135,7 @@ def test_no_fail_on_error_turns_a_failure_into_exit_0(sandbox, octorelease):
 def test_timeout_with_cancel_leaves_the_task_cancelled_on_the_server(sandbox, octorelease):
     sandbox.set_speed(1.0)
     run = octorelease(
-        "promote",
-        "--project",
-        "Web",
-        "--from",
-        "Test",
-        "--to",
-        "Staging",
+        *TEST_TO_STAGING,
         "--timeout",
         "1s",
         "--cancel-on-timeout",
@@ -165,7 +150,7 @@ def test_timeout_with_cancel_leaves_the_task_cancelled_on_the_server(sandbox, oc
 
 def test_timeout_without_cancel_leaves_the_task_running(sandbox, octorelease):
     sandbox.set_speed(1.0)
-    run = octorelease("promote", "--project", "Web", "--from", "Test", "--to", "Staging", "--timeout", "1", "--json")
+    run = octorelease(*TEST_TO_STAGING, "--timeout", "1", "--json")
     assert run.code == 5
     task = sandbox.get(f"/api/tasks/{run.json['deployments'][0]['task_id']}")
     assert task["State"] in ("Queued", "Executing")
@@ -175,13 +160,7 @@ def test_wrong_api_key_exits_4_and_the_key_is_never_shown(sandbox, capsys):
     secret = "API-WRONGWRONGWRONGWRONGWRONG1234"
     run = run_cli(
         capsys,
-        "promote",
-        "--project",
-        "Web",
-        "--from",
-        "Test",
-        "--to",
-        "Staging",
+        *TEST_TO_STAGING,
         "--json",
         "--server",
         sandbox.url,
@@ -195,7 +174,7 @@ def test_wrong_api_key_exits_4_and_the_key_is_never_shown(sandbox, capsys):
 
 def test_the_real_key_never_appears_in_any_output(sandbox, octorelease):
     sandbox.fail(step="Deploy web", environment="Staging", message=f"leaked {sandbox.api_key} in a script")
-    run = octorelease("promote", "--project", "Web", "--from", "Test", "--to", "Staging", "--json", "-v")
+    run = octorelease(*TEST_TO_STAGING, "--json", "-v")
     assert run.code == 1
     assert sandbox.api_key not in run.everything
 
@@ -224,7 +203,7 @@ def test_to_equal_to_from_is_a_usage_error_before_any_request(sandbox, octorelea
 
 def test_specific_machines_are_resolved_within_the_target(sandbox, octorelease):
     before = server_deployments(sandbox)
-    run = octorelease("promote", "--project", "Web", "--from", "Test", "--to", "Staging", "--machine", "stage-web-02")
+    run = octorelease(*TEST_TO_STAGING, "--machine", "stage-web-02")
     assert run.code == 0, run.err
     (created,) = new_deployments(sandbox, before)
     machine = sandbox.get("/api/Spaces-1/machines", name="stage-web-02")["Items"][0]
@@ -233,7 +212,7 @@ def test_specific_machines_are_resolved_within_the_target(sandbox, octorelease):
 
 def test_unknown_machine_is_an_error_naming_it(sandbox, octorelease):
     before = server_deployments(sandbox)
-    run = octorelease("promote", "--project", "Web", "--from", "Test", "--to", "Staging", "--machine", "stage-web-09")
+    run = octorelease(*TEST_TO_STAGING, "--machine", "stage-web-09")
     assert run.code == 3
     assert "stage-web-09" in run.err
     assert new_deployments(sandbox, before) == []
@@ -242,13 +221,7 @@ def test_unknown_machine_is_an_error_naming_it(sandbox, octorelease):
 def test_excluded_machines_reach_the_server(sandbox, octorelease):
     before = server_deployments(sandbox)
     run = octorelease(
-        "promote",
-        "--project",
-        "Web",
-        "--from",
-        "Test",
-        "--to",
-        "Staging",
+        *TEST_TO_STAGING,
         "--exclude-machine",
         "stage-web-01",
     )
@@ -260,14 +233,14 @@ def test_excluded_machines_reach_the_server(sandbox, octorelease):
 
 def test_skip_step_sends_its_action_id(sandbox, octorelease):
     before = server_deployments(sandbox)
-    run = octorelease("promote", "--project", "Web", "--from", "Test", "--to", "Staging", "--skip", "smoke test")
+    run = octorelease(*TEST_TO_STAGING, "--skip", "smoke test")
     assert run.code == 0, run.err
     (created,) = new_deployments(sandbox, before)
     assert len(created["SkipActions"]) == 1
 
 
 def test_unknown_skip_step_is_an_error(sandbox, octorelease):
-    run = octorelease("promote", "--project", "Web", "--from", "Test", "--to", "Staging", "--skip", "Smoke tset")
+    run = octorelease(*TEST_TO_STAGING, "--skip", "Smoke tset")
     assert run.code == 3
     assert "did you mean 'Smoke test'?" in run.err
 
@@ -290,7 +263,7 @@ def test_prompted_variable_reaches_the_form_values(sandbox, octorelease):
 
 def test_tenant_deployment_sets_the_tenant(sandbox, octorelease):
     before = server_deployments(sandbox)
-    run = octorelease("promote", "--project", "Web", "--from", "Test", "--to", "Staging", "--tenant", "Acme")
+    run = octorelease(*TEST_TO_STAGING, "--tenant", "Acme")
     assert run.code == 0, run.err
     (created,) = new_deployments(sandbox, before)
     assert created["TenantId"] == "Tenants-1"
@@ -306,13 +279,7 @@ def test_tenants_with_two_environments_are_refused(sandbox, octorelease):
 def test_dry_run_prints_the_plan_and_creates_nothing(sandbox, octorelease):
     before = server_deployments(sandbox)
     run = octorelease(
-        "promote",
-        "--project",
-        "Web",
-        "--from",
-        "Test",
-        "--to",
-        "Staging",
+        *TEST_TO_STAGING,
         "--machine",
         "stage-web-01",
         "--dry-run",
@@ -327,7 +294,7 @@ def test_dry_run_prints_the_plan_and_creates_nothing(sandbox, octorelease):
 
 def test_no_wait_queues_and_returns_the_task_ids(sandbox, octorelease):
     sandbox.set_speed(0.5)
-    run = octorelease("promote", "--project", "Web", "--from", "Test", "--to", "Staging", "--no-wait", "--json")
+    run = octorelease(*TEST_TO_STAGING, "--no-wait", "--json")
     assert run.code == 0, run.err
     task_id = run.json["deployments"][0]["task_id"]
     assert task_id.startswith("ServerTasks-")
@@ -336,7 +303,7 @@ def test_no_wait_queues_and_returns_the_task_ids(sandbox, octorelease):
 
 
 def test_log_streams_each_line_once(sandbox, octorelease):
-    run = octorelease("promote", "--project", "Web", "--from", "Test", "--to", "Staging")
+    run = octorelease(*TEST_TO_STAGING)
     assert run.code == 0, run.err
     lines = [line for line in run.err.splitlines() if "stage-web-01" in line]
     assert lines, run.err
@@ -344,7 +311,7 @@ def test_log_streams_each_line_once(sandbox, octorelease):
 
 
 def test_no_log_prints_states_only(sandbox, octorelease):
-    run = octorelease("promote", "--project", "Web", "--from", "Test", "--to", "Staging", "--no-log")
+    run = octorelease(*TEST_TO_STAGING, "--no-log")
     assert run.code == 0, run.err
     assert "stage-web-01" not in run.err
     assert "Success" in run.err
@@ -386,10 +353,10 @@ def test_force_redeploy_promotes_again_what_the_target_already_runs(sandbox, oct
 
 def test_a_retried_promotion_joins_the_deployment_still_running(sandbox, octorelease):
     sandbox.set_speed(0.05)
-    first = octorelease("promote", "--project", "Web", "--from", "Test", "--to", "Staging", "--no-wait", "--json")
+    first = octorelease(*TEST_TO_STAGING, "--no-wait", "--json")
     assert first.code == 0, first.err
     before = server_deployments(sandbox)
-    retry = octorelease("promote", "--project", "Web", "--from", "Test", "--to", "Staging", "--json", "--no-log")
+    retry = octorelease(*TEST_TO_STAGING, "--json", "--no-log")
     assert retry.code == 0, retry.err
     assert new_deployments(sandbox, before) == []
     assert retry.json["deployments"][0]["task_id"] == first.json["deployments"][0]["task_id"]
@@ -399,13 +366,7 @@ def test_a_retried_promotion_joins_the_deployment_still_running(sandbox, octorel
 def test_global_options_work_after_the_command_and_url_with_api(sandbox, capsys):
     run = run_cli(
         capsys,
-        "promote",
-        "--project",
-        "Web",
-        "--from",
-        "Test",
-        "--to",
-        "Staging",
+        *TEST_TO_STAGING,
         "--no-log",
         "--server",
         sandbox.url + "/api/",
@@ -423,12 +384,12 @@ def test_connection_comes_from_the_environment(sandbox, capsys, monkeypatch):
     monkeypatch.setenv("OCTOPUS_URL", sandbox.url)
     monkeypatch.setenv("OCTOPUS_API_KEY", sandbox.api_key)
     monkeypatch.setenv("OCTOPUS_SPACE", "Spaces-1")
-    run = run_cli(capsys, "--json", "promote", "--project", "Web", "--from", "Test", "--to", "Staging", "--no-log")
+    run = run_cli(capsys, "--json", *TEST_TO_STAGING, "--no-log")
     assert run.code == 0, run.err
 
 
 def test_missing_server_is_a_usage_error(capsys):
-    run = run_cli(capsys, "promote", "--project", "Web", "--from", "Test", "--to", "Staging", "--api-key", "API-X")
+    run = run_cli(capsys, *TEST_TO_STAGING, "--api-key", "API-X")
     assert run.code == 2
     assert "No Octopus server given" in run.err
 
@@ -437,13 +398,7 @@ def test_unreachable_server_exits_6(capsys, monkeypatch):
     monkeypatch.setenv("OCTORELEASE_RETRY_ATTEMPTS", "2")
     run = run_cli(
         capsys,
-        "promote",
-        "--project",
-        "Web",
-        "--from",
-        "Test",
-        "--to",
-        "Staging",
+        *TEST_TO_STAGING,
         "--server",
         "http://127.0.0.1:9",
         "--api-key",
@@ -489,13 +444,7 @@ def test_a_key_without_permission_for_the_target_exits_4_and_creates_nothing(san
     before = server_deployments(sandbox)
     run = run_cli(
         capsys,
-        "promote",
-        "--project",
-        "Web",
-        "--from",
-        "Test",
-        "--to",
-        "Staging",
+        *TEST_TO_STAGING,
         "--server",
         sandbox.url,
         "--api-key",
@@ -509,7 +458,7 @@ def test_a_key_without_permission_for_the_target_exits_4_and_creates_nothing(san
 
 def test_tenant_wildcard_deploys_once_for_every_connected_tenant(sandbox, octorelease):
     before = server_deployments(sandbox)
-    run = octorelease("promote", "--project", "Web", "--from", "Test", "--to", "Staging", "--tenant", "*", "--json")
+    run = octorelease(*TEST_TO_STAGING, "--tenant", "*", "--json")
     assert run.code == 0, run.err
     assert sorted(d["tenant"] for d in run.json["deployments"]) == ["Acme", "Globex"]
     assert sorted(d["TenantId"] for d in new_deployments(sandbox, before)) == ["Tenants-1", "Tenants-2"]
