@@ -69,7 +69,6 @@ def _lifecycle_reasons(space: SpaceApi, release: Release, refused: Sequence[Envi
         return {env.id: "not allowed for this release now" for env in refused}
     phases: list[dict[str, Any]] = progression.get("Phases") or []
     reasons: dict[str, str] = {}
-    previous_open: str | None = None
     for env in refused:
         reason = None
         for index, phase in enumerate(phases):
@@ -78,10 +77,10 @@ def _lifecycle_reasons(space: SpaceApi, release: Release, refused: Sequence[Envi
             )
             if env.id in listed or not listed:
                 if phase.get("Progress") == "Pending":
-                    blocker = next(
-                        (p.get("Name") for p in phases[:index] if p.get("Progress") == "Current"), previous_open
+                    blocker = next((p.get("Name") for p in phases[:index] if p.get("Progress") == "Current"), None)
+                    reason = "the lifecycle has not reached it yet" + (
+                        f" (phase '{blocker}' is not complete)" if blocker else ""
                     )
-                    reason = f"the lifecycle has not reached it yet (phase '{blocker}' is not complete)"
                 else:
                     reason = NO_PERMISSION
                 break
@@ -312,9 +311,3 @@ def build_plan(
         warnings=tuple(warnings),
     )
 
-
-def find_project(space: SpaceApi, identifier: str) -> Project:
-    """The project named, by id, slug or name."""
-    if not identifier.strip():
-        raise errors.InvalidInput("No project given.", hint="Pass --project NAME.")
-    return space.project(identifier)

@@ -378,8 +378,6 @@ class SpaceApi:
 
     # -- releases ---------------------------------------------------------------------------------
 
-    def release(self, release_id: str) -> Release:
-        return Release.from_json(self.http.get(self.path(f"releases/{release_id}")))
 
     def release_by_version(self, project: Project, version: str) -> Release:
         try:
@@ -391,10 +389,9 @@ class SpaceApi:
                 hint=("recent releases: " + ", ".join(recent[:5])) if recent else "the project has no releases yet",
             ) from None
 
-    def latest_release(self, project: Project, channel_id: str | None = None) -> Release | None:
-        """The newest release of the project (optionally of one channel)."""
-        rest = f"channels/{channel_id}/releases" if channel_id else f"projects/{project.id}/releases"
-        items = self.http.get(self.path(rest), {"take": 1})["Items"]
+    def latest_release(self, project: Project) -> Release | None:
+        """The newest release of the project."""
+        items = self.http.get(self.path(f"projects/{project.id}/releases"), {"take": 1})["Items"]
         return Release.from_json(items[0]) if items else None
 
     def create_release(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -402,8 +399,6 @@ class SpaceApi:
         result: dict[str, Any] = self.http.post(self.path("releases/create/v1"), body)
         return result
 
-    def channels(self, project: Project) -> list[dict[str, Any]]:
-        return list(self._items(f"projects/{project.id}/channels"))
 
     def dashboard(self, project_id: str, environment_ids: Sequence[str], include_previous: bool) -> list[DashboardItem]:
         doc = self.http.get(

@@ -185,7 +185,6 @@ class OctopusHttp:
             transport=transport,
             follow_redirects=True,
         )
-        self.request_count = 0
         #: The server's clock at its latest answer (its ``Date`` header), for "created since" checks.
         self.server_time: datetime | None = None
 
@@ -207,9 +206,6 @@ class OctopusHttp:
         """GET a JSON document (retried on transient failures)."""
         return self.request("GET", path, params=params).json()
 
-    def get_text(self, path: str, params: Mapping[str, Any] | None = None) -> str:
-        """GET a text/plain document such as a raw task log."""
-        return self.request("GET", path, params=params).text
 
     def post(self, path: str, json: Any = None, *, idempotent: bool = False) -> Any:
         """POST and return the JSON answer. Unless ``idempotent``, a POST is retried only when
@@ -295,7 +291,6 @@ class OctopusHttp:
 
     def _send_once(self, method: str, path: str, params: dict[str, str], json: Any) -> httpx.Response:
         started = time.monotonic()
-        self.request_count += 1
         try:
             response = self._client.request(method, path, params=params or None, json=json)
         except httpx.HTTPError as exc:
