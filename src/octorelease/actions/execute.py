@@ -21,13 +21,6 @@ from octorelease.octopus.api import Deployment, SpaceApi
 _CLOCK_SLACK = timedelta(seconds=2)
 
 
-def _created_at(deployment: Deployment) -> datetime | None:
-    try:
-        return datetime.fromisoformat(deployment.created.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
 class DeploymentCreator:
     """Creates the plan's deployments, safe against lost answers."""
 
@@ -50,7 +43,7 @@ class DeploymentCreator:
         for deployment in self.space.deployments(
             project_id=self.plan.project.id, environment_ids=[target.environment.id], take=10
         ):
-            created = _created_at(deployment)
+            created = deployment.created_at
             if (
                 deployment.release_id == self.plan.release.id
                 and deployment.tenant_id == tenant_id

@@ -12,7 +12,6 @@ import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from octorelease.actions.plan import WaitOptions
@@ -38,23 +37,6 @@ class PollSchedule:
 
 #: How long to wait for a cancelled task to reach Canceled on the server before giving up.
 CANCEL_GRACE_SECONDS = 30.0
-
-
-def _parse_time(value: Any) -> datetime | None:
-    if not value or not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
-def _duration(task: Task) -> float | None:
-    start = _parse_time(task.raw.get("StartTime"))
-    if start is None:
-        return None
-    end = _parse_time(task.raw.get("CompletedTime")) or datetime.now(start.tzinfo)
-    return round(max((end - start).total_seconds(), 0.0), 1)
 
 
 @dataclass
@@ -154,7 +136,7 @@ class TaskWaiter:
                 continue
             changed = deployment.state != task.state
             deployment.state = task.state
-            deployment.duration_seconds = _duration(task)
+            deployment.duration_seconds = task.elapsed_seconds
             if not task.is_completed:
                 # A new state is told before the log lines it brings; a running task's time ticks.
                 self.observer.task_updated(deployment)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from octorelease.octopus import errors
@@ -30,6 +31,16 @@ ACTIVE_TASK_STATES = frozenset({"Queued", "Executing", "Cancelling"})
 def looks_like_id(value: str, kind: str) -> bool:
     """True when ``value`` is an Octopus id of ``kind`` (e.g. ``Projects-1`` for ``Projects``)."""
     return bool(_ID_PATTERN.match(value)) and value.lower().startswith(kind.lower() + "-")
+
+
+def parse_time(value: Any) -> datetime | None:
+    """An Octopus timestamp (ISO-8601 with offset, e.g. ``2024-08-02T05:07:42.445+00:00``), or None."""
+    if not value or not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
 
 
 def did_you_mean(wanted: str, candidates: Iterable[str]) -> str | None:
@@ -265,6 +276,10 @@ class Deployment:
             doc,
         )
 
+    @property
+    def created_at(self) -> datetime | None:
+        return parse_time(self.created)
+
 
 @dataclass(frozen=True)
 class Task:
@@ -292,6 +307,15 @@ class Task:
     @property
     def succeeded(self) -> bool:
         return self.state == "Success"
+
+    @property
+    def elapsed_seconds(self) -> float | None:
+        """Seconds from start to completion, or to now while it runs; None before it starts."""
+        start = parse_time(self.raw.get("StartTime"))
+        if start is None:
+            return None
+        end = parse_time(self.raw.get("CompletedTime")) or datetime.now(start.tzinfo)
+        return round(max((end - start).total_seconds(), 0.0), 1)
 
 
 class OctopusApi:
