@@ -9,11 +9,15 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from octorelease.octopus import errors
+
+if TYPE_CHECKING:
+    from octorelease.actions.result import ActionResult
+    from octorelease.report.console import ConsoleReporter
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -290,6 +294,13 @@ def _configure_logging(verbosity: int) -> None:
     logger.setLevel(logging.DEBUG if verbosity >= 2 else logging.INFO)
 
 
+def _render(reporter: ConsoleReporter, result: ActionResult) -> None:
+    """What a user sees of one finished action: its summary (or plan), then its error if any."""
+    reporter.summary(result)
+    if result.error is not None:
+        reporter.error(result.error)
+
+
 def _report_and_exit(ctx: click.Context, run: Callable[[Any], Any], *, log: bool) -> None:
     """Run one action with a console reporter, render its result, and exit with its code."""
     from octorelease.report.console import ConsoleReporter, render_json
@@ -303,12 +314,7 @@ def _report_and_exit(ctx: click.Context, run: Callable[[Any], Any], *, log: bool
             result = run(octopus)
     finally:
         reporter.close()
-    if result.dry_run and result.plan is not None:
-        reporter.plan(result.plan)
-    if not result.dry_run:
-        reporter.summary(result)
-    if result.error is not None:
-        reporter.error(result.error)
+    _render(reporter, result)
     if options.json:
         render_json(result.to_dict(exit_code_for), secrets=secrets)
     ctx.exit(0 if result.ok else exit_code_for(result.error))
@@ -499,12 +505,7 @@ def run_handler_file(
 
     def report(handler: HandlerRun) -> None:
         for action in handler.actions:
-            if action.dry_run and action.plan is not None:
-                reporter.plan(action.plan)
-            elif not action.dry_run:
-                reporter.summary(action)
-            if action.error is not None:
-                reporter.error(action.error)
+            _render(reporter, action)
 
     with _connect(options, reporter) as octopus:
         try:
