@@ -142,28 +142,33 @@ class TaskWaiter:
                 self.observer.task_updated(deployment)
             # A deployment that was already done before we came adds nothing to this build's log.
             old_news = deployment.already_deployed and task.is_completed and not changed
+            details = None
             if log and (task.state != "Queued" or task.is_completed) and not old_news:
-                self._stream_log(deployment)
+                details = self._stream_log(deployment)
             if task.is_completed:
                 # The final state comes after the last log lines, with the failure explained.
                 if not task.succeeded:
-                    self._explain_failure(deployment, task)
+                    self._explain_failure(deployment, task, details)
                 del pending[task.id]
                 if changed:
                     self.observer.task_updated(deployment)
 
-    def _stream_log(self, deployment: DeploymentResult) -> None:
+    def _stream_log(self, deployment: DeploymentResult) -> dict[str, Any]:
+        """Pass on the task's new log lines; returns the details read, for reuse."""
         assert deployment.task_id
         details = self.space.task_details(deployment.task_id)
         cursor = self.cursors.setdefault(deployment.task_id, _LogCursor())
         lines = cursor.new_lines(details)
         if lines:
             self.observer.log_lines(deployment, lines)
+        return details
 
-    def _explain_failure(self, deployment: DeploymentResult, task: Task) -> None:
+    def _explain_failure(self, deployment: DeploymentResult, task: Task, details: dict[str, Any] | None) -> None:
+        """Name the failing step and its error, from the log just read or (when not logging) a fresh one."""
         assert deployment.task_id
         deployment.error_message = task.error_message or f"the task ended {task.state}"
-        details = self.space.task_details(deployment.task_id)
+        if details is None:
+            details = self.space.task_details(deployment.task_id)
         step, text = _failure_of(details)
         deployment.failed_step = step
         if text:
