@@ -27,9 +27,23 @@ def test_refusal_is_captured_not_raised(sandbox):
 def test_public_surface_is_pinned():
     import octorelease
 
-    assert sorted(octorelease.__all__) == octorelease.__all__
-    for name in octorelease.__all__:
-        assert getattr(octorelease, name) is not None
+    assert octorelease.__all__ == [
+        "AuthenticationFailed",
+        "DeploymentFailed",
+        "DeploymentNotAllowed",
+        "InvalidInput",
+        "NotFound",
+        "Octopus",
+        "OctopusRejected",
+        "OctoreleaseError",
+        "PermissionDenied",
+        "ServerUnreachable",
+        "WaitTimedOut",
+    ]
+    assert octorelease.Octopus.__name__ == "Octopus"
+    assert all(
+        issubclass(getattr(octorelease, n), octorelease.OctoreleaseError) for n in octorelease.__all__ if n != "Octopus"
+    )
 
 
 def test_every_error_class_has_an_exit_code():
