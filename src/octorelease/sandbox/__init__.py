@@ -5,6 +5,7 @@ How it is built (moto's split)::
     server.py      where it listens: SandboxServer (a thread, for tests and the demo), serve (Ctrl-C)
     service.py     one sandbox wired together: store, models, runner, API key, request log, reset
     api.py         the /api routes, thin: parse, call one model method, shape the JSON
+    routing.py     routes whose words match in any letter case, as Octopus's do
     control.py     the /_sandbox test controls (documented in seed.py)
     middleware.py  method override, request log, HTTP faults, API keys, Octopus's error envelope
     faults.py      --faults SPEC: its grammar, its parser, and which request gets which fault
@@ -19,9 +20,9 @@ How it is built (moto's split)::
 What it does not emulate (a real Octopus does): guided failure and manual interventions (a failed
 step fails the task), automatic deployments on phase entry, retention, channel version rules,
 tenant tags, target tags (``SpecificTargetTagIds``), deployment freezes, priority, Git resources,
-runbooks, workers and worker pools, health checks (every target is Healthy unless disabled),
-project and environment editing (lifecycles and variables can be edited), variable scoping when
-values are resolved, release defects, package upload through ``/packages/raw`` (use
-``POST /_sandbox/packages``), users, teams and permissions beyond "this key may deploy only to
-these environments".
+runbooks, workers, worker pools and tag sets (their collections answer empty), health checks
+(every target is Healthy unless disabled), project and environment editing (lifecycles and
+variables can be edited), variable scoping when values are resolved, release defects, package
+upload through ``/packages/raw`` (use ``POST /_sandbox/packages``), users, teams and permissions
+beyond "this key may deploy only to these environments".
 """

@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute
 
 from octorelease.sandbox import resources as shape
 from octorelease.sandbox.binding import Body, parse_bool, parse_csv, read_body
@@ -42,6 +42,7 @@ from octorelease.sandbox.errors import ResourceNotFound, ValidationFailed
 from octorelease.sandbox.middleware import BASE_KEY, PATH_KEY
 from octorelease.sandbox.models import Backend
 from octorelease.sandbox.requests import DeploymentRequest, ExecutionRequest, ReleaseRequest
+from octorelease.sandbox.routing import Mount, Route
 from octorelease.sandbox.service import Sandbox
 from octorelease.sandbox.state import UNLIMITED, Caller, select
 
@@ -148,6 +149,11 @@ class Ctx:
                 "LastPageNumber": pages - 1, "Items": [render(i) for i in items[skip: skip + take] if take],
                 "Links": links}
 
+    def every(self, items: Sequence[T], render: Callable[[T], Json]) -> list[Json]:
+        """An ``/all`` route's answer: a bare JSON array of every item, no envelope, no paging
+        (octopus-api-more.md §1); ``skip``/``take`` are ignored, as Octopus does."""
+        return [render(i) for i in items]
+
     def named(self, items: Sequence[Any]) -> list[Any]:
         return select(items, name=self.q("name"), partial_name=self.q("partialName"), ids=self.q_list("ids"))
 
@@ -208,6 +214,11 @@ def spaces(ctx: Ctx) -> Json:
 
 
 @route()
+def all_spaces(ctx: Ctx) -> list[Json]:
+    return ctx.every(ctx.named(ctx.backend.all(Space)), lambda s: shape.space(ctx.base, s))
+
+
+@route()
 def space(ctx: Ctx) -> Json:
     return shape.space(ctx.base, ctx.backend.space(ctx.arg("id")))
 
@@ -220,6 +231,11 @@ def space_root(ctx: Ctx) -> Json:
 @route()
 def current_user(ctx: Ctx) -> Json:
     return shape.user(ctx.base)
+
+
+@route()
+def all_users(ctx: Ctx) -> list[Json]:
+    return [shape.user(ctx.base)]
 
 
 @route()
@@ -246,6 +262,11 @@ def projects(ctx: Ctx) -> Json:
 
 
 @route()
+def all_projects(ctx: Ctx) -> list[Json]:
+    return ctx.every(ctx.named(ctx.backend.all(Project, ctx.space_id)), lambda p: shape.project(ctx.base, p))
+
+
+@route()
 def project(ctx: Ctx) -> Json:
     return shape.project(ctx.base, ctx.backend.project(ctx.space_id, ctx.arg("ref")))
 
@@ -254,6 +275,11 @@ def project(ctx: Ctx) -> Json:
 def project_groups(ctx: Ctx) -> Json:
     return ctx.page([shape.project_group(ctx.base, ctx.space_id)], "ProjectGroup", ctx.template("ProjectGroups"),
                     lambda g: g)
+
+
+@route()
+def all_project_groups(ctx: Ctx) -> list[Json]:
+    return [shape.project_group(ctx.base, ctx.space_id)]
 
 
 @route()
@@ -269,22 +295,60 @@ def deployment_process(ctx: Ctx) -> Json:
     return shape.deployment_process(ctx.base, ctx.backend.project(ctx.space_id, ref))
 
 
+@dataclass(frozen=True)
+class Collection:
+    """The three endpoints of a space's collection: the page, ``/all`` and one item."""
+
+    listing: Endpoint
+    every: Endpoint
+    single: Endpoint
+
+    def routes(self, path: str) -> list[BaseRoute]:
+        """``/all`` before ``/{id}``, so that "all" is never taken for an id."""
+        return [Route(path, self.listing), Route(f"{path}/all", self.every), Route(f"{path}/{{id}}", self.single)]
+
+
 def catalog(cls: type[N], item_type: str, link: str, render: Callable[[str, N], Json],
-            narrow: Callable[[Ctx, list[N]], list[N]] | None = None) -> tuple[Endpoint, Endpoint]:
-    """The list and get endpoints of a named resource: ``name``/``partialName``/``ids`` filters,
-    paging, 404 for an unknown id; ``narrow`` adds the resource's own filters."""
+            narrow: Callable[[Ctx, list[N]], list[N]] | None = None) -> Collection:
+    """The endpoints of a named resource: ``name``/``partialName``/``ids`` filters, paging (not
+    on ``/all``), 404 for an unknown id; ``narrow`` adds the resource's own filters."""
+
+    def chosen(ctx: Ctx) -> list[N]:
+        items: list[N] = ctx.named(ctx.backend.all(cls, ctx.space_id))
+        return narrow(ctx, items) if narrow else items
 
     @route()
     def listing(ctx: Ctx) -> Json:
-        items: list[N] = ctx.named(ctx.backend.all(cls, ctx.space_id))
-        return ctx.page(narrow(ctx, items) if narrow else items, item_type, ctx.template(link),
-                        lambda i: render(ctx.base, i))
+        return ctx.page(chosen(ctx), item_type, ctx.template(link), lambda i: render(ctx.base, i))
+
+    @route()
+    def every(ctx: Ctx) -> list[Json]:
+        return ctx.every(chosen(ctx), lambda i: render(ctx.base, i))
 
     @route()
     def single(ctx: Ctx) -> Json:
         return render(ctx.base, ctx.backend.require(cls, ctx.space_id, ctx.arg("id")))
 
-    return listing, single
+    return Collection(listing, every, single)
+
+
+def unemulated(item_type: str, link: str) -> Collection:
+    """A collection the sandbox does not emulate (README): empty pages, an empty ``/all``, and
+    404 for any id, so that tools which list it work and find nothing."""
+
+    @route()
+    def listing(ctx: Ctx) -> Json:
+        return ctx.page([], item_type, ctx.template(link), lambda i: i)
+
+    @route()
+    def every(ctx: Ctx) -> list[Json]:
+        return []
+
+    @route()
+    def single(ctx: Ctx) -> Json:
+        raise ResourceNotFound(ctx.arg("id"))
+
+    return Collection(listing, every, single)
 
 
 def _machine_filters(ctx: Ctx, items: list[Machine]) -> list[Machine]:
@@ -304,10 +368,10 @@ def _tenant_filters(ctx: Ctx, items: list[Tenant]) -> list[Tenant]:
     return [t for t in items if not project_id or project_id in t.project_environments]
 
 
-environments, environment = catalog(Environment, "Environment", "Environments", shape.environment,
-                                    lambda ctx, items: sorted(items, key=lambda e: e.sort_order))
-machines, machine = catalog(Machine, "Machine", "Machines", shape.machine, _machine_filters)
-lifecycles, lifecycle = catalog(Lifecycle, "Lifecycle", "Lifecycles", shape.lifecycle)
+ENVIRONMENTS = catalog(Environment, "Environment", "Environments", shape.environment,
+                       lambda ctx, items: sorted(items, key=lambda e: e.sort_order))
+MACHINES = catalog(Machine, "Machine", "Machines", shape.machine, _machine_filters)
+LIFECYCLES = catalog(Lifecycle, "Lifecycle", "Lifecycles", shape.lifecycle)
 
 
 @route()
@@ -320,9 +384,20 @@ def save_lifecycle(ctx: Ctx) -> Json:
     saved = ctx.backend.save_lifecycle(ctx.space_id, ctx.request.path_params.get("id"), b.text("Name"),
                                        b.text("Description"), phases)
     return shape.lifecycle(ctx.base, saved)
-channels, channel = catalog(Channel, "Channel", "Channels", shape.channel)
-tenants, tenant = catalog(Tenant, "Tenant", "Tenants", shape.tenant, _tenant_filters)
-feeds, feed = catalog(Feed, "Feed", "Feeds", shape.feed)
+
+
+CHANNELS = catalog(Channel, "Channel", "Channels", shape.channel)
+TENANTS = catalog(Tenant, "Tenant", "Tenants", shape.tenant, _tenant_filters)
+FEEDS = catalog(Feed, "Feed", "Feeds", shape.feed)
+TAG_SETS = unemulated("TagSet", "TagSets")
+WORKER_POOLS = unemulated("WorkerPool", "WorkerPools")
+WORKERS = unemulated("Worker", "Workers")
+
+
+@route()
+def machine_roles(ctx: Ctx) -> list[str]:
+    """``machineroles/all``: every role in use in the space, as a plain array of strings."""
+    return sorted({r for m in ctx.backend.all(Machine, ctx.space_id) for r in m.roles}, key=str.lower)
 
 
 @route()
@@ -584,6 +659,7 @@ def cancel_task(ctx: Ctx) -> Json:
 
 SPACE_ROUTES: list[BaseRoute] = [
     Route("/projects", projects),
+    Route("/projects/all", all_projects),
     Route("/projects/{ref}", project),
     Route("/projects/{ref}/releases", project_releases),
     Route("/projects/{ref}/releases/{version}", project_release),
@@ -591,23 +667,22 @@ SPACE_ROUTES: list[BaseRoute] = [
     Route("/projects/{ref}/deploymentprocesses", deployment_process),
     Route("/projects/{ref}/variables", project_variables, methods=["GET", "PUT"]),
     Route("/projectgroups", project_groups),
+    Route("/projectgroups/all", all_project_groups),
     Route("/projectgroups/{id}", project_group),
     Route("/deploymentprocesses/{ref}", deployment_process),
-    Route("/environments", environments),
-    Route("/environments/{id}", environment),
+    *ENVIRONMENTS.routes("/environments"),
     Route("/environments/{id}/machines", environment_machines),
-    Route("/machines", machines),
-    Route("/machines/{id}", machine),
-    Route("/lifecycles", lifecycles),
+    *MACHINES.routes("/machines"),
+    Route("/machineroles/all", machine_roles),
+    *LIFECYCLES.routes("/lifecycles"),
     Route("/lifecycles", save_lifecycle, methods=["POST"]),
-    Route("/lifecycles/{id}", lifecycle),
     Route("/lifecycles/{id}", save_lifecycle, methods=["PUT"]),
-    Route("/channels", channels),
-    Route("/channels/{id}", channel),
-    Route("/tenants", tenants),
-    Route("/tenants/{id}", tenant),
-    Route("/feeds", feeds),
-    Route("/feeds/{id}", feed),
+    *CHANNELS.routes("/channels"),
+    *TENANTS.routes("/tenants"),
+    *FEEDS.routes("/feeds"),
+    *TAG_SETS.routes("/tagsets"),
+    *WORKER_POOLS.routes("/workerpools"),
+    *WORKERS.routes("/workers"),
     Route("/feeds/{id}/packages/versions", package_versions),
     Route("/variables/{id}", variable_set, methods=["GET", "PUT"]),
     Route("/releases", releases),
@@ -638,7 +713,9 @@ ROUTES: list[BaseRoute] = [
     Route("/api", api_root),
     Route("/api/", api_root),
     Route("/api/spaces", spaces),
+    Route("/api/spaces/all", all_spaces),
     Route("/api/spaces/{id}", space),
+    Route("/api/users/all", all_users),
     Route("/api/users/me", current_user),
     Route("/api/users/{id}", user),
     Route("/api/users/{id}/spaces", user_spaces),

@@ -48,6 +48,11 @@ SPACE_LINKS = {
     "Channels": "/channels{/id}{?skip,take,ids,partialName}",
     "Tenants": "/tenants{/id}{?skip,projectId,name,tags,take,ids,clone,partialName,clonedFromTenantId}",
     "Feeds": "/feeds{/id}{?skip,take,ids,partialName,feedType,name}",
+    "MachineRoles": "/machineroles/all",
+    "TagSets": "/tagsets{/id}{?skip,take,ids,partialName}",
+    "WorkerPools": "/workerpools{/id}{?name,skip,ids,take,partialName}",
+    "Workers": "/workers{/id}{?skip,take,name,ids,partialName,isDisabled,healthStatuses,commStyles,workerPoolIds,"
+               "thumbprint,shellNames}",
     "Releases": "/releases{/id}{?skip,ignoreChannelRules,take,ids}",
     "Deployments": "/deployments{/id}{?skip,take,ids,projects,environments,tenants,channels,taskState,partialName}",
     "DeploymentProcesses": "/deploymentprocesses{/id}{?skip,take,ids}",
