@@ -308,6 +308,13 @@ class Collection:
         return [Route(path, self.listing), Route(f"{path}/all", self.every), Route(f"{path}/{{id}}", self.single)]
 
 
+@route()
+def release_template(ctx: Ctx) -> Json:
+    ref = ctx.request.path_params.get("ref") or ctx.arg("project")
+    return shape.release_template(ctx.base, ctx.backend.release_template(ctx.space_id, ref, ctx.q("channel"),
+                                                                         ctx.q("releaseId")))
+
+
 def catalog(cls: type[N], item_type: str, link: str, render: Callable[[str, N], Json],
             narrow: Callable[[Ctx, list[N]], list[N]] | None = None) -> Collection:
     """The endpoints of a named resource: ``name``/``partialName``/``ids`` filters, paging (not
@@ -665,11 +672,13 @@ SPACE_ROUTES: list[BaseRoute] = [
     Route("/projects/{ref}/releases/{version}", project_release),
     Route("/projects/{ref}/channels", project_channels),
     Route("/projects/{ref}/deploymentprocesses", deployment_process),
+    Route("/projects/{project}/deploymentprocesses/template", release_template),
     Route("/projects/{ref}/variables", project_variables, methods=["GET", "PUT"]),
     Route("/projectgroups", project_groups),
     Route("/projectgroups/all", all_project_groups),
     Route("/projectgroups/{id}", project_group),
     Route("/deploymentprocesses/{ref}", deployment_process),
+    Route("/deploymentprocesses/{ref}/template", release_template),
     *ENVIRONMENTS.routes("/environments"),
     Route("/environments/{id}/machines", environment_machines),
     *MACHINES.routes("/machines"),

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
-from octorelease.sandbox.entities import Channel, Project, Release, SelectedPackage
-from octorelease.sandbox.errors import ValidationFailed
+from octorelease.sandbox.entities import Channel, Feed, PackageReference, Project, Release, SelectedPackage, Step
+from octorelease.sandbox.errors import ResourceNotFound, ValidationFailed
 from octorelease.sandbox.requests import ReleaseRequest
 from octorelease.sandbox.variables import VariableRules
 from octorelease.sandbox.versions import next_version, version_key
@@ -13,7 +14,71 @@ from octorelease.sandbox.versions import next_version, version_key
 MAX_VERSION_LENGTH = 349
 
 
+@dataclass(frozen=True)
+class TemplatePackage:
+    """One package a new release must choose a version for (``ReleaseTemplatePackage``)."""
+
+    step: Step
+    reference: PackageReference
+    feed: Feed | None
+    #: the version the channel's latest release chose for it, if any
+    version_selected_last_release: str | None
+
+
+@dataclass(frozen=True)
+class ReleaseTemplate:
+    """What ``deploymentprocesses/{id}/template`` answers: how the next release would be made."""
+
+    project: Project
+    channel: Channel
+    last_release_version: str | None
+    next_version_increment: str
+    packages: list[TemplatePackage]
+
+
 class ReleaseRules(VariableRules):
+    def release_template(self, space_id: str, process_ref: str, channel_ref: str | None,
+                         release_id: str | None) -> ReleaseTemplate:
+        """The release template of a project's process (octopus-api-more.md §3), for a channel.
+
+        ``NextVersionIncrement`` is the version ``POST /releases`` would take without one, and each
+        enabled package step's ``VersionSelectedLastRelease`` comes from the channel's newest release.
+        """
+        project = self.project(space_id, process_ref.strip().removeprefix("deploymentprocess-"))
+        channel = self._template_channel(space_id, project, channel_ref)
+        if release_id:
+            self.require(Release, space_id, release_id)
+        releases = self.releases_of(project.id)
+        in_channel = sorted((r for r in releases if r.channel_id == channel.id),
+                            key=lambda r: (version_key(r.version), r.assembled))
+        last = in_channel[-1] if in_channel else None
+        feeds = {f.id.lower(): f for f in self.all(Feed, space_id)}
+        packages = []
+        for step in project.steps:
+            if step.action.is_disabled:
+                continue
+            for ref in step.action.packages:
+                chosen = next((p.version for p in (last.selected_packages if last else [])
+                               if p.action_name == step.action.name and p.package_reference_name == ref.name), None)
+                packages.append(TemplatePackage(step, ref, feeds.get(ref.feed_id.lower()), chosen))
+        return ReleaseTemplate(project, channel, last.version if last else None,
+                               next_version([r.version for r in releases]), packages)
+
+    def _template_channel(self, space_id: str, project: Project, ref: str | None) -> Channel:
+        """The channel a template is for: the one named (by id), else the default one, else the
+        only one; several without a default is Octopus's 400."""
+        channels = [c for c in self.all(Channel, space_id) if c.project_id == project.id]
+        if ref and ref.strip():
+            for channel in channels:
+                if channel.id.lower() == ref.strip().lower():
+                    return channel
+            raise ResourceNotFound(ref)
+        defaults = [c for c in channels if c.is_default] or (channels if len(channels) == 1 else [])
+        if not defaults:
+            raise ValidationFailed("A channelId must be provided when more than one exists for that project and no "
+                                   "default channel has been specified.")
+        return defaults[0]
+
     def create_release(self, space_id: str, request: ReleaseRequest) -> tuple[Release, bool]:
         """Create a release (or, with ``ignore_if_exists``, return the existing one); the flag says
         whether it was created."""

@@ -30,6 +30,7 @@ from octorelease.sandbox.entities import (
     VariableSet,
 )
 from octorelease.sandbox.lifecycle import PhaseProgress
+from octorelease.sandbox.releasing import ReleaseTemplate
 
 Json = dict[str, Any]
 
@@ -243,6 +244,24 @@ def deployment_process(base: str, p: Project) -> Json:
             "Steps": [_step(s, n) for n, s in enumerate(p.steps, start=1)],
             "Links": {"Self": f"{sp}/deploymentprocesses/{p.process_id}", "Project": f"{sp}/projects/{p.id}",
                       "Template": f"{sp}/deploymentprocesses/{p.process_id}/template{{?channel,releaseId}}"}}
+
+
+def release_template(base: str, t: ReleaseTemplate) -> Json:
+    """``ReleaseTemplateResource``; no versioning package, so its two fields are null."""
+    p = t.project
+    own = f"{base}/api/{p.space_id}/deploymentprocesses/{p.process_id}/template"
+    return {"Id": f"{p.process_id}/template", "DeploymentProcessId": p.process_id,
+            "LastReleaseVersion": t.last_release_version, "NextVersionIncrement": t.next_version_increment,
+            "VersioningPackageStepName": None, "VersioningPackageReferenceName": None,
+            "Packages": [{"ActionName": k.step.action.name, "StepName": k.step.action.name,
+                          "PackageReferenceName": k.reference.name, "PackageId": k.reference.package_id,
+                          "FeedId": k.reference.feed_id, "FeedName": k.feed.name if k.feed else None,
+                          "NuGetPackageId": k.reference.package_id, "NuGetFeedId": k.reference.feed_id,
+                          "NuGetFeedName": k.feed.name if k.feed else None,
+                          "VersionSelectedLastRelease": k.version_selected_last_release, "ProjectName": p.name,
+                          "IsResolvable": True, "FixedVersion": None} for k in t.packages],
+            "GitResources": [],
+            "Links": {"Self": f"{own}?channel={t.channel.id}"}}
 
 
 def feed(base: str, f: Feed) -> Json:
