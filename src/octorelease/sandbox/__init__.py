@@ -21,8 +21,9 @@ What it does not emulate (a real Octopus does): guided failure and manual interv
 step fails the task), automatic deployments on phase entry, retention, channel version rules,
 tenant tags, target tags (``SpecificTargetTagIds``), deployment freezes, priority, Git resources,
 runbooks, workers, worker pools and tag sets (their collections answer empty), health checks
-(every target is Healthy unless disabled), project and environment editing (lifecycles and
-variables can be edited), variable scoping when values are resolved, release defects, package
-upload through ``/packages/raw`` (use ``POST /_sandbox/packages``), users, teams and permissions
-beyond "this key may deploy only to these environments".
+(every target is Healthy unless disabled), project editing (beyond the library variable sets a
+project includes) and environment editing (lifecycles and variables can be edited), variable
+scoping when values are resolved, release defects, package upload through ``/packages/raw`` (use
+``POST /_sandbox/packages``), users, teams and permissions beyond "this key may deploy only to
+these environments".
 """

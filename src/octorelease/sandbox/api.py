@@ -26,6 +26,7 @@ from octorelease.sandbox.entities import (
     Deployment,
     Environment,
     Feed,
+    LibraryVariableSet,
     Lifecycle,
     Machine,
     Named,
@@ -272,6 +273,25 @@ def project(ctx: Ctx) -> Json:
 
 
 @route()
+def save_project(ctx: Ctx) -> Json:
+    """``PUT /projects/{id}``: of a whole project, only ``IncludedLibraryVariableSetIds`` is applied
+    (clients include a library set this way); other edits are not emulated (README)."""
+    project = ctx.backend.project(ctx.space_id, ctx.arg("ref"))
+    if ctx.body.has("IncludedLibraryVariableSetIds"):
+        project = ctx.backend.include_library_variable_sets(ctx.space_id, project.id,
+                                                            ctx.body.strings("IncludedLibraryVariableSetIds"))
+    return shape.project(ctx.base, project)
+
+
+@route()
+def project_runbooks(ctx: Ctx) -> Json:
+    """Runbooks are not emulated: every project has none (an empty page, for tools that list them)."""
+    project = ctx.backend.project(ctx.space_id, ctx.arg("ref"))
+    return ctx.page([], "Runbook", f"{ctx.base}/api/{ctx.space_id}/projects/{project.id}/runbooks"
+                    "{?skip,take,partialName}", lambda r: r)
+
+
+@route()
 def project_groups(ctx: Ctx) -> Json:
     return ctx.page([shape.project_group(ctx.base, ctx.space_id)], "ProjectGroup", ctx.template("ProjectGroups"),
                     lambda g: g)
@@ -396,9 +416,31 @@ def save_lifecycle(ctx: Ctx) -> Json:
 CHANNELS = catalog(Channel, "Channel", "Channels", shape.channel)
 TENANTS = catalog(Tenant, "Tenant", "Tenants", shape.tenant, _tenant_filters)
 FEEDS = catalog(Feed, "Feed", "Feeds", shape.feed)
+LIBRARY_VARIABLE_SETS = catalog(
+    LibraryVariableSet, "LibraryVariableSet", "LibraryVariables", shape.library_variable_set,
+    lambda ctx, items: [s for s in sorted(items, key=lambda s: s.name.lower())
+                        if (ctx.q("contentType") or s.content_type).lower() == s.content_type.lower()])
 TAG_SETS = unemulated("TagSet", "TagSets")
+RUNBOOKS = unemulated("Runbook", "Runbooks")
+RUNBOOK_PROCESSES = unemulated("RunbookProcess", "RunbookProcesses")
+RUNBOOK_SNAPSHOTS = unemulated("RunbookSnapshot", "RunbookSnapshots")
+RUNBOOK_RUNS = unemulated("RunbookRun", "RunbookRuns")
 WORKER_POOLS = unemulated("WorkerPool", "WorkerPools")
 WORKERS = unemulated("Worker", "Workers")
+
+
+@route(201)
+def create_library_variable_set(ctx: Ctx) -> Json:
+    b = ctx.body
+    return shape.library_variable_set(ctx.base, ctx.backend.save_library_variable_set(
+        ctx.space_id, None, b.text("Name"), b.text("Description"), b.text("ContentType")))
+
+
+@route()
+def update_library_variable_set(ctx: Ctx) -> Json:
+    b = ctx.body
+    return shape.library_variable_set(ctx.base, ctx.backend.save_library_variable_set(
+        ctx.space_id, ctx.arg("id"), b.text("Name"), b.text("Description"), None))
 
 
 @route()
@@ -464,6 +506,14 @@ def _variables(ctx: Ctx, set_id: str) -> Json:
 @route()
 def variable_set(ctx: Ctx) -> Json:
     return _variables(ctx, ctx.arg("id"))
+
+
+@route()
+def variable_sets(ctx: Ctx) -> list[Json]:
+    """``GET /variables?ids=`` and ``/variables/all``: a bare array of variable sets."""
+    environments = ctx.backend.all(Environment, ctx.space_id)
+    return [shape.variable_set(ctx.base, v, environments)
+            for v in ctx.backend.variable_sets(ctx.space_id, ctx.q_list("ids"))]
 
 
 @route()
@@ -668,6 +718,8 @@ SPACE_ROUTES: list[BaseRoute] = [
     Route("/projects", projects),
     Route("/projects/all", all_projects),
     Route("/projects/{ref}", project),
+    Route("/projects/{ref}", save_project, methods=["PUT"]),
+    Route("/projects/{ref}/runbooks", project_runbooks),
     Route("/projects/{ref}/releases", project_releases),
     Route("/projects/{ref}/releases/{version}", project_release),
     Route("/projects/{ref}/channels", project_channels),
@@ -689,10 +741,19 @@ SPACE_ROUTES: list[BaseRoute] = [
     *CHANNELS.routes("/channels"),
     *TENANTS.routes("/tenants"),
     *FEEDS.routes("/feeds"),
+    *LIBRARY_VARIABLE_SETS.routes("/libraryvariablesets"),
+    Route("/libraryvariablesets", create_library_variable_set, methods=["POST"]),
+    Route("/libraryvariablesets/{id}", update_library_variable_set, methods=["PUT"]),
     *TAG_SETS.routes("/tagsets"),
+    *RUNBOOKS.routes("/runbooks"),
+    *RUNBOOK_PROCESSES.routes("/runbookProcesses"),
+    *RUNBOOK_SNAPSHOTS.routes("/runbookSnapshots"),
+    *RUNBOOK_RUNS.routes("/runbookRuns"),
     *WORKER_POOLS.routes("/workerpools"),
     *WORKERS.routes("/workers"),
     Route("/feeds/{id}/packages/versions", package_versions),
+    Route("/variables", variable_sets),
+    Route("/variables/all", variable_sets),
     Route("/variables/{id}", variable_set, methods=["GET", "PUT"]),
     Route("/releases", releases),
     Route("/releases", create_release, methods=["POST"]),

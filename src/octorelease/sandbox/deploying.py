@@ -23,7 +23,7 @@ from octorelease.sandbox.entities import (
     Step,
     Task,
     Tenant,
-    VariableSet,
+    Variable,
 )
 from octorelease.sandbox.errors import PermissionDenied, ValidationFailed
 from octorelease.sandbox.releasing import ReleaseRules
@@ -167,8 +167,9 @@ class DeploymentRules(ReleaseRules):
         environments = self._environments_named(space_id, request.environment_names)
         tenants = self._tenants_for(space_id, project, environments, request) if request.tenanted else [None]
         machine_ids = self._machine_ids(space_id, request.specific_machine_names, strict=True)
-        snapshot = self.project_variables(space_id, project.id) if request.update_variable_snapshot else None
-        form = self._form_values(snapshot or self.snapshot_of(release), request.variables)
+        refresh = request.update_variable_snapshot
+        form = self._form_values(self.live_variables(space_id, project) if refresh else self.release_variables(release),
+                                 request.variables)
         skip = [
             s.action.id for s in release.steps if s.name.lower() in {n.strip().lower() for n in request.skip_step_names}
         ]
@@ -194,7 +195,7 @@ class DeploymentRules(ReleaseRules):
             for env in environments
             for tenant in tenants
         ]
-        return self._create(release, targets, caller, refresh_snapshot=snapshot is not None)
+        return self._create(release, targets, caller, refresh_snapshot=refresh)
 
     def _environments_named(self, space_id: str, names: list[str]) -> list[Environment]:
         found, missing = [], []
@@ -250,11 +251,11 @@ class DeploymentRules(ReleaseRules):
             raise ValidationFailed(f"The {noun} {', '.join(repr(m) for m in missing)} {verb}.")
         return ids
 
-    def _form_values(self, variables: VariableSet, given: dict[str, str]) -> dict[str, str | None]:
+    def _form_values(self, variables: list[Variable], given: dict[str, str]) -> dict[str, str | None]:
         """Map ``{name or label: value}`` to ``FormValues`` keyed by the prompted variable's id."""
         form: dict[str, str | None] = {}
         wanted = {k.strip().lower(): v for k, v in given.items()}
-        for variable in variables.variables:
+        for variable in variables:
             if variable.prompt is None:
                 continue
             for key in (variable.name.lower(), variable.prompt.label.lower()):
@@ -262,7 +263,7 @@ class DeploymentRules(ReleaseRules):
                     form[variable.id] = wanted[key]
         return form
 
-    def _problems(self, release: Release, target: _Target, variables: VariableSet) -> list[str]:
+    def _problems(self, release: Release, target: _Target, variables: list[Variable]) -> list[str]:
         """Everything Octopus would refuse about one target, in the order it checks."""
         project = self.require(Project, None, release.project_id)
         env, tenant, request = target.environment, target.tenant, target.request
@@ -289,7 +290,7 @@ class DeploymentRules(ReleaseRules):
             problems.append(
                 f"The specific machines {', '.join(repr(s) for s in strangers)} are not in environment '{env.name}'."
             )
-        for variable in variables.variables:
+        for variable in variables:
             prompt = variable.prompt
             if prompt is not None and prompt.required and not (request.form_values.get(variable.id) or "").strip():
                 problems.append(f"Please provide a variable for the prompted value {prompt.label}")
@@ -307,10 +308,9 @@ class DeploymentRules(ReleaseRules):
         for target in targets:
             if not caller.may_deploy_to(target.environment):
                 raise PermissionDenied("DeploymentCreate")
+        project = self.require(Project, None, release.project_id)
         variables = (
-            self.project_variables(release.space_id, release.project_id)
-            if refresh_snapshot
-            else self.snapshot_of(release)
+            self.live_variables(release.space_id, project) if refresh_snapshot else self.release_variables(release)
         )
         problems = [p for target in targets for p in self._problems(release, target, variables)]
         if problems:

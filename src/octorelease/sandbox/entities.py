@@ -120,6 +120,8 @@ class Project(Named):
     is_disabled: bool = False
     steps: list[Step] = Field(default_factory=list)
     process_version: int = 1
+    #: library variable sets whose variables the project's releases take too, in order (earlier wins)
+    included_library_variable_set_ids: list[str] = Field(default_factory=list)
 
     @property
     def process_id(self) -> str:
@@ -146,8 +148,20 @@ class Variable(BaseModel):
     prompt: Prompt | None = None
 
 
+class LibraryVariableSet(Named):
+    """Variables kept outside any project, which projects include (``LibraryVariableSets-N``)."""
+
+    KIND: ClassVar[str] = "libraryvariableset"
+    content_type: str = "Variables"
+
+    @property
+    def variable_set_id(self) -> str:
+        return f"variableset-{self.id}"
+
+
 class VariableSet(Entity):
-    """A project's variables, or a release's frozen copy of them (``owner_id`` is the project)."""
+    """A project's or a library set's variables, or a release's frozen copy of them (``owner_id``
+    is the project or the library set)."""
 
     KIND: ClassVar[str] = "variableset"
     owner_id: str
@@ -197,6 +211,8 @@ class Release(Entity):
     assembled: datetime
     selected_packages: list[SelectedPackage] = Field(default_factory=list)
     variable_snapshot_id: str
+    #: frozen copies of the project's library variable sets, in the project's order
+    library_variable_snapshot_ids: list[str] = Field(default_factory=list)
     #: the deployment process as it was when the release was created (Octopus snapshots it too)
     steps: list[Step] = Field(default_factory=list)
     process_snapshot_id: str
@@ -281,6 +297,7 @@ ENTITY_TYPES: tuple[type[Entity], ...] = (
     Lifecycle,
     Channel,
     Project,
+    LibraryVariableSet,
     VariableSet,
     Feed,
     Tenant,

@@ -133,7 +133,7 @@ class Backend(DeploymentRules):
         environment = self.require(Environment, space_id, environment_id)
         tenant = self.require(Tenant, space_id, tenant_id) if tenant_id else None
         steps = self.plan_machines(release.steps, environment, DeploymentRequest(release.id, environment.id))
-        prompts = [v for v in self.snapshot_of(release).variables if v.prompt is not None]
+        prompts = [v for v in self.release_variables(release) if v.prompt is not None]
         return Preview(release, environment, tenant, steps, prompts, environment.use_guided_failure)
 
     # -- deployments -----------------------------------------------------------------------------

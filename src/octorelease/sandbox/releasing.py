@@ -117,6 +117,7 @@ class ReleaseRules(VariableRules):
             assembled=self.clock(),
             selected_packages=packages,
             variable_snapshot_id=snapshot.id,
+            library_variable_snapshot_ids=self.take_library_snapshots(space_id, project),
             steps=[s.model_copy(deep=True) for s in project.steps],
             process_snapshot_id=f"{project.process_id}-s-{project.process_version}-{uuid.uuid4().hex[:5].upper()}",
         )
@@ -177,10 +178,12 @@ class ReleaseRules(VariableRules):
         return selected
 
     def snapshot_variables(self, space_id: str, release_id: str) -> Release:
-        """Refresh the release's copy of the project variables (``--updateVariables``)."""
+        """Refresh the release's copies of the project's variables and of its library sets
+        (``--updateVariables``)."""
         release = self.require(Release, space_id, release_id)
         project = self.require(Project, None, release.project_id)
         release.variable_snapshot_id = self.take_snapshot(space_id, project).id
+        release.library_variable_snapshot_ids = self.take_library_snapshots(space_id, project)
         self.put(release)
         return release
 

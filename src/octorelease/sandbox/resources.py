@@ -17,6 +17,7 @@ from octorelease.sandbox.entities import (
     Deployment,
     Environment,
     Feed,
+    LibraryVariableSet,
     Lifecycle,
     Machine,
     PackageVersion,
@@ -49,7 +50,12 @@ SPACE_LINKS = {
     "Channels": "/channels{/id}{?skip,take,ids,partialName}",
     "Tenants": "/tenants{/id}{?skip,projectId,name,tags,take,ids,clone,partialName,clonedFromTenantId}",
     "Feeds": "/feeds{/id}{?skip,take,ids,partialName,feedType,name}",
+    "LibraryVariables": "/libraryvariablesets{/id}{?skip,contentType,take,ids,partialName}",
     "MachineRoles": "/machineroles/all",
+    "Runbooks": "/runbooks{/id}{?skip,take,ids,partialName,clone,projectIds}",
+    "RunbookProcesses": "/runbookProcesses{/id}{?skip,take,ids}",
+    "RunbookSnapshots": "/runbookSnapshots{/id}{?skip,take,ids,publish}",
+    "RunbookRuns": "/runbookRuns{/id}{?skip,take,ids,projects,environments,tenants,runbooks,taskState,partialName}",
     "TagSets": "/tagsets{/id}{?skip,take,ids,partialName}",
     "WorkerPools": "/workerpools{/id}{?name,skip,ids,take,partialName}",
     "Workers": "/workers{/id}{?skip,take,name,ids,partialName,isDisabled,healthStatuses,commStyles,workerPoolIds,"
@@ -200,7 +206,8 @@ def project(base: str, p: Project) -> Json:
             "DeploymentProcessId": p.process_id, "VariableSetId": p.variable_set_id,
             "TenantedDeploymentMode": p.tenanted_mode, "DefaultGuidedFailureMode": "EnvironmentDefault",
             "DefaultToSkipIfAlreadyInstalled": True, "DiscreteChannelRelease": False, "AutoCreateRelease": False,
-            "IsVersionControlled": False, "IncludedLibraryVariableSetIds": [], "ReleaseNotesTemplate": None,
+            "IsVersionControlled": False, "IncludedLibraryVariableSetIds": p.included_library_variable_set_ids,
+            "ReleaseNotesTemplate": None,
             "ProjectConnectivityPolicy": {"SkipMachineBehavior": "None", "TargetRoles": [],
                                           "AllowDeploymentsToNoTargets": False, "ExcludeUnhealthyTargets": False},
             "Links": {"Self": own, "Releases": f"{own}/releases{{/version}}{{?skip,take,searchByVersion}}",
@@ -209,6 +216,7 @@ def project(base: str, p: Project) -> Json:
                       "DeploymentSettings": f"{own}/deploymentsettings",
                       "Progression": f"{own}/progression{{?releaseHistoryCount}}",
                       "Triggers": f"{own}/triggers{{?skip,take,partialName,triggerActionType}}",
+                      "Runbooks": f"{own}/runbooks{{?skip,take,partialName}}",
                       "Variables": f"{sp}/variables/{p.variable_set_id}",
                       "Web": f"{base}/app#/{p.space_id}/projects/{p.slug}"}}
 
@@ -290,6 +298,13 @@ def tenant(base: str, t: Tenant) -> Json:
                       "Web": f"{base}/app#/{t.space_id}/tenants/{t.id}/overview"}}
 
 
+def library_variable_set(base: str, s: LibraryVariableSet) -> Json:
+    sp = f"{base}/api/{s.space_id}"
+    return {"Id": s.id, "Name": s.name, "Description": s.description, "VariableSetId": s.variable_set_id,
+            "ContentType": s.content_type, "Templates": [], "SpaceId": s.space_id, "Version": 0,
+            "Links": {"Self": f"{sp}/libraryvariablesets/{s.id}", "Variables": f"{sp}/variables/{s.variable_set_id}"}}
+
+
 def variable(v: Variable) -> Json:
     return {"Id": v.id, "Name": v.name, "Value": None if v.is_sensitive else v.value, "Description": None,
             "Scope": v.scope, "IsEditable": True, "Type": v.type, "IsSensitive": v.is_sensitive,
@@ -312,7 +327,8 @@ def release(base: str, r: Release) -> Json:
     return {"Id": r.id, "SpaceId": r.space_id, "ProjectId": r.project_id, "Version": r.version,
             "ChannelId": r.channel_id, "ReleaseNotes": r.release_notes,
             "ProjectDeploymentProcessSnapshotId": r.process_snapshot_id,
-            "ProjectVariableSetSnapshotId": r.variable_snapshot_id, "LibraryVariableSetSnapshotIds": [],
+            "ProjectVariableSetSnapshotId": r.variable_snapshot_id,
+            "LibraryVariableSetSnapshotIds": r.library_variable_snapshot_ids,
             "IgnoreChannelRules": False, "BuildInformation": [], "Assembled": iso(r.assembled),
             "SelectedPackages": [{"ActionName": p.action_name, "StepName": p.step_name,
                                   "PackageReferenceName": p.package_reference_name, "Version": p.version}

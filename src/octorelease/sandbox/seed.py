@@ -24,7 +24,8 @@ Seeds (``--seed``, applied only when the database is new; ``POST /_sandbox/reset
     - Projects: **Web** (Projects-1, slug ``web``, Web Lifecycle, TenantedOrUntenanted; channels
       "Default" Channels-1 and "Hotfix" Channels-2 on the Anywhere lifecycle; steps "Deploy web"
       [web, package Web] and "Smoke test" [web, script]; variables Greeting="hello" and the
-      optional prompted ChangeTicket, label "Change ticket").
+      optional prompted ChangeTicket, label "Change ticket"; it includes the library variable
+      set "Shared settings", LibraryVariableSets-1, with Region="eu-west-1").
       **Worker** (Projects-2, Anywhere, channel Channels-3; step "Deploy worker" [worker, package
       Worker]). **Billing** (Projects-3, Default Lifecycle, channel Channels-4; step "Run migration"
       [worker, package Billing]; required prompted variable Approver, label "Approver").
@@ -75,6 +76,7 @@ from octorelease.sandbox.entities import (
     Channel,
     Environment,
     Feed,
+    LibraryVariableSet,
     Lifecycle,
     Machine,
     PackageReference,
@@ -236,6 +238,12 @@ def _demo_catalog(backend: Backend, published: datetime) -> None:
                      prompt=Prompt(label="Change ticket", description="The change ticket for this deployment")),
         ],
     )
+    shared = LibraryVariableSet(id=backend.new_id("LibraryVariableSets"), space_id=default_id, name="Shared settings",
+                                description="Settings every web deployment reads")
+    web.included_library_variable_set_ids = [shared.id]
+    backend.put(shared, web, VariableSet(id=shared.variable_set_id, space_id=default_id, owner_id=shared.id,
+                                         variables=[Variable(id=_guid("Shared", "Region"), name="Region",
+                                                             value="eu-west-1")]))
     default.project("Worker", anywhere, [("Deploy worker", "worker", "Worker")])
     default.project("Billing", default_life, [("Run migration", "worker", "Billing")], variables=[
         Variable(id=_guid("Billing", "Approver"), name="Approver", value="",

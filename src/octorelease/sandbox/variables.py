@@ -1,15 +1,16 @@
-"""Project variables and the frozen copies releases keep of them.
+"""Project variables, library variable sets, and the frozen copies releases keep of them.
 
-A release snapshots its project's variables when it is created, and deployments use that snapshot,
-so changing a variable does not change a release already made (Octopus's rule, and the reason
-``snapshot-variables`` exists). Prompted variables come from the snapshot too.
+A release snapshots its project's variables, and each library variable set the project includes,
+when it is created; deployments use those snapshots, so changing a variable does not change a
+release already made (Octopus's rule, and the reason ``snapshot-variables`` exists). Prompted
+variables come from the snapshots too: the project's first, then each library set's in order.
 """
 
 from __future__ import annotations
 
 import uuid
 
-from octorelease.sandbox.entities import Project, Release, Variable, VariableSet
+from octorelease.sandbox.entities import LibraryVariableSet, Project, Release, Variable, VariableSet
 from octorelease.sandbox.errors import Conflict, ResourceNotFound, ValidationFailed
 from octorelease.sandbox.state import State
 
@@ -25,12 +26,62 @@ class VariableRules(State):
 
     def variable_set(self, space_id: str, set_id: str) -> VariableSet:
         found = self.get(VariableSet, space_id, set_id)
-        if found is None:
-            project = self.get(Project, space_id, set_id.removeprefix("variableset-"))
-            if project is None:
-                raise ResourceNotFound(set_id)
-            return self.project_variables(space_id, project.id)
-        return found
+        if found is not None:
+            return found
+        owner_id = set_id.removeprefix("variableset-")
+        owner = self.get(Project, space_id, owner_id) or self.get(LibraryVariableSet, space_id, owner_id)
+        if owner is None:
+            raise ResourceNotFound(set_id)
+        created = VariableSet(id=f"variableset-{owner.id}", space_id=space_id, owner_id=owner.id)
+        self.put(created)
+        return created
+
+    def variable_sets(self, space_id: str, ids: list[str]) -> list[VariableSet]:
+        """``GET /variables?ids=``: the sets named (snapshots too); without ids, every live set."""
+        wanted = {i.lower() for i in ids}
+        return [v for v in self.all(VariableSet, space_id)
+                if (v.id.lower() in wanted if wanted else not v.is_snapshot)]
+
+    # -- library variable sets -------------------------------------------------------------------
+
+    def save_library_variable_set(self, space_id: str, set_id: str | None, name: str | None,
+                                  description: str | None, content_type: str | None) -> LibraryVariableSet:
+        """Create (``set_id`` None) or rename/redescribe a library set; ``ContentType`` is create-only."""
+        current = self.require(LibraryVariableSet, space_id, set_id) if set_id else None
+        name = (name or "").strip() or (current.name if current else "")
+        if not name:
+            raise ValidationFailed("Please provide a name for the library variable set.")
+        for other in self.all(LibraryVariableSet, space_id):
+            if other.name.lower() == name.lower() and other is not current:
+                raise ValidationFailed(f"A library variable set with the name '{name}' already exists.")
+        kind = (content_type or "Variables").strip()
+        if current is None and kind not in ("Variables", "ScriptModule"):
+            raise ValidationFailed(f"The content type '{kind}' is not one of 'Variables', 'ScriptModule'.")
+        saved = LibraryVariableSet(
+            id=current.id if current else self.new_id("LibraryVariableSets"), space_id=space_id, name=name,
+            description=description if description is not None else (current.description if current else ""),
+            content_type=current.content_type if current else kind,
+        )
+        self.put(saved)
+        self.variable_set(space_id, saved.variable_set_id)
+        return saved
+
+    def include_library_variable_sets(self, space_id: str, project_ref: str, set_ids: list[str]) -> Project:
+        """A project's ``IncludedLibraryVariableSetIds``, replaced as a PUT of the project does;
+        every set must exist in the project's space. Later releases take their variables too."""
+        project = self.project(space_id, project_ref)
+        chosen, missing = [], []
+        for set_id in set_ids:
+            found = self.get(LibraryVariableSet, space_id, set_id)
+            if found is None:
+                missing.append(set_id)
+            elif found.id not in chosen:
+                chosen.append(found.id)
+        if missing:
+            raise ValidationFailed(*(f"The library variable set '{m}' does not exist." for m in missing))
+        project.included_library_variable_set_ids = chosen
+        self.put(project)
+        return project
 
     def replace_variables(
         self, space_id: str, set_id: str, variables: list[Variable], version: int | None
@@ -66,9 +117,27 @@ class VariableRules(State):
         found = self.get(VariableSet, None, release.variable_snapshot_id)
         return found or VariableSet(id=release.variable_snapshot_id, owner_id=release.project_id, is_snapshot=True)
 
+    def release_variables(self, release: Release) -> list[Variable]:
+        """Every variable a release's deployments see: its project snapshot's, then each library
+        set snapshot's."""
+        libraries = [self.get(VariableSet, None, i) for i in release.library_variable_snapshot_ids]
+        return [*self.snapshot_of(release).variables, *(v for s in libraries if s for v in s.variables)]
+
+    def live_variables(self, space_id: str, project: Project) -> list[Variable]:
+        """What a release of the project would see if it were snapshotted now."""
+        sets = [project.variable_set_id, *(f"variableset-{i}" for i in project.included_library_variable_set_ids)]
+        return [v for set_id in sets for v in self.variable_set(space_id, set_id).variables]
+
     def take_snapshot(self, space_id: str, project: Project) -> VariableSet:
         """A frozen copy of the project's variables, stored under a new snapshot id."""
-        current = self.project_variables(space_id, project.id)
+        return self._freeze(self.project_variables(space_id, project.id))
+
+    def take_library_snapshots(self, space_id: str, project: Project) -> list[str]:
+        """Frozen copies of each library set the project includes, in order: their ids."""
+        return [self._freeze(self.variable_set(space_id, f"variableset-{i}")).id
+                for i in project.included_library_variable_set_ids]
+
+    def _freeze(self, current: VariableSet) -> VariableSet:
         snapshot = current.model_copy(deep=True)
         snapshot.id = f"{current.id}-s-{current.version}-{uuid.uuid4().hex[:5].upper()}"
         snapshot.is_snapshot = True
