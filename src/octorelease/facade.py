@@ -203,8 +203,10 @@ class Octopus:
 
         def on_release(project: Project, chosen: ChosenRelease) -> None:
             result.project = Ref(project.id, project.name)
-            result.release = Ref(chosen.release.id, chosen.release.version)
-            message = f"Release {chosen.release.version} of {project.name}: {chosen.reason}."
+            if result.release is None or not chosen.tenants:
+                # Tenants running different releases are told one by one; the first one leads.
+                result.release = Ref(chosen.release.id, chosen.release.version)
+            message = f"Release {chosen.release.version} of {project.name}{chosen.scope}: {chosen.reason}."
             result.messages.append(message)
             self.observer.release_chosen(project.name, chosen.release.version)
             self.observer.note(message)

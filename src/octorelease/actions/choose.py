@@ -3,6 +3,11 @@
 Promote takes what the source environment is actually running: the release of the latest
 *successful* deployment there. When the newest deployment failed (or is still running) the
 previous successful one wins, and the reason says so. ``--release`` pins a version instead.
+
+A tenanted promotion asks the same question per tenant: what does *this tenant* run in the
+source environment. Tenants that run different releases each get their own (``per_tenant``);
+a tenant with no deployment of its own there takes what the untenanted deployments run, and
+the reason says so.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from octorelease.actions.result import Ref
 from octorelease.octopus import errors
 from octorelease.octopus.api import DashboardItem, Environment, Project, Release, SpaceApi
 
@@ -18,6 +24,16 @@ from octorelease.octopus.api import DashboardItem, Environment, Project, Release
 class ChosenRelease:
     release: Release
     reason: str
+    #: The tenants this choice is for, when a tenanted promotion chose per tenant.
+    tenants: tuple[Ref, ...] = ()
+
+    @property
+    def scope(self) -> str:
+        """" for tenant Acme" (or tenants), to follow the release in a sentence; "" when untenanted."""
+        if not self.tenants:
+            return ""
+        noun = "tenant" if len(self.tenants) == 1 else "tenants"
+        return f" for {noun} " + ", ".join(t.name for t in self.tenants)
 
 
 #: Told which release was chosen (and why) before the targets are validated, so that a
@@ -33,12 +49,24 @@ def version_key(version: str) -> tuple[tuple[int, int | str], ...]:
     return tuple(parts)
 
 
-def release_in_environment(project: Project, source: Environment, dashboard: Sequence[DashboardItem]) -> ChosenRelease:
-    """The release that ``source`` runs: its latest successful deployment of ``project``, read
-    from the dynamic dashboard's items (with ``includePrevious``)."""
+def release_in_environment(
+    project: Project, source: Environment, dashboard: Sequence[DashboardItem], tenant: Ref | None = None
+) -> ChosenRelease:
+    """The release that ``source`` runs (for ``tenant``, when given): its latest successful
+    deployment of ``project``, read from the dynamic dashboard's items (with ``includePrevious``)."""
     items = [i for i in dashboard if i.environment_id == source.id]
-    # An untenanted promotion follows the untenanted deployments when there are any.
-    pool = [i for i in items if i.tenant_id is None] or items
+    untenanted = [i for i in items if i.tenant_id is None]
+    where, fallback = source.name, ""
+    if tenant is None:
+        # An untenanted promotion follows the untenanted deployments when there are any.
+        pool = untenanted or items
+    else:
+        pool = [i for i in items if i.tenant_id == tenant.id]
+        if pool:
+            where = f"{source.name} for tenant {tenant.name}"
+        else:
+            pool = untenanted
+            fallback = f"{tenant.name} has no deployment of its own in {source.name}, so the untenanted ones count: "
     by_time = sorted(pool, key=lambda i: i.created)  # ISO timestamps from one server sort as text
     current = [i for i in by_time if i.is_current]
     successes = [i for i in by_time if i.state == "Success"]
@@ -46,11 +74,11 @@ def release_in_environment(project: Project, source: Environment, dashboard: Seq
     if not successes:
         if newest is None:
             raise errors.NotFound(
-                f"Project {project.name} has never been deployed to {source.name}: there is nothing to promote.",
+                f"Project {project.name} has never been deployed to {where}: there is nothing to promote.",
                 hint="Deploy a release there first, or pin one with --release VERSION.",
             )
         raise errors.NotFound(
-            f"No successful deployment of {project.name} to {source.name}: the newest one, "
+            f"No successful deployment of {project.name} to {where}: the newest one, "
             f"release {newest.release_version}, is {newest.state}.",
             hint="Pin a release with --release VERSION if you mean to promote it anyway.",
         )
@@ -58,20 +86,42 @@ def release_in_environment(project: Project, source: Environment, dashboard: Seq
     # older version counts), not the highest version ever deployed there.
     chosen = successes[-1]
     if newest is None or newest.deployment_id == chosen.deployment_id:
-        reason = f"the latest deployment to {source.name} ({chosen.deployment_id}) succeeded"
+        reason = f"the latest deployment to {where} ({chosen.deployment_id}) succeeded"
     elif newest.state in ("Queued", "Executing", "Cancelling"):
         reason = (
-            f"the newest deployment to {source.name}, release {newest.release_version}, is still {newest.state}; "
+            f"the newest deployment to {where}, release {newest.release_version}, is still {newest.state}; "
             f"{chosen.release_version} is the latest that succeeded there"
         )
     else:
         reason = (
-            f"the newest deployment to {source.name}, release {newest.release_version}, {newest.state}; "
+            f"the newest deployment to {where}, release {newest.release_version}, {newest.state}; "
             f"{chosen.release_version} is the latest that succeeded there"
         )
     # The dashboard says all the plan needs of the release, so it is not fetched again.
     release = Release(chosen.release_id, chosen.release_version, project.id, chosen.channel_id, {})
-    return ChosenRelease(release, reason)
+    return ChosenRelease(release, fallback + reason, (tenant,) if tenant else ())
+
+
+def per_tenant(
+    project: Project, source: Environment, dashboard: Sequence[DashboardItem], tenants: Sequence[Ref]
+) -> list[ChosenRelease]:
+    """What each tenant runs in ``source``, one choice per release (tenants in the order given).
+
+    A tenant with nothing to promote refuses the whole promotion (naming it), before anything
+    is created."""
+    groups: dict[str, list[tuple[Ref, ChosenRelease]]] = {}
+    for tenant in tenants:
+        chosen = release_in_environment(project, source, dashboard, tenant)
+        groups.setdefault(chosen.release.id, []).append((tenant, chosen))
+    choices = []
+    for members in groups.values():
+        reasons = [chosen.reason for _, chosen in members]
+        if len(members) == 1 or len(set(reasons)) == 1:
+            reason = reasons[0]
+        else:
+            reason = "; ".join(f"{tenant.name}: {chosen.reason}" for tenant, chosen in members)
+        choices.append(ChosenRelease(members[0][1].release, reason, tuple(t for t, _ in members)))
+    return choices
 
 
 def pinned_release(space: SpaceApi, project: Project, version: str) -> ChosenRelease:

@@ -29,7 +29,7 @@ class DeploymentCreator:
         self.plan = plan
 
     def create(self, target: TargetPlan) -> Deployment:
-        body = target.request_body(self.plan.release.id, self.plan.options)
+        body = target.request_body(self.plan.release_of(target).id, self.plan.options)
         sent_after = self.space.http.server_time or datetime.now(timezone.utc) - timedelta(minutes=5)
         return create_once(
             self.space.http,
@@ -45,7 +45,7 @@ class DeploymentCreator:
         ):
             created = deployment.created_at
             if (
-                deployment.release_id == self.plan.release.id
+                deployment.release_id == self.plan.release_of(target).id
                 and deployment.tenant_id == tenant_id
                 and created is not None
                 and created >= since
@@ -78,8 +78,8 @@ def run_plan(
             )
             result.deployments.append(entry)
             observer.note(
-                f"{entry.label} already has {plan.project.name} {plan.release.name} ({existing.deployment_id}, "
-                f"{existing.state}): not deploying it again (--force-redeploy does)."
+                f"{entry.label} already has {plan.project.name} {plan.release_of(target).name} "
+                f"({existing.deployment_id}, {existing.state}): not deploying it again (--force-redeploy does)."
             )
             continue
         deployment = creator.create(target)

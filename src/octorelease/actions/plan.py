@@ -7,8 +7,8 @@ validation has created nothing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from octorelease.actions.result import DeploymentResult, Ref
@@ -64,6 +64,9 @@ class TargetPlan:
     form_values: Mapping[str, str] = field(default_factory=dict)
     use_guided_failure: bool = False
     already: Existing | None = None
+    #: Set only when the plan's targets take different releases (tenants running different
+    #: releases in the source): then this target's own; else the plan's ``release``.
+    release: Ref | None = None
 
     def result(self, **fields: Any) -> DeploymentResult:
         """The result entry for this target, with the given fields (ids, state, ...)."""
@@ -72,6 +75,7 @@ class TargetPlan:
             environment_id=self.environment.id,
             tenant=self.tenant.name if self.tenant else None,
             tenant_id=self.tenant.id if self.tenant else None,
+            release=self.release,
             **fields,
         )
 
@@ -108,11 +112,32 @@ class DeploymentPlan:
     from_environment: Ref | None = None
     warnings: tuple[str, ...] = ()
 
+    def release_of(self, target: TargetPlan) -> Ref:
+        """The release ``target`` gets: its own when tenants differ, else the plan's."""
+        return target.release or self.release
+
+    @classmethod
+    def per_release(cls, plans: Sequence[DeploymentPlan], warnings: Sequence[str] = ()) -> DeploymentPlan:
+        """One plan from plans of the same action that differ only in their release (one per
+        group of tenants): each target then names its own release; the first plan's leads."""
+        first = plans[0]
+        if len(plans) == 1:
+            return replace(first, warnings=first.warnings + tuple(warnings))
+        targets = tuple(replace(t, release=plan.release) for plan in plans for t in plan.targets)
+        reasons = "; ".join(f"{plan.release.name}: {plan.release_reason}" for plan in plans)
+        all_warnings = tuple(dict.fromkeys(w for plan in plans for w in plan.warnings)) + tuple(warnings)
+        return replace(first, targets=targets, release_reason=reasons, warnings=all_warnings)
+
     def describe(self) -> list[str]:
         """The plan as plain lines, for ``--dry-run`` and the logs."""
-        lines = [f"{self.action} {self.project.name} release {self.release.name} ({self.release_reason})"]
+        if any(t.release for t in self.targets):
+            lines = [f"{self.action} {self.project.name}, a release per tenant ({self.release_reason})"]
+        else:
+            lines = [f"{self.action} {self.project.name} release {self.release.name} ({self.release_reason})"]
         for target in self.targets:
             where = target.environment.name + (f" for tenant {target.tenant.name}" if target.tenant else "")
+            if target.release:
+                where += f": release {target.release.name}"
             if target.already is not None:
                 lines.append(f"  -> {where}: already has it ({target.already.deployment_id}, {target.already.state})")
                 continue

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from octorelease.actions.choose import OnRelease, pinned_release, release_in_environment
+from octorelease.actions.choose import OnRelease, per_tenant, pinned_release, release_in_environment
 from octorelease.actions.plan import DeploymentOptions, DeploymentPlan, Existing
-from octorelease.actions.targets import build_plan, resolve_environments
+from octorelease.actions.targets import build_plan, plan_tenants, resolve_environments
 from octorelease.octopus import errors
 from octorelease.octopus.api import ACTIVE_TASK_STATES, DashboardItem, SpaceApi
 
@@ -37,22 +37,34 @@ def plan_promote(
     source_env, *target_envs = resolve_environments(environments, [source, *targets], space.space.name)
     # One dashboard request tells both what the source runs and what the targets already have.
     dashboard = space.dashboard(found_project.id, [source_env.id, *(e.id for e in target_envs)], include_previous=True)
-    if release:
-        chosen = pinned_release(space, found_project, release)
-    else:
-        chosen = release_in_environment(found_project, source_env, dashboard)
     options = options or DeploymentOptions()
-    return build_plan(
-        space,
-        action="promote",
-        project=found_project,
-        chosen=chosen,
-        environments=target_envs,
-        options=options,
-        from_environment=source_env,
-        on_release=on_release,
-        already=None if options.force_redeploy else already_there(dashboard, chosen.release.id),
-    )
+    if release:
+        choices = [pinned_release(space, found_project, release)]
+    elif options.tenants:
+        # Each tenant promotes what it runs in the source, not what the environment runs.
+        tenants = plan_tenants(space, found_project, target_envs, options)
+        choices = per_tenant(found_project, source_env, dashboard, tenants)
+    else:
+        choices = [release_in_environment(found_project, source_env, dashboard)]
+    plans = [
+        build_plan(
+            space,
+            action="promote",
+            project=found_project,
+            chosen=chosen,
+            environments=target_envs,
+            options=options,
+            from_environment=source_env,
+            on_release=on_release,
+            already=None if options.force_redeploy else already_there(dashboard, chosen.release.id),
+        )
+        for chosen in choices
+    ]
+    differ = []
+    if len(choices) > 1:
+        runs = ", ".join(f"{t.name} {c.release.version}" for c in choices for t in c.tenants)
+        differ.append(f"the tenants run different releases in {source_env.name} ({runs}): each gets its own")
+    return DeploymentPlan.per_release(plans, differ)
 
 
 def already_there(dashboard: Sequence[DashboardItem], release_id: str) -> dict[tuple[str, str | None], Existing]:

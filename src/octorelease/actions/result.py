@@ -42,6 +42,8 @@ class DeploymentResult:
     failed_step: str | None = None
     cancelled_by_us: bool = False
     already_deployed: bool = False
+    #: Set only when the action's deployments are of different releases (one per tenant).
+    release: Ref | None = None
 
     @property
     def label(self) -> str:
@@ -69,6 +71,8 @@ class DeploymentResult:
             doc["failed_step"] = self.failed_step
         if self.already_deployed:
             doc["already_deployed"] = True
+        if self.release is not None:
+            doc["release"] = {"id": self.release.id, "version": self.release.name}
         return doc
 
 

@@ -233,6 +233,21 @@ def _resolve_tenants(space: SpaceApi, project: Project, environment: Environment
     return refs
 
 
+def plan_tenants(
+    space: SpaceApi, project: Project, environments: Sequence[Environment], options: DeploymentOptions
+) -> list[Ref]:
+    """The tenants ``options`` names, checked against the project and the one target environment."""
+    if options.tenants:
+        if len(environments) != 1:
+            raise errors.InvalidInput("Tenants can be deployed to one environment at a time; give a single --to.")
+        if project.tenanted_mode == "Untenanted":
+            raise errors.InvalidInput(f"Project {project.name} is not tenanted; --tenant cannot be used.")
+        return _resolve_tenants(space, project, environments[0], options.tenants)
+    if project.tenanted_mode == "Tenanted":
+        raise errors.InvalidInput(f"Project {project.name} only deploys to tenants.", hint="Pass --tenant NAME or '*'.")
+    return []
+
+
 def build_plan(
     space: SpaceApi,
     *,
@@ -247,21 +262,14 @@ def build_plan(
 ) -> DeploymentPlan:
     """Validate every target and option against the server, and return the plan (GETs only).
 
-    ``on_release`` hears of the chosen release first, so that a refusal can still name it."""
+    ``on_release`` hears of the chosen release first, so that a refusal can still name it.
+    A release chosen per tenant (``chosen.tenants``) is planned for those tenants only."""
     if on_release is not None:
         on_release(project, chosen)
     release = chosen.release
     options = options or DeploymentOptions()
     warnings: list[str] = []
-    tenants: list[Ref] = []
-    if options.tenants:
-        if len(environments) != 1:
-            raise errors.InvalidInput("Tenants can be deployed to one environment at a time; give a single --to.")
-        if project.tenanted_mode == "Untenanted":
-            raise errors.InvalidInput(f"Project {project.name} is not tenanted; --tenant cannot be used.")
-        tenants = _resolve_tenants(space, project, environments[0], options.tenants)
-    elif project.tenanted_mode == "Tenanted":
-        raise errors.InvalidInput(f"Project {project.name} only deploys to tenants.", hint="Pass --tenant NAME or '*'.")
+    tenants = list(chosen.tenants) or plan_tenants(space, project, environments, options)
 
     template = space.template(release.id)
     check_lifecycle(space, project, release, template, environments, tenants)

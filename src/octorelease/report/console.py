@@ -520,6 +520,10 @@ def _headline(result: ActionResult) -> str:
     """What the action did, in the past tense: "Promoted Web 1.1.0 from Development to Test"."""
     what = " ".join(ref.name for ref in (result.project, result.release) if ref is not None)
     targets = ", ".join(d.label for d in result.deployments)
+    if result.action == "promote" and any(d.release for d in result.deployments):
+        # Tenants that ran different releases: each target says which it got.
+        each = ", ".join(f"{d.release.name if d.release else '?'} to {d.label}" for d in result.deployments)
+        return f"Promoted {result.project.name if result.project else ''} from {result.from_environment}: {each}"
     if result.action == "promote":
         return f"Promoted {what} from {result.from_environment} to {targets}"
     if result.action == "deploy":
