@@ -66,6 +66,10 @@ class SandboxControl:
     def publish_package(self, package_id: str, version: str, space: str | None = None) -> None:
         self._control("POST", "packages", {"packageId": package_id, "version": version, "space": space})
 
+    def rename(self, kind: str, old: str, new: str) -> None:
+        """Rename an environment, machine, project, tenant or step; ``new`` may be any text."""
+        self._control("POST", "rename", {"kind": kind, "from": old, "to": new})
+
     def requests(self) -> list[dict[str, str]]:
         """Every /api request since the last clear: ``{"method", "path", "query"}``, plus
         ``"fault"`` (its kind) for a request that got an HTTP fault."""

@@ -284,12 +284,14 @@ def _configure_logging(verbosity: int) -> None:
     """-v shows retries, -vv every request (method, path, status, time; never headers)."""
     import logging
 
+    from octorelease.safe_text import log_formatter
+
     if verbosity <= 0:
         return
     logger = logging.getLogger("octorelease")
     if not logger.handlers:
         handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(message)s"))
+        handler.setFormatter(log_formatter("%(message)s"))
         logger.addHandler(handler)
     logger.setLevel(logging.DEBUG if verbosity >= 2 else logging.INFO)
 
@@ -654,12 +656,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         exc.show()
         return 2
     except errors.OctoreleaseError as exc:
+        from octorelease.safe_text import one_line
+
         code = exit_code_for(exc)
         if want_json:
             _print_json_error(args, code, exc.message)
-        click.echo(f"Error: {exc.message}", err=True)
+        click.echo(f"Error: {one_line(exc.message)}", err=True)
         if exc.hint:
-            click.echo(f"  hint: {exc.hint}", err=True)
+            click.echo(f"  hint: {one_line(exc.hint)}", err=True)
         return code
     except (KeyboardInterrupt, click.Abort):
         click.echo("Aborted.", err=True)
@@ -667,14 +671,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # a bug: one line, and the traceback only when asked for
         if "-v" in args or "--verbose" in args or "-vv" in args:
             raise
-        click.echo(f"Error: unexpected {type(exc).__name__}: {exc} (run with -v for the traceback)", err=True)
+        from octorelease.safe_text import one_line
+
+        click.echo(f"Error: unexpected {type(exc).__name__}: {one_line(str(exc))} (run with -v for the traceback)",
+                   err=True)
         return INTERNAL_ERROR
     return 0
 
 
 def _print_json_error(args: Sequence[str], code: int, message: str) -> None:
     """The contract's JSON object for an error found before any action ran."""
-    import json
+    from octorelease.safe_text import safe_json
 
     command = next((a for a in args if a in ("promote", "deploy", "create", "run", "demo")), None)
     doc: dict[str, Any] = {"ok": False}
@@ -686,7 +693,7 @@ def _print_json_error(args: Sequence[str], code: int, message: str) -> None:
             doc["from"] = None
         doc["deployments"] = []
     doc["error"] = {"code": code, "message": message}
-    click.echo(json.dumps(doc))
+    click.echo(safe_json(doc))
 
 
 if __name__ == "__main__":

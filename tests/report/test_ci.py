@@ -130,7 +130,8 @@ def test_errors_and_warnings_speak_each_cis_language(environ: dict[str, str], er
 def test_a_message_cannot_forge_a_second_github_command() -> None:
     ci, stream = reporter(GITHUB)
     ci.error("bad\n::set-env name=X::y")
-    assert stream.getvalue() == "::error::bad%0A::set-env name=X::y\n"
+    # one line; and the ``::`` that began a line of the message is defused too (safe_text)
+    assert stream.getvalue() == "::error::bad%0A:\u200b:set-env name=X::y\n"
 
 
 def test_teamcity_escapes_every_special_character() -> None:

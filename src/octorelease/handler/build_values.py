@@ -50,16 +50,8 @@ import re
 from collections.abc import Callable, Mapping
 
 from octorelease.octopus.errors import InvalidInput
+from octorelease.safe_text import detect_ci
 from octorelease.suggest import closest
-
-#: The variable whose presence says which CI runs us, checked in this order.
-CI_MARKERS = (
-    ("github", "GITHUB_ACTIONS"),
-    ("gitlab", "GITLAB_CI"),
-    ("azure", "TF_BUILD"),
-    ("teamcity", "TEAMCITY_VERSION"),
-    ("jenkins", "JENKINS_URL"),
-)
 
 #: Every value some CI can give: used to tell "not set here" from "no such value".
 KNOWN_VALUES = (
@@ -81,14 +73,6 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{build\.([^{}]*)\}")
 
 Environ = Mapping[str, str]
-
-
-def detect_ci(environ: Environ) -> str | None:
-    """Which CI runs us (``github``, ``gitlab``, ``jenkins``, ``azure``, ``teamcity``), or None."""
-    for name, marker in CI_MARKERS:
-        if environ.get(marker):
-            return name
-    return None
 
 
 def build_values(environ: Environ, overrides: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -24,8 +24,9 @@ call ``error`` only for failures that should fail it (``--fail-on-error``); use 
 Outside a CI nothing is written: the console report already says it all.
 
 Every value is escaped for its CI (a newline in a message must not end the command, nor start a
-new one), and everything written, to the stream or to a file, first passes through redaction:
-the given secrets, and anything shaped like an Octopus API key, become ``***``.
+new one), and everything written, to the stream or to a file, is first cleaned (``safe_text``:
+no escapes, no control characters, no CI marker in text we did not write) and redacted: the
+given secrets, and anything shaped like an Octopus API key, become ``***``.
 
 ``CiReporter`` takes the stream and the environment as arguments (no globals), so tests give
 it a ``StringIO`` and a dict, and files land where the dict's ``GITHUB_OUTPUT`` points.
@@ -33,7 +34,6 @@ it a ``StringIO`` and a dict, and files land where the dict's ``GITHUB_OUTPUT`` 
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 import time
@@ -44,11 +44,8 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from octorelease.durations import format_duration
-from octorelease.handler.build_values import detect_ci
-from octorelease.report.console import REDACTED, redact
+from octorelease.safe_text import API_KEY_SHAPE, REDACTED, clean, detect_ci, one_line, redact, safe_json
 
-#: Octopus API keys are ``API-`` and upper-case letters and digits; hide any we did not know of.
-_API_KEY_SHAPE = re.compile(r"API-[A-Z0-9]{16,}")
 _OUTPUT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 
 Clock = Callable[[], float]
@@ -96,10 +93,6 @@ def teamcity_value(text: str) -> str:
     return "".join(_TEAMCITY_ESCAPES.get(char, char) for char in text)
 
 
-def _one_line(text: str) -> str:
-    return " ".join(text.splitlines())
-
-
 # ---------------------------------------------------------------------------------------------
 # Folds
 
@@ -119,7 +112,7 @@ class LogFolds:
 
     def open(self, title: str) -> str:
         """The line that starts a fold named ``title``."""
-        title = _one_line(title)
+        title = one_line(title)
         if self.ci == "github":
             return f"::group::{github_data(title)}"
         if self.ci == "azure":
@@ -135,7 +128,7 @@ class LogFolds:
 
     def close(self, title: str) -> str:
         """The line that ends the fold named ``title`` (empty where a CI has no such line)."""
-        title = _one_line(title)
+        title = one_line(title)
         if self.ci == "github":
             return "::endgroup::"
         if self.ci == "azure":
@@ -179,7 +172,7 @@ def step_outputs(result: Mapping[str, Any]) -> dict[str, str]:
         "release_version": str(releases[-1].get("version", "")) if releases else "",
         "release_id": str(releases[-1].get("id", "")) if releases else "",
         "task_ids": ",".join(task_ids),
-        "result": json.dumps(result, separators=(",", ":")),
+        "result": safe_json(result, compact=True),
     }
 
 
@@ -274,7 +267,7 @@ def markdown_summary(rows: Sequence[SummaryRow], title: str = "octorelease") -> 
 
 def _cell(text: str) -> str:
     """Table-safe text: no line breaks, no column breaks, no HTML."""
-    text = _one_line(text).replace("\\", "\\\\").replace("|", "\\|")
+    text = one_line(text).replace("\\", "\\\\").replace("|", "\\|")
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
@@ -372,7 +365,8 @@ class CiReporter:
             self._write(f"{level.upper()}: {title + ': ' if title else ''}{message}")
 
     def _clean(self, text: str) -> str:
-        return _API_KEY_SHAPE.sub(REDACTED, redact(text, self._secrets))
+        """Safe to write: no escapes, no CI marker (``safe_text``), no secret."""
+        return API_KEY_SHAPE.sub(REDACTED, redact(clean(text), self._secrets))
 
     def _write(self, line: str) -> None:
         stream = self._stream if self._stream is not None else sys.stderr

@@ -11,23 +11,24 @@ faces, chosen once when it is built:
   bottom. Task logs go inside the CI's fold (``::group::``) when it has one.
 
 Everything written passes through ``redact``: task logs and server messages may echo the API
-key, and the key must never reach a build log. rich is imported only when a reporter is built,
-so importing this module (as ``cli.py`` does for ``--help``) costs nothing.
+key, and the key must never reach a build log. It passes through ``safe_text`` too: text from the
+server is cleaned of escapes and CI commands, and each line of a task log message gets its own
+prefix. rich is imported only when a reporter is built, so importing this module (as ``cli.py``
+does for ``--help``) costs nothing.
 """
 
 from __future__ import annotations
 
-import importlib
-import json
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 from octorelease.actions.result import FAILED_STATES, ActionResult, DeploymentResult, LogLine
 from octorelease.durations import format_duration
+from octorelease.safe_text import one_line, redact, running_in_ci, safe_json, safe_lines
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -38,25 +39,6 @@ if TYPE_CHECKING:
     from rich.text import Text
 
     from octorelease.actions.plan import DeploymentPlan
-
-#: What a secret is replaced with.
-REDACTED = "***"
-
-#: Variables that only CI systems set; any of them means "no live view, whole lines only".
-CI_VARIABLES = (
-    "CI",
-    "GITHUB_ACTIONS",
-    "GITLAB_CI",
-    "TF_BUILD",
-    "TEAMCITY_VERSION",
-    "JENKINS_URL",
-    "BUILDKITE",
-    "CIRCLECI",
-    "TRAVIS",
-    "APPVEYOR",
-    "BITBUCKET_BUILD_NUMBER",
-    "CODEBUILD_BUILD_ID",
-)
 
 #: Task states after which nothing changes any more.
 FINISHED_STATES = FAILED_STATES | {"Success"}
@@ -70,17 +52,6 @@ CATEGORY_STYLES = {"Error": "red", "Fatal": "bold red", "Warning": "yellow", "Hi
 
 #: How task states are styled, in the live view, the state lines and the summary.
 STATE_STYLES = {"Success": "green", "Executing": "cyan", "Cancelling": "yellow", "Queued": "dim"}
-
-
-def redact(text: str, secrets: Iterable[str]) -> str:
-    """``text`` with every secret replaced by ``***``.
-
-    The longest secrets go first, so a secret that contains another is hidden whole; empty
-    secrets are ignored (replacing "" would put ``***`` between every character).
-    """
-    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
-        text = text.replace(secret, REDACTED)
-    return text
 
 
 def _redact_value(value: Any, secrets: Sequence[str]) -> Any:
@@ -105,39 +76,20 @@ def render_json(result_dict: Mapping[str, Any], stream: TextIO | None = None, *,
     so click's ``CliRunner`` and pytest's ``capsys`` see the output.
     """
     out = sys.stdout if stream is None else stream
-    out.write(json.dumps(_redact_value(result_dict, secrets)) + "\n")
+    out.write(safe_json(_redact_value(result_dict, secrets)) + "\n")
     out.flush()
-
-
-def running_in_ci(environ: Mapping[str, str]) -> bool:
-    """Whether a CI system runs us: ``CI`` or a variable only a CI sets, and not set to false."""
-    return any(environ.get(name, "").strip().lower() not in ("", "0", "false") for name in CI_VARIABLES)
 
 
 class LogGroups(Protocol):
     """A CI's way of folding a run of log lines under a title (GitHub ``::group::``, GitLab
     sections, Azure ``##[group]``, TeamCity blocks). ``report/ci.py`` provides them; each
-    method returns the marker line to print, verbatim."""
+    method returns the marker line to print, verbatim, its title already cleaned."""
 
     def open(self, title: str) -> str:
         """The line that starts a fold named ``title``."""
 
     def close(self, title: str) -> str:
         """The line that ends the fold named ``title``."""
-
-
-def _ci_log_groups(environ: Mapping[str, str]) -> LogGroups | None:
-    """The fold markers of the CI we run in, when ``report/ci.py`` offers them.
-
-    Looked up rather than imported at the top so that the console works (with ``[Env]``
-    prefixes) whether or not that module, or the function, exists.
-    """
-    try:
-        ci = importlib.import_module("octorelease.report.ci")
-    except ImportError:
-        return None
-    factory: Callable[[Mapping[str, str]], LogGroups | None] | None = getattr(ci, "log_groups", None)
-    return factory(environ) if factory is not None else None
 
 
 @dataclass
@@ -223,7 +175,11 @@ class ConsoleReporter:
         self._verbosity = verbosity
         self._log = log
         self._secrets = tuple(secrets)
-        self._groups = groups if groups is not None else (_ci_log_groups(environ) if in_ci else None)
+        if groups is None and in_ci:
+            from octorelease.report.ci import log_groups
+
+            groups = log_groups(environ)
+        self._groups = groups
         no_color = environ.get("NO_COLOR", "") != ""
         force_color = not no_color and environ.get("FORCE_COLOR", "") != ""
         # Every choice rich would otherwise make from os.environ is made here from ``environ``.
@@ -283,13 +239,16 @@ class ConsoleReporter:
         if not self._log or not lines:
             return
         track = self._track(deployment)
-        if self._groups is not None and not self._live:
+        in_group = self._groups is not None and not self._live
+        if in_group:
             self._enter_group(self._group_title(deployment))
-            for line in lines:
-                self._print(self._line(*self._log_parts(line)), in_group=True)
-            return
+        prefix = [] if in_group else [self._prefix(track)]
         for line in lines:
-            self._print(self._line(self._prefix(track), *self._log_parts(line)))
+            # Each line of a multi-line message gets the prefix: a continuation line of a
+            # script's output must not start a line of the build log on its own.
+            where, style = self._log_where(line), CATEGORY_STYLES.get(line.category, "")
+            for text in safe_lines(line.text):
+                self._print(self._line(*prefix, (where, "dim"), (text, style)), in_group=in_group)
 
     def release_chosen(self, project: str, version: str) -> None:
         """Name the release being deployed, for the CI fold titles ("Deploy Web 1.3.0 to Test")."""
@@ -367,9 +326,8 @@ class ConsoleReporter:
         return (f"[{track.deployment.label}] ", track.colour)
 
     @staticmethod
-    def _log_parts(line: LogLine) -> list[str | tuple[str, str]]:
-        where = f"{line.step} ({line.machine})" if line.machine else line.step
-        return [(f"{where}: ", "dim"), (line.text, CATEGORY_STYLES.get(line.category, ""))]
+    def _log_where(line: LogLine) -> str:
+        return f"{line.step} ({line.machine}): " if line.machine else f"{line.step}: "
 
     @staticmethod
     def _state_style(deployment: DeploymentResult) -> str:
@@ -432,13 +390,18 @@ class ConsoleReporter:
     # -- writing ---------------------------------------------------------------------------
 
     def _line(self, *parts: str | tuple[str, str]) -> Text:
-        """A styled line whose every part has been redacted: the one way text is built."""
+        """A styled line whose every part is cleaned and redacted: the one way text is built.
+
+        Parts carry names and messages from the server, so each is made one line with no
+        escapes and no CI marker (``safe_text``); a line break inside one would start a line of
+        the build log that a CI agent reads as a command.
+        """
         from rich.text import Text
 
         text = Text()
         for part in parts:
             content, style = (part, "") if isinstance(part, str) else part
-            text.append(redact(content, self._secrets), style=style)
+            text.append(redact(one_line(content), self._secrets), style=style)
         return text
 
     def _say(self, *parts: str | tuple[str, str]) -> None:

@@ -93,6 +93,17 @@ async def packages(request: Request) -> Response:
     return _ok()
 
 
+async def rename(request: Request) -> Response:
+    body = await _body(request)
+    kind, old, new = body.text("kind"), body.raw("from"), body.raw("to")
+    if not kind or not isinstance(old, str) or not isinstance(new, str) or not new:
+        raise ValidationFailed("'kind', 'from' and 'to' are required; 'to' is any non-empty text.")
+    sandbox = _sandbox(request)
+    with sandbox.backend.lock:
+        sandbox.backend.rename(sandbox.backend.space(body.text("space")).id, kind, old, new)
+    return _ok()
+
+
 async def requests(request: Request) -> Response:
     sandbox = _sandbox(request)
     if request.method == "DELETE":
@@ -108,5 +119,6 @@ ROUTES: list[BaseRoute] = [
     Route("/_sandbox/speed", speed, methods=["POST"]),
     Route("/_sandbox/api-keys", api_keys, methods=["POST"]),
     Route("/_sandbox/packages", packages, methods=["POST"]),
+    Route("/_sandbox/rename", rename, methods=["POST"]),
     Route("/_sandbox/requests", requests, methods=["GET", "DELETE"]),
 ]

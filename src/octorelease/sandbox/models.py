@@ -269,6 +269,34 @@ class Backend(DeploymentRules):
                 return fault
         return None
 
+    def rename(self, space_id: str, kind: str, old: str, new: str) -> None:
+        """Give an environment, machine, project, tenant or step (``kind``) named ``old`` the name
+        ``new``, as if it had always been called so: a step is renamed in its project and in every
+        release's snapshot. Tests use it to name things as hostile servers do (any text at all)."""
+        if kind == "step":
+            found = False
+            owners: list[Project | Release] = [*self.all(Project, space_id), *self.all(Release, space_id)]
+            for owner in owners:
+                renamed = [s for s in owner.steps if s.name == old]
+                for step in renamed:
+                    step.name = step.action.name = new
+                if renamed:
+                    found = True
+                    self.put(owner)
+            if not found:
+                raise ResourceNotFound(old)
+            return
+        kinds: dict[str, type[Environment | Machine | Project | Tenant]] = {
+            "environment": Environment, "machine": Machine, "project": Project, "tenant": Tenant}
+        if kind not in kinds:
+            raise ValidationFailed(f"'kind' must be one of {', '.join([*kinds, 'step'])}.")
+        for entity in self.all(kinds[kind], space_id):
+            if entity.name == old:
+                entity.name = new
+                self.put(entity)
+                return
+        raise ResourceNotFound(old)
+
     def wipe(self) -> None:
         """Forget everything: state, faults and limited keys (the caller re-seeds)."""
         self.store.wipe()

@@ -60,6 +60,10 @@ Test controls (outside ``/api``, no API key needed; JSON in, ``{"ok": true}`` ou
   key, allowed to deploy only to those environments (403 elsewhere, absent from ``PromoteTo``).
 - ``POST /_sandbox/packages`` ``{"packageId": "Web", "version": "1.4.0", "space": null}``: publish a
   package version to a space's built-in feed (the default space's when ``space`` is absent).
+- ``POST /_sandbox/rename`` ``{"kind": "environment"|"machine"|"project"|"tenant"|"step", "from":
+  "Test", "to": "any text", "space": null}``: rename one thing, as if it had always been called so
+  (a step in its project and in every release's snapshot); the new name is taken verbatim, control
+  characters and all, as a hostile or broken server would send it. 404 when nothing has that name.
 - ``GET /_sandbox/requests``: every ``/api`` request so far, ``[{"method", "path", "query"}]``
   (never headers; an ``apikey`` query value is masked), plus ``"fault"`` (its kind) for a request
   that got an HTTP fault. ``DELETE`` clears the list.
