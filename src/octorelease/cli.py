@@ -168,7 +168,11 @@ def deployment_options(func: F) -> F:
     """The options shared by promote, deploy and create --deploy-to."""
     decorators = [
         click.option("--force-package-download", is_flag=True, help="Download packages again even if present."),
-        click.option("--force-redeploy", is_flag=True, help="Redeploy packages already installed on a machine."),
+        click.option(
+            "--force-redeploy",
+            is_flag=True,
+            help="Redeploy packages already installed on a machine (ForcePackageRedeployment).",
+        ),
         click.option(
             "--machine", "machines", multiple=True, metavar="NAME", help="Deploy only to these machines (repeatable)."
         ),
@@ -333,6 +337,12 @@ def _report_and_exit(ctx: click.Context, run: Callable[[Any], Any], *, log: bool
     help="Promote this release instead of the latest successful one in --from.",
 )
 @click.option("--notes", default=None, help="Deployment notes (the deployments' Comments).")
+@click.option(
+    "--redeploy/--no-redeploy",
+    default=None,
+    help="Deploy again to a target that already runs the release (default: join it). "
+    "Unset, --force-redeploy implies --redeploy, as it always did.",
+)
 @deployment_options
 @global_options(on_group=False)
 @click.pass_context
@@ -344,6 +354,7 @@ def promote(
     targets: tuple[str, ...],
     release: str | None,
     notes: str | None,
+    redeploy: bool | None,
     **flags: Any,
 ) -> None:
     """Deploy the release running in one environment to others.
@@ -365,6 +376,7 @@ def promote(
             dry_run=dry_run,
             wait=wait,
             notes=notes,
+            redeploy=redeploy,
             **options,
         ),
         log=wait.log,

@@ -138,6 +138,9 @@ class Promote(Deploy):
     """Promote the release running in ``from`` (or ``release``) to ``to``."""
 
     from_: str = Field(alias="from")
+    #: Deploy again where the release already runs; unset follows ``force_redeploy`` (the CLI's
+    #: ``--redeploy/--no-redeploy``).
+    redeploy: bool | None = None
 
 
 class On(_Model):

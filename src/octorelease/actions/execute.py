@@ -79,7 +79,7 @@ def run_plan(
             result.deployments.append(entry)
             observer.note(
                 f"{entry.label} already has {plan.project.name} {plan.release_of(target).name} "
-                f"({existing.deployment_id}, {existing.state}): not deploying it again (--force-redeploy does)."
+                f"({existing.deployment_id}, {existing.state}): not deploying it again (--redeploy does)."
             )
             continue
         deployment = creator.create(target)

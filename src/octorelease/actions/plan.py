@@ -21,7 +21,11 @@ class DeploymentOptions:
     """The deployment fields a user sets (ContinuaCI's Promote tab plus what peers offer)."""
 
     force_package_download: bool = False
+    #: Octopus's ``ForcePackageRedeployment`` (ContinuaCI's "Force Re-deployment").
     force_redeploy: bool = False
+    #: Promote only: deploy again to a target that already runs the release (else it is
+    #: joined). ``None`` follows ``force_redeploy``, which did both jobs before this existed.
+    redeploy: bool | None = None
     machines: tuple[str, ...] = ()
     exclude_machines: tuple[str, ...] = ()
     skip_steps: tuple[str, ...] = ()
@@ -29,6 +33,11 @@ class DeploymentOptions:
     prompted_variables: Mapping[str, str] = field(default_factory=dict)
     guided_failure: GuidedFailure = "default"
     tenants: tuple[str, ...] = ()
+
+    @property
+    def redeploys(self) -> bool:
+        """Whether a target already running the release gets a new deployment anyway."""
+        return self.force_redeploy if self.redeploy is None else self.redeploy
 
 
 @dataclass(frozen=True)
@@ -156,7 +165,9 @@ class DeploymentPlan:
         if self.options.force_package_download:
             flags.append("force package download")
         if self.options.force_redeploy:
-            flags.append("force re-deployment")
+            flags.append("force package redeployment")
+        if self.options.redeploys and self.action == "promote":
+            flags.append("redeploy where the release already runs")
         if self.options.notes:
             flags.append(f"notes: {self.options.notes!r}")
         if flags:

@@ -56,15 +56,34 @@ def plan_promote(
             options=options,
             from_environment=source_env,
             on_release=on_release,
-            already=None if options.force_redeploy else already_there(dashboard, chosen.release.id),
+            already=None if options.redeploys else already_there(dashboard, chosen.release.id),
         )
         for chosen in choices
     ]
-    differ = []
+    notes = []
     if len(choices) > 1:
         runs = ", ".join(f"{t.name} {c.release.version}" for c in choices for t in c.tenants)
-        differ.append(f"the tenants run different releases in {source_env.name} ({runs}): each gets its own")
-    return DeploymentPlan.per_release(plans, differ)
+        notes.append(f"the tenants run different releases in {source_env.name} ({runs}): each gets its own")
+    if options.redeploy is None and options.force_redeploy:
+        notes.extend(_force_redeploy_redeploys(plans, dashboard))
+    return DeploymentPlan.per_release(plans, notes)
+
+
+def _force_redeploy_redeploys(plans: Sequence[DeploymentPlan], dashboard: Sequence[DashboardItem]) -> list[str]:
+    """Say where ``--force-redeploy`` alone deploys again what a target already runs: it always
+    did, so it still does, but ``--no-redeploy`` now keeps package forcing without it."""
+    said = []
+    for plan in plans:
+        existing = already_there(dashboard, plan.release.id)
+        for target in plan.targets:
+            if (target.environment.id, target.tenant.id if target.tenant else None) in existing:
+                where = target.environment.name + (f" for tenant {target.tenant.name}" if target.tenant else "")
+                said.append(
+                    f"{where} already runs {plan.project.name} {plan.release.name}: --force-redeploy deploys it "
+                    "again, as it always has (add --no-redeploy to force package redeployment only where "
+                    "a deployment is made)"
+                )
+    return said
 
 
 def already_there(dashboard: Sequence[DashboardItem], release_id: str) -> dict[tuple[str, str | None], Existing]:

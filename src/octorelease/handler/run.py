@@ -257,6 +257,7 @@ def _promote(
         dry_run=dry_run,
         wait=wait,
         notes=promote.notes,
+        redeploy=promote.redeploy,
         **_deployment_options(promote),
     )
 
