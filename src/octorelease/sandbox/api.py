@@ -246,6 +246,44 @@ def user(ctx: Ctx) -> Json:
     return shape.user(ctx.base)
 
 
+def _sandbox_user(ctx: Ctx) -> None:
+    if ctx.arg("id").lower() not in ("users-1", "me"):
+        raise ResourceNotFound(ctx.arg("id"))
+
+
+@route()
+def users(ctx: Ctx) -> Json:
+    return ctx.page([shape.user(ctx.base)], "User", f"{ctx.base}/api/users{{/id}}{{?skip,take,ids,filter}}",
+                    lambda u: u)
+
+
+def _api_keys(ctx: Ctx) -> list[Json]:
+    """The sandbox user's keys: its own, then each limited one (``/_sandbox/api-keys``)."""
+    _sandbox_user(ctx)
+    now = ctx.backend.clock()
+    return [shape.api_key(ctx.base, n, now) for n in range(1, len(ctx.backend.api_keys) + 2)]
+
+
+@route()
+def user_api_keys(ctx: Ctx) -> Json:
+    return ctx.page(_api_keys(ctx), "ApiKey", f"{ctx.base}/api/users/Users-1/apikeys{{/id}}{{?skip,take}}",
+                    lambda k: k)
+
+
+@route()
+def user_api_key(ctx: Ctx) -> Json:
+    for key in _api_keys(ctx):
+        if key["Id"].lower() == ctx.arg("key").lower():
+            return key
+    raise ResourceNotFound(ctx.arg("key"))
+
+
+@route()
+def user_permissions(ctx: Ctx) -> Json:
+    _sandbox_user(ctx)
+    return shape.user_permissions(ctx.base, [s.id for s in ctx.backend.all(Space)])
+
+
 @route()
 def user_spaces(ctx: Ctx) -> list[Json]:
     if ctx.arg("id").lower() not in ("users-1", "me"):
@@ -284,6 +322,43 @@ def save_project(ctx: Ctx) -> Json:
 
 
 @route()
+def project_deployment_settings(ctx: Ctx) -> Json:
+    return shape.deployment_settings(ctx.base, ctx.backend.project(ctx.space_id, ctx.arg("ref")))
+
+
+@route()
+def project_progression(ctx: Ctx) -> Json:
+    result = ctx.backend.project_progression(ctx.space_id, ctx.arg("ref"), ctx.q_int("releaseHistoryCount", 3))
+    return shape.project_progression(ctx.base, result, ctx.backend.clock())
+
+
+@route()
+def project_triggers(ctx: Ctx) -> Json:
+    """Project triggers are not emulated: every project has none."""
+    project = ctx.backend.project(ctx.space_id, ctx.arg("ref"))
+    return ctx.page([], "ProjectTrigger", f"{ctx.base}/api/{ctx.space_id}/projects/{project.id}/triggers"
+                    "{?skip,take,partialName,triggerActionType}", lambda t: t)
+
+
+@route()
+def project_logo(ctx: Ctx) -> Response:
+    ctx.backend.project(ctx.space_id, ctx.arg("ref"))
+    return Response(shape.LOGO_PNG, media_type="image/png")
+
+
+@route()
+def project_channel(ctx: Ctx) -> Json:
+    return shape.channel(ctx.base, ctx.backend.project_channel(ctx.space_id, ctx.arg("ref"), ctx.arg("id")))
+
+
+@route()
+def channel_releases(ctx: Ctx) -> Json:
+    items = ctx.backend.channel_releases(ctx.space_id, ctx.arg("id"))
+    return ctx.page(items, "Release", f"{ctx.base}/api/{ctx.space_id}/channels/{ctx.arg('id')}/releases"
+                    "{?skip,take,searchByVersion}", lambda r: shape.release(ctx.base, r))
+
+
+@route()
 def project_runbooks(ctx: Ctx) -> Json:
     """Runbooks are not emulated: every project has none (an empty page, for tools that list them)."""
     project = ctx.backend.project(ctx.space_id, ctx.arg("ref"))
@@ -307,6 +382,22 @@ def project_group(ctx: Ctx) -> Json:
     if ctx.arg("id").lower() != "projectgroups-1":
         raise ResourceNotFound(ctx.arg("id"))
     return shape.project_group(ctx.base, ctx.space_id)
+
+
+@route()
+def project_group_projects(ctx: Ctx) -> Json:
+    if ctx.arg("id").lower() != "projectgroups-1":
+        raise ResourceNotFound(ctx.arg("id"))
+    return ctx.page(ctx.backend.all(Project, ctx.space_id), "Project", f"{ctx.base}/api/{ctx.space_id}/projectgroups/"
+                    "ProjectGroups-1/projects{?skip,take}", lambda p: shape.project(ctx.base, p))
+
+
+@route()
+def deployment_processes(ctx: Ctx) -> Json:
+    items = [p for p in ctx.backend.all(Project, ctx.space_id)
+             if not ctx.q_list("ids") or p.process_id.lower() in {i.lower() for i in ctx.q_list("ids")}]
+    return ctx.page(items, "DeploymentProcess", ctx.template("DeploymentProcesses"),
+                    lambda p: shape.deployment_process(ctx.base, p))
 
 
 @route()
@@ -422,6 +513,8 @@ LIBRARY_VARIABLE_SETS = catalog(
                         if (ctx.q("contentType") or s.content_type).lower() == s.content_type.lower()])
 TAG_SETS = unemulated("TagSet", "TagSets")
 RUNBOOKS = unemulated("Runbook", "Runbooks")
+ARTIFACTS = unemulated("Artifact", "Artifacts")
+INTERRUPTIONS = unemulated("Interruption", "Interruptions")
 RUNBOOK_PROCESSES = unemulated("RunbookProcess", "RunbookProcesses")
 RUNBOOK_SNAPSHOTS = unemulated("RunbookSnapshot", "RunbookSnapshots")
 RUNBOOK_RUNS = unemulated("RunbookRun", "RunbookRuns")
@@ -447,6 +540,43 @@ def update_library_variable_set(ctx: Ctx) -> Json:
 def machine_roles(ctx: Ctx) -> list[str]:
     """``machineroles/all``: every role in use in the space, as a plain array of strings."""
     return sorted({r for m in ctx.backend.all(Machine, ctx.space_id) for r in m.roles}, key=str.lower)
+
+
+@route()
+def machine_connection(ctx: Ctx) -> Json:
+    m = ctx.backend.require(Machine, ctx.space_id, ctx.arg("id"))
+    return shape.machine_connection(ctx.base, m, ctx.backend.clock())
+
+
+@route()
+def machine_tasks(ctx: Ctx) -> Json:
+    items = ctx.backend.machine_tasks(ctx.space_id, ctx.arg("id"))
+    return ctx.page(items, "Task", f"{ctx.base}/api/{ctx.space_id}/machines/{ctx.arg('id')}/tasks{{?skip,take,type}}",
+                    lambda t: _task(ctx, t))
+
+
+@route()
+def tenant_variables(ctx: Ctx) -> Json:
+    return shape.tenant_variables(ctx.base, ctx.backend.tenant_variables(ctx.space_id, ctx.arg("id")))
+
+
+@route()
+def lifecycle_preview(ctx: Ctx) -> Json:
+    life, phases = ctx.backend.lifecycle_preview(ctx.space_id, ctx.arg("id"))
+    return shape.lifecycle(ctx.base, life, phases)
+
+
+@route()
+def lifecycle_projects(ctx: Ctx) -> list[Json]:
+    return [shape.project(ctx.base, p) for p in ctx.backend.lifecycle_projects(ctx.space_id, ctx.arg("id"))]
+
+
+@route()
+def package_search(ctx: Ctx) -> Json:
+    feed_id = ctx.arg("id")
+    return ctx.page(ctx.backend.package_search(ctx.space_id, feed_id, ctx.q("term")), "PackageDescription",
+                    f"{ctx.base}/api/{ctx.space_id}/feeds/{feed_id}/packages/search{{?term,take,skip}}",
+                    lambda p: shape.package_description(ctx.base, feed_id, p))
 
 
 @route()
@@ -585,6 +715,14 @@ def snapshot_variables(ctx: Ctx) -> Json:
 
 
 @route()
+def release_defects(ctx: Ctx) -> Json:
+    """Release defects are not emulated: no release has any."""
+    release = ctx.backend.require(Release, ctx.space_id, ctx.arg("id"))
+    return ctx.page([], "Defect", f"{ctx.base}/api/{ctx.space_id}/releases/{release.id}/defects{{?skip,take}}",
+                    lambda d: d)
+
+
+@route()
 def release_deployments(ctx: Ctx) -> Json:
     items = ctx.backend.release_deployments(ctx.space_id, ctx.arg("id"))
     return ctx.page(items, "Deployment", f"{ctx.base}/api/{ctx.space_id}/releases/{ctx.arg('id')}/deployments"
@@ -708,6 +846,14 @@ def task_raw(ctx: Ctx) -> Response:
 
 
 @route()
+def queued_behind(ctx: Ctx) -> Json:
+    items = ctx.backend.queued_behind(ctx.task_space, ctx.arg("id"))
+    prefix = f"/api/{ctx.request.path_params['space_id']}" if "space_id" in ctx.request.path_params else "/api"
+    return ctx.page(items, "Task", f"{ctx.base}{prefix}/tasks/{ctx.arg('id')}/queued-behind{{?skip,take}}",
+                    lambda t: _task(ctx, t))
+
+
+@route()
 def cancel_task(ctx: Ctx) -> Json:
     return _task(ctx, ctx.backend.cancel_task(ctx.task_space, ctx.arg("id")))
 
@@ -720,6 +866,11 @@ SPACE_ROUTES: list[BaseRoute] = [
     Route("/projects/{ref}", project),
     Route("/projects/{ref}", save_project, methods=["PUT"]),
     Route("/projects/{ref}/runbooks", project_runbooks),
+    Route("/projects/{ref}/deploymentsettings", project_deployment_settings),
+    Route("/projects/{ref}/progression", project_progression),
+    Route("/projects/{ref}/triggers", project_triggers),
+    Route("/projects/{ref}/logo", project_logo),
+    Route("/projects/{ref}/channels/{id}", project_channel),
     Route("/projects/{ref}/releases", project_releases),
     Route("/projects/{ref}/releases/{version}", project_release),
     Route("/projects/{ref}/channels", project_channels),
@@ -729,18 +880,29 @@ SPACE_ROUTES: list[BaseRoute] = [
     Route("/projectgroups", project_groups),
     Route("/projectgroups/all", all_project_groups),
     Route("/projectgroups/{id}", project_group),
+    Route("/projectgroups/{id}/projects", project_group_projects),
+    Route("/deploymentprocesses", deployment_processes),
     Route("/deploymentprocesses/{ref}", deployment_process),
     Route("/deploymentprocesses/{ref}/template", release_template),
     *ENVIRONMENTS.routes("/environments"),
     Route("/environments/{id}/machines", environment_machines),
     *MACHINES.routes("/machines"),
+    Route("/machines/{id}/connection", machine_connection),
+    Route("/machines/{id}/tasks", machine_tasks),
     Route("/machineroles/all", machine_roles),
     *LIFECYCLES.routes("/lifecycles"),
     Route("/lifecycles", save_lifecycle, methods=["POST"]),
     Route("/lifecycles/{id}", save_lifecycle, methods=["PUT"]),
+    Route("/lifecycles/{id}/preview", lifecycle_preview),
+    Route("/lifecycles/{id}/projects", lifecycle_projects),
     *CHANNELS.routes("/channels"),
+    Route("/channels/{id}/releases", channel_releases),
     *TENANTS.routes("/tenants"),
+    Route("/tenants/{id}/variables", tenant_variables),
     *FEEDS.routes("/feeds"),
+    Route("/feeds/{id}/packages/search", package_search),
+    *ARTIFACTS.routes("/artifacts"),
+    *INTERRUPTIONS.routes("/interruptions"),
     *LIBRARY_VARIABLE_SETS.routes("/libraryvariablesets"),
     Route("/libraryvariablesets", create_library_variable_set, methods=["POST"]),
     Route("/libraryvariablesets/{id}", update_library_variable_set, methods=["PUT"]),
@@ -765,6 +927,7 @@ SPACE_ROUTES: list[BaseRoute] = [
     Route("/releases/{id}/deployments/preview/{env}", deployment_preview),
     Route("/releases/{id}/deployments/preview/{env}/{tenant}", deployment_preview),
     Route("/releases/{id}/progression", release_progression),
+    Route("/releases/{id}/defects", release_defects),
     Route("/deployments", deployments),
     Route("/deployments", create_deployment, methods=["POST"]),
     Route("/deployments/create/untenanted/v1", create_untenanted_v1, methods=["POST"]),
@@ -776,6 +939,7 @@ SPACE_ROUTES: list[BaseRoute] = [
     Route("/tasks/{id}", task),
     Route("/tasks/{id}/details", task_details),
     Route("/tasks/{id}/raw", task_raw),
+    Route("/tasks/{id}/queued-behind", queued_behind),
     Route("/tasks/{id}/cancel", cancel_task, methods=["POST"]),
 ]
 
@@ -785,10 +949,14 @@ ROUTES: list[BaseRoute] = [
     Route("/api/spaces", spaces),
     Route("/api/spaces/all", all_spaces),
     Route("/api/spaces/{id}", space),
+    Route("/api/users", users),
     Route("/api/users/all", all_users),
     Route("/api/users/me", current_user),
     Route("/api/users/{id}", user),
     Route("/api/users/{id}/spaces", user_spaces),
+    Route("/api/users/{id}/apikeys", user_api_keys),
+    Route("/api/users/{id}/apikeys/{key}", user_api_key),
+    Route("/api/users/{id}/permissions", user_permissions),
     Route("/api/{space_id:space}", space_root),
     Mount("/api/spaces/{space_id:space}", routes=SPACE_ROUTES),
     Mount("/api/{space_id:space}", routes=SPACE_ROUTES),

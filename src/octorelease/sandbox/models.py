@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from octorelease.sandbox import lifecycle
-from octorelease.sandbox.deploying import DeploymentRules, PreviewStep
+from octorelease.sandbox.deploying import PreviewStep
 from octorelease.sandbox.entities import (
     Channel,
     Deployment,
@@ -34,6 +34,7 @@ from octorelease.sandbox.requests import DeploymentRequest, Fault
 from octorelease.sandbox.state import UNLIMITED, Caller, utcnow
 from octorelease.sandbox.store import Store
 from octorelease.sandbox.versions import version_key
+from octorelease.sandbox.views import ViewRules
 
 
 @dataclass
@@ -78,7 +79,7 @@ class Dashboard:
     items: list[DashboardItem]
 
 
-class Backend(DeploymentRules):
+class Backend(ViewRules):
     """All of the sandbox's state and rules; the HTTP layer and the runner drive it."""
 
     def __init__(self, store: Store, clock: Callable[[], datetime] = utcnow) -> None:

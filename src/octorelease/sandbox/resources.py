@@ -7,10 +7,11 @@ Octopus's own do; models never learn where they are served (moto's ``queue.url(r
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any
 
-from octorelease.sandbox import models
+from octorelease.sandbox import models, views
 from octorelease.sandbox.entities import (
     Activity,
     Channel,
@@ -20,7 +21,9 @@ from octorelease.sandbox.entities import (
     LibraryVariableSet,
     Lifecycle,
     Machine,
+    Named,
     PackageVersion,
+    Phase,
     Project,
     Release,
     Space,
@@ -30,7 +33,7 @@ from octorelease.sandbox.entities import (
     Variable,
     VariableSet,
 )
-from octorelease.sandbox.lifecycle import PhaseProgress
+from octorelease.sandbox.lifecycle import PhaseProgress, ResolvedPhase
 from octorelease.sandbox.releasing import ReleaseTemplate
 
 Json = dict[str, Any]
@@ -50,6 +53,8 @@ SPACE_LINKS = {
     "Channels": "/channels{/id}{?skip,take,ids,partialName}",
     "Tenants": "/tenants{/id}{?skip,projectId,name,tags,take,ids,clone,partialName,clonedFromTenantId}",
     "Feeds": "/feeds{/id}{?skip,take,ids,partialName,feedType,name}",
+    "Artifacts": "/artifacts{/id}{?skip,take,regarding,ids,partialName,order}",
+    "Interruptions": "/interruptions{/id}{?skip,take,regarding,pendingOnly,ids}",
     "LibraryVariables": "/libraryvariablesets{/id}{?skip,contentType,take,ids,partialName}",
     "MachineRoles": "/machineroles/all",
     "Runbooks": "/runbooks{/id}{?skip,take,ids,partialName,clone,projectIds}",
@@ -131,7 +136,7 @@ def space(base: str, s: Space) -> Json:
             "IsPrivate": False, "TaskQueueStopped": False, "SpaceManagersTeams": ["teams-administrators"],
             "SpaceManagersTeamMembers": [], "Icon": None, "ExtensionSettings": [],
             "Links": {"Self": f"{base}/api/spaces/{s.id}", "SpaceHome": f"{base}/api/{s.id}",
-                      "Web": f"{base}/app#/spaces/{s.id}", "Search": f"{base}/api/spaces/{s.id}/search"}}
+                      "Web": f"{base}/app#/spaces/{s.id}"}}
 
 
 def user(base: str) -> Json:
@@ -176,15 +181,21 @@ def _retention(keep_forever: bool) -> Json:
             "ShouldKeepForever": keep_forever, "Strategy": "Forever" if keep_forever else "Count"}
 
 
-def lifecycle(base: str, lc: Lifecycle) -> Json:
+def _phase_json(p: Phase | ResolvedPhase) -> Json:
+    return {"Id": p.id, "Name": p.name, "AutomaticDeploymentTargets": p.automatic,
+            "OptionalDeploymentTargets": [e for e in p.environment_ids if e not in p.automatic]
+            if isinstance(p, ResolvedPhase) else p.optional,
+            "MinimumEnvironmentsBeforePromotion": p.minimum, "IsOptionalPhase": p.is_optional_phase,
+            "IsPriorityPhase": False, "ReleaseRetentionPolicy": None, "TentacleRetentionPolicy": None}
+
+
+def lifecycle(base: str, lc: Lifecycle, phases: Sequence[Phase | ResolvedPhase] | None = None) -> Json:
+    """A lifecycle; ``phases`` (its preview) replaces the phases as stored by the phases as they
+    apply, environments filled in."""
     sp = f"{base}/api/{lc.space_id}"
     return {"Id": lc.id, "Name": lc.name, "Slug": lc.slug, "Description": lc.description, "SpaceId": lc.space_id,
             "ReleaseRetentionPolicy": _retention(False), "TentacleRetentionPolicy": _retention(True),
-            "Phases": [{"Id": p.id, "Name": p.name, "AutomaticDeploymentTargets": p.automatic,
-                        "OptionalDeploymentTargets": p.optional,
-                        "MinimumEnvironmentsBeforePromotion": p.minimum, "IsOptionalPhase": p.is_optional_phase,
-                        "IsPriorityPhase": False, "ReleaseRetentionPolicy": None, "TentacleRetentionPolicy": None}
-                       for p in lc.phases],
+            "Phases": [_phase_json(p) for p in (lc.phases if phases is None else phases)],
             "Links": {"Self": f"{sp}/lifecycles/{lc.id}", "Preview": f"{sp}/lifecycles/{lc.id}/preview",
                       "Projects": f"{sp}/lifecycles/{lc.id}/projects"}}
 
@@ -208,8 +219,7 @@ def project(base: str, p: Project) -> Json:
             "DefaultToSkipIfAlreadyInstalled": True, "DiscreteChannelRelease": False, "AutoCreateRelease": False,
             "IsVersionControlled": False, "IncludedLibraryVariableSetIds": p.included_library_variable_set_ids,
             "ReleaseNotesTemplate": None,
-            "ProjectConnectivityPolicy": {"SkipMachineBehavior": "None", "TargetRoles": [],
-                                          "AllowDeploymentsToNoTargets": False, "ExcludeUnhealthyTargets": False},
+            "ProjectConnectivityPolicy": _connectivity(),
             "Links": {"Self": own, "Releases": f"{own}/releases{{/version}}{{?skip,take,searchByVersion}}",
                       "Channels": f"{own}/channels{{/id}}{{?skip,take,partialName}}",
                       "DeploymentProcess": f"{own}/deploymentprocesses",
@@ -217,8 +227,56 @@ def project(base: str, p: Project) -> Json:
                       "Progression": f"{own}/progression{{?releaseHistoryCount}}",
                       "Triggers": f"{own}/triggers{{?skip,take,partialName,triggerActionType}}",
                       "Runbooks": f"{own}/runbooks{{?skip,take,partialName}}",
+                      "Logo": f"{own}/logo",
                       "Variables": f"{sp}/variables/{p.variable_set_id}",
                       "Web": f"{base}/app#/{p.space_id}/projects/{p.slug}"}}
+
+
+#: every logo the sandbox serves: a 1x1 transparent PNG
+LOGO_PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000b49444154789c63600002"
+    "00000500017a5eab3f0000000049454e44ae426082"
+)
+DEFAULT_VERSIONING_TEMPLATE = "#{Octopus.Version.LastMajor}.#{Octopus.Version.LastMinor}.#{Octopus.Version.NextPatch}"
+
+
+def versioning_strategy() -> Json:
+    """No donor package: versions come from the template, as ``NextVersionIncrement`` does."""
+    return {"Template": DEFAULT_VERSIONING_TEMPLATE, "DonorPackage": None, "DonorPackageStepId": None}
+
+
+def deployment_settings(base: str, p: Project) -> Json:
+    return {"Id": f"deploymentsettings-{p.id}", "ProjectId": p.id, "SpaceId": p.space_id,
+            "ConnectivityPolicy": _connectivity(), "DefaultGuidedFailureMode": "EnvironmentDefault",
+            "VersioningStrategy": versioning_strategy(), "ReleaseNotesTemplate": None,
+            "DefaultToSkipIfAlreadyInstalled": True, "DeploymentChangesTemplate": None,
+            "ForcePackageDownload": False, "FailTargetDiscovery": False,
+            "Links": {"Self": f"{base}/api/{p.space_id}/projects/{p.id}/deploymentsettings"}}
+
+
+def _connectivity() -> Json:
+    return {"SkipMachineBehavior": "None", "TargetRoles": [], "AllowDeploymentsToNoTargets": False,
+            "ExcludeUnhealthyTargets": False}
+
+
+def _reference(e: Named) -> Json:
+    return {"Id": e.id, "Name": e.name}
+
+
+def project_progression(base: str, pp: views.ProjectProgression, now: datetime) -> Json:
+    """``ProgressionResource``: environments, each channel's, and the newest releases' deployments."""
+    def item(d: Deployment, t: Task, r: Release) -> Json:
+        return dashboard_item(base, models.DashboardItem(d, t, r, True), now)
+
+    return {"Environments": [_reference(e) for e in pp.environments],
+            "ChannelEnvironments": {c: [_reference(e) for e in envs] for c, envs in pp.channel_environments.items()},
+            "Releases": [{"Release": release(base, row.release), "Channel": channel(base, row.channel),
+                          "Deployments": {env: [item(d, t, row.release) for d, t in pairs]
+                                          for env, pairs in row.deployments.items()},
+                          "NextDeployments": row.next_deployments, "HasUnresolvedDefect": False,
+                          "ReleaseRetentionPeriod": None, "TentacleRetentionPeriod": None}
+                         for row in pp.releases],
+            "Links": {}}
 
 
 def project_group(base: str, space_id: str) -> Json:
@@ -284,6 +342,52 @@ def feed(base: str, f: Feed) -> Json:
                       "SearchPackagesTemplate": f"{own}/packages/search{{?term,take,skip}}"}}
 
 
+def package_description(base: str, feed_id: str, p: views.PackageSummary) -> Json:
+    return {"Id": p.package_id, "Name": p.package_id, "LatestVersion": p.latest_version, "Description": None,
+            "FeedId": feed_id, "Links": {}}
+
+
+def machine_connection(base: str, m: Machine, checked: datetime) -> Json:
+    """``MachineConnectionStatus``: no health checks run, so an enabled target was fine when last seen."""
+    return {"Id": f"machineconnectionstatus-{m.id}", "MachineId": m.id, "Logs": [],
+            "Status": "Success" if not m.is_disabled else "Failure", "CurrentTentacleVersion": "8.1.2",
+            "LastChecked": iso(checked),
+            "Links": {"Self": f"{base}/api/{m.space_id}/machines/{m.id}/connection"}}
+
+
+def tenant_variables(base: str, tv: views.TenantVariables) -> Json:
+    t = tv.tenant
+    return {"Id": f"tenantvariables-{t.id}", "TenantId": t.id, "TenantName": t.name, "SpaceId": t.space_id,
+            "ProjectVariables": {p.id: {"ProjectId": p.id, "ProjectName": p.name, "Templates": [], "Variables": {},
+                                        "Links": {}} for p in tv.projects},
+            "LibraryVariables": {s.id: {"LibraryVariableSetId": s.id, "LibraryVariableSetName": s.name,
+                                        "Templates": [], "Variables": {}, "Links": {}} for s in tv.library_sets},
+            "Links": {"Self": f"{base}/api/{t.space_id}/tenants/{t.id}/variables"}}
+
+
+def api_key(base: str, number: int, created: datetime) -> Json:
+    """One of the sandbox user's API keys; the key itself is never shown, as Octopus shows it only
+    when it is made."""
+    return {"Id": f"apikeys-{number}", "Purpose": "Sandbox" if number == 1 else "Sandbox (limited to environments)",
+            "UserId": "Users-1", "ApiKey": None, "Created": iso(created),
+            "Links": {"Self": f"{base}/api/users/Users-1/apikeys/apikeys-{number}",
+                      "User": f"{base}/api/users/Users-1"}}
+
+
+#: what the sandbox user may do, everywhere (the sandbox checks only DeploymentCreate, per key)
+SPACE_PERMISSIONS = ("DeploymentCreate", "DeploymentView", "EnvironmentView", "LibraryVariableSetView",
+                     "LifecycleView", "MachineView", "ProcessView", "ProjectView", "ReleaseCreate", "ReleaseView",
+                     "TaskCancel", "TaskView", "TenantView", "VariableEdit", "VariableView")
+
+
+def user_permissions(base: str, space_ids: list[str]) -> Json:
+    restriction = [{"RestrictedToProjectIds": [], "RestrictedToEnvironmentIds": [], "RestrictedToTenantIds": [],
+                    "RestrictedToProjectGroupIds": [], "SpaceId": s} for s in space_ids]
+    return {"Id": "Users-1", "SpacePermissions": {p: restriction for p in SPACE_PERMISSIONS},
+            "SystemPermissions": ["SpaceView"], "Teams": [], "IsTeamsComplete": True, "IsPermissionsComplete": True,
+            "Links": {"Self": f"{base}/api/users/Users-1/permissions"}}
+
+
 def package_version(base: str, p: PackageVersion) -> Json:
     return {"PackageId": p.package_id, "Version": p.version, "Published": iso(p.published), "SizeBytes": p.size_bytes,
             "Title": p.package_id, "ReleaseNotes": None, "FeedType": "BuiltIn", "Links": {}}
@@ -340,7 +444,6 @@ def release(base: str, r: Release) -> Json:
                       "Deployments": f"{own}/deployments{{?skip,take}}",
                       "DeploymentTemplate": f"{own}/deployments/template",
                       "SnapshotVariables": f"{own}/snapshot-variables",
-                      "DeploymentPreviews": f"{own}/deployments/previews/",
                       "Web": f"{base}/app#/{r.space_id}/releases/{r.id}",
                       "Artifacts": f"{sp}/artifacts?regarding={r.id}", "Defects": f"{own}/defects"}}
 
@@ -380,7 +483,7 @@ def task(base: str, t: Task, now: datetime, project_id: str | None = None) -> Js
             "HasPendingInterruptions": False, "CanRerun": False, "HasWarningsOrErrors": t.has_warnings_or_errors,
             "UnmetPreconditions": None, "ProjectId": project_id,
             "Links": {"Self": own, "Web": f"{base}/app#/{t.space_id}/tasks/{t.id}", "Raw": f"{own}/raw",
-                      "Rerun": f"{base}/api/tasks/rerun/{t.id}", "Cancel": f"{own}/cancel",
+                      "Cancel": f"{own}/cancel",
                       "QueuedBehind": f"{own}/queued-behind{{?skip,take}}",
                       "Details": f"{own}/details{{?verbose,tail}}",
                       "Artifacts": f"{base}/api/{t.space_id}/artifacts?regarding={t.id}",
@@ -466,7 +569,8 @@ def preview(p: models.Preview) -> Json:
                                            "IsSecure": v.is_sensitive,
                                            "Required": bool(v.prompt and v.prompt.required)}}
                               for v in p.prompts]},
-        "UseGuidedFailureModeByDefault": p.guided_failure_default, "Changes": [], "ChangesMarkdown": ""}
+        "UseGuidedFailureModeByDefault": p.guided_failure_default, "Changes": [], "ChangesMarkdown": "",
+        "Links": {}}
 
 
 def dashboard_item(base: str, item: models.DashboardItem, now: datetime) -> Json:
@@ -497,7 +601,7 @@ def dashboard(base: str, db: models.Dashboard, now: datetime) -> Json:
             "Tenants": [{"Id": t.id, "Name": t.name, "TenantTags": [], "ProjectEnvironments": t.project_environments,
                          "IsDisabled": False} for t in db.tenants],
             "Items": [dashboard_item(base, i, now) for i in db.items], "PreviousItems": [],
-            "ProjectLimit": None, "IsFiltered": False}
+            "ProjectLimit": None, "IsFiltered": False, "Links": {}}
 
 
 def _phase(base: str, p: PhaseProgress, deployments: dict[str, list[tuple[Deployment, Task]]],
