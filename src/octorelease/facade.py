@@ -8,7 +8,7 @@ so a script can inspect partial progress; ``result.raise_for_error()`` raises in
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from octorelease.actions.plan import DeploymentOptions, DeploymentPlan, GuidedFailure, WaitOptions
 from octorelease.actions.result import ActionResult, Observer, Ref, SilentObserver
@@ -145,8 +145,9 @@ class Octopus:
     ) -> ActionResult:
         """Create a release (the next version after the project's highest unless ``version``),
         then deploy it to ``deploy_to`` when given, with the deployment ``options``."""
-        from octorelease.actions.create import ReleaseRequest, create_release
+        from octorelease.actions.create import ReleaseRequest, check_release, make_release
         from octorelease.actions.deploy import plan_deploy
+        from octorelease.actions.prospect import plan_new_release
 
         deployment_options = deployment_options_from({**options, "notes": notes_for_deployments})
         result = ActionResult("create")
@@ -160,7 +161,41 @@ class Octopus:
             ignore_existing=ignore_existing,
         )
         try:
-            created = create_release(self.space, request, dry_run=dry_run)
+            checked = check_release(self.space, request)
+        except OctoreleaseError as exc:
+            result.error = exc
+            return result
+        existing = checked.existing
+
+        def plan_targets(space: SpaceApi, on_release: OnRelease) -> DeploymentPlan:
+            """The deployments of the release: checked before it is created, so that a typo in
+            ``deploy_to`` or its options leaves no release behind."""
+            if existing is None:
+                return plan_new_release(
+                    space,
+                    action="deploy",
+                    project=checked.project.id,
+                    version=checked.version,
+                    targets=deploy_to,
+                    options=deployment_options,
+                    reason="the release this run creates",
+                )
+            return plan_deploy(
+                space,
+                project=checked.project.id,
+                release=existing.version,
+                targets=deploy_to,
+                options=deployment_options,
+                on_release=on_release,
+            )
+
+        if deploy_to and not dry_run:
+            probe = self._run(ActionResult("create"), plan_targets, True, WaitOptions())
+            if probe.error is not None:
+                result.project, result.release, result.error = probe.project, probe.release, probe.error
+                return result
+        try:
+            created = make_release(self.space, request, checked, dry_run=dry_run)
         except OctoreleaseError as exc:
             result.error = exc
             return result
@@ -171,12 +206,11 @@ class Octopus:
         message = f"{verb} release {created.release.version} of {created.project_name} ({created.reason})."
         result.messages.append(message)
         self.observer.note(message)
-        if dry_run:
-            result.dry_run = True
         if not deploy_to:
+            result.dry_run = dry_run
             return result
-        if dry_run and created.created:
-            return result  # the release does not exist yet, so its deployments cannot be validated
+        if dry_run:
+            return self._run(result, plan_targets, True, WaitOptions())
         return self._run(
             result,
             lambda space, on_release: plan_deploy(
@@ -187,9 +221,52 @@ class Octopus:
                 options=deployment_options,
                 on_release=on_release,
             ),
-            dry_run,
+            False,
             wait or WaitOptions(),
         )
+
+    def plan(
+        self,
+        action: Literal["deploy", "promote"],
+        project: str,
+        *,
+        to: Sequence[str],
+        source: str | None = None,
+        release: str | None = None,
+        new_release: str | None = None,
+        lifecycle: bool = True,
+        **options: Any,
+    ) -> ActionResult:
+        """What ``deploy`` or ``promote`` would do, as a dry run's result, for a caller that plans
+        several actions before it runs the first (a handler). ``new_release`` is the version of a
+        release the caller will create first: its steps and prompted variables are read from
+        the project. ``lifecycle=False`` leaves the lifecycle unchecked, for an action that an
+        earlier deployment of the same release will let through."""
+        from octorelease.actions.deploy import plan_deploy
+        from octorelease.actions.promote import plan_promote
+        from octorelease.actions.prospect import plan_new_release
+
+        deployment_options = deployment_options_from(options)
+        result = ActionResult(action, from_environment=source)
+
+        def make_plan(space: SpaceApi, on_release: OnRelease) -> DeploymentPlan:
+            if new_release is not None:
+                return plan_new_release(
+                    space, action=action, project=project, version=new_release, targets=to, source=source,
+                    options=deployment_options,
+                )
+            if action == "promote":
+                assert source is not None, "a promotion needs a source environment"
+                return plan_promote(
+                    space, project=project, source=source, targets=to, release=release, options=deployment_options,
+                    on_release=on_release, lifecycle=lifecycle,
+                )
+            return plan_deploy(
+                space, project=project, release=release or "", targets=to, options=deployment_options,
+                on_release=on_release, lifecycle=lifecycle,
+            )
+
+        return self._run(result, make_plan, True, WaitOptions())
 
     def _run(
         self,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from octorelease.actions.choose import version_key
 from octorelease.actions.once import create_once
@@ -52,8 +53,21 @@ def next_version(versions: list[str]) -> str:
     return f"{prefix}{int(number) + 1}"
 
 
-def _step_names(space: SpaceApi, project: Project) -> list[str]:
-    process = space.http.get(space.path(f"projects/{project.id}/deploymentprocesses"))
+#: The longest version Octopus accepts (its "The version number is too long").
+MAX_VERSION_LENGTH = 349
+
+
+@dataclass(frozen=True)
+class CheckedRelease:
+    """A release request that passed every check the server makes before creating it."""
+
+    project: Project
+    version: str
+    reason: str
+    existing: Release | None
+
+
+def _step_names(process: dict[str, Any]) -> list[str]:
     names: list[str] = []
     for step in process.get("Steps") or ():
         names.append(step.get("Name") or "")
@@ -68,34 +82,114 @@ def _existing(space: SpaceApi, project: Project, version: str) -> Release | None
         return None
 
 
-def create_release(space: SpaceApi, request: ReleaseRequest, *, dry_run: bool = False) -> CreatedRelease:
-    """Validate the request (project, steps, version) and create the release (not on a dry run)."""
-    project = space.project(request.project)
-    if request.packages:
-        steps = _step_names(space, project)
-        for step in request.packages:
-            if step.lower() not in {s.lower() for s in steps}:
-                raise errors.NotFound(
-                    f"--package '{step}': project {project.name} has no step of that name.",
-                    hint=did_you_mean(step, steps),
+def _channel_id(space: SpaceApi, project: Project, name: str | None) -> str | None:
+    """The channel's id (``None``: the project's default, as the server takes it)."""
+    if not name:
+        return None
+    channels = space.channels(project)
+    for channel in channels:
+        if name.strip().lower() in (str(channel.get("Id")).lower(), str(channel.get("Name")).lower()):
+            return str(channel["Id"])
+    raise errors.fault_in(
+        errors.NotFound, "--channel", "channel", [name], f"project {project.name} has no channel of that name.",
+        hint=did_you_mean(name, [str(c.get("Name")) for c in channels]),
+    )
+
+
+def _check_packages(space: SpaceApi, project: Project, request: ReleaseRequest) -> None:
+    """Every package step gets a version the feed has, as the server will insist: the version
+    named for the step (or its action or package, or ``*``), else the default, else the newest.
+    Every problem is found before one is reported."""
+    process = space.deployment_process(project)
+    steps = _step_names(process)
+    template = space.release_template(str(process.get("Id")), _channel_id(space, project, request.channel))
+    known = {s.lower() for s in steps} | {p.package_id.lower() for p in template} | {"*"}
+    for key in request.packages:
+        if key.strip().lower() not in known:
+            raise errors.fault_in(
+                errors.NotFound, "--package", "packages", [key], f"project {project.name} has no step of that name.",
+                hint=did_you_mean(key, steps),
+            )
+    wanted = {key.strip().lower(): (key, version.strip()) for key, version in request.packages.items()}
+    problems: list[errors.OctoreleaseError] = []
+    for package in template:
+        if not package.resolvable:
+            continue  # the package id is a variable expression: only the server can resolve it
+        keys = (package.step_name, package.action_name, package.package_id, "*")
+        named = next((wanted[k.lower()] for k in keys if k.lower() in wanted), None)
+        if named is not None:
+            flag, option, given, version = "--package", "packages", named[0], named[1]
+        elif request.default_package_version:
+            flag, option = "--default-package-version", "default_package_version"
+            given = version = request.default_package_version.strip()
+        else:
+            if not space.package_versions(package.feed_id, package.package_id):
+                problems.append(
+                    errors.fault_in(
+                        errors.NotFound, "--package", "packages", [package.step_name],
+                        f"no version of package {package.package_id} is in the feed {package.feed_name}.",
+                        hint="Push the package first, or name a version with --package STEP=VERSION.",
+                    )
                 )
+            continue
+        if not space.package_versions(package.feed_id, package.package_id, version):
+            problems.append(
+                errors.fault_in(
+                    errors.NotFound, flag, option, [given],
+                    f"package {package.package_id} {version} is not in the feed {package.feed_name} "
+                    f"(step '{package.step_name}').",
+                    hint="Push the package first, or name a version the feed has.",
+                )
+            )
+    if problems:
+        first = problems[0]
+        if len(problems) > 1:
+            first.restate(" ".join(p.message for p in problems))
+        raise first
+
+
+def check_release(space: SpaceApi, request: ReleaseRequest) -> CheckedRelease:
+    """Everything the server checks before it creates the release, with GET requests only:
+    project, version, an existing release, channel, steps and the feed's package versions."""
+    project = space.project(request.project)
     version = (request.version or "").strip()
     reason = "as given"
     if not version:
         recent = space.http.get(space.path(f"projects/{project.id}/releases"), {"take": 100})["Items"]
         version = next_version([r["Version"] for r in recent])
         reason = "the next after the project's highest release" if recent else "the project's first release"
+    if len(version) > MAX_VERSION_LENGTH:
+        raise errors.fault_in(
+            errors.InvalidInput, "--version", "version", [], f"longer than {MAX_VERSION_LENGTH} characters."
+        )
     existing = _existing(space, project, version)
     if existing is not None:
         if request.ignore_existing:
-            return CreatedRelease(existing, project.name, False, "it already exists (--ignore-existing)")
+            return CheckedRelease(project, version, "it already exists (--ignore-existing)", existing)
         raise errors.OctopusRejected(
             f"Release {version} of {project.name} already exists.",
             hint="Pass --ignore-existing to use it, or choose another --version.",
-        )
+        ).about("version", [version], f"release {version} of {project.name} already exists.")
+    _check_packages(space, project, request)
+    return CheckedRelease(project, version, reason, None)
+
+
+def create_release(space: SpaceApi, request: ReleaseRequest, *, dry_run: bool = False) -> CreatedRelease:
+    """Check the request as the server will (``check_release``), then create the release
+    (not on a dry run, which returns the release it would create)."""
+    return make_release(space, request, check_release(space, request), dry_run=dry_run)
+
+
+def make_release(
+    space: SpaceApi, request: ReleaseRequest, checked: CheckedRelease, *, dry_run: bool = False
+) -> CreatedRelease:
+    """Create the checked release: the first write of ``create``."""
+    project, version = checked.project, checked.version
+    if checked.existing is not None:
+        return CreatedRelease(checked.existing, project.name, False, checked.reason)
     if dry_run:
         planned = Release("(new)", version, project.id, None, {})
-        return CreatedRelease(planned, project.name, True, reason)
+        return CreatedRelease(planned, project.name, True, checked.reason)
     body = {
         "ProjectName": project.name,
         "ReleaseVersion": version,
@@ -112,4 +206,4 @@ def create_release(space: SpaceApi, request: ReleaseRequest, *, dry_run: bool = 
         return space.release_by_version(project, version)
 
     release = create_once(space.http, post_and_read, lambda: _existing(space, project, version))
-    return CreatedRelease(release, project.name, True, reason)
+    return CreatedRelease(release, project.name, True, checked.reason)

@@ -19,6 +19,7 @@ def plan_deploy(
     targets: Sequence[str],
     options: DeploymentOptions | None = None,
     on_release: OnRelease | None = None,
+    lifecycle: bool = True,
 ) -> DeploymentPlan:
     """Resolve and validate a deployment; sends GET requests only."""
     if not targets:
@@ -36,4 +37,5 @@ def plan_deploy(
         environments=environments,
         options=options,
         on_release=on_release,
+        lifecycle=lifecycle,
     )

@@ -24,6 +24,7 @@ def plan_promote(
     release: str | None = None,
     options: DeploymentOptions | None = None,
     on_release: OnRelease | None = None,
+    lifecycle: bool = True,
 ) -> DeploymentPlan:
     """Resolve and validate a promotion; sends GET requests only."""
     if not targets:
@@ -57,6 +58,7 @@ def plan_promote(
             from_environment=source_env,
             on_release=on_release,
             already=None if options.redeploys else already_there(dashboard, chosen.release.id),
+            lifecycle=lifecycle,
         )
         for chosen in choices
     ]

@@ -47,7 +47,9 @@ def resolve_environments(environments: Sequence[Environment], wanted: Sequence[s
         quoted = ", ".join(f"'{m}'" for m in missing)
         noun = "Environment" if len(missing) == 1 else "Environments"
         hints = [h for h in (did_you_mean(m, names) for m in missing) if h]
-        raise errors.NotFound(f"{noun} {quoted} not found in space '{space}'.", hint="; ".join(hints) or None)
+        raise errors.NotFound(f"{noun} {quoted} not found in space '{space}'.", hint="; ".join(hints) or None).about(
+            "to", missing
+        )
     return found
 
 
@@ -125,12 +127,12 @@ def check_lifecycle(
             f"{len(environments) * max(len(tenants), 1)} targets, so nothing was created. {listing}."
         )
     if all(r.reason == NO_PERMISSION for r in refusals):
-        raise errors.PermissionDenied(message, hint="The API key's user lacks DeploymentCreate there.")
+        raise errors.PermissionDenied(message, hint="The API key's user lacks DeploymentCreate there.").about("to")
     raise errors.DeploymentNotAllowed(
         message,
         reasons={r.target: r.reason for r in refusals},
         hint="Deploy to the earlier environments of the lifecycle first, or check the API key's permissions.",
-    )
+    ).about("to")
 
 
 def _resolve_machines(
@@ -143,7 +145,7 @@ def _resolve_machines(
     env_ids = {e.id for e in environments}
     env_names = ", ".join(e.name for e in environments)
 
-    def place(names: Sequence[str], flag: str) -> dict[str, list[Ref]]:
+    def place(names: Sequence[str], flag: str, option: str) -> dict[str, list[Ref]]:
         per_env: dict[str, list[Ref]] = {}
         missing = []
         for name in names:
@@ -156,18 +158,21 @@ def _resolve_machines(
                 for env_id in set(machine.environment_ids) & env_ids:
                     per_env.setdefault(env_id, []).append(Ref(machine.id, machine.name))
         if missing:
-            quoted = ", ".join(f"'{m}'" for m in missing)
             hints = [h for h in (did_you_mean(m, [x.name for x in machines]) for m in missing) if h]
-            raise errors.NotFound(f"{flag} {quoted}: no such machine in {env_names}.", hint="; ".join(hints) or None)
+            raise errors.fault_in(
+                errors.NotFound, flag, option, missing, f"no such machine in {env_names}.",
+                hint="; ".join(hints) or None,
+            )
         return per_env
 
-    specific = place(options.machines, "--machine")
-    excluded = place(options.exclude_machines, "--exclude-machine")
+    specific = place(options.machines, "--machine", "machines")
+    excluded = place(options.exclude_machines, "--exclude-machine", "exclude_machines")
     if options.machines:
         empty = [e.name for e in environments if e.id not in specific]
         if empty:
-            raise errors.InvalidInput(
-                f"--machine names no machine in {', '.join(empty)}; refusing to deploy to all of its machines.",
+            raise errors.fault_in(
+                errors.InvalidInput, "--machine", "machines", [],
+                f"names no machine in {', '.join(empty)}; refusing to deploy to all of its machines.",
                 hint="Name at least one machine of each target environment, or deploy to them separately.",
             )
     return specific, excluded
@@ -179,8 +184,8 @@ def _resolve_skips(preview: DeploymentPreview, names: Sequence[str]) -> tuple[Re
     for name in names:
         step = steps.get(name.strip().lower())
         if step is None:
-            raise errors.NotFound(
-                f"--skip '{name}': the deployment process has no such step.",
+            raise errors.fault_in(
+                errors.NotFound, "--skip", "skip", [name], "the deployment process has no such step.",
                 hint=did_you_mean(name, [s.action_name for s in preview.steps]),
             )
         refs.append(Ref(step.action_id, step.action_name))
@@ -200,12 +205,13 @@ def _form_values(preview: DeploymentPreview, given: dict[str, str]) -> dict[str,
             raise errors.InvalidInput(
                 f"The prompted variable '{element.label or element.control_name}' is required.",
                 hint=f'Pass --variable "{element.control_name}=VALUE".',
-            )
+            ).about("prompted_variables")
     unknown = [k for k in given if k not in used]
     if unknown:
         known = [e.control_name for e in preview.form]
-        raise errors.NotFound(
-            f"--variable '{unknown[0]}': the release has no prompted variable of that name.",
+        raise errors.fault_in(
+            errors.NotFound, "--variable", "prompted_variables", unknown[:1],
+            "the release has no prompted variable of that name.",
             hint=did_you_mean(unknown[0], known) if known else "this release has no prompted variables",
         )
     return values
@@ -216,19 +222,24 @@ def _resolve_tenants(space: SpaceApi, project: Project, environment: Environment
     connected = [t for t in tenants if environment.id in t.project_environments.get(project.id, [])]
     if "*" in names:
         if len(names) > 1:
-            raise errors.InvalidInput("--tenant '*' means every connected tenant; give no other --tenant with it.")
+            raise errors.InvalidInput(
+                "--tenant '*' means every connected tenant; give no other --tenant with it."
+            ).about("tenants")
         if not connected:
-            raise errors.NotFound(f"No tenant of project {project.name} is connected to {environment.name}.")
+            raise errors.NotFound(f"No tenant of project {project.name} is connected to {environment.name}.").about(
+                "tenants", ["*"]
+            )
         return [Ref(t.id, t.name) for t in connected]
     refs = []
     for name in names:
         tenant = next((t for t in tenants if name.lower() in (t.name.lower(), t.id.lower())), None)
         if tenant is None:
-            raise errors.NotFound(f"Tenant '{name}' not found.", hint=did_you_mean(name, [t.name for t in tenants]))
+            hint = did_you_mean(name, [t.name for t in tenants])
+            raise errors.NotFound(f"Tenant '{name}' not found.", hint=hint).about("tenants", [name])
         if tenant not in connected:
             raise errors.OctopusRejected(
                 f"Tenant '{tenant.name}' is not connected to project {project.name} in {environment.name}."
-            )
+            ).about("tenants", [name])
         refs.append(Ref(tenant.id, tenant.name))
     return refs
 
@@ -239,12 +250,18 @@ def plan_tenants(
     """The tenants ``options`` names, checked against the project and the one target environment."""
     if options.tenants:
         if len(environments) != 1:
-            raise errors.InvalidInput("Tenants can be deployed to one environment at a time; give a single --to.")
+            raise errors.InvalidInput(
+                "Tenants can be deployed to one environment at a time; give a single --to."
+            ).about("tenants")
         if project.tenanted_mode == "Untenanted":
-            raise errors.InvalidInput(f"Project {project.name} is not tenanted; --tenant cannot be used.")
+            raise errors.InvalidInput(f"Project {project.name} is not tenanted; --tenant cannot be used.").about(
+                "tenants"
+            )
         return _resolve_tenants(space, project, environments[0], options.tenants)
     if project.tenanted_mode == "Tenanted":
-        raise errors.InvalidInput(f"Project {project.name} only deploys to tenants.", hint="Pass --tenant NAME or '*'.")
+        raise errors.InvalidInput(
+            f"Project {project.name} only deploys to tenants.", hint="Pass --tenant NAME or '*'."
+        ).about("tenants")
     return []
 
 
@@ -259,11 +276,16 @@ def build_plan(
     from_environment: Environment | None = None,
     on_release: OnRelease | None = None,
     already: Mapping[tuple[str, str | None], Existing] | None = None,
+    lifecycle: bool = True,
+    content: DeploymentPreview | None = None,
 ) -> DeploymentPlan:
     """Validate every target and option against the server, and return the plan (GETs only).
 
     ``on_release`` hears of the chosen release first, so that a refusal can still name it.
-    A release chosen per tenant (``chosen.tenants``) is planned for those tenants only."""
+    A release chosen per tenant (``chosen.tenants``) is planned for those tenants only.
+    ``lifecycle=False`` leaves the lifecycle unchecked, for a plan made before an earlier
+    deployment of the same run moves it on. ``content`` gives the steps and prompted variables
+    of a release that is not created yet (``prospect.py``): it has no lifecycle to check."""
     if on_release is not None:
         on_release(project, chosen)
     release = chosen.release
@@ -271,13 +293,14 @@ def build_plan(
     warnings: list[str] = []
     tenants = list(chosen.tenants) or plan_tenants(space, project, environments, options)
 
-    template = space.template(release.id)
-    check_lifecycle(space, project, release, template, environments, tenants)
+    if lifecycle and content is None:
+        template = space.template(release.id)
+        check_lifecycle(space, project, release, template, environments, tenants)
     specific, excluded = _resolve_machines(space, environments, options, warnings)
 
     # One preview tells the steps and the prompted variables; they are the release's, not the target's.
     first = environments[0]
-    preview = space.preview(release.id, first.id, tenants[0].id if tenants else None)
+    preview = content or space.preview(release.id, first.id, tenants[0].id if tenants else None)
     skips = _resolve_skips(preview, options.skip_steps)
     form_values = _form_values(preview, dict(options.prompted_variables))
     for step in preview.steps:

@@ -145,6 +145,18 @@ class Release:
 
 
 @dataclass(frozen=True)
+class TemplatePackage:
+    """A package a new release must pick a version of (one entry of the release template)."""
+
+    step_name: str
+    action_name: str
+    package_id: str
+    feed_id: str
+    feed_name: str
+    resolvable: bool
+
+
+@dataclass(frozen=True)
 class DashboardItem:
     """One dashboard cell: the latest (or previous successful) deployment of a project to an env."""
 
@@ -402,6 +414,38 @@ class SpaceApi:
 
     # -- releases ---------------------------------------------------------------------------------
 
+
+    def deployment_process(self, project: Project) -> dict[str, Any]:
+        result: dict[str, Any] = self.http.get(self.path(f"projects/{project.id}/deploymentprocesses"))
+        return result
+
+    def channels(self, project: Project) -> list[dict[str, Any]]:
+        return list(self._items(f"projects/{project.id}/channels"))
+
+    def release_template(self, process_id: str, channel_id: str | None) -> list[TemplatePackage]:
+        """The packages of the release template (``deploymentprocesses/{id}/template``)."""
+        params = {"channel": channel_id} if channel_id else None
+        doc = self.http.get(self.path(f"deploymentprocesses/{process_id}/template"), params)
+        return [
+            TemplatePackage(
+                p.get("StepName") or p.get("ActionName") or "",
+                p.get("ActionName") or p.get("StepName") or "",
+                p.get("PackageId") or "",
+                p.get("FeedId") or "",
+                p.get("FeedName") or p.get("FeedId") or "",
+                bool(p.get("IsResolvable", True)),
+            )
+            for p in doc.get("Packages") or ()
+        ]
+
+    def package_versions(self, feed_id: str, package_id: str, version: str | None = None) -> list[str]:
+        """The feed's versions of a package, newest first: exactly ``version`` when given (a NuGet
+        range ``[v]``), else the newest one. One request, whatever the size of the feed."""
+        params: dict[str, Any] = {"packageId": package_id, "includePreRelease": True, "take": 1}
+        if version is not None:
+            params["versionRange"] = f"[{version}]"
+        doc = self.http.get(self.path(f"feeds/{feed_id}/packages/versions"), params)
+        return [str(item.get("Version")) for item in doc.get("Items") or ()]
 
     def release_by_version(self, project: Project, version: str) -> Release:
         try:

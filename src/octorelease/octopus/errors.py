@@ -21,11 +21,22 @@ through a message, a repr or a traceback.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+E = TypeVar("E", bound="OctoreleaseError")
 
 
 class OctoreleaseError(Exception):
     """Base of every error octorelease raises on purpose."""
+
+    #: The input at fault, when one is: a field name of the handler file's actions (``machines``,
+    #: ``to``, ``packages``, ...) and the values of it at fault, so that a handler can point at the
+    #: line it was written on instead of at a command-line flag (see ``fault_in``).
+    option: str | None = None
+    values: tuple[str, ...] = ()
+    #: The message without the command-line flag it starts with ("'web-9': no such machine ...").
+    detail: str | None = None
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)
@@ -34,6 +45,27 @@ class OctoreleaseError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+    def about(self: E, option: str, values: Sequence[str] = (), detail: str | None = None) -> E:
+        """Say which input this error is about (returns the error, to ``raise exc.about(...)``)."""
+        self.option, self.values, self.detail = option, tuple(values), detail
+        return self
+
+    def restate(self, message: str) -> None:
+        """Replace the one line a user sees (a handler names file and line instead of a flag)."""
+        self.message = message
+        self.args = (message,)
+
+
+def fault_in(
+    cls: type[E], flag: str, option: str, values: Sequence[str], detail: str, *, hint: str | None = None
+) -> E:
+    """``--machine 'web-9': no such machine in Test.`` for the command line, remembering the
+    option and the values so that a handler file can say ``octorelease.yml:7:
+    handlers[0].promote.machines[0]: 'web-9': no such machine in Test.`` instead."""
+    quoted = ", ".join(f"'{value}'" for value in values)
+    said = f"{quoted}: {detail}" if quoted else detail
+    return cls(f"{flag} {said}", hint=hint).about(option, values, said)
 
 
 class InvalidInput(OctoreleaseError):

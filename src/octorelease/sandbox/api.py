@@ -598,7 +598,7 @@ def project_channels(ctx: Ctx) -> Json:
 @route()
 def package_versions(ctx: Ctx) -> Json:
     versions = ctx.backend.package_versions(ctx.space_id, ctx.arg("id"), ctx.q("packageId"), ctx.q("filter"),
-                                            ctx.q_bool("includePreRelease"))
+                                            ctx.q_bool("includePreRelease"), ctx.q("versionRange"))
     return ctx.page(versions, "PackageVersion", f"{ctx.base}/api/{ctx.space_id}/feeds/{ctx.arg('id')}/packages/"
                     "versions{?packageId,take,skip,includePreRelease,versionRange,preReleaseTag,filter}",
                     lambda p: shape.package_version(ctx.base, p))

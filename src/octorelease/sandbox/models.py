@@ -33,7 +33,7 @@ from octorelease.sandbox.errors import ResourceNotFound, Unauthorized, Validatio
 from octorelease.sandbox.requests import DeploymentRequest, Fault
 from octorelease.sandbox.state import UNLIMITED, Caller, utcnow
 from octorelease.sandbox.store import Store
-from octorelease.sandbox.versions import version_key
+from octorelease.sandbox.versions import parse_range, version_key
 from octorelease.sandbox.views import ViewRules
 
 
@@ -326,13 +326,17 @@ class Backend(ViewRules):
     # -- packages --------------------------------------------------------------------------------
 
     def package_versions(self, space_id: str, feed_id: str, package_id: str | None, filter_text: str | None = None,
-                         include_prerelease: bool | None = None) -> list[PackageVersion]:
-        """Versions in the feed, newest first; ``packageId`` exact, ``filter`` a version prefix."""
+                         include_prerelease: bool | None = None, version_range: str | None = None,
+                         ) -> list[PackageVersion]:
+        """Versions in the feed, newest first; ``packageId`` exact, ``filter`` a version prefix,
+        ``versionRange`` a NuGet range (``[1.2.0]`` is exactly 1.2.0)."""
         feed = self.require(Feed, space_id, feed_id)
+        in_range = parse_range(version_range) if version_range else None
         versions = [p for p in feed.packages
                     if (not package_id or p.package_id.lower() == package_id.strip().lower())
                     and (not filter_text or p.version.startswith(filter_text.strip()))
-                    and (include_prerelease or "-" not in p.version)]
+                    and (include_prerelease or "-" not in p.version)
+                    and (in_range is None or in_range(p.version))]
         return sorted(versions, key=lambda p: version_key(p.version), reverse=True)
 
     def publish_package(self, space_id: str, package_id: str, version: str) -> PackageVersion:
