@@ -317,3 +317,18 @@ def test_live_mode_renders_a_line_per_environment_and_logs_above_it() -> None:
     assert "Staging Queued" in output
     assert "[Test] Deploy web: Installing" in output
     assert lines_of(stream)[-1] == "Promoted Web 1.1.0 from Development to Test, Staging: 2 succeeded."
+
+
+def test_live_mode_shows_no_escape_the_server_sent() -> None:
+    """The live view writes its own cursor codes; none of the server's may reach the terminal."""
+    reporter, stream = make_reporter({}, live=True)
+    hostile = deployment("Test\x1b]0;pwned\x07\x1b[2J", 12)
+    reporter.deployment_queued(hostile)
+    reporter.log_lines(hostile, [LogLine("Deploy\x1b[8m web", "m\x9b1;1H", "Info", "a\x1b]8;;http://x\x1b\\b\rc")])
+    finish(reporter, hostile, "Failed", 3, error_message="no\x1b[?1049h\nway")
+    reporter.summary(promote_result(hostile))
+    reporter.close()
+    output = stream.getvalue()
+    for sequence in ("\x1b]", "\x07", "\x1b[2J", "\x1b[8m", "\x9b", "\x1b[?1049h"):  # rich writes CRs itself
+        assert sequence not in output
+    assert {"[Test] Deploy web (m): ab", "[Test] Deploy web (m): c"} <= set(lines_of(stream))
