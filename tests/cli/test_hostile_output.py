@@ -170,8 +170,9 @@ handlers:
 """
 
 
+@pytest.mark.parametrize("dry_run", [False, True], ids=["run", "dry-run"])
 def test_run_with_hostile_handler_and_server_text_cannot_command_the_ci(
-    hostile: SandboxControl, octorelease: Octorelease, ci: str, tmp_path: Path
+    hostile: SandboxControl, octorelease: Octorelease, ci: str, tmp_path: Path, dry_run: bool
 ) -> None:
     hostile.clear_faults()
     hostile.fail(step=HOSTILE_STEP, environment=HOSTILE_TEST, message=FAILURE)
@@ -180,7 +181,7 @@ def test_run_with_hostile_handler_and_server_text_cannot_command_the_ci(
         HANDLERS.format(name=json.dumps(HOSTILE_HANDLER), dev=json.dumps(HOSTILE_DEV), test=json.dumps(HOSTILE_TEST)),
         encoding="utf-8",
     )
-    run = octorelease("run", str(path), "--status", "success", "-v")
-    assert run.code == 1, run.err
+    run = octorelease("run", str(path), "--status", "success", "-v", *(["--dry-run"] if dry_run else []))
+    assert run.code == (0 if dry_run else 1), run.err
     assert_inert(run.err, ci)
     assert_inert(run.out, ci)
