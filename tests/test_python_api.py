@@ -31,6 +31,7 @@ def test_public_surface_is_pinned():
         "AuthenticationFailed",
         "DeploymentFailed",
         "DeploymentNotAllowed",
+        "Interrupted",
         "InvalidInput",
         "NotFound",
         "Octopus",
@@ -38,6 +39,7 @@ def test_public_surface_is_pinned():
         "OctoreleaseError",
         "PermissionDenied",
         "ServerUnreachable",
+        "Terminated",
         "WaitTimedOut",
     ]
     assert octorelease.Octopus.__name__ == "Octopus"

@@ -12,12 +12,14 @@ from octorelease.octopus.errors import (
     AuthenticationFailed,
     DeploymentFailed,
     DeploymentNotAllowed,
+    Interrupted,
     InvalidInput,
     NotFound,
     OctopusRejected,
     OctoreleaseError,
     PermissionDenied,
     ServerUnreachable,
+    Terminated,
     WaitTimedOut,
 )
 
@@ -25,6 +27,7 @@ __all__ = [
     "AuthenticationFailed",
     "DeploymentFailed",
     "DeploymentNotAllowed",
+    "Interrupted",
     "InvalidInput",
     "NotFound",
     "Octopus",
@@ -32,6 +35,7 @@ __all__ = [
     "OctoreleaseError",
     "PermissionDenied",
     "ServerUnreachable",
+    "Terminated",
     "WaitTimedOut",
 ]
 

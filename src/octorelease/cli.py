@@ -7,7 +7,8 @@ inside the command bodies so that ``octorelease --help`` starts fast.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -33,6 +34,8 @@ EXIT_CODES: dict[type[errors.OctoreleaseError], int] = {
     errors.PermissionDenied: 4,
     errors.WaitTimedOut: 5,
     errors.ServerUnreachable: 6,
+    errors.Interrupted: 130,
+    errors.Terminated: 143,
 }
 
 EXIT_CODES_HELP = """\b
@@ -45,6 +48,8 @@ Exit codes:
   5  our wait timed out
   6  server unreachable, or transient errors outlasted the retries
   70 internal error in octorelease (a bug; -v shows the traceback)
+  130 interrupted by SIGINT (Ctrl-C); tasks not cancelled still run on the server
+  143 interrupted by SIGTERM (a cancelled CI job); likewise
 """
 
 #: A bug in octorelease rather than a problem the user can fix (sysexits' EX_SOFTWARE).
@@ -219,6 +224,11 @@ def deployment_options(func: F) -> F:
             help="How long to wait: 90s, 10m, 1h30m, seconds or hh:mm:ss.",
         ),
         click.option("--cancel-on-timeout", is_flag=True, help="Cancel the deployments on the server on timeout."),
+        click.option(
+            "--cancel-on-interrupt",
+            is_flag=True,
+            help="On Ctrl-C or SIGTERM, cancel the deployments this run created on the server.",
+        ),
         click.option("--log/--no-log", default=True, show_default=True, help="Stream the Octopus task logs."),
         click.option(
             "--fail-on-error/--no-fail-on-error",
@@ -252,6 +262,7 @@ def _split_deployment_flags(flags: dict[str, Any]) -> tuple[dict[str, Any], Any,
         wait=flags.pop("wait"),
         timeout_seconds=parse_duration(flags.pop("timeout")),
         cancel_on_timeout=flags.pop("cancel_on_timeout"),
+        cancel_on_interrupt=flags.pop("cancel_on_interrupt"),
         log=flags.pop("log"),
         fail_on_error=flags.pop("fail_on_error"),
     )
@@ -652,12 +663,34 @@ def sandbox(host: str, port: int, db_path: str | None, seed: str, api_key: str |
     serve(host=host, port=port, db_path=db_path, seed=seed, api_key=api_key, speed=speed, faults=faults)
 
 
+def _raise_signalled(signum: int, frame: object) -> None:
+    raise errors.Signalled(signum)
+
+
+@contextmanager
+def _sigterm_unwinds() -> Iterator[None]:
+    """SIGTERM (a cancelled CI job) unwinds like Ctrl-C instead of killing the process, so an
+    interrupted wait can still report its tasks; the previous handler is put back after."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_signalled)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return its exit code (tests call this with a list)."""
     args = list(argv) if argv is not None else sys.argv[1:]
     want_json = "--json" in args
     try:
-        returned = cli.main(args=args, prog_name="octorelease", standalone_mode=False)
+        with _sigterm_unwinds():
+            returned = cli.main(args=args, prog_name="octorelease", standalone_mode=False)
         if isinstance(returned, int):  # click returns ctx.exit(code) as a value without standalone mode
             return returned
     except click.exceptions.Exit as exc:
@@ -677,9 +710,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         if exc.hint:
             click.echo(f"  hint: {one_line(exc.hint)}", err=True)
         return code
-    except (KeyboardInterrupt, click.Abort):
-        click.echo("Aborted.", err=True)
-        return 130
+    except (KeyboardInterrupt, click.Abort) as exc:
+        # Interrupted outside an action (an action reports its own tasks): click wraps it in Abort.
+        from octorelease.actions.interrupt import interrupted_error, signal_of
+
+        error = interrupted_error(signal_of(exc if isinstance(exc, KeyboardInterrupt) else exc.__cause__), ".")
+        code = exit_code_for(error)
+        if want_json:
+            _print_json_error(args, code, error.message)
+        click.echo(f"Error: {error.message}", err=True)
+        return code
     except Exception as exc:  # a bug: one line, and the traceback only when asked for
         if "-v" in args or "--verbose" in args or "-vv" in args:
             raise

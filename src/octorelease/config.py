@@ -179,6 +179,7 @@ class Handler(_Model):
     log_messages: bool = True
     timeout: Seconds = DEFAULT_TIMEOUT_SECONDS
     cancel_on_timeout: bool = False
+    cancel_on_interrupt: bool = False
 
 
 class HandlerFile(_Model):

@@ -23,6 +23,10 @@ if TYPE_CHECKING:
 class Octopus:
     """A connection to one Octopus server and space.
 
+    A ``KeyboardInterrupt`` (Ctrl-C, or ``octorelease.octopus.errors.Signalled``) during a verb
+    is captured like any error: ``result.error`` is ``Interrupted`` (``Terminated`` for SIGTERM)
+    and ``result.deployments`` still lists every task started (they may still be running on the server).
+
     >>> octopus = Octopus("https://octopus.example.com", api_key)        # doctest: +SKIP
     >>> result = octopus.promote("Web", source="Test", to=["Production"])  # doctest: +SKIP
     >>> result.ok, result.to_dict()["deployments"]                        # doctest: +SKIP
@@ -199,6 +203,13 @@ class Octopus:
         except OctoreleaseError as exc:
             result.error = exc
             return result
+        except KeyboardInterrupt as interrupt:
+            from octorelease.actions.interrupt import interrupted_error, signal_of
+
+            result.error = interrupted_error(
+                signal_of(interrupt), " while creating the release: it may or may not exist on the server."
+            )
+            return result
         result.project = Ref(created.release.project_id, created.project_name)
         result.release = Ref(created.release.id, created.release.version)
         result.release_created = created.created
@@ -310,6 +321,11 @@ class Octopus:
             run_plan(self.space, plan, wait, self.observer, result)
         except OctoreleaseError as exc:
             result.error = exc
+        except KeyboardInterrupt as interrupt:
+            # Ctrl-C, or SIGTERM from a cancelled CI job: the tasks run on, so say where they are.
+            from octorelease.actions.interrupt import settle_interrupt
+
+            result.error = settle_interrupt(self.space, result, wait, self.observer, interrupt)
         return result
 
 

@@ -49,6 +49,8 @@ class WaitOptions:
     cancel_on_timeout: bool = False
     log: bool = True
     fail_on_error: bool = True
+    #: On SIGINT/SIGTERM, cancel the tasks this action created before stopping.
+    cancel_on_interrupt: bool = False
 
 
 @dataclass(frozen=True)

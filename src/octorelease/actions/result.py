@@ -54,6 +54,11 @@ class DeploymentResult:
     def failed(self) -> bool:
         return self.state in FAILED_STATES
 
+    @property
+    def finished(self) -> bool:
+        """The task has ended on the server, one way or the other."""
+        return self.state in FAILED_STATES or self.state == "Success"
+
     def to_dict(self) -> dict[str, Any]:
         doc: dict[str, Any] = {
             "environment": self.environment,

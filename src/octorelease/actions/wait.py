@@ -178,12 +178,7 @@ class TaskWaiter:
         names = ", ".join(f"{d.label} ({d.state})" for d in waiting)
         message = f"Timed out after {_format_seconds(options.timeout_seconds)} waiting for {names}"
         if options.cancel_on_timeout:
-            for deployment in waiting:
-                assert deployment.task_id
-                self.space.cancel_task(deployment.task_id)
-                deployment.cancelled_by_us = True
-                self.observer.warn(f"Cancelling the deployment to {deployment.label} ({deployment.task_id})")
-            self._await_cancellation(waiting)
+            self.cancel(waiting)
             message += "; the deployments were cancelled on the server."
         else:
             message += "; they are still running on the server."
@@ -191,9 +186,23 @@ class TaskWaiter:
             message, hint=None if options.cancel_on_timeout else "Use --cancel-on-timeout to stop them."
         )
 
-    def _await_cancellation(self, waiting: list[DeploymentResult]) -> None:
+    def refresh(self, deployments: Sequence[DeploymentResult]) -> None:
+        """One poll of the unfinished ones (no logs), so what is reported is the server's state now."""
+        self._poll({d.task_id: d for d in deployments if d.task_id and not d.finished}, log=False)
+
+    def cancel(self, deployments: Sequence[DeploymentResult], grace: float = CANCEL_GRACE_SECONDS) -> None:
+        """Cancel the tasks on the server, then follow them for up to ``grace`` seconds until
+        they reach Canceled (or end otherwise), so the states reported are the server's."""
+        for deployment in deployments:
+            assert deployment.task_id
+            self.space.cancel_task(deployment.task_id)
+            deployment.cancelled_by_us = True
+            self.observer.warn(f"Cancelling the deployment to {deployment.label} ({deployment.task_id})")
+        self._await_cancellation(deployments, grace)
+
+    def _await_cancellation(self, waiting: Sequence[DeploymentResult], grace: float) -> None:
         pending = {d.task_id: d for d in waiting if d.task_id}
-        deadline = self.clock() + CANCEL_GRACE_SECONDS
+        deadline = self.clock() + grace
         intervals = self.schedule.intervals()
         while pending and self.clock() < deadline:
             self._poll(pending, log=False)

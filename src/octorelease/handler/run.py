@@ -23,7 +23,7 @@ from octorelease.actions.result import ActionResult
 from octorelease.config import DeploymentOptions, Handler, HandlerFile, HandlerFileError, expand_handler
 from octorelease.handler.select import Decision, select_handlers
 from octorelease.handler.variables import set_project_variables
-from octorelease.octopus.errors import OctoreleaseError
+from octorelease.octopus.errors import Interrupted, OctoreleaseError
 
 if TYPE_CHECKING:
     from octorelease.facade import Octopus
@@ -119,7 +119,7 @@ def run_handlers(
             result.handlers.append(run)
             if after_handler is not None:
                 after_handler(run)
-            if run.error is not None and item.handler.fail_build_on_error:
+            if run.error is not None and (item.handler.fail_build_on_error or isinstance(run.error, Interrupted)):
                 result.error, failed = run.error, name
             continue
         if on_handler is not None:
@@ -147,6 +147,7 @@ def _run_actions(octopus: Octopus, item: _Prepared, dry_run: bool) -> list[Actio
         wait=handler.wait,
         timeout_seconds=handler.timeout,
         cancel_on_timeout=handler.cancel_on_timeout,
+        cancel_on_interrupt=handler.cancel_on_interrupt,
         log=handler.log_messages,
         fail_on_error=handler.fail_build_on_error,
     )

@@ -12,7 +12,13 @@ codes lives in ``cli.py``; this tree is the reason it can be one table)::
     ├── PermissionDenied             4  403: the key may not do this
     ├── DeploymentFailed             1  a task ended Failed, Canceled or TimedOut on the server
     ├── WaitTimedOut                 5  our own wait ran out before the tasks completed
-    └── ServerUnreachable            6  connection failed, or 5xx/429 outlasted the retries
+    ├── ServerUnreachable            6  connection failed, or 5xx/429 outlasted the retries
+    └── Interrupted                130  SIGINT (Ctrl-C) stopped us; the tasks may still run
+        └── Terminated             143  SIGTERM (a cancelled CI job) stopped us
+
+``Signalled`` is not in this tree on purpose: it is the ``KeyboardInterrupt`` the command line's
+SIGTERM handler raises, so that no ``except Exception`` on the way can swallow it; the facade
+turns it (and a plain Ctrl-C) into ``Interrupted`` or ``Terminated`` in the action's result.
 
 ``str(exc)`` is the one line a user sees. ``exc.hint`` is an optional second line ("did you
 mean 'Production'?"). No exception ever holds request headers, so the API key cannot leak
@@ -122,3 +128,19 @@ class WaitTimedOut(OctoreleaseError):
 
 class ServerUnreachable(OctoreleaseError):
     """The server could not be reached, or transient errors (5xx, 429, resets) outlasted retries."""
+
+
+class Interrupted(OctoreleaseError):
+    """SIGINT stopped octorelease; what it had started (listed in the result) may still run."""
+
+
+class Terminated(Interrupted):
+    """SIGTERM (what CI systems send to a cancelled job) stopped octorelease."""
+
+
+class Signalled(KeyboardInterrupt):
+    """A signal, raised as a ``KeyboardInterrupt`` so that it unwinds like Ctrl-C does."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum

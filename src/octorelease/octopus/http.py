@@ -18,8 +18,9 @@ import logging
 import random
 import re
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -217,6 +218,18 @@ class OctopusHttp:
     def put(self, path: str, json: Any) -> Any:
         response = self.request("PUT", path, json=json)
         return response.json() if response.content else None
+
+    @contextmanager
+    def brief(self, seconds: float) -> Iterator[None]:
+        """Within this block a request gets about ``seconds`` in all, retries included: for the
+        last words of an interrupted run, which a CI system kills a few seconds later."""
+        saved = self.retry, self._client.timeout
+        self.retry = replace(self.retry, attempts=2, total_seconds=seconds, max_wait=seconds / 4)
+        self._client.timeout = httpx.Timeout(seconds / 2)
+        try:
+            yield
+        finally:
+            self.retry, self._client.timeout = saved
 
     def pause_before_retry(self, retry_number: int) -> None:
         """Wait as the retry policy says before retry ``retry_number`` (0-based): for callers that
