@@ -414,9 +414,10 @@ class Collection:
     every: Endpoint
     single: Endpoint
 
-    def routes(self, path: str) -> list[BaseRoute]:
-        """``/all`` before ``/{id}``, so that "all" is never taken for an id."""
-        return [Route(path, self.listing), Route(f"{path}/all", self.every), Route(f"{path}/{{id}}", self.single)]
+    def routes(self, path: str, *, with_all: bool = True) -> list[BaseRoute]:
+        """``/all`` (where Octopus has one) before ``/{id}``, so that "all" is never taken for an id."""
+        every = [Route(f"{path}/all", self.every)] if with_all else []
+        return [Route(path, self.listing), *every, Route(f"{path}/{{id}}", self.single)]
 
 
 @route()
@@ -601,7 +602,7 @@ def package_versions(ctx: Ctx) -> Json:
                                             ctx.q_bool("includePreRelease"), ctx.q("versionRange"))
     return ctx.page(versions, "PackageVersion", f"{ctx.base}/api/{ctx.space_id}/feeds/{ctx.arg('id')}/packages/"
                     "versions{?packageId,take,skip,includePreRelease,versionRange,preReleaseTag,filter}",
-                    lambda p: shape.package_version(ctx.base, p))
+                    lambda p: shape.package_version(ctx.base, ctx.arg("id"), p))
 
 
 # -- variables -------------------------------------------------------------------------------------
@@ -901,8 +902,8 @@ SPACE_ROUTES: list[BaseRoute] = [
     Route("/tenants/{id}/variables", tenant_variables),
     *FEEDS.routes("/feeds"),
     Route("/feeds/{id}/packages/search", package_search),
-    *ARTIFACTS.routes("/artifacts"),
-    *INTERRUPTIONS.routes("/interruptions"),
+    *ARTIFACTS.routes("/artifacts", with_all=False),
+    *INTERRUPTIONS.routes("/interruptions", with_all=False),
     *LIBRARY_VARIABLE_SETS.routes("/libraryvariablesets"),
     Route("/libraryvariablesets", create_library_variable_set, methods=["POST"]),
     Route("/libraryvariablesets/{id}", update_library_variable_set, methods=["PUT"]),

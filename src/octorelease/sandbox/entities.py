@@ -19,6 +19,9 @@ class Entity(BaseModel):
     KIND: ClassVar[str] = ""
     id: str
     space_id: str = ""
+    #: when and by whom it was last written (``State.put`` sets both): Octopus's audit fields
+    last_modified_on: datetime | None = None
+    last_modified_by: str | None = None
 
     @property
     def key(self) -> str:

@@ -16,6 +16,7 @@ from octorelease.sandbox.entities import (
     Activity,
     Channel,
     Deployment,
+    Entity,
     Environment,
     Feed,
     LibraryVariableSet,
@@ -81,6 +82,13 @@ SPACE_LINKS = {
 TASKS_TEMPLATE = SPACE_LINKS["Tasks"]
 
 
+def audit(e: Entity | None) -> Json:
+    """Octopus's audit fields, on every resource: when and by whom the entity was last written
+    (null for what is computed rather than stored)."""
+    return {"LastModifiedOn": iso(e.last_modified_on) if e else None,
+            "LastModifiedBy": e.last_modified_by if e else None}
+
+
 def iso(value: datetime | None) -> str | None:
     """Octopus's date format: ISO 8601 with milliseconds and an offset."""
     return value.astimezone(timezone.utc).isoformat(timespec="milliseconds") if value else None
@@ -118,9 +126,9 @@ def root(base: str, default: Space | None) -> Json:
     }
     if default is not None:  # space-scoped links resolved to the default space; tasks stay system-wide
         links = {**space_links(base, default.id), **links}
-    return {"Application": "Octopus Deploy", "Version": VERSION, "ApiVersion": API_VERSION,
+    return {"Id": None, "Application": "Octopus Deploy", "Version": VERSION, "ApiVersion": API_VERSION,
             "InstallationId": INSTALLATION_ID, "IsEarlyAccessProgram": False, "HasLongTermSupport": True,
-            "Links": links}
+            **audit(None), "Links": links}
 
 
 def space_links(base: str, space_id: str) -> dict[str, str]:
@@ -128,13 +136,14 @@ def space_links(base: str, space_id: str) -> dict[str, str]:
 
 
 def space_root(base: str, space: Space) -> Json:
-    return {"Id": space.id, "Links": {"Self": f"{base}/api/{space.id}", **space_links(base, space.id)}}
+    return {"Id": space.id, **audit(None),
+            "Links": {"Self": f"{base}/api/{space.id}", **space_links(base, space.id)}}
 
 
 def space(base: str, s: Space) -> Json:
     return {"Id": s.id, "Name": s.name, "Slug": s.slug, "Description": s.description, "IsDefault": s.is_default,
             "IsPrivate": False, "TaskQueueStopped": False, "SpaceManagersTeams": ["teams-administrators"],
-            "SpaceManagersTeamMembers": [], "Icon": None, "ExtensionSettings": [],
+            "SpaceManagersTeamMembers": [], "Icon": None, "ExtensionSettings": [], **audit(s),
             "Links": {"Self": f"{base}/api/spaces/{s.id}", "SpaceHome": f"{base}/api/{s.id}",
                       "Web": f"{base}/app#/spaces/{s.id}"}}
 
@@ -142,7 +151,7 @@ def space(base: str, s: Space) -> Json:
 def user(base: str) -> Json:
     return {"Id": "Users-1", "Username": "sandbox", "DisplayName": "Sandbox Administrator",
             "EmailAddress": "sandbox@example.com", "IsService": False, "IsActive": True, "IsRequestor": False,
-            "CanPasswordBeEdited": False, "IsAdministrator": True,
+            "CanPasswordBeEdited": False, "IsAdministrator": True, **audit(None),
             "Links": {"Self": f"{base}/api/users/Users-1", "Spaces": f"{base}/api/users/Users-1/spaces",
                       "ApiKeys": f"{base}/api/users/Users-1/apikeys{{/id}}{{?skip,take}}",
                       "Permissions": f"{base}/api/users/Users-1/permissions"}}
@@ -152,7 +161,7 @@ def environment(base: str, e: Environment) -> Json:
     sp = f"{base}/api/{e.space_id}"
     return {"Id": e.id, "Name": e.name, "Slug": e.slug, "Description": e.description, "SortOrder": e.sort_order,
             "UseGuidedFailure": e.use_guided_failure, "AllowDynamicInfrastructure": False, "SpaceId": e.space_id,
-            "EnvironmentTags": [], "ExtensionSettings": [],
+            "EnvironmentTags": [], "ExtensionSettings": [], **audit(e),
             "Links": {"Self": f"{sp}/environments/{e.id}", "Web": f"{base}/app#/{e.space_id}/environments/{e.id}",
                       "Machines": f"{sp}/environments/{e.id}/machines{{?skip,take,partialName,roles,isDisabled,"
                                   "healthStatuses,commStyles,tenantIds,tenantTags,shellNames}"}}
@@ -168,9 +177,10 @@ def machine(base: str, m: Machine) -> Json:
             "StatusSummary": "This machine is disabled." if m.is_disabled
             else "Octopus was able to successfully establish a connection with this machine.",
             "HasLatestCalamari": True, "IsInProcess": False, "Thumbprint": None, "Uri": uri,
-            "Endpoint": {"CommunicationStyle": "TentaclePassive", "Uri": uri, "Thumbprint": None, "Id": None},
+            "Endpoint": {"CommunicationStyle": "TentaclePassive", "Uri": uri, "Thumbprint": None, "ProxyId": None,
+                         "Id": None, **audit(None), "Links": {}},
             "OperatingSystem": "Ubuntu 22.04", "ShellName": "Bash", "ShellVersion": "5.1", "Architecture": "x64",
-            "SkipInitialHealthCheck": False,
+            "SkipInitialHealthCheck": False, **audit(m),
             "Links": {"Self": f"{sp}/machines/{m.id}", "Connection": f"{sp}/machines/{m.id}/connection",
                       "TasksTemplate": f"{sp}/machines/{m.id}/tasks{{?skip,take,type}}",
                       "Web": f"{base}/app#/{m.space_id}/infrastructure/machines/{m.id}"}}
@@ -195,7 +205,7 @@ def lifecycle(base: str, lc: Lifecycle, phases: Sequence[Phase | ResolvedPhase] 
     sp = f"{base}/api/{lc.space_id}"
     return {"Id": lc.id, "Name": lc.name, "Slug": lc.slug, "Description": lc.description, "SpaceId": lc.space_id,
             "ReleaseRetentionPolicy": _retention(False), "TentacleRetentionPolicy": _retention(True),
-            "Phases": [_phase_json(p) for p in (lc.phases if phases is None else phases)],
+            "Phases": [_phase_json(p) for p in (lc.phases if phases is None else phases)], **audit(lc),
             "Links": {"Self": f"{sp}/lifecycles/{lc.id}", "Preview": f"{sp}/lifecycles/{lc.id}/preview",
                       "Projects": f"{sp}/lifecycles/{lc.id}/projects"}}
 
@@ -204,7 +214,7 @@ def channel(base: str, c: Channel) -> Json:
     sp = f"{base}/api/{c.space_id}"
     return {"Id": c.id, "Name": c.name, "Slug": c.slug, "Description": c.description, "ProjectId": c.project_id,
             "LifecycleId": c.lifecycle_id, "IsDefault": c.is_default, "Rules": [], "TenantTags": [],
-            "GitReferenceRules": [], "SpaceId": c.space_id,
+            "GitReferenceRules": [], "SpaceId": c.space_id, **audit(c),
             "Links": {"Self": f"{sp}/channels/{c.id}", "Project": f"{sp}/projects/{c.project_id}",
                       "Releases": f"{sp}/channels/{c.id}/releases{{?skip,take,searchByVersion}}"}}
 
@@ -218,8 +228,12 @@ def project(base: str, p: Project) -> Json:
             "TenantedDeploymentMode": p.tenanted_mode, "DefaultGuidedFailureMode": "EnvironmentDefault",
             "DefaultToSkipIfAlreadyInstalled": True, "DiscreteChannelRelease": False, "AutoCreateRelease": False,
             "IsVersionControlled": False, "IncludedLibraryVariableSetIds": p.included_library_variable_set_ids,
-            "ReleaseNotesTemplate": None,
-            "ProjectConnectivityPolicy": _connectivity(),
+            "ReleaseNotesTemplate": None, "ProjectConnectivityPolicy": _connectivity(),
+            "VersioningStrategy": versioning_strategy(),
+            "ReleaseCreationStrategy": {"ChannelId": None, "ReleaseCreationPackage": None,
+                                        "ReleaseCreationPackageStepId": None},
+            "Templates": [], "AutoDeployReleaseOverrides": [], "ExtensionSettings": [], "ClonedFromProjectId": None,
+            **audit(p),
             "Links": {"Self": own, "Releases": f"{own}/releases{{/version}}{{?skip,take,searchByVersion}}",
                       "Channels": f"{own}/channels{{/id}}{{?skip,take,partialName}}",
                       "DeploymentProcess": f"{own}/deploymentprocesses",
@@ -250,7 +264,7 @@ def deployment_settings(base: str, p: Project) -> Json:
             "ConnectivityPolicy": _connectivity(), "DefaultGuidedFailureMode": "EnvironmentDefault",
             "VersioningStrategy": versioning_strategy(), "ReleaseNotesTemplate": None,
             "DefaultToSkipIfAlreadyInstalled": True, "DeploymentChangesTemplate": None,
-            "ForcePackageDownload": False, "FailTargetDiscovery": False,
+            "ForcePackageDownload": False, "FailTargetDiscovery": False, **audit(p),
             "Links": {"Self": f"{base}/api/{p.space_id}/projects/{p.id}/deploymentsettings"}}
 
 
@@ -276,12 +290,12 @@ def project_progression(base: str, pp: views.ProjectProgression, now: datetime) 
                           "NextDeployments": row.next_deployments, "HasUnresolvedDefect": False,
                           "ReleaseRetentionPeriod": None, "TentacleRetentionPeriod": None}
                          for row in pp.releases],
-            "Links": {}}
+            "Id": None, **audit(None), "Links": {}}
 
 
 def project_group(base: str, space_id: str) -> Json:
     return {"Id": "ProjectGroups-1", "Name": "Default Project Group", "Slug": "default-project-group",
-            "Description": "", "EnvironmentIds": [], "RetentionPolicyId": None, "SpaceId": space_id,
+            "Description": "", "EnvironmentIds": [], "RetentionPolicyId": None, "SpaceId": space_id, **audit(None),
             "Links": {"Self": f"{base}/api/{space_id}/projectgroups/ProjectGroups-1",
                       "Projects": f"{base}/api/{space_id}/projectgroups/ProjectGroups-1/projects{{?skip,take}}"}}
 
@@ -297,6 +311,7 @@ def _step(s: Step, number: int) -> Json:
             "Properties": {"Octopus.Action.TargetRoles": ",".join(s.roles)},
             "Actions": [{"Id": a.id, "Name": a.name, "ActionType": a.action_type, "IsDisabled": a.is_disabled,
                          "IsRequired": False, "CanBeUsedForProjectVersioning": bool(a.packages),
+                         "WorkerPoolId": None, "WorkerPoolVariable": None, **audit(None),
                          "Environments": [], "ExcludedEnvironments": [], "Channels": [], "TenantTags": [],
                          "Packages": [{"Id": r.id, "Name": r.name, "PackageId": r.package_id, "FeedId": r.feed_id,
                                        "AcquisitionLocation": "Server", "Properties": {}} for r in a.packages],
@@ -306,7 +321,7 @@ def _step(s: Step, number: int) -> Json:
 def deployment_process(base: str, p: Project) -> Json:
     sp = f"{base}/api/{p.space_id}"
     return {"Id": p.process_id, "SpaceId": p.space_id, "ProjectId": p.id, "Version": p.process_version,
-            "LastSnapshotId": None,
+            "LastSnapshotId": None, **audit(p),
             "Steps": [_step(s, n) for n, s in enumerate(p.steps, start=1)],
             "Links": {"Self": f"{sp}/deploymentprocesses/{p.process_id}", "Project": f"{sp}/projects/{p.id}",
                       "Template": f"{sp}/deploymentprocesses/{p.process_id}/template{{?channel,releaseId}}"}}
@@ -326,7 +341,7 @@ def release_template(base: str, t: ReleaseTemplate) -> Json:
                           "NuGetFeedName": k.feed.name if k.feed else None,
                           "VersionSelectedLastRelease": k.version_selected_last_release, "ProjectName": p.name,
                           "IsResolvable": True, "FixedVersion": None} for k in t.packages],
-            "GitResources": [],
+            "GitResources": [], **audit(None),
             "Links": {"Self": f"{own}?channel={t.channel.id}"}}
 
 
@@ -334,7 +349,7 @@ def feed(base: str, f: Feed) -> Json:
     own = f"{base}/api/{f.space_id}/feeds/{f.id}"
     return {"Id": f.id, "Name": f.name, "Slug": f.slug, "FeedType": "BuiltIn", "SpaceId": f.space_id,
             "DeleteUnreleasedPackagesAfterDays": 30, "IsBuiltInRepoSyncEnabled": False,
-            "PackageAcquisitionLocationOptions": ["Server"],
+            "PackageAcquisitionLocationOptions": ["Server"], **audit(f),
             "Links": {"Self": own,
                       "SearchPackageVersionsTemplate": f"{own}/packages/versions{{?packageId,take,skip,"
                                                        "includePreRelease,versionRange,preReleaseTag,filter,"
@@ -351,7 +366,7 @@ def machine_connection(base: str, m: Machine, checked: datetime) -> Json:
     """``MachineConnectionStatus``: no health checks run, so an enabled target was fine when last seen."""
     return {"Id": f"machineconnectionstatus-{m.id}", "MachineId": m.id, "Logs": [],
             "Status": "Success" if not m.is_disabled else "Failure", "CurrentTentacleVersion": "8.1.2",
-            "LastChecked": iso(checked),
+            "LastChecked": iso(checked), **audit(m),
             "Links": {"Self": f"{base}/api/{m.space_id}/machines/{m.id}/connection"}}
 
 
@@ -362,14 +377,14 @@ def tenant_variables(base: str, tv: views.TenantVariables) -> Json:
                                         "Links": {}} for p in tv.projects},
             "LibraryVariables": {s.id: {"LibraryVariableSetId": s.id, "LibraryVariableSetName": s.name,
                                         "Templates": [], "Variables": {}, "Links": {}} for s in tv.library_sets},
-            "Links": {"Self": f"{base}/api/{t.space_id}/tenants/{t.id}/variables"}}
+            **audit(None), "Links": {"Self": f"{base}/api/{t.space_id}/tenants/{t.id}/variables"}}
 
 
 def api_key(base: str, number: int, created: datetime) -> Json:
     """One of the sandbox user's API keys; the key itself is never shown, as Octopus shows it only
     when it is made."""
     return {"Id": f"apikeys-{number}", "Purpose": "Sandbox" if number == 1 else "Sandbox (limited to environments)",
-            "UserId": "Users-1", "ApiKey": None, "Created": iso(created),
+            "UserId": "Users-1", "ApiKey": None, "Created": iso(created), **audit(None),
             "Links": {"Self": f"{base}/api/users/Users-1/apikeys/apikeys-{number}",
                       "User": f"{base}/api/users/Users-1"}}
 
@@ -385,11 +400,12 @@ def user_permissions(base: str, space_ids: list[str]) -> Json:
                     "RestrictedToProjectGroupIds": [], "SpaceId": s} for s in space_ids]
     return {"Id": "Users-1", "SpacePermissions": {p: restriction for p in SPACE_PERMISSIONS},
             "SystemPermissions": ["SpaceView"], "Teams": [], "IsTeamsComplete": True, "IsPermissionsComplete": True,
-            "Links": {"Self": f"{base}/api/users/Users-1/permissions"}}
+            **audit(None), "Links": {"Self": f"{base}/api/users/Users-1/permissions"}}
 
 
-def package_version(base: str, p: PackageVersion) -> Json:
-    return {"PackageId": p.package_id, "Version": p.version, "Published": iso(p.published), "SizeBytes": p.size_bytes,
+def package_version(base: str, feed_id: str, p: PackageVersion) -> Json:
+    return {"Id": f"packages-{p.package_id}.{p.version}", "FeedId": feed_id, "PackageId": p.package_id,
+            "Version": p.version, "Published": iso(p.published), "SizeBytes": p.size_bytes,
             "Title": p.package_id, "ReleaseNotes": None, "FeedType": "BuiltIn", "Links": {}}
 
 
@@ -397,7 +413,7 @@ def tenant(base: str, t: Tenant) -> Json:
     sp = f"{base}/api/{t.space_id}"
     return {"Id": t.id, "Name": t.name, "Slug": t.slug, "Description": t.description, "SpaceId": t.space_id,
             "ProjectEnvironments": t.project_environments, "TenantTags": [], "IsDisabled": False,
-            "ClonedFromTenantId": None,
+            "ClonedFromTenantId": None, **audit(t),
             "Links": {"Self": f"{sp}/tenants/{t.id}", "Variables": f"{sp}/tenants/{t.id}/variables",
                       "Web": f"{base}/app#/{t.space_id}/tenants/{t.id}/overview"}}
 
@@ -405,7 +421,7 @@ def tenant(base: str, t: Tenant) -> Json:
 def library_variable_set(base: str, s: LibraryVariableSet) -> Json:
     sp = f"{base}/api/{s.space_id}"
     return {"Id": s.id, "Name": s.name, "Description": s.description, "VariableSetId": s.variable_set_id,
-            "ContentType": s.content_type, "Templates": [], "SpaceId": s.space_id, "Version": 0,
+            "ContentType": s.content_type, "Templates": [], "SpaceId": s.space_id, "Version": 0, **audit(s),
             "Links": {"Self": f"{sp}/libraryvariablesets/{s.id}", "Variables": f"{sp}/variables/{s.variable_set_id}"}}
 
 
@@ -422,7 +438,7 @@ def variable_set(base: str, vs: VariableSet, environments: list[Environment]) ->
             "Variables": [variable(v) for v in vs.variables],
             "ScopeValues": {"Environments": [{"Id": e.id, "Name": e.name} for e in environments], "Machines": [],
                             "Actions": [], "Roles": [], "Channels": [], "TenantTags": [], "Processes": []},
-            "Links": {"Self": f"{base}/api/{vs.space_id}/variables/{vs.id}"}}
+            **audit(vs), "Links": {"Self": f"{base}/api/{vs.space_id}/variables/{vs.id}"}}
 
 
 def release(base: str, r: Release) -> Json:
@@ -437,7 +453,7 @@ def release(base: str, r: Release) -> Json:
             "SelectedPackages": [{"ActionName": p.action_name, "StepName": p.step_name,
                                   "PackageReferenceName": p.package_reference_name, "Version": p.version}
                                  for p in r.selected_packages],
-            "SelectedGitResources": [], "VersionControlReference": None, "CustomFields": {},
+            "SelectedGitResources": [], "VersionControlReference": None, "CustomFields": {}, **audit(r),
             "Links": {"Self": own, "Project": f"{sp}/projects/{r.project_id}",
                       "Channel": f"{sp}/projects/{r.project_id}/channels/{r.channel_id}",
                       "Progression": f"{own}/progression",
@@ -462,7 +478,7 @@ def deployment(base: str, d: Deployment, environment_name: str, tenant_name: str
             "QueueTimeExpiry": iso(d.queue_time_expiry), "Name": f"Deploy to {environment_name}{suffix}",
             "Created": iso(d.created), "TentacleRetentionPeriod": None, "DeployedBy": "sandbox",
             "DeployedById": "Users-1", "FailureEncountered": d.failure_encountered,
-            "DeployedToMachineIds": d.deployed_to_machine_ids,
+            "DeployedToMachineIds": d.deployed_to_machine_ids, **audit(d),
             "Links": {"Self": f"{sp}/deployments/{d.id}", "Release": f"{sp}/releases/{d.release_id}",
                       "Environment": f"{sp}/environments/{d.environment_id}",
                       "Project": f"{sp}/projects/{d.project_id}",
@@ -481,7 +497,7 @@ def task(base: str, t: Task, now: datetime, project_id: str | None = None) -> Js
             "ErrorMessage": t.error_message, "HasBeenPickedUpByProcessor": t.start_time is not None,
             "IsCompleted": t.is_completed, "FinishedSuccessfully": t.state == "Success",
             "HasPendingInterruptions": False, "CanRerun": False, "HasWarningsOrErrors": t.has_warnings_or_errors,
-            "UnmetPreconditions": None, "ProjectId": project_id,
+            "UnmetPreconditions": None, "ProjectId": project_id, **audit(t),
             "Links": {"Self": own, "Web": f"{base}/app#/{t.space_id}/tasks/{t.id}", "Raw": f"{own}/raw",
                       "Cancel": f"{own}/cancel",
                       "QueuedBehind": f"{own}/queued-behind{{?skip,take}}",
@@ -510,6 +526,7 @@ def task_details(base: str, t: Task, now: datetime, project_id: str | None, tail
             "Progress": {"ProgressPercentage": percentage, "EstimatedTimeRemaining": "" if t.is_completed else
                          "A few seconds"},
             "PhysicalLogSize": sum(len(line.message) + 40 for n in nodes for line in n.logs),
+            "Id": t.id, **audit(None),
             "Links": {"Self": f"{base}/api/tasks/{t.id}/details"}}
 
 
@@ -537,18 +554,19 @@ def raw_log(t: Task, related: list[str]) -> str:
 def _promotion(base: str, release_id: str, env: Environment, tenant_id: str | None) -> Json:
     tail = f"/{tenant_id}" if tenant_id else ""
     preview = f"{base}/api/{env.space_id}/releases/{release_id}/deployments/preview/{env.id}{tail}"
-    return {"Id": env.id, "Name": env.name, "Links": {"Preview": preview + "{?includeDisabledSteps}"}}
+    return {"Id": env.id, "Name": env.name, **audit(None), "Links": {"Preview": preview + "{?includeDisabledSteps}"}}
 
 
 def template(base: str, t: models.Template) -> Json:
     r = t.release
     return {"PromoteTo": [_promotion(base, r.id, e, None) for e in t.promote_to],
             "TenantPromotions": [{"Id": tenant.id, "Name": tenant.name,
-                                  "PromoteTo": [_promotion(base, r.id, e, tenant.id) for e in envs]}
+                                  "PromoteTo": [_promotion(base, r.id, e, tenant.id) for e in envs],
+                                  **audit(None), "Links": {}}
                                  for tenant, envs in t.tenant_promotions],
             "IsDeploymentProcessModified": False, "IsVariableSetModified": False,
             "IsLibraryVariableSetModified": False, "IsGitResourceModified": False, "DeploymentNotes": None,
-            "Links": {}}
+            "Id": None, **audit(None), "Links": {}}
 
 
 def preview(p: models.Preview) -> Json:
@@ -570,7 +588,7 @@ def preview(p: models.Preview) -> Json:
                                            "Required": bool(v.prompt and v.prompt.required)}}
                               for v in p.prompts]},
         "UseGuidedFailureModeByDefault": p.guided_failure_default, "Changes": [], "ChangesMarkdown": "",
-        "Links": {}}
+        "ReleaseNotes": [], "Id": None, **audit(None), "Links": {}}
 
 
 def dashboard_item(base: str, item: models.DashboardItem, now: datetime) -> Json:
@@ -584,7 +602,7 @@ def dashboard_item(base: str, item: models.DashboardItem, now: datetime) -> Json
             "Duration": duration(t.start_time, t.completed_time, now) or "0 seconds",
             "IsCurrent": item.is_current, "IsPrevious": not item.is_current, "IsCompleted": t.is_completed,
             "HasPendingInterruptions": False, "HasPendingPreconditions": False, "PendingInterruptionTypes": [],
-            "PendingPreconditionTypes": [],
+            "PendingPreconditionTypes": [], **audit(None),
             "Links": {"Self": f"{sp}/deployments/{d.id}", "Release": f"{sp}/releases/{d.release_id}",
                       "Task": f"{base}/api/tasks/{t.id}"}}
 
@@ -593,15 +611,15 @@ def dashboard(base: str, db: models.Dashboard, now: datetime) -> Json:
     return {"Projects": [{"Id": p.id, "Name": p.name, "Slug": p.slug, "IsDisabled": p.is_disabled,
                           "ProjectGroupId": p.project_group_id, "EnvironmentIds": [e.id for e in db.environments],
                           "TenantedDeploymentMode": p.tenanted_mode,
-                          "CanPerformUntenantedDeployment": p.tenanted_mode != "Tenanted",
+                          "CanPerformUntenantedDeployment": p.tenanted_mode != "Tenanted", **audit(None),
                           "Links": {"Self": f"{base}/api/{p.space_id}/projects/{p.id}"}} for p in db.projects],
             "ProjectGroups": [{"Id": "ProjectGroups-1", "Name": "Default Project Group",
-                               "EnvironmentIds": [e.id for e in db.environments]}],
-            "Environments": [{"Id": e.id, "Name": e.name, "Links": {}} for e in db.environments],
+                               "EnvironmentIds": [e.id for e in db.environments], **audit(None), "Links": {}}],
+            "Environments": [{"Id": e.id, "Name": e.name, **audit(None), "Links": {}} for e in db.environments],
             "Tenants": [{"Id": t.id, "Name": t.name, "TenantTags": [], "ProjectEnvironments": t.project_environments,
-                         "IsDisabled": False} for t in db.tenants],
+                         "IsDisabled": False, **audit(None), "Links": {}} for t in db.tenants],
             "Items": [dashboard_item(base, i, now) for i in db.items], "PreviousItems": [],
-            "ProjectLimit": None, "IsFiltered": False, "Links": {}}
+            "ProjectLimit": None, "IsFiltered": False, "Id": None, **audit(None), "Links": {}}
 
 
 def _phase(base: str, p: PhaseProgress, deployments: dict[str, list[tuple[Deployment, Task]]],
@@ -622,4 +640,4 @@ def progression(base: str, rp: models.ReleaseProgression, names: dict[str, str],
     pr = rp.progression
     return {"Phases": [_phase(base, p, rp.deployments, names, now) for p in pr.phases],
             "NextDeployments": pr.next_deployments, "NextDeploymentsMinimumRequired": pr.next_minimum,
-            "Links": {}}
+            "Id": None, **audit(None), "Links": {}}

@@ -32,6 +32,8 @@ T = TypeVar("T", bound=Entity)
 N = TypeVar("N", bound=Named)
 
 _ID_NUMBER = re.compile(r"^(.*)-(\d+)$")
+#: the user every change is made by (``GET /api/users/me``)
+USERNAME = "sandbox"
 
 
 def utcnow() -> datetime:
@@ -95,8 +97,11 @@ class State:
             self._next[prefix] = max(self._next.get(prefix, 1), number + 1)
 
     def put(self, *entities: Entity) -> None:
-        """Keep the entities and write them to the store in one transaction."""
+        """Keep the entities and write them to the store in one transaction, stamped with when
+        and by whom (the sandbox's one user) they were last modified."""
+        now = self.clock()
         for entity in entities:
+            entity.last_modified_on, entity.last_modified_by = now, USERNAME
             self._data[entity.KIND][entity.key] = entity
         self.store.save(*entities)
 
