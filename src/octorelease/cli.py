@@ -701,14 +701,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         exc.show()
         return 2
     except errors.OctoreleaseError as exc:
-        from octorelease.safe_text import one_line
-
         code = exit_code_for(exc)
         if want_json:
             _print_json_error(args, code, exc.message)
-        click.echo(f"Error: {one_line(exc.message)}", err=True)
-        if exc.hint:
-            click.echo(f"  hint: {one_line(exc.hint)}", err=True)
+        _echo_error(exc.message, exc.hint)
         return code
     except (KeyboardInterrupt, click.Abort) as exc:
         # Interrupted outside an action (an action reports its own tasks): click wraps it in Abort.
@@ -718,17 +714,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = exit_code_for(error)
         if want_json:
             _print_json_error(args, code, error.message)
-        click.echo(f"Error: {error.message}", err=True)
+        _echo_error(error.message)
         return code
     except Exception as exc:  # a bug: one line, and the traceback only when asked for
         if "-v" in args or "--verbose" in args or "-vv" in args:
             raise
-        from octorelease.safe_text import one_line
-
-        click.echo(f"Error: unexpected {type(exc).__name__}: {one_line(str(exc))} (run with -v for the traceback)",
-                   err=True)
+        _echo_error(f"unexpected {type(exc).__name__}: {exc} (run with -v for the traceback)")
         return INTERNAL_ERROR
     return 0
+
+
+def _echo_error(message: str, hint: str | None = None) -> None:
+    """``Error: <message>`` and ``  hint: <hint>`` on stderr, each one clean line: a message may
+    carry a server's text, which must not start a line of the build log (``safe_text``)."""
+    from octorelease.safe_text import one_line
+
+    click.echo(f"Error: {one_line(message)}", err=True)
+    if hint:
+        click.echo(f"  hint: {one_line(hint)}", err=True)
 
 
 def _print_json_error(args: Sequence[str], code: int, message: str) -> None:
