@@ -318,3 +318,29 @@ def test_expand_handler_names_a_package_step_with_spaces_readably() -> None:
         "octorelease.yml:12: handlers[0].create.packages['Deploy web']: "
         "{build.number} is not set in this build: pass --var number=VALUE"
     )
+
+
+def test_a_few_aliases_still_share_values_between_handlers() -> None:
+    text = GOOD.replace("deploy: {to: Development}", "deploy: {to: Development, machines: &web [web-01, web-02]}")
+    text = text.replace("      to: [Test]\n", "      to: [Test]\n      machines: *web\n")
+    (handler,) = parse_handler_file(text, environ=ENVIRON).handlers
+    assert handler.deploy is not None and handler.promote is not None
+    assert handler.promote.machines == handler.deploy.machines == ["web-01", "web-02"]
+
+
+def test_an_alias_inside_the_value_it_names_is_refused() -> None:
+    assert error_of("x: &loop [a, *loop]\n" + GOOD) == (
+        "octorelease.yml:1: an alias (*name) refers to a value that contains it"
+    )
+
+
+def test_a_huge_file_is_refused_without_being_read_whole(tmp_path: Path) -> None:
+    huge = tmp_path / "octorelease.yml"
+    with huge.open("wb") as file:
+        file.write(GOOD.encode())
+        file.truncate(4 * 1024**3)  # 4 GiB, sparse: reading it whole would exhaust memory
+    with pytest.raises(HandlerFileError) as caught:
+        load_handler_file(huge, ENVIRON)
+    assert str(caught.value) == (
+        f"{huge}:{GOOD.count(chr(10)) + 1}: the file is larger than 256 KiB (a handler file may be at most 256 KiB)"
+    )

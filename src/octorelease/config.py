@@ -7,7 +7,8 @@ errors are the one line a CI log shows and must point at the fault::
 
 Loading goes in three passes:
 
-1. ``yaml.compose`` builds the node tree, which knows the line of every key and value. We turn it
+1. ``yaml.compose`` builds the node tree, which knows the line of every key and value, within
+   the bounds of ``handler/bounded_yaml.py`` (size, aliases, depth, values). We turn it
    into plain data ourselves, so every scalar stays a string (``version: 1.10`` stays ``1.10``
    and ``on:`` stays a key rather than YAML 1.1's ``True``), ``${VAR}`` is expanded from the
    environment (``$${`` writes a literal ``${``), and duplicate keys are refused.
@@ -44,6 +45,7 @@ from pydantic import (
 )
 
 from octorelease.durations import parse_duration
+from octorelease.handler import bounded_yaml
 from octorelease.handler.build_values import expand_build_values, placeholders
 from octorelease.handler.conditions import parse_condition
 from octorelease.handler.events import (
@@ -223,11 +225,16 @@ def load_handler_file(path: str | os.PathLike[str], environ: Mapping[str, str] |
     """
     name = os.fspath(path)
     try:
-        text = Path(name).read_text(encoding="utf-8")
+        with open(name, "rb") as file:
+            data = file.read(bounded_yaml.MAX_BYTES + 1)  # a huge file is refused, not read whole
+        bounded_yaml.check_size(data)
+        text = data.decode("utf-8")
     except FileNotFoundError:
         raise HandlerFileError(f"{name}: no such file") from None
     except UnicodeDecodeError:
         raise HandlerFileError(f"{name}: not a UTF-8 text file") from None
+    except bounded_yaml.LimitExceeded as exc:
+        raise HandlerFileError(f"{name}:{exc.line}: {exc.message}") from None
     except OSError as exc:
         raise HandlerFileError(f"{name}: cannot be read ({exc.strerror})") from None
     return parse_handler_file(text, name=name, environ=environ)
@@ -236,7 +243,9 @@ def load_handler_file(path: str | os.PathLike[str], environ: Mapping[str, str] |
 def parse_handler_file(text: str, *, name: str = DEFAULT_FILE, environ: Mapping[str, str] | None = None) -> HandlerFile:
     """Validate handler-file ``text``; ``name`` is what error lines call the file."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = bounded_yaml.compose(text)
+    except bounded_yaml.LimitExceeded as exc:
+        raise HandlerFileError(f"{name}:{exc.line}: {exc.message}") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1

@@ -16,6 +16,7 @@ into words, so a branch name with spaces or quotes in it stays one operand. Oper
 ``matches``              the regular expression on the right is *found* in the left side
                          (``re.search``; anchor it with ``^...$`` for a whole match). The
                          rest of the condition is the pattern, so it needs no quotes.
+                         Matching may take at most ``MATCH_SECONDS``; see below.
 ``in [a, b, 'c d']``     the left side equals one of the list
 ======================== ==============================================================
 
@@ -24,6 +25,12 @@ whole condition may start with ``not``. Comparisons (``==`` to ``>=`` and ``in``
 when both sides are numbers (``-12``, ``3.5``), by version when both look like versions
 (``1.10.0 > 1.9.0``, ``1.0.0-beta < 1.0.0``; a two-part ``1.10`` is a number), and else by
 text. Everything is case-sensitive.
+
+A pattern comes from a file a pull request may change, and the text it is matched against from
+the build (a branch name), so a pattern that backtracks catastrophically (``(x+x+)+y``) could
+hold the CI job forever. Patterns are run by the ``regex`` package, which reads Python's
+syntax (lookarounds and backreferences included) and takes a timeout: a match that takes
+longer than ``MATCH_SECONDS`` is an error naming the condition.
 """
 
 from __future__ import annotations
@@ -32,6 +39,8 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+
+import regex
 
 from octorelease.handler.build_values import expand_build_values, placeholders
 from octorelease.handler.events import did_you_mean
@@ -56,6 +65,11 @@ _TOKEN = re.compile(
 
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 _VERSION = re.compile(r"v?(?P<release>\d+(?:\.\d+)+)(?:-(?P<pre>[0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?")
+
+#: The longest a ``matches`` may take. A sane pattern matches a branch name in microseconds, so
+#: this is only ever reached by a pattern that backtracks without end; it is generous because CI
+#: agents are shared and slow.
+MATCH_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -143,15 +157,24 @@ def _text_test(parsed: Condition, left: str, right: str) -> bool:
     if parsed.operator == "ends with":
         return left.endswith(right)
     try:
-        return _compile(right).search(left) is not None
+        return _compile(right).search(left, timeout=MATCH_SECONDS) is not None
     except _Fault as fault:
         raise InvalidInput(f"invalid condition {parsed.source!r}: {fault}") from None
+    except TimeoutError:
+        raise InvalidInput(
+            f"invalid condition {parsed.source!r}: matching took longer than {MATCH_SECONDS:g} s; "
+            "simplify the regular expression"
+        ) from None
 
 
-def _compile(pattern: str) -> re.Pattern[str]:
+def _compile(pattern: str) -> regex.Pattern[str]:
+    """``pattern`` compiled as Python's ``re`` reads it (the ``regex`` package's VERSION0).
+
+    ``re`` checks it first: the syntax documented is ``re``'s, and so are its clearer errors."""
     try:
-        return re.compile(pattern)
-    except re.error as exc:
+        re.compile(pattern)
+        return regex.compile(pattern, regex.VERSION0)
+    except (re.error, regex.error) as exc:
         raise _Fault(f"bad regular expression {pattern!r}: {exc}") from None
 
 

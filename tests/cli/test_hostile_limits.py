@@ -1,0 +1,108 @@
+"""Hostile input that would exhaust time or memory: handler files from a pull request, durations.
+
+Each row is a command line (and a handler file, when it runs one) and the one line it must
+get: the documented exit code, no traceback, no API key, no request to the server at all
+(every one of these is found before the first request, so the sandbox's state is unchanged).
+The figures for these bounds are in docs/reliability.md.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from octorelease.handler.bounded_yaml import MAX_ALIASES, MAX_BYTES, MAX_VALUES
+from testing import hostile_files as hostile
+from testing.cli import CliRun
+from testing.sandbox import SandboxControl
+
+RUN = ("run", "octorelease.yml", "--event", "build-completed")
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    args: tuple[str, ...]
+    code: int
+    message: str  # a regular expression the error line must match, whole
+    handler_file: str | None = None
+
+
+CASES = [
+    # -- durations ---------------------------------------------------------------------------------
+    Case("timeout minutes out of range", ("promote", "--project", "Web", "--from", "Test", "--to", "Staging",
+                                          "--timeout", "25:99:99"),
+         2, r"Error: invalid duration '25:99:99': minutes and seconds run from 0 to 59"),
+    Case("timeout of centuries", ("promote", "--project", "Web", "--from", "Test", "--to", "Staging",
+                                  "--timeout", "99999999999999h"),
+         2, r"Error: invalid duration '99999999999999h': it must be at most 7 days"),
+    Case("timeout hours past 23 after days", ("deploy", "--project", "Web", "--release", "latest", "--to", "Test",
+                                              "--timeout", "1.24:00:00"),
+         2, r"Error: invalid duration '1.24:00:00': hours run from 0 to 23 after a day count"),
+    Case("timeout of eight days", ("create", "--project", "Web", "--deploy-to", "Development",
+                                   "--timeout", "8.00:00:00"),
+         2, r"Error: invalid duration '8.00:00:00': it must be at most 7 days"),
+    Case("handler timeout of centuries", RUN, 2,
+         r"Error: octorelease.yml:6: handlers\[0\].timeout: invalid duration '99999999999999h': "
+         r"it must be at most 7 days",
+         hostile.with_handler_line("timeout: 99999999999999h")),
+    Case("handler timeout seconds out of range", RUN, 2,
+         r"Error: octorelease.yml:6: handlers\[0\].timeout: invalid duration '00:00:75': "
+         r"minutes and seconds run from 0 to 59",
+         hostile.with_handler_line("timeout: '00:00:75'")),
+    # -- handler-file size, aliases, depth ---------------------------------------------------------
+    Case("alias bomb", RUN, 2,
+         rf"Error: octorelease.yml:5: more than {MAX_VALUES:,} values once aliases are expanded .*",
+         hostile.alias_bomb()),
+    Case("too many aliases", RUN, 2,
+         rf"Error: octorelease.yml:2: more than {MAX_ALIASES} aliases \(\*name\) .*",
+         hostile.many_aliases(MAX_ALIASES + 1)),
+    Case("20,000-deep list", RUN, 2,
+         r"Error: octorelease.yml:1: nested more than \d+ levels deep .*", hostile.deep_list(20_000)),
+    Case("5,000-deep mapping", RUN, 2,
+         r"Error: octorelease.yml:1: nested more than \d+ levels deep .*", hostile.deep_mapping(5_000)),
+    Case("file too large", RUN, 2,
+         rf"Error: octorelease.yml:\d+: the file is larger than {MAX_BYTES // 1024} KiB .*",
+         hostile.padded(MAX_BYTES + 1)),
+    Case("too many values", RUN, 2,
+         rf"Error: octorelease.yml:\d+: more than {MAX_VALUES:,} values once aliases are expanded .*",
+         hostile.many_values(MAX_VALUES + 1)),
+    # -- conditions --------------------------------------------------------------------------------
+    Case("catastrophic regular expression", (*RUN, "--var", "build.branch=" + "x" * 5000), 2,
+         r"Error: octorelease.yml:6: handlers\[0\].conditions\[0\]: invalid condition "
+         r"'\{build.branch\} matches \(x\+x\+\)\+y': matching took longer than 1 s; "
+         r"simplify the regular expression",
+         hostile.with_handler_line("""conditions: ["{build.branch} matches (x+x+)+y"]""")),
+    Case("nested quantifier (a+)+$", (*RUN, "--var", "build.branch=" + "a" * 40 + "!"), 0,
+         r"",
+         hostile.with_handler_line("""conditions: ["{build.branch} matches '(a+)+$'"]""")),
+]
+
+
+@pytest.fixture
+def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda case: case.id)
+def test_hostile_input_gets_one_line_and_its_exit_code_before_any_request(
+    case: Case, in_tmp: Path, sandbox: SandboxControl, octorelease: Callable[..., CliRun]
+) -> None:
+    if case.handler_file is not None:
+        (in_tmp / "octorelease.yml").write_text(case.handler_file, encoding="utf-8")
+    run = octorelease(*case.args)
+    assert run.code == case.code, run.everything
+    assert "Traceback" not in run.everything
+    assert sandbox.api_key not in run.everything
+    if case.code != 0:
+        lines = [line for line in run.err.splitlines() if not line.startswith("  hint:")]
+        assert len(lines) == 1, run.err
+        assert re.fullmatch(case.message, lines[0]), lines[0]
+        assert sandbox.requests() == []
+    else:
+        assert not [request for request in sandbox.requests() if request["method"] != "GET"]
