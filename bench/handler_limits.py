@@ -50,10 +50,10 @@ def measure(text: str, extra: list[str]) -> tuple[int, float, float, str]:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "octorelease.yml"
         path.write_text(text, encoding="utf-8")
-        command = [sys.executable, "-m", "octorelease.cli", "run", str(path), "--event", "build-completed",
+        command = [sys.executable, "-m", "octorelease.cli", "run", path.name, "--event", "build-completed",
                    "--server", "http://127.0.0.1:9", "--api-key", "API-BENCH", *extra]
         started = time.perf_counter()
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        process = subprocess.Popen(command, cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         assert process.stderr is not None
         err = process.stderr.read()
         _, status, usage = os.wait4(process.pid, 0)
@@ -68,7 +68,7 @@ def main() -> None:
     print("| case | exit | time (s) | peak memory (MiB) | message |\n|---|---|---|---|---|")
     for name, text, extra in CASES:
         code, seconds, mib, line = measure(text, extra)
-        print(f"| {name} | {code} | {seconds:.2f} | {mib:.0f} | {line[:90]} |")
+        print(f"| {name} | {code} | {seconds:.2f} | {mib:.0f} | `{line[:100]}` |")
 
 
 if __name__ == "__main__":
