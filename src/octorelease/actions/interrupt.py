@@ -74,7 +74,7 @@ def settle_interrupt(
     for d in deployments:
         where = "still running on the server" if not d.finished else ("cancelled" if d.cancelled_by_us else "done")
         observer.note(f"{d.label}: {d.task_id} {d.state} ({where}) {d.web_url or ''}".rstrip())
-    parts = [" while waiting"]
+    parts = [" while waiting" if wait.wait else " while creating the deployments"]
     cancelled = [d for d in deployments if d.cancelled_by_us and d.finished]
     if cancelled:
         parts.append("cancelled on the server: " + ", ".join(f"{d.label} {d.task_id} ({d.state})" for d in cancelled))

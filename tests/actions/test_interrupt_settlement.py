@@ -1,0 +1,65 @@
+"""An interrupt inside a verb of the Python API, at chosen points (no signals, no timing): the
+result keeps every task, says what became of each target, and cancels only what it created."""
+
+from __future__ import annotations
+
+import signal
+from typing import Any
+
+from octorelease import Interrupted, Octopus, Terminated
+from octorelease.actions.plan import WaitOptions
+from octorelease.actions.result import DeploymentResult, SilentObserver
+from octorelease.octopus.errors import Signalled
+
+
+class InterruptOnQueued(SilentObserver):
+    """Raises the interrupt when the ``nth`` deployment is queued, as a signal landing then would."""
+
+    def __init__(self, interrupt: KeyboardInterrupt, nth: int = 1) -> None:
+        self.interrupt = interrupt
+        self.nth = nth
+        self.queued = 0
+        self.notes: list[str] = []
+
+    def deployment_queued(self, deployment: DeploymentResult) -> None:
+        self.queued += 1
+        if self.queued == self.nth:
+            raise self.interrupt
+
+    def note(self, message: str) -> None:
+        self.notes.append(message)
+
+
+def promote(sandbox: Any, observer: SilentObserver, **wait: Any) -> Any:
+    with Octopus(sandbox.url, sandbox.api_key, observer=observer) as octopus:
+        return octopus.promote(
+            "Worker", source="Development", to=["Test", "Staging"], wait=WaitOptions(log=False, **wait)
+        )
+
+
+def test_an_interrupt_between_two_creations_names_the_target_not_created(sandbox):
+    sandbox.set_speed(1.0)
+    observer = InterruptOnQueued(KeyboardInterrupt())
+    result = promote(sandbox, observer)
+    assert isinstance(result.error, Interrupted) and not isinstance(result.error, Terminated)
+    (test,) = result.deployments
+    assert test.environment == "Test" and test.task_id
+    assert "no deployment known for Staging" in result.error.message
+    assert sandbox.get("/api/Spaces-1/deployments", environments="Environments-3")["Items"] == []
+    assert any(note.startswith(f"Test: {test.task_id} ") and test.web_url in note for note in observer.notes)
+
+
+def test_cancel_on_interrupt_leaves_a_joined_deployment_alone(sandbox):
+    sandbox.set_speed(2.0)  # the joined deployment runs for seconds: still going when interrupted
+    with Octopus(sandbox.url, sandbox.api_key) as octopus:
+        first = octopus.promote("Worker", source="Development", to=["Test"], wait=WaitOptions(wait=False))
+    joined_task = first.deployments[0].task_id
+    observer = InterruptOnQueued(Signalled(signal.SIGTERM))  # the new Staging deployment
+    result = promote(sandbox, observer, cancel_on_interrupt=True)
+    assert isinstance(result.error, Terminated)
+    by_env = {d.environment: d for d in result.deployments}
+    assert by_env["Test"].already_deployed and by_env["Test"].task_id == joined_task
+    assert by_env["Staging"].state == "Canceled" and by_env["Staging"].cancelled_by_us
+    assert sandbox.get(f"/api/tasks/{joined_task}")["State"] in ("Queued", "Executing")
+    assert "cancelled on the server: Staging" in result.error.message
+    assert f"still running on the server: Test {joined_task}" in result.error.message
