@@ -69,3 +69,40 @@ def test_a_release_created_before_its_answer_was_lost_is_adopted(sandbox):
     versions = [r["Version"] for r in sandbox.get("/api/Spaces-1/projects/Projects-1/releases", take=100)["Items"]]
     assert versions.count("1.5.0") == 1
     assert result.release is not None and result.release.name == "1.5.0"
+
+
+class AnotherRunCreatesFirst(httpx.BaseTransport):
+    """At our POST of release ``version``, another run creates that version (with its own notes)
+    and our POST's answer is lost before it reaches the server."""
+
+    def __init__(self, sandbox: Any, version: str) -> None:
+        self.inner = httpx.HTTPTransport()
+        self.sandbox = sandbox
+        self.version = version
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "POST" and request.url.path.endswith("/releases/create/v1"):
+            self.sandbox.post("/api/Spaces-1/releases/create/v1", {
+                "ProjectName": "Web", "ReleaseVersion": self.version, "PackageVersion": "1.3.0",
+                "ReleaseNotes": "made by the other run"})
+            raise httpx.ReadError("connection reset by peer", request=request)
+        return self.inner.handle_request(request)
+
+
+def test_a_release_made_by_another_run_after_our_post_was_lost_is_not_reported_as_ours(sandbox):
+    octopus = octopus_over(sandbox, AnotherRunCreatesFirst(sandbox, "1.5.0"))
+    result = octopus.create("Web", version="1.5.0", default_package_version="1.3.0", notes="ours")
+    assert result.error is not None
+    assert "created meanwhile by another run" in result.error.message
+    (made,) = [r for r in sandbox.get("/api/Spaces-1/projects/Projects-1/releases", take=100)["Items"]
+               if r["Version"] == "1.5.0"]
+    assert made["ReleaseNotes"] == "made by the other run"
+
+
+def test_with_ignore_existing_a_release_made_by_another_run_is_used_and_said_not_ours(sandbox):
+    octopus = octopus_over(sandbox, AnotherRunCreatesFirst(sandbox, "1.5.0"))
+    result = octopus.create("Web", version="1.5.0", default_package_version="1.3.0", notes="ours",
+                            ignore_existing=True)
+    assert result.ok, result.error
+    assert result.release_created is False
+    assert any("another run created it meanwhile" in m for m in result.messages)

@@ -3,6 +3,11 @@
 The version is the one given, or the next after the project's highest (1.3.0 -> 1.3.1). The
 release is created with the executions API (``releases/create/v1``: names, not ids). A lost
 answer is settled by looking the version up, never by posting again blindly (``once.py``).
+
+The version did not exist when we looked just before posting, so a release found after a lost
+answer was made since: by our POST, or by a concurrent run that picked the same version. It is
+adopted only when it is what we asked for (notes, package versions); otherwise it is someone
+else's, and we say so instead of reporting it as ours.
 """
 
 from __future__ import annotations
@@ -80,6 +85,22 @@ def _existing(space: SpaceApi, project: Project, version: str) -> Release | None
         return space.release_by_version(project, version)
     except errors.NotFound:
         return None
+
+
+def _as_asked(release: Release, request: ReleaseRequest) -> bool:
+    """Whether ``release`` carries what ``request`` asked for: its notes and the package versions
+    named for its steps (``*`` for all). A concurrent run asking for exactly the same cannot be
+    told apart, and needs not be: the release is the one both asked for."""
+    raw = release.raw
+    if (raw.get("ReleaseNotes") or None) != (request.notes or None):
+        return False
+    for package in raw.get("SelectedPackages") or ():
+        names = {str(package.get(k) or "").lower() for k in ("ActionName", "StepName", "PackageReferenceName")}
+        wanted = [v.strip() for k, v in request.packages.items() if k.strip().lower() in names]
+        wanted = wanted or [v.strip() for k, v in request.packages.items() if k.strip() == "*"]
+        if wanted and package.get("Version") != wanted[0]:
+            return False
+    return True
 
 
 def _channel_id(space: SpaceApi, project: Project, name: str | None) -> str | None:
@@ -205,5 +226,23 @@ def make_release(
         space.create_release(sent)
         return space.release_by_version(project, version)
 
-    release = create_once(space.http, post_and_read, lambda: _existing(space, project, version))
+    theirs: list[Release] = []
+
+    def find_ours() -> Release | None:
+        """After a lost answer: the version did not exist when we checked, so one found now was
+        made since, by our POST or by a concurrent run; it is ours only if it is as asked."""
+        found = _existing(space, project, version)
+        if found is not None and not _as_asked(found, request):
+            theirs.append(found)
+        return found
+
+    release = create_once(space.http, post_and_read, find_ours)
+    if theirs:
+        if request.ignore_existing:
+            return CreatedRelease(release, project.name, False, "another run created it meanwhile (--ignore-existing)")
+        raise errors.OctopusRejected(
+            f"Release {version} of {project.name} was created meanwhile by another run, not by this one "
+            "(its notes or package versions differ from those asked for).",
+            hint="Pass --ignore-existing to use it, or choose another --version.",
+        )
     return CreatedRelease(release, project.name, True, checked.reason)

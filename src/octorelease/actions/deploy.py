@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from octorelease.actions.choose import OnRelease, pinned_release
 from octorelease.actions.plan import DeploymentOptions, DeploymentPlan
-from octorelease.actions.targets import build_plan, resolve_environments
+from octorelease.actions.targets import build_plan, newest_per_target, resolve_environments
 from octorelease.octopus import errors
 from octorelease.octopus.api import SpaceApi
 
@@ -29,6 +29,8 @@ def plan_deploy(
     found_project = space.project(project)
     environments = resolve_environments(space.environments(), targets, space.space.name)
     chosen = pinned_release(space, found_project, release)
+    # What each target has now: after a lost answer, only a deployment made since can be ours.
+    dashboard = space.dashboard(found_project.id, [e.id for e in environments], include_previous=False)
     return build_plan(
         space,
         action="deploy",
@@ -38,4 +40,5 @@ def plan_deploy(
         options=options,
         on_release=on_release,
         lifecycle=lifecycle,
+        newest=newest_per_target(dashboard),
     )

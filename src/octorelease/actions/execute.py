@@ -2,12 +2,12 @@
 
 Creating is the only step that writes. A ``POST /deployments`` whose answer is lost is never
 repeated blindly (``once.py``): we look for a deployment of the same release, environment and
-tenant newer than anything that existed before we began, and adopt it if it is there.
+tenant made after the newest one the target had when we planned (``TargetPlan.newest_before``,
+read from the dashboard the plan needed anyway), and adopt it if it is there. One made before,
+even a second before, is not ours: adopting it would report a deployment that never happened.
 """
 
 from __future__ import annotations
-
-from datetime import datetime, timedelta, timezone
 
 from octorelease.actions.once import create_once
 from octorelease.actions.plan import DeploymentPlan, TargetPlan, WaitOptions
@@ -16,9 +16,9 @@ from octorelease.actions.wait import TaskWaiter
 from octorelease.octopus import errors
 from octorelease.octopus.api import Deployment, SpaceApi
 
-#: How far back (server clock) a deployment may have been created and still be "ours" after a
-#: lost answer: the ``Date`` header has one-second resolution.
-_CLOCK_SLACK = timedelta(seconds=2)
+#: How many of a target's newest deployments are read to find one made by a lost POST: ours is
+#: among the newest unless this many others were made there in the moments since.
+_LOOK_BACK = 30
 
 
 class DeploymentCreator:
@@ -30,25 +30,20 @@ class DeploymentCreator:
 
     def create(self, target: TargetPlan) -> Deployment:
         body = target.request_body(self.plan.release_of(target).id, self.plan.options)
-        sent_after = self.space.http.server_time or datetime.now(timezone.utc) - timedelta(minutes=5)
         return create_once(
-            self.space.http,
-            lambda: self.space.create_deployment(body),
-            lambda: self._find_created(target, sent_after - _CLOCK_SLACK),
+            self.space.http, lambda: self.space.create_deployment(body), lambda: self._find_created(target)
         )
 
-    def _find_created(self, target: TargetPlan, since: datetime) -> Deployment | None:
-        """A deployment of this release to this target made since ``since`` (server clock)."""
+    def _find_created(self, target: TargetPlan) -> Deployment | None:
+        """A deployment of this release to this target that did not exist when the plan looked."""
         tenant_id = target.tenant.id if target.tenant else None
         for deployment in self.space.deployments(
-            project_id=self.plan.project.id, environment_ids=[target.environment.id], take=10
+            project_id=self.plan.project.id, environment_ids=[target.environment.id], take=_LOOK_BACK
         ):
-            created = deployment.created_at
             if (
                 deployment.release_id == self.plan.release_of(target).id
                 and deployment.tenant_id == tenant_id
-                and created is not None
-                and created >= since
+                and target.is_new(deployment.created, deployment.id)
             ):
                 return deployment
         return None

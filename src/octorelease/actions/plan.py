@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
 from typing import Any, Literal
 
 from octorelease.actions.result import DeploymentResult, Ref
+from octorelease.octopus.api import parse_time
 
 GuidedFailure = Literal["on", "off", "default"]
 
@@ -53,6 +55,28 @@ class WaitOptions:
     cancel_on_interrupt: bool = False
 
 
+_NEVER = datetime.min.replace(tzinfo=timezone.utc)
+
+
+def creation_order(created: str, deployment_id: str) -> tuple[datetime, int, str]:
+    """Sort key for deployments in the order the server made them: its own ``Created`` stamp
+    (milliseconds, one clock), then the number in the id for stamps that tie."""
+    digits = deployment_id.rpartition("-")[2]
+    return (parse_time(created) or _NEVER, int(digits) if digits.isdigit() else 0, deployment_id)
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A deployment's place in the server's history: what "made after it" is measured from."""
+
+    deployment_id: str
+    created: str
+
+    def is_before(self, created: str, deployment_id: str) -> bool:
+        """Whether the deployment (``created``, ``deployment_id``) was made after this one."""
+        return creation_order(self.created, self.deployment_id) < creation_order(created, deployment_id)
+
+
 @dataclass(frozen=True)
 class Existing:
     """A deployment of the planned release that the target already has, succeeded or still
@@ -61,6 +85,7 @@ class Existing:
     deployment_id: str
     task_id: str
     state: str
+    created: str = ""
 
 
 @dataclass(frozen=True)
@@ -78,6 +103,14 @@ class TargetPlan:
     #: Set only when the plan's targets take different releases (tenants running different
     #: releases in the source): then this target's own; else the plan's ``release``.
     release: Ref | None = None
+    #: The newest deployment the target had when the plan was made (any release), or None when it
+    #: had none. A deployment made after it did not exist before our first POST: only such a one
+    #: can be ours after a lost answer, or a concurrent run's twin.
+    newest_before: Mark | None = None
+
+    def is_new(self, created: str, deployment_id: str) -> bool:
+        """Whether a deployment to this target was made after the plan looked."""
+        return self.newest_before is None or self.newest_before.is_before(created, deployment_id)
 
     def result(self, **fields: Any) -> DeploymentResult:
         """The result entry for this target, with the given fields (ids, state, ...)."""

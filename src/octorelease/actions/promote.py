@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from octorelease.actions.choose import OnRelease, per_tenant, pinned_release, release_in_environment
 from octorelease.actions.plan import DeploymentOptions, DeploymentPlan, Existing
-from octorelease.actions.targets import build_plan, plan_tenants, resolve_environments
+from octorelease.actions.targets import build_plan, newest_per_target, plan_tenants, resolve_environments
 from octorelease.octopus import errors
 from octorelease.octopus.api import ACTIVE_TASK_STATES, DashboardItem, SpaceApi
 
@@ -59,6 +59,7 @@ def plan_promote(
             on_release=on_release,
             already=None if options.redeploys else already_there(dashboard, chosen.release.id),
             lifecycle=lifecycle,
+            newest=newest_per_target(dashboard),
         )
         for chosen in choices
     ]
@@ -93,7 +94,7 @@ def already_there(dashboard: Sequence[DashboardItem], release_id: str) -> dict[t
     keyed by (environment id, tenant id). A failed or cancelled one does not count: promoting
     again is then the point."""
     return {
-        (item.environment_id, item.tenant_id): Existing(item.deployment_id, item.task_id, item.state)
+        (item.environment_id, item.tenant_id): Existing(item.deployment_id, item.task_id, item.state, item.created)
         for item in dashboard
         if item.is_current and item.release_id == release_id and item.state in ("Success", *ACTIVE_TASK_STATES)
     }

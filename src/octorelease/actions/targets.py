@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from octorelease.actions.choose import ChosenRelease, OnRelease
-from octorelease.actions.plan import DeploymentOptions, DeploymentPlan, Existing, TargetPlan
+from octorelease.actions.plan import DeploymentOptions, DeploymentPlan, Existing, Mark, TargetPlan, creation_order
 from octorelease.actions.result import Ref
 from octorelease.octopus import errors
 from octorelease.octopus.api import (
+    DashboardItem,
     DeploymentPreview,
     DeploymentTemplate,
     Environment,
@@ -265,6 +266,20 @@ def plan_tenants(
     return []
 
 
+def newest_per_target(dashboard: Sequence[DashboardItem]) -> dict[tuple[str, str | None], Mark]:
+    """The newest deployment of each (environment, tenant) cell of the dashboard, whatever its
+    release or state: the dashboard's current item is the latest one made there."""
+    newest: dict[tuple[str, str | None], Mark] = {}
+    for item in dashboard:
+        key = (item.environment_id, item.tenant_id)
+        known = newest.get(key)
+        if known is None or creation_order(known.created, known.deployment_id) < creation_order(
+            item.created, item.deployment_id
+        ):
+            newest[key] = Mark(item.deployment_id, item.created)
+    return newest
+
+
 def build_plan(
     space: SpaceApi,
     *,
@@ -278,6 +293,7 @@ def build_plan(
     already: Mapping[tuple[str, str | None], Existing] | None = None,
     lifecycle: bool = True,
     content: DeploymentPreview | None = None,
+    newest: Mapping[tuple[str, str | None], Mark] | None = None,
 ) -> DeploymentPlan:
     """Validate every target and option against the server, and return the plan (GETs only).
 
@@ -285,7 +301,8 @@ def build_plan(
     A release chosen per tenant (``chosen.tenants``) is planned for those tenants only.
     ``lifecycle=False`` leaves the lifecycle unchecked, for a plan made before an earlier
     deployment of the same run moves it on. ``content`` gives the steps and prompted variables
-    of a release that is not created yet (``prospect.py``): it has no lifecycle to check."""
+    of a release that is not created yet (``prospect.py``): it has no lifecycle to check.
+    ``newest`` is what each target had when we looked (``newest_per_target``)."""
     if on_release is not None:
         on_release(project, chosen)
     release = chosen.release
@@ -328,6 +345,7 @@ def build_plan(
                     form_values=form_values,
                     use_guided_failure=guided,
                     already=(already or {}).get((env.id, tenant.id if tenant else None)),
+                    newest_before=(newest or {}).get((env.id, tenant.id if tenant else None)),
                 )
             )
     return DeploymentPlan(

@@ -21,8 +21,6 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -186,8 +184,6 @@ class OctopusHttp:
             transport=transport,
             follow_redirects=True,
         )
-        #: The server's clock at its latest answer (its ``Date`` header), for "created since" checks.
-        self.server_time: datetime | None = None
 
     def __repr__(self) -> str:
         return f"OctopusHttp({self.server!r})"
@@ -310,17 +306,7 @@ class OctopusHttp:
             log.debug("%s %s -> %s", method, path, type(exc).__name__)
             raise
         log.debug("%s %s -> %s (%.0f ms)", method, path, response.status_code, (time.monotonic() - started) * 1000)
-        self.server_time = _parse_http_date(response.headers.get("Date")) or self.server_time
         return response
-
-
-def _parse_http_date(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def _query_value(value: Any) -> str:
