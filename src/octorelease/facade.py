@@ -183,6 +183,8 @@ class Octopus:
                     targets=deploy_to,
                     options=deployment_options,
                     reason="the release this run creates",
+                    on_release=on_release,
+                    channel=request.channel,
                 )
             return plan_deploy(
                 space,
@@ -245,6 +247,7 @@ class Octopus:
         source: str | None = None,
         release: str | None = None,
         new_release: str | None = None,
+        channel: str | None = None,
         lifecycle: bool = True,
         **options: Any,
     ) -> ActionResult:
@@ -264,7 +267,7 @@ class Octopus:
             if new_release is not None:
                 return plan_new_release(
                     space, action=action, project=project, version=new_release, targets=to, source=source,
-                    options=deployment_options,
+                    options=deployment_options, on_release=on_release, lifecycle=lifecycle, channel=channel,
                 )
             if action == "promote":
                 assert source is not None, "a promotion needs a source environment"

@@ -4,6 +4,7 @@ server checks (steps, channel, feed versions) before its first write, dry run or
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -32,10 +33,11 @@ def writes(sandbox: SandboxControl) -> list[str]:
         (["--deploy-to", "Development", "--machine", "dev-web-0l"], "--machine 'dev-web-0l': no such machine"),
         (["--deploy-to", "Development", "--skip", "Smoke tset"], "--skip 'Smoke tset': the deployment process"),
         (["--deploy-to", "Development", "--variable", "ChangeTiket=1"], "--variable 'ChangeTiket': the release"),
-        (["--deploy-to", "Test", "--tenant", "Acne"], "Tenant 'Acne' not found"),
+        (["--channel", "Hotfix", "--deploy-to", "Test", "--tenant", "Acne"], "Tenant 'Acne' not found"),
+        (["--deploy-to", "Test"], "Release 1.5.0 of Web cannot be deployed to Test: the lifecycle has not reached"),
     ],
     ids=["package version", "default version", "channel", "step", "environment", "machine", "skip", "prompt",
-         "tenant"],
+         "tenant", "lifecycle"],
 )
 def test_create_refuses_in_the_dry_run_what_the_real_run_refuses_and_writes_nothing(
     sandbox: SandboxControl, octorelease: Octorelease, args: list[str], says: str
@@ -76,3 +78,53 @@ def test_create_with_no_version_for_a_package_step_is_refused_before_the_post(
     assert run.code == 3
     assert "package Infra 1.0.0 is not in the feed" in run.err
     assert writes(sandbox) == []
+
+
+SHIP = """\
+server: ${OCTOPUS_URL}
+api_key: ${OCTOPUS_API_KEY}
+handlers:
+  - name: Ship
+    project: Web
+    on: {event: build-completed}
+    create: {version: "1.4.{build.number}", packages: {Deploy web: "1.3.0"}, deploy_to: [Development]}
+    promote:
+      from: Development
+      to: [Test]
+      machines: [test-web-01]
+      notes: "Promoted by build {build.number}"
+      force_package_download: true
+"""
+
+
+def test_run_dry_run_shows_every_deployment_with_its_machines_notes_and_options(
+    sandbox: SandboxControl, octorelease: Octorelease, tmp_path: Path
+) -> None:
+    path = tmp_path / "octorelease.yml"
+    path.write_text(SHIP, encoding="utf-8")
+
+    run = octorelease("run", str(path), "--var", "build.number=7", "--dry-run")
+
+    assert run.code == 0, run.err
+    assert writes(sandbox) == []
+    assert "Would create release 1.4.7 of Web (as given)." in run.err
+    assert "deploy Web release 1.4.7 (the release this run creates)\n  -> Development: guided failure off" in run.err
+    assert "promote Web release 1.4.7 (the release this run creates)\n  -> Test: only machines test-web-01" in run.err
+    assert "options: force package download, notes: 'Promoted by build 7'" in run.err
+
+
+def test_run_with_a_typo_in_its_last_action_exits_with_one_line_naming_the_field_and_writes_nothing(
+    sandbox: SandboxControl, octorelease: Octorelease, tmp_path: Path
+) -> None:
+    path = tmp_path / "octorelease.yml"
+    path.write_text(SHIP.replace("[test-web-01]", "[test-web-0l]"), encoding="utf-8")
+
+    run = octorelease("run", str(path), "--var", "build.number=7", "--json")
+
+    assert run.code == 3
+    assert f"Error: {path}:11: handlers[0].promote.machines[0]: 'test-web-0l': no such machine in Test." in run.err
+    assert "--machine" not in run.everything
+    assert writes(sandbox) == []
+    assert "1.4.7" not in releases_of(sandbox)
+    (action,) = run.json["handlers"][0]["actions"]
+    assert (action["action"], action["deployments"], action["error"]["code"]) == ("promote", [], 3)

@@ -268,10 +268,13 @@ def test_a_dry_run_creates_nothing_and_does_not_deploy_a_release_that_does_not_e
     assert variables_["messages"] == ["Would set project variables Greeting of Web."]
     assert (create["release"]["version"], create["created"]) == ("1.4.7", True)
     # Development still runs an older release, but the real run would promote the new one.
-    assert deploy["messages"] == ["Would deploy the new release to Development once it exists."]
+    assert "Would deploy the new release to Development once it exists." in deploy["messages"]
     assert promote["release"]["version"] == "1.4.7"
-    assert promote["messages"] == ["Would promote the new release from Development to Test once it is there."]
+    assert "Would promote the new release from Development to Test once it is there." in promote["messages"]
     assert set(deploy["messages"] + promote["messages"]) <= set(observer.notes)
+    # ... and lists the deployments it would make, for each tenant
+    assert [(d["environment"], d.get("tenant")) for d in deploy["deployments"] + promote["deployments"]] == [
+        ("Development", None), ("Test", "Acme"), ("Test", "Globex")]
 
 
 def test_a_dry_run_promotes_the_release_its_handler_deploys_first_not_the_one_there_now(

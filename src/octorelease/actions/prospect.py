@@ -4,8 +4,9 @@ A dry run of ``create --deploy-to`` (or of a handler that creates, deploys and p
 the deployments the real run would make, and a handler checks them before its first write.
 What the new release will be made of is known before it exists: a release takes a snapshot of
 the deployment process and of the project's variables, prompted ones included, so its steps
-and prompts are read from the project. Where its lifecycle will let it go is not known until
-it exists; the real run checks that before it creates any deployment.
+and prompts are read from the project. Where its lifecycle lets it go first is known too: a
+release with no deployment goes to the environments of the lifecycle's phases up to the first
+one that must be completed.
 """
 
 from __future__ import annotations
@@ -13,10 +14,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Literal
 
-from octorelease.actions.choose import ChosenRelease
+from octorelease.actions.choose import ChosenRelease, OnRelease
 from octorelease.actions.plan import DeploymentOptions, DeploymentPlan
 from octorelease.actions.targets import build_plan, resolve_environments
-from octorelease.octopus.api import DeploymentPreview, FormElement, PreviewStep, Project, Release, SpaceApi
+from octorelease.octopus import errors
+from octorelease.octopus.api import (
+    DeploymentPreview,
+    Environment,
+    FormElement,
+    PreviewStep,
+    Project,
+    Release,
+    SpaceApi,
+)
 
 #: What the id of a release that does not exist yet reads as, in plans and ``--json``.
 NEW_RELEASE_ID = "(new)"
@@ -44,6 +54,47 @@ def release_content(space: SpaceApi, project: Project) -> DeploymentPreview:
     return DeploymentPreview(steps, form, False)
 
 
+def first_environments(space: SpaceApi, project: Project, channel: str | None) -> tuple[set[str], str | None]:
+    """Where a release with no deployment yet may go (environment ids), and the phase that holds
+    the rest back: the channel's lifecycle (else the project's), phase by phase until the first
+    one that needs deployments to complete (two or three GETs)."""
+    wanted = (channel or "").strip().lower()
+    lifecycle_id = project.lifecycle_id
+    for found in space.channels(project):
+        named = wanted in (str(found.get("Id")).lower(), str(found.get("Name")).lower())
+        if (named if wanted else found.get("IsDefault")) and found.get("LifecycleId"):
+            lifecycle_id = str(found["LifecycleId"])
+    if lifecycle_id is None:
+        return set(), None
+    allowed: set[str] = set()
+    for phase in space.lifecycle_preview(lifecycle_id).get("Phases") or ():
+        targets = [*(phase.get("AutomaticDeploymentTargets") or ()), *(phase.get("OptionalDeploymentTargets") or ())]
+        allowed.update(targets)
+        need = min(int(phase.get("MinimumEnvironmentsBeforePromotion") or 0) or len(targets), len(targets))
+        if not phase.get("IsOptionalPhase") and need > 0:
+            return allowed, str(phase.get("Name") or "")
+    return allowed, None
+
+
+def check_first_lifecycle(
+    space: SpaceApi, project: Project, version: str, channel: str | None, environments: Sequence[Environment]
+) -> None:
+    """Refuse targets the lifecycle will not let a new release reach first, naming each."""
+    allowed, blocker = first_environments(space, project, channel)
+    refused = [env for env in environments if env.id not in allowed]
+    if not refused:
+        return
+    reason = f"the lifecycle has not reached it yet (phase '{blocker}' is not complete)" if blocker else (
+        "not in the release's lifecycle"
+    )
+    names = ", ".join(env.name for env in refused)
+    raise errors.DeploymentNotAllowed(
+        f"Release {version} of {project.name} cannot be deployed to {names}: {reason}. Nothing was created.",
+        reasons={env.name: reason for env in refused},
+        hint="Deploy to the earlier environments of the lifecycle first.",
+    ).about("to", [env.name for env in refused])
+
+
 def plan_new_release(
     space: SpaceApi,
     *,
@@ -54,13 +105,20 @@ def plan_new_release(
     source: str | None = None,
     options: DeploymentOptions | None = None,
     reason: str = "the release this run creates",
+    on_release: OnRelease | None = None,
+    lifecycle: bool = True,
+    channel: str | None = None,
 ) -> DeploymentPlan:
     """Validate deployments of the release ``version`` that this run will create (GETs only):
-    environments, tenants, machines, steps to skip and prompted variables, not the lifecycle."""
+    environments, tenants, machines, steps to skip, prompted variables and, unless
+    ``lifecycle=False`` (an earlier deployment moves it on), where the lifecycle of ``channel``
+    lets a new release go first."""
     found_project = space.project(project)
     named = [source, *targets] if source is not None else list(targets)
     environments = resolve_environments(space.environments(), named, space.space.name)
     source_env = environments.pop(0) if source is not None else None
+    if lifecycle:
+        check_first_lifecycle(space, found_project, version, channel, environments)
     release = Release(NEW_RELEASE_ID, version, found_project.id, None, {})
     return build_plan(
         space,
@@ -70,5 +128,6 @@ def plan_new_release(
         environments=environments,
         options=options,
         from_environment=source_env,
+        on_release=on_release,
         content=release_content(space, found_project),
     )

@@ -4,6 +4,13 @@ Everything that can be checked without the server is checked for every selected 
 before the first request: ``{build.*}`` values are filled in and ``notes_file`` is read, so a
 typo in the third handler does not leave the first one half done.
 
+Everything the server can tell without a write is checked for every action of a handler before
+the handler's first write: the handler is first planned as its dry run plans it (project,
+packages and feed versions, environments, machines, steps, tenants, prompted variables), so a
+typo in ``promote`` does not leave a release created and deployed. A fault found then is named
+by file, line and field. A dry run is exactly that plan, so it lists the deployments the real
+run makes.
+
 Within a handler, an action that fails stops the handler's later actions (a deploy of a
 release that was not created makes no sense). A failed handler with ``fail_build_on_error``
 (the default) also stops the handlers after it, which are reported as skipped: handlers run in
@@ -14,13 +21,15 @@ does on the command line.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from octorelease.actions.plan import WaitOptions
-from octorelease.actions.result import ActionResult
-from octorelease.config import DeploymentOptions, Handler, HandlerFile, HandlerFileError, expand_handler
+from octorelease.actions.result import ActionResult, SilentObserver
+from octorelease.config import Deploy, DeploymentOptions, Handler, HandlerFile, HandlerFileError, expand_handler
+from octorelease.handler.locate import fault_location, point_at_file
 from octorelease.handler.select import Decision, select_handlers
 from octorelease.handler.variables import set_project_variables
 from octorelease.octopus.errors import Interrupted, OctoreleaseError
@@ -115,7 +124,7 @@ def run_handlers(
         else:
             if on_handler is not None:
                 on_handler(name, True, decision.reason)
-            run = HandlerRun(name, True, decision.reason, _run_actions(octopus, item, dry_run))
+            run = HandlerRun(name, True, decision.reason, _run_actions(octopus, handler_file, item, dry_run))
             result.handlers.append(run)
             if after_handler is not None:
                 after_handler(run)
@@ -140,7 +149,39 @@ def _prepare(handler_file: HandlerFile, decision: Decision, values: Mapping[str,
     return _Prepared(decision, handler, notes)
 
 
-def _run_actions(octopus: Octopus, item: _Prepared, dry_run: bool) -> list[ActionResult]:
+def _run_actions(octopus: Octopus, handler_file: HandlerFile, item: _Prepared, dry_run: bool) -> list[ActionResult]:
+    """Plan every action of the handler (GETs only); unless that found a fault or this is a dry
+    run, then run them."""
+    if dry_run:
+        planned = _actions(octopus, item, dry_run=True)
+    else:
+        with _quiet(octopus):  # the plan is the real run's check, not news for its console
+            planned = _actions(octopus, item, dry_run=True)
+    failed = next((action for action in planned if action.error is not None), None)
+    if failed is not None and failed.error is not None:
+        loc = fault_location(item.handler, item.decision.index, failed.action, failed.error)
+        point_at_file(failed.error, handler_file, loc)
+        if dry_run:
+            return planned
+        failed.dry_run, failed.deployments = False, []
+        failed.messages.append("Nothing was done: the handler is checked before its first write.")
+        return [failed]
+    if dry_run:
+        return planned
+    return _actions(octopus, item, dry_run=False)
+
+
+@contextmanager
+def _quiet(octopus: Octopus) -> Iterator[None]:
+    """Tell the console nothing for a while (the check before a real run)."""
+    observer, octopus.observer = octopus.observer, SilentObserver()
+    try:
+        yield
+    finally:
+        octopus.observer = observer
+
+
+def _actions(octopus: Octopus, item: _Prepared, dry_run: bool) -> list[ActionResult]:
     """The handler's actions in order, stopping at the first that fails."""
     handler = item.handler
     wait = WaitOptions(
@@ -207,16 +248,14 @@ def _deploy(
     deploy = handler.deploy
     created = next((action for action in earlier if action.action == "create"), None)
     release = deploy.release or (created.release.name if created is not None and created.release else None)
-    if release is None or (dry_run and created is not None and created.release_created):
-        # A dry run creates nothing, so the new release cannot be looked up to validate a deploy.
-        skipped = ActionResult("deploy", project=created.project if created else None, dry_run=dry_run)
-        skipped.release = created.release if created else None
-        skipped.messages.append(f"Would deploy the new release to {', '.join(deploy.to)} once it exists.")
-        octopus.observer.note(skipped.messages[-1])
-        return skipped
+    if dry_run:
+        planned, new = _plan(octopus, handler, earlier, "deploy", deploy, release)
+        if new:
+            _say(octopus, planned, f"Would deploy the new release to {', '.join(deploy.to)} once it exists.")
+        return planned
     return octopus.deploy(
         handler.project,
-        release=release,
+        release=release or "",
         to=deploy.to,
         dry_run=dry_run,
         wait=wait,
@@ -240,16 +279,15 @@ def _promote(
     release = promote.release
     placed = None if release is not None else _deployed_to(handler, earlier, promote.from_)
     if placed is not None:
-        created = next((action for action in earlier if action.action == "create"), None)
-        if dry_run and created is not None and created.release_created and created.release == placed.release:
-            skipped = ActionResult("promote", project=placed.project, release=placed.release, dry_run=True)
-            skipped.from_environment = promote.from_
-            skipped.messages.append(
-                f"Would promote the new release from {promote.from_} to {', '.join(promote.to)} once it is there."
-            )
-            octopus.observer.note(skipped.messages[-1])
-            return skipped
         release = placed.release.name if placed.release else None
+    if dry_run:
+        planned, new = _plan(
+            octopus, handler, earlier, "promote", promote, release, source=promote.from_, redeploy=promote.redeploy
+        )
+        if new:
+            message = f"Would promote the new release from {promote.from_} to {', '.join(promote.to)} once it is there."
+            _say(octopus, planned, message)
+        return planned
     return octopus.promote(
         handler.project,
         source=promote.from_,
@@ -261,6 +299,58 @@ def _promote(
         redeploy=promote.redeploy,
         **_deployment_options(promote),
     )
+
+
+def _plan(
+    octopus: Octopus,
+    handler: Handler,
+    earlier: list[ActionResult],
+    action: Literal["deploy", "promote"],
+    section: Deploy,
+    release: str | None,
+    **extra: Any,
+) -> tuple[ActionResult, bool]:
+    """The dry run of a deploy or promote action (GETs only), and whether its release is the
+    one this handler creates first."""
+    created = next((a for a in earlier if a.action == "create"), None)
+    new = _is_new(created, release)
+    planned = octopus.plan(
+        action,
+        handler.project,
+        to=section.to,
+        release=release,
+        new_release=release if new else None,
+        channel=handler.create.channel if handler.create is not None else None,
+        lifecycle=_lifecycle_known(earlier, release),
+        notes=section.notes,
+        **extra,
+        **_deployment_options(section),
+    )
+    return planned, new
+
+
+def _is_new(created: ActionResult | None, release: str | None) -> bool:
+    """Whether ``release`` is the one this handler's create action would create (a dry run
+    creates nothing, so it cannot be looked up yet)."""
+    return (
+        created is not None
+        and bool(created.release_created)
+        and created.release is not None
+        and release is not None
+        and created.release.name.casefold() == release.casefold()
+    )
+
+
+def _lifecycle_known(earlier: list[ActionResult], release: str | None) -> bool:
+    """Whether the lifecycle can be checked now for ``release``: not when an earlier action of
+    the handler deploys it first, which moves it on."""
+    moved = {a.release.name.casefold() for a in earlier if a.deployments and a.release is not None}
+    return release is None or release.casefold() not in moved
+
+
+def _say(octopus: Octopus, result: ActionResult, message: str) -> None:
+    result.messages.append(message)
+    octopus.observer.note(message)
 
 
 def _deployed_to(handler: Handler, earlier: list[ActionResult], environment: str) -> ActionResult | None:

@@ -400,7 +400,7 @@ class SpaceApi:
         names = [d["Name"] for d in self._items("projects")]
         raise errors.NotFound(
             f"Project '{identifier}' not found in space '{self.space.name}'.", hint=did_you_mean(identifier, names)
-        )
+        ).about("project", [identifier])
 
     def environments(self) -> list[Environment]:
         return [Environment.from_json(d) for d in self._items("environments")]
@@ -421,6 +421,11 @@ class SpaceApi:
 
     def channels(self, project: Project) -> list[dict[str, Any]]:
         return list(self._items(f"projects/{project.id}/channels"))
+
+    def lifecycle_preview(self, lifecycle_id: str) -> dict[str, Any]:
+        """A lifecycle with its phases as they apply (environments filled in)."""
+        result: dict[str, Any] = self.http.get(self.path(f"lifecycles/{lifecycle_id}/preview"))
+        return result
 
     def release_template(self, process_id: str, channel_id: str | None) -> list[TemplatePackage]:
         """The packages of the release template (``deploymentprocesses/{id}/template``)."""
@@ -455,7 +460,7 @@ class SpaceApi:
             raise errors.NotFound(
                 f"Release '{version}' of project '{project.name}' not found.",
                 hint=("recent releases: " + ", ".join(recent[:5])) if recent else "the project has no releases yet",
-            ) from None
+            ).about("release", [version]) from None
 
     def latest_release(self, project: Project) -> Release | None:
         """The newest release of the project."""
