@@ -8,49 +8,17 @@ said, its exit code, its JSON, and what the server's task became.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from testing.cli import connection
+from testing.processes import executing_task, start_cli
 
 SLOW = 1.0  # seconds per step on each machine: a deployment runs for several seconds
 WORKER_TO_TEST = ("promote", "--project", "Worker", "--from", "Development", "--to", "Test")
-
-
-def start(sandbox: Any, *args: str, cwd: Path | None = None) -> subprocess.Popen[str]:
-    """``octorelease ARGS`` as its own process, the way a CI job runs it."""
-    env = {**os.environ, "NO_COLOR": "1", "CI": "true"}
-    for name in ("OCTOPUS_URL", "OCTOPUS_API_KEY", "OCTOPUS_SPACE", "GITHUB_ACTIONS", "GITHUB_OUTPUT"):
-        env.pop(name, None)
-    command = [sys.executable, "-m", "octorelease.cli", *args, *connection(sandbox)]
-    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=cwd)
-
-
-def executing_task(sandbox: Any, process: subprocess.Popen[str], timeout: float = 20) -> str:
-    """The id of the first task the sandbox runs, once it is Executing and the process is
-    waiting for it (it has polled that task: its POST's answer has arrived), polled with a deadline."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert process.poll() is None, process.communicate()
-        tasks = sandbox.get("/api/tasks", states="Executing")["Items"]
-        if tasks:
-            task_id = str(tasks[0]["Id"])
-            polled = any(
-                r["path"] == "/api/tasks" and task_id in r.get("query", "") and "ids" in r.get("query", "")
-                for r in sandbox.requests()
-            )
-            if polled:
-                return task_id
-        time.sleep(0.02)
-    process.kill()
-    raise AssertionError(f"no task reached Executing within {timeout} s: {process.communicate()}")
 
 
 def signal_and_collect(process: subprocess.Popen[str], signum: int) -> tuple[int, str, str]:
@@ -78,7 +46,7 @@ def settled_state(sandbox: Any, task_id: str, timeout: float = 10) -> str:
 )
 def test_an_interrupted_promotion_reports_every_task_and_leaves_it_running(sandbox, signum, code):
     sandbox.set_speed(SLOW)
-    process = start(sandbox, *WORKER_TO_TEST, "--json")
+    process = start_cli(sandbox, *WORKER_TO_TEST, "--json")
     task_id = executing_task(sandbox, process)
     returncode, out, err = signal_and_collect(process, signum)
     assert returncode == code, err
@@ -100,7 +68,7 @@ def test_an_interrupted_promotion_reports_every_task_and_leaves_it_running(sandb
 
 def test_cancel_on_interrupt_cancels_the_task_on_the_server_first(sandbox):
     sandbox.set_speed(SLOW)
-    process = start(sandbox, *WORKER_TO_TEST, "--json", "--cancel-on-interrupt")
+    process = start_cli(sandbox, *WORKER_TO_TEST, "--json", "--cancel-on-interrupt")
     task_id = executing_task(sandbox, process)
     returncode, out, err = signal_and_collect(process, signal.SIGTERM)
     assert returncode == 143, err
@@ -115,7 +83,7 @@ def test_cancel_on_interrupt_cancels_the_task_on_the_server_first(sandbox):
 
 def test_an_interrupted_deploy_without_json_says_so_in_text(sandbox):
     sandbox.set_speed(SLOW)
-    process = start(sandbox, "deploy", "--project", "Worker", "--release", "2.0.0", "--to", "Test", "--no-log")
+    process = start_cli(sandbox, "deploy", "--project", "Worker", "--release", "2.0.0", "--to", "Test", "--no-log")
     task_id = executing_task(sandbox, process)
     returncode, out, err = signal_and_collect(process, signal.SIGINT)
     assert returncode == 130, err
@@ -125,7 +93,7 @@ def test_an_interrupted_deploy_without_json_says_so_in_text(sandbox):
 
 def test_create_deploy_to_is_interrupted_like_the_others(sandbox):
     sandbox.set_speed(SLOW)
-    process = start(
+    process = start_cli(
         sandbox,
         "create", "--project", "Worker", "--version", "2.9.0", "--deploy-to", "Test",
         "--json", "--cancel-on-interrupt",
@@ -157,7 +125,7 @@ handlers:
 def test_run_stops_every_handler_and_honours_cancel_on_interrupt(sandbox, tmp_path):
     (tmp_path / "octorelease.yml").write_text(HANDLERS)
     sandbox.set_speed(SLOW)
-    process = start(sandbox, "run", "octorelease.yml", "--json", cwd=tmp_path)
+    process = start_cli(sandbox, "run", "octorelease.yml", "--json", cwd=tmp_path)
     task_id = executing_task(sandbox, process)
     returncode, out, err = signal_and_collect(process, signal.SIGTERM)
     assert returncode == 143, err

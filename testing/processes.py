@@ -1,0 +1,43 @@
+"""Run ``octorelease`` as its own process against a sandbox, the way a CI job runs it, and catch
+the moment its deployment is under way, to signal it then (tests and ``bench/interrupt.py``)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from testing.cli import connection
+
+
+def start_cli(sandbox: Any, *args: str, cwd: Path | None = None) -> subprocess.Popen[str]:
+    """``octorelease ARGS`` against the sandbox in a child process, no colour, CI-like."""
+    env = {**os.environ, "NO_COLOR": "1", "CI": "true"}
+    for name in ("OCTOPUS_URL", "OCTOPUS_API_KEY", "OCTOPUS_SPACE", "GITHUB_ACTIONS", "GITHUB_OUTPUT"):
+        env.pop(name, None)
+    command = [sys.executable, "-m", "octorelease.cli", *args, *connection(sandbox)]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=cwd)
+
+
+def executing_task(sandbox: Any, process: subprocess.Popen[str], timeout: float = 20) -> str:
+    """The id of the first task the sandbox runs, once it is Executing and the process is
+    waiting for it (it has polled that task, so its POST's answer has arrived); polled with a
+    deadline, never slept for."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.communicate()
+        tasks = sandbox.get("/api/tasks", states="Executing")["Items"]
+        if tasks:
+            task_id = str(tasks[0]["Id"])
+            polled = any(
+                r["path"] == "/api/tasks" and task_id in r.get("query", "") and "ids" in r.get("query", "")
+                for r in sandbox.requests()
+            )
+            if polled:
+                return task_id
+        time.sleep(0.02)
+    process.kill()
+    raise AssertionError(f"no task reached Executing within {timeout} s: {process.communicate()}")
