@@ -143,3 +143,46 @@ def test_progress_opens_phases_in_order(phases: list[Phase], states: dict[str, s
     result = lifecycle.progress(resolved, states)
     assert result.allowed == allowed
     assert next((p.phase.name for p in result.phases if p.progress == "Current"), None) == current
+
+
+def template_targets(sandbox: SandboxControl, release_id: str) -> dict[str | None, list[str]]:
+    """Where the release may go now: untenanted (None) and per tenant name."""
+    template = sandbox.get(f"/api/Spaces-1/releases/{release_id}/deployments/template")
+    targets: dict[str | None, list[str]] = {None: [e["Name"] for e in template["PromoteTo"]]}
+    targets.update({t["Name"]: [e["Name"] for e in t["PromoteTo"]] for t in template["TenantPromotions"]})
+    return targets
+
+
+def deploy_and_wait(sandbox: SandboxControl, release_id: str, environment_id: str,
+                    tenant_id: str | None = None) -> None:
+    created = sandbox.post("/api/Spaces-1/deployments", {"ReleaseId": release_id, "EnvironmentId": environment_id,
+                                                         "TenantId": tenant_id})
+    assert sandbox.wait_for_task(created["TaskId"])["State"] == "Success"
+
+
+def test_lifecycle_progress_is_counted_per_tenant(sandbox: SandboxControl) -> None:
+    """octopus-api.md §9: one tenant's success in Test takes that tenant, not the others, to Staging."""
+    deploy_and_wait(sandbox, "Releases-2", "Environments-2", "Tenants-2")  # Globex takes 1.1.0 to Test
+    assert template_targets(sandbox, "Releases-2") == {
+        None: ["Development", "Test"], "Acme": ["Test"], "Globex": ["Test", "Staging"]}
+    refused = sandbox.call("POST", "/api/Spaces-1/deployments", json={
+        "ReleaseId": "Releases-2", "EnvironmentId": "Environments-3", "TenantId": "Tenants-1"})
+    assert refused.status_code == 400
+    assert "cannot be deployed to environment 'Staging'" in refused.json()["Errors"][0]
+    deploy_and_wait(sandbox, "Releases-2", "Environments-3", "Tenants-2")  # Globex goes on alone
+
+
+def test_a_tenant_without_deployments_of_its_own_progresses_with_the_untenanted_ones(sandbox: SandboxControl) -> None:
+    """Web 1.0.0 went to Development and Test untenanted: a tenant that has no deployment of its own
+    there (and cannot be connected to Development) may take it to Staging."""
+    assert template_targets(sandbox, "Releases-1")["Acme"] == ["Test", "Staging"]
+    deploy_and_wait(sandbox, "Releases-1", "Environments-3", "Tenants-1")
+
+
+def test_a_tenants_own_failure_blocks_it_even_where_untenanted_succeeded(sandbox: SandboxControl) -> None:
+    sandbox.fail(step="Smoke test", environment="Test")
+    created = sandbox.post("/api/Spaces-1/deployments", {"ReleaseId": "Releases-1", "EnvironmentId": "Environments-2",
+                                                         "TenantId": "Tenants-1"})
+    assert sandbox.wait_for_task(created["TaskId"])["State"] == "Failed"
+    targets = template_targets(sandbox, "Releases-1")
+    assert (targets["Acme"], targets["Globex"]) == (["Test"], ["Test", "Staging"])

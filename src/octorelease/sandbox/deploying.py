@@ -65,32 +65,34 @@ class DeploymentRules(ReleaseRules):
         lifecycle_id = channel.lifecycle_id if channel and channel.lifecycle_id else project.lifecycle_id
         return self.require(Lifecycle, None, lifecycle_id)
 
-    def latest_states(self, release: Release) -> dict[str, str]:
-        """Per environment, "Success" when the latest deployment of the release for some tenant (or
-        untenanted) succeeded there, else the state of its latest deployment.
+    def latest_states(self, release: Release, tenant_id: str | None = None) -> dict[str, str]:
+        """Per environment, the state of the latest deployment of the release that counts for
+        ``tenant_id`` (octopus-api.md §9: progress is counted per tenant).
 
-        Progression is per release, not per tenant: once the release is proven in Test (by any
-        tenant, or untenanted), every tenant may take it to Staging, as in Octopus's multi-tenant
-        guide. A failed or queued re-deployment still blocks (OctopusDeploy/Issues #2248).
+        Untenanted, only untenanted deployments count. For a tenant, its own latest deployment
+        to an environment counts; where it has none, the latest untenanted one does (a tenant is
+        often not connected to the first environments, which only untenanted deployments reach).
+        Another tenant's deployments never count: Globex's success in Test does not take Acme to
+        Staging. A failed or queued re-deployment still blocks (OctopusDeploy/Issues #2248).
         """
         latest: dict[tuple[str, str | None], str] = {}
         for deployment in self.all(Deployment):
             task = self.get(Task, None, deployment.task_id)
             if deployment.release_id == release.id and task is not None:
                 latest[(deployment.environment_id, deployment.tenant_id)] = task.state
-        states: dict[str, str] = {}
-        for (environment_id, _), state in latest.items():
-            if states.get(environment_id) != "Success":
-                states[environment_id] = state
-        return states
+        untenanted = {env: state for (env, tenant), state in latest.items() if tenant is None}
+        if tenant_id is None:
+            return untenanted
+        own = {env: state for (env, tenant), state in latest.items() if tenant == tenant_id}
+        return {**untenanted, **own}
 
-    def progression_of(self, release: Release) -> lifecycle.Progression:
+    def progression_of(self, release: Release, tenant_id: str | None = None) -> lifecycle.Progression:
         phases = lifecycle.resolve_phases(self.lifecycle_of(release), self.all(Environment, release.space_id))
-        return lifecycle.progress(phases, self.latest_states(release))
+        return lifecycle.progress(phases, self.latest_states(release, tenant_id))
 
-    def lifecycle_problem(self, release: Release, environment: Environment) -> str | None:
-        """Why the lifecycle forbids this deployment now, or ``None`` when it allows it."""
-        progression = self.progression_of(release)
+    def lifecycle_problem(self, release: Release, environment: Environment, tenant: Tenant | None = None) -> str | None:
+        """Why the lifecycle forbids this deployment (for this tenant) now, or ``None``."""
+        progression = self.progression_of(release, tenant.id if tenant else None)
         if environment.id in progression.allowed:
             return None
         project = self.require(Project, None, release.project_id)
@@ -277,7 +279,7 @@ class DeploymentRules(ReleaseRules):
                 problems.append(
                     f"Tenant '{tenant.name}' is not connected to project '{project.name}' for environment '{env.name}'."
                 )
-        lifecycle_problem = self.lifecycle_problem(release, env)
+        lifecycle_problem = self.lifecycle_problem(release, env, tenant)
         if lifecycle_problem:
             problems.append(lifecycle_problem)
         outside = [self.get(Machine, None, m) for m in request.specific_machine_ids]

@@ -105,15 +105,18 @@ class Backend(ViewRules):
         release = self.require(Release, space_id, release_id)
         project = self.require(Project, None, release.project_id)
 
-        allowed = [self.require(Environment, None, e) for e in self.progression_of(release).allowed]
-        deployable = [e for e in allowed if caller.may_deploy_to(e)]
-        promote_to = deployable if project.tenanted_mode != "Tenanted" else []
+        def deployable(tenant: Tenant | None) -> list[Environment]:
+            allowed = [self.require(Environment, None, e)
+                       for e in self.progression_of(release, tenant.id if tenant else None).allowed]
+            return [e for e in allowed if caller.may_deploy_to(e)]
+
+        promote_to = deployable(None) if project.tenanted_mode != "Tenanted" else []
         tenant_promotions = []
         if project.tenanted_mode != "Untenanted":
             for tenant in self.all(Tenant, space_id):
                 connected = tenant.project_environments.get(project.id)
                 if connected:
-                    tenant_promotions.append((tenant, [e for e in deployable if e.id in connected]))
+                    tenant_promotions.append((tenant, [e for e in deployable(tenant) if e.id in connected]))
         return Template(release, promote_to, tenant_promotions)
 
     def release_progression(self, space_id: str, release_id: str) -> ReleaseProgression:
