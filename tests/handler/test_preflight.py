@@ -161,3 +161,20 @@ def test_the_dry_run_lists_exactly_the_deployments_the_real_run_makes(sandbox: S
     made = sandbox.get("/api/Spaces-1/deployments", take=100)["Items"]
     assert len([w for w in writes(sandbox) if w.endswith("/deployments")]) == len(planned(real))
     assert len(made) >= len(planned(real))
+
+
+def test_release_latest_after_a_create_is_the_new_release_in_the_dry_run_and_its_check(
+    sandbox: SandboxControl,
+) -> None:
+    # The newest release now, 1.2.0, failed in Development, so the lifecycle keeps it from Test;
+    # but "latest" is the release the handler creates and deploys to Development first.
+    text = SHIP.replace("    promote:\n      from: Development\n", "    deploy:\n      release: latest\n").replace(
+        "      machines: [test-web-01]\n", ""
+    )
+
+    dry = run(sandbox, text, dry_run=True)
+    real = run(sandbox, text)
+
+    assert (dry["ok"], real["ok"]) == (True, True), (dry["error"], real["error"])
+    assert [a["release"]["version"] for a in dry["handlers"][0]["actions"][1:]] == ["1.4.7", "1.4.7"]
+    assert planned(dry) == planned(real) == [("create", "Development", None), ("deploy", "Test", None)]

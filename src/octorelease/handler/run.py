@@ -313,6 +313,8 @@ def _plan(
     """The dry run of a deploy or promote action (GETs only), and whether its release is the
     one this handler creates first."""
     created = next((a for a in earlier if a.action == "create"), None)
+    if release is not None and release.strip().lower() == "latest" and _is_new(created, _name(created)):
+        release = _name(created)  # the release this handler creates is the newest when the real run gets here
     new = _is_new(created, release)
     planned = octopus.plan(
         action,
@@ -339,6 +341,10 @@ def _is_new(created: ActionResult | None, release: str | None) -> bool:
         and release is not None
         and created.release.name.casefold() == release.casefold()
     )
+
+
+def _name(action: ActionResult | None) -> str | None:
+    return action.release.name if action is not None and action.release is not None else None
 
 
 def _lifecycle_known(earlier: list[ActionResult], release: str | None) -> bool:
