@@ -42,11 +42,12 @@ def test_an_interrupt_between_two_creations_names_the_target_not_created(sandbox
     observer = InterruptOnQueued(KeyboardInterrupt())
     result = promote(sandbox, observer)
     assert isinstance(result.error, Interrupted) and not isinstance(result.error, Terminated)
-    (test,) = result.deployments
-    assert test.environment == "Test" and test.task_id
-    assert "no deployment known for Staging" in result.error.message
-    assert sandbox.get("/api/Spaces-1/deployments", environments="Environments-3")["Items"] == []
-    assert any(note.startswith(f"Test: {test.task_id} ") and test.web_url in note for note in observer.notes)
+    (made,) = result.deployments  # the later phase is created first (Staging), then Test
+    assert made.environment == "Staging" and made.task_id
+    assert "no deployment known for Test" in result.error.message
+    test_deployments = sandbox.get("/api/Spaces-1/deployments", environments="Environments-2")["Items"]
+    assert [d for d in test_deployments if d["ProjectId"] == "Projects-2"] == []
+    assert any(note.startswith(f"Staging: {made.task_id} ") and made.web_url in note for note in observer.notes)
 
 
 def test_cancel_on_interrupt_leaves_a_joined_deployment_alone(sandbox):

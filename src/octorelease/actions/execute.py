@@ -9,9 +9,11 @@ even a second before, is not ours: adopting it would report a deployment that ne
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from octorelease.actions.once import create_once
 from octorelease.actions.plan import DeploymentPlan, TargetPlan, WaitOptions
-from octorelease.actions.result import ActionResult, Observer
+from octorelease.actions.result import ActionResult, NotCreated, Observer
 from octorelease.actions.wait import TaskWaiter
 from octorelease.octopus import errors
 from octorelease.octopus.api import Deployment, SpaceApi
@@ -54,14 +56,14 @@ def web_url(space: SpaceApi, deployment_id: str, link: str | None = None) -> str
     return space.http.server + (link or f"/app#/{space.space.id}/deployments/{deployment_id}")
 
 
-def run_plan(
-    space: SpaceApi, plan: DeploymentPlan, wait: WaitOptions, observer: Observer, result: ActionResult
-) -> ActionResult:
-    """Create the plan's deployments, follow them as ``wait`` says, and fill in ``result``."""
-    for warning in plan.warnings:
-        observer.warn(warning)
+def create_all(space: SpaceApi, plan: DeploymentPlan, observer: Observer, result: ActionResult) -> None:
+    """One deployment per target (or the one it already has), later lifecycle phases first;
+    ``result.deployments`` ends in the plan's order. If the server refuses a target after others
+    were created (the plan was checked, but the server can change its mind in between), the
+    error says which targets got a deployment and which did not, and so does ``not_created``."""
     creator = DeploymentCreator(space, plan)
-    for target in plan.targets:
+    order = plan.creation_order
+    for index, target in enumerate(order):
         if target.already is not None:
             existing = target.already
             entry = target.result(
@@ -77,7 +79,11 @@ def run_plan(
                 f"({existing.deployment_id}, {existing.state}): not deploying it again (--redeploy does)."
             )
             continue
-        deployment = creator.create(target)
+        try:
+            deployment = creator.create(target)
+        except errors.OctoreleaseError as exc:
+            _stopped_part_way(result, exc, order[index:])
+            raise
         entry = target.result(
             deployment_id=deployment.id,
             task_id=deployment.task_id,
@@ -86,6 +92,35 @@ def run_plan(
         )
         result.deployments.append(entry)
         observer.deployment_queued(entry)
+    rank = {(t.environment.id, t.tenant.id if t.tenant else None): i for i, t in enumerate(plan.targets)}
+    result.deployments.sort(key=lambda d: rank.get((d.environment_id, d.tenant_id), len(rank)))
+
+
+def _stopped_part_way(result: ActionResult, exc: errors.OctoreleaseError, left: Sequence[TargetPlan]) -> None:
+    """Name, in ``exc`` and in the result, what was created and what not, when creating stops
+    after something was created: a user must not have to guess what is on the server now."""
+    refused, *rest = left
+    result.not_created = [NotCreated(refused.environment.name, refused.tenant.name if refused.tenant else None,
+                                     exc.message)]
+    result.not_created += [
+        NotCreated(t.environment.name, t.tenant.name if t.tenant else None, "not tried: an earlier target failed")
+        for t in rest
+    ]
+    made = [d for d in result.deployments if not d.already_deployed]
+    if not made:
+        return
+    created = ", ".join(f"{d.label} ({d.deployment_id}, {d.task_id}, queued on the server)" for d in made)
+    missing = ", ".join(n.label for n in result.not_created)
+    exc.restate(f"{exc.message.rstrip('.')}. Created: {created}. Not created: {missing}.")
+
+
+def run_plan(
+    space: SpaceApi, plan: DeploymentPlan, wait: WaitOptions, observer: Observer, result: ActionResult
+) -> ActionResult:
+    """Create the plan's deployments, follow them as ``wait`` says, and fill in ``result``."""
+    for warning in plan.warnings:
+        observer.warn(warning)
+    create_all(space, plan, observer, result)
     if not wait.wait:
         return result
     try:

@@ -107,6 +107,8 @@ class TargetPlan:
     #: had none. A deployment made after it did not exist before our first POST: only such a one
     #: can be ours after a lost answer, or a concurrent run's twin.
     newest_before: Mark | None = None
+    #: How far along the release's lifecycle the environment is (higher: a later phase).
+    lifecycle_rank: int = 0
 
     def is_new(self, created: str, deployment_id: str) -> bool:
         """Whether a deployment to this target was made after the plan looked."""
@@ -159,6 +161,14 @@ class DeploymentPlan:
     def release_of(self, target: TargetPlan) -> Ref:
         """The release ``target`` gets: its own when tenants differ, else the plan's."""
         return target.release or self.release
+
+    @property
+    def creation_order(self) -> tuple[TargetPlan, ...]:
+        """The targets in the order to create them: those joined (nothing to create) first, then
+        later lifecycle phases first. A new deployment to an earlier phase makes the lifecycle
+        count that phase unfinished again, which would make the server refuse the later ones of
+        the same plan; the reverse never happens."""
+        return tuple(sorted(self.targets, key=lambda t: (t.already is None, -t.lifecycle_rank)))
 
     @classmethod
     def per_release(cls, plans: Sequence[DeploymentPlan], warnings: Sequence[str] = ()) -> DeploymentPlan:

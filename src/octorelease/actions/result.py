@@ -81,6 +81,27 @@ class DeploymentResult:
         return doc
 
 
+@dataclass(frozen=True)
+class NotCreated:
+    """A planned target that got no deployment because creating stopped part way (the server
+    refused it, or refused or lost an earlier one), and why."""
+
+    environment: str
+    tenant: str | None
+    reason: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.environment} ({self.tenant})" if self.tenant else self.environment
+
+    def to_dict(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {"environment": self.environment}
+        if self.tenant:
+            doc["tenant"] = self.tenant
+        doc["reason"] = self.reason
+        return doc
+
+
 @dataclass
 class ActionResult:
     """The outcome of create, deploy or promote. ``error`` is None when all went well."""
@@ -95,6 +116,8 @@ class ActionResult:
     dry_run: bool = False
     release_created: bool | None = None
     plan: Any = None
+    #: Targets left without a deployment when creating stopped after others were created.
+    not_created: list[NotCreated] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -118,6 +141,8 @@ class ActionResult:
         if self.release_created is not None:
             doc["created"] = self.release_created
         doc["deployments"] = [d.to_dict() for d in self.deployments]
+        if self.not_created:
+            doc["not_created"] = [n.to_dict() for n in self.not_created]
         if self.dry_run:
             doc["dry_run"] = True
         if self.messages:

@@ -280,6 +280,16 @@ def newest_per_target(dashboard: Sequence[DashboardItem]) -> dict[tuple[str, str
     return newest
 
 
+def _lifecycle_ranks(environments: Sequence[Environment], template: DeploymentTemplate | None) -> dict[str, int]:
+    """How far along the lifecycle each environment is: its place in the template's ``PromoteTo``
+    (listed by phase) when it lists them all, else its ``SortOrder`` (which orders the phases of
+    a lifecycle that has none, and nearly always those of one that has)."""
+    listed = [t.environment_id for t in template.promote_to] if template is not None else []
+    if all(env.id in listed for env in environments):
+        return {env.id: listed.index(env.id) for env in environments}
+    return {env.id: env.sort_order for env in environments}
+
+
 def build_plan(
     space: SpaceApi,
     *,
@@ -310,9 +320,11 @@ def build_plan(
     warnings: list[str] = []
     tenants = list(chosen.tenants) or plan_tenants(space, project, environments, options)
 
+    template = None
     if lifecycle and content is None:
         template = space.template(release.id)
         check_lifecycle(space, project, release, template, environments, tenants)
+    ranks = _lifecycle_ranks(environments, template)
     specific, excluded = _resolve_machines(space, environments, options, warnings)
 
     # One preview tells the steps and the prompted variables; they are the release's, not the target's.
@@ -346,6 +358,7 @@ def build_plan(
                     use_guided_failure=guided,
                     already=(already or {}).get((env.id, tenant.id if tenant else None)),
                     newest_before=(newest or {}).get((env.id, tenant.id if tenant else None)),
+                    lifecycle_rank=ranks[env.id],
                 )
             )
     return DeploymentPlan(
