@@ -70,10 +70,10 @@ class SandboxControl:
         """Rename an environment, machine, project, tenant or step; ``new`` may be any text."""
         self._control("POST", "rename", {"kind": kind, "from": old, "to": new})
 
-    def requests(self) -> list[dict[str, str]]:
-        """Every /api request since the last clear: ``{"method", "path", "query"}``, plus
-        ``"fault"`` (its kind) for a request that got an HTTP fault."""
-        result: list[dict[str, str]] = self._control("GET", "requests")
+    def requests(self) -> list[dict[str, Any]]:
+        """Every /api request since the last clear: ``{"method", "path", "query", "status"}``,
+        plus ``"fault"`` (its kind) for a request that got an HTTP fault."""
+        result: list[dict[str, Any]] = self._control("GET", "requests")
         return result
 
     def clear_requests(self) -> None:

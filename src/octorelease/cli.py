@@ -648,8 +648,11 @@ def demo(ctx: click.Context, /) -> None:
     help="Fail /api requests on purpose, e.g. '503:0.1,429:0.05,lost:0.05,seed=7' "
     "(kinds 500, 502, 503, 429, reset, lost, slow; KIND@SECONDS:RATE, only=METHOD, path=TEXT).",
 )
-def sandbox(host: str, port: int, db_path: str | None, seed: str, api_key: str | None, speed: float,
-            faults: str | None) -> None:
+@click.option("-v", "--verbose", count=True, expose_value=False, callback=_remember,
+              help="Print one line per request: method, path, status and time (never headers).")
+@click.pass_context
+def sandbox(ctx: click.Context, /, host: str, port: int, db_path: str | None, seed: str, api_key: str | None,
+            speed: float, faults: str | None) -> None:
     """Run the Octopus-compatible sandbox server until Ctrl-C."""
     from octorelease.sandbox.faults import FaultSpecError, parse_spec
 
@@ -660,7 +663,9 @@ def sandbox(host: str, port: int, db_path: str | None, seed: str, api_key: str |
             raise errors.InvalidInput(f"--faults: {exc}") from None
     from octorelease.sandbox.server import serve
 
-    serve(host=host, port=port, db_path=db_path, seed=seed, api_key=api_key, speed=speed, faults=faults)
+    options = ctx.find_object(GlobalOptions) or GlobalOptions()
+    serve(host=host, port=port, db_path=db_path, seed=seed, api_key=api_key, speed=speed, faults=faults,
+          access_log=options.verbose > 0)
 
 
 def _raise_signalled(signum: int, frame: object) -> None:

@@ -189,8 +189,8 @@ def test_the_request_log_names_the_fault_each_request_got(sandbox: SandboxContro
     sandbox.call("GET", "/api/Spaces-1/environments")
     sandbox.call("POST", "/api/Spaces-1/deployments", json=STAGING_DEPLOYMENT)
     assert sandbox.requests() == [
-        {"method": "GET", "path": "/api/Spaces-1/environments", "query": ""},
-        {"method": "POST", "path": "/api/Spaces-1/deployments", "query": "", "fault": "429"},
+        {"method": "GET", "path": "/api/Spaces-1/environments", "query": "", "status": 200},
+        {"method": "POST", "path": "/api/Spaces-1/deployments", "query": "", "status": 429, "fault": "429"},
     ]
 
 

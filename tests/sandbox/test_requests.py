@@ -40,7 +40,8 @@ def test_method_override_turns_a_post_into_a_put(sandbox: SandboxControl) -> Non
 
 def test_every_api_request_is_recorded_without_headers(sandbox: SandboxControl) -> None:
     sandbox.get("/api/Spaces-1/machines", roles="web", take=2)
-    assert sandbox.requests() == [{"method": "GET", "path": "/api/Spaces-1/machines", "query": "roles=web&take=2"}]
+    assert sandbox.requests() == [{"method": "GET", "path": "/api/Spaces-1/machines", "query": "roles=web&take=2",
+                                   "status": 200}]
     sandbox.clear_requests()
     assert sandbox.requests() == []
 

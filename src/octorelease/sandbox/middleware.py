@@ -1,7 +1,8 @@
 """Cross-cutting HTTP behaviour, in one ASGI layer in front of the routes.
 
 In order: honour ``X-HTTP-Method-Override`` (the C# client sends PUT and DELETE as POST), record
-the request (method, path, query string; never headers, which hold the API key), inject the HTTP
+the request (method, path, query string, and its status once answered; never headers, which hold
+the API key; ``Sandbox.answered`` also writes the access log line), inject the HTTP
 fault ``--faults`` chose for it, if any (``faults.py``; before authentication, as a proxy or a
 busy server would), demand an API key on everything under ``/api`` except ``GET /api``, and turn
 any error into Octopus's envelope, so that no request ever gets a 500 with a Python traceback.
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -112,32 +114,39 @@ class Gate:
         # routes read these (mounts rewrite root_path): the base of every Link, the path as sent
         scope = {**scope, BASE_KEY: root, PATH_KEY: path}
         started = False
+        status: int | None = None  # what was answered, for the request log and the access log
         reply: Send = send  # where the answer goes: nowhere when it is to be lost
+        began = time.perf_counter()
+        query = scope.get("query_string", b"").decode("latin-1")
+        is_api = local == "/api" or local.startswith("/api/")
+        faults = self.sandbox.http_faults
+        fault = faults.decide(scope["method"], local) if faults is not None and is_api else None
+        entry = self.sandbox.record(scope["method"], local, _redacted(query), fault.kind if fault else None)
 
         async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
+            nonlocal started, status
+            if message["type"] == "http.response.start":
+                started, status = True, message["status"]
             await reply(message)
 
         try:
-            if local == "/api" or local.startswith("/api/"):
-                query = scope.get("query_string", b"").decode("latin-1")
-                faults = self.sandbox.http_faults
-                fault = faults.decide(scope["method"], local) if faults is not None else None
-                entry = {"method": scope["method"], "path": local, "query": _redacted(query)}
-                self.sandbox.requests.append({**entry, "fault": fault.kind} if fault else entry)
-                if fault is not None and await _answered_by(fault, receive, send):
-                    return
-                if fault is not None and fault.kind == "lost":
-                    reply = _ignore
-                if not (scope["method"] == "GET" and local in _PUBLIC):
-                    key = headers.get("x-octopus-apikey") or _query_key(query)
-                    caller = self.sandbox.backend.authenticate(key, self.sandbox.api_key)
-                    scope = {**scope, "state": {**scope.get("state", {}), "caller": caller}}
+            if fault is not None and await _answered_by(fault, receive, send):
+                status = fault.status
+                return
+            if fault is not None and fault.kind == "lost":
+                reply = _ignore
+            if is_api and not (scope["method"] == "GET" and local in _PUBLIC):
+                key = headers.get("x-octopus-apikey") or _query_key(query)
+                caller = self.sandbox.backend.authenticate(key, self.sandbox.api_key)
+                scope = {**scope, "state": {**scope.get("state", {}), "caller": caller}}
             await self.app(scope, receive, tracking_send)
         except Exception as exc:  # the envelope, never a traceback
             if not started:  # else the app's own handler has already served (and logged) it
-                await send_error(reply, as_sandbox_error(exc, scope["method"]))
+                error = as_sandbox_error(exc, scope["method"])
+                status = error.status
+                await send_error(reply, error)
+        finally:
+            self.sandbox.answered(entry, status, time.perf_counter() - began)
         if reply is _ignore:  # carried out (or refused), and now the answer is lost
             await drop_connection(receive, send)
 

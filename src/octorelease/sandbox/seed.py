@@ -64,9 +64,10 @@ Test controls (outside ``/api``, no API key needed; JSON in, ``{"ok": true}`` ou
   "Test", "to": "any text", "space": null}``: rename one thing, as if it had always been called so
   (a step in its project and in every release's snapshot); the new name is taken verbatim, control
   characters and all, as a hostile or broken server would send it. 404 when nothing has that name.
-- ``GET /_sandbox/requests``: every ``/api`` request so far, ``[{"method", "path", "query"}]``
-  (never headers; an ``apikey`` query value is masked), plus ``"fault"`` (its kind) for a request
-  that got an HTTP fault. ``DELETE`` clears the list.
+- ``GET /_sandbox/requests``: every ``/api`` request so far, ``[{"method", "path", "query",
+  "status"}]`` (never headers; an ``apikey`` query value is masked; ``status`` is null until it is
+  answered, and for a request whose connection was dropped), plus ``"fault"`` (its kind) for a
+  request that got an HTTP fault. ``DELETE`` clears the list.
 """
 
 from __future__ import annotations

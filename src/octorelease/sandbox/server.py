@@ -10,6 +10,7 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
@@ -33,6 +34,10 @@ def build_app(sandbox: Sandbox) -> Any:
     return Gate(app, sandbox)
 
 
+def _print_line(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
 class _Uvicorn(uvicorn.Server):  # type: ignore[misc]
     """uvicorn without signal handlers: the thread that owns the server decides when it stops."""
 
@@ -44,8 +49,10 @@ class SandboxServer:
     """A sandbox listening on ``host:port`` (``port=0``: any free port) in a background thread."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, db_path: str | None = None, seed: str = "demo",
-                 api_key: str | None = None, speed: float = 1.0, faults: str | None = None) -> None:
-        self.sandbox = Sandbox(db_path=db_path, seed=seed, api_key=api_key, speed=speed, faults=faults)
+                 api_key: str | None = None, speed: float = 1.0, faults: str | None = None,
+                 access_log: Callable[[str], None] | None = None) -> None:
+        self.sandbox = Sandbox(db_path=db_path, seed=seed, api_key=api_key, speed=speed, faults=faults,
+                               access_log=access_log)
         self.host = host
         # IPPROTO_TCP explicitly: asyncio turns Nagle off only on sockets that say they are TCP, and
         # with Nagle on every keep-alive request waits 40 ms for a delayed ACK.
@@ -102,12 +109,14 @@ class SandboxServer:
 
 
 def serve(*, host: str = "127.0.0.1", port: int = 8065, db_path: str | None = None, seed: str = "demo",
-          api_key: str | None = None, speed: float = 1.0, faults: str | None = None) -> None:
+          api_key: str | None = None, speed: float = 1.0, faults: str | None = None,
+          access_log: bool = False) -> None:
     """Run a sandbox until Ctrl-C; print its URL and API key first (Ctrl-C ends it without a traceback).
 
-    ``faults`` is a ``--faults`` spec (``faults.py``); a bad one raises ``FaultSpecError``."""
+    ``faults`` is a ``--faults`` spec (``faults.py``); a bad one raises ``FaultSpecError``.
+    ``access_log`` prints one line per request on stderr (``octorelease sandbox -v``)."""
     server = SandboxServer(host=host, port=port, db_path=db_path, seed=seed, api_key=api_key, speed=speed,
-                           faults=faults)
+                           faults=faults, access_log=_print_line if access_log else None)
     server.start()
     print(f"Octopus sandbox listening on {server.url}", flush=True)
     print(f"API key: {server.api_key}", flush=True)

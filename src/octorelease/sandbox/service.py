@@ -6,6 +6,9 @@ server (``server.py``) only decides where it listens.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from octorelease.sandbox import seed as seeds
 from octorelease.sandbox.errors import ValidationFailed
 from octorelease.sandbox.faults import HttpFaults
@@ -20,14 +23,18 @@ class Sandbox:
     """State plus behaviour of one sandbox; ``reset`` gives tests a clean one in milliseconds."""
 
     def __init__(self, db_path: str | None = None, seed: str = "demo", api_key: str | None = None,
-                 speed: float = 1.0, faults: str | None = None) -> None:
+                 speed: float = 1.0, faults: str | None = None,
+                 access_log: Callable[[str], None] | None = None) -> None:
         if seed not in seeds.SEEDS:
             raise ValueError(f"unknown seed {seed!r} (expected one of {', '.join(seeds.SEEDS)})")
         self.store = Store(db_path)
         self.backend = Backend(self.store)
         self.api_key = api_key or DEFAULT_API_KEY
-        #: every /api request as {"method", "path", "query"}; never headers (they hold the key)
-        self.requests: list[dict[str, str]] = []
+        #: every /api request as {"method", "path", "query", "status"} (plus "fault"); never
+        #: headers (they hold the key); "status" is None until answered, and for a dropped one
+        self.requests: list[dict[str, Any]] = []
+        #: where one line per request goes (``octorelease sandbox -v``), if anywhere
+        self.access_log = access_log
         #: the ``--faults`` spec the sandbox started with; ``reset`` goes back to it
         self.startup_faults = faults
         #: the HTTP faults in force (``faults.py``); ``None``: every request is served
@@ -41,6 +48,24 @@ class Sandbox:
 
     def start(self) -> None:
         self.runner.start()
+
+    def record(self, method: str, path: str, query: str, fault: str | None) -> dict[str, Any]:
+        """Note a request as it arrives (``query`` already masked); ``answered`` completes it."""
+        entry: dict[str, Any] = {"method": method, "path": path, "query": query, "status": None}
+        if fault:
+            entry["fault"] = fault
+        if path == "/api" or path.startswith("/api/"):
+            self.requests.append(entry)
+        return entry
+
+    def answered(self, entry: dict[str, Any], status: int | None, seconds: float) -> None:
+        """Complete a request's entry with its status (None: dropped, no answer) and log its line:
+        ``GET /api/Spaces-1/projects?take=5 200 3.1 ms``, plus the fault it got, if any."""
+        entry["status"] = status
+        if self.access_log is not None:
+            target = f"{entry['path']}?{entry['query']}" if entry["query"] else entry["path"]
+            fault = f" (fault: {entry['fault']})" if "fault" in entry else ""
+            self.access_log(f"{entry['method']} {target} {status or 'dropped'} {seconds * 1000:.1f} ms{fault}")
 
     def close(self) -> None:
         self.runner.stop()

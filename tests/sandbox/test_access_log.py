@@ -1,0 +1,69 @@
+"""What a pipeline sent, seen from the sandbox: ``/_sandbox/requests`` records each request's
+status, and ``octorelease sandbox -v`` prints one line per request (never a header, never a key)."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+
+import httpx
+import pytest
+
+from octorelease.sandbox.server import SandboxServer
+from testing.sandbox import SandboxControl
+
+LINE = re.compile(r"^(GET|POST|PUT|DELETE) (\S+) (\d{3}|dropped) \d+\.\d ms( \(fault: \w+\))?$")
+
+
+def test_the_request_log_records_each_status(sandbox: SandboxControl) -> None:
+    sandbox.call("GET", "/api/Spaces-1/projects/Projects-1")
+    sandbox.call("GET", "/api/Spaces-1/projects/Projects-99")
+    sandbox.call("POST", "/api/Spaces-1/releases", json={})
+    sandbox.call("GET", "/api/Spaces-1/projects", key="API-WRONG")
+    assert [(r["method"], r["path"], r["status"]) for r in sandbox.requests()] == [
+        ("GET", "/api/Spaces-1/projects/Projects-1", 200), ("GET", "/api/Spaces-1/projects/Projects-99", 404),
+        ("POST", "/api/Spaces-1/releases", 400), ("GET", "/api/Spaces-1/projects", 401)]
+
+
+def test_a_dropped_request_has_no_status(sandbox: SandboxControl) -> None:
+    sandbox.set_http_faults("reset:1,only=POST")
+    with pytest.raises(httpx.TransportError):
+        sandbox.call("POST", "/api/Spaces-1/releases", json={})
+    assert sandbox.requests()[-1] == {"method": "POST", "path": "/api/Spaces-1/releases", "query": "",
+                                      "status": None, "fault": "reset"}
+
+
+def test_the_access_log_has_one_line_per_request_with_method_path_status_and_time() -> None:
+    lines: list[str] = []
+    server = SandboxServer(port=0, speed=0.005, access_log=lines.append, api_key="API-ACCESSLOG0000000001")
+    with server, httpx.Client(base_url=server.url) as http:
+        http.get("/api")
+        http.get("/api/Spaces-1/environments", params={"take": 1}, headers={"X-Octopus-ApiKey": server.api_key})
+        http.get("/api/Spaces-1/projects/Projects-99", params={"apikey": server.api_key})
+        http.post("/_sandbox/speed", json={"seconds_per_step": 0.01})
+    assert len(lines) == 4
+    assert all(LINE.match(line) for line in lines), lines
+    assert [line.rsplit(" ", 2)[0] for line in lines] == [
+        "GET /api 200", "GET /api/Spaces-1/environments?take=1 200",
+        "GET /api/Spaces-1/projects/Projects-99?apikey=%5Bredacted%5D 404", "POST /_sandbox/speed 200"]
+    assert not any("API-ACCESSLOG" in line for line in lines)
+
+
+def test_sandbox_dash_v_prints_the_access_log_on_stderr() -> None:
+    env = {**os.environ, "NO_COLOR": "1"}
+    process = subprocess.Popen([sys.executable, "-m", "octorelease.cli", "sandbox", "--port", "0", "-v",
+                                "--speed", "0.01"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env=env)
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().split()[-1]
+        assert url.startswith("http://127.0.0.1:"), url
+        assert httpx.get(f"{url}/api").status_code == 200  # the URL is printed once it listens
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=20)
+    access = [line for line in err.splitlines() if LINE.match(line)]
+    assert access and access[0].startswith("GET /api 200 "), err
