@@ -9,7 +9,11 @@ from typing import Any
 from octorelease import Interrupted, Octopus, Terminated
 from octorelease.actions.plan import WaitOptions
 from octorelease.actions.result import DeploymentResult, SilentObserver
+from octorelease.config import parse_handler_file
+from octorelease.handler.run import run_handlers
 from octorelease.octopus.errors import Signalled
+from octorelease.octopus.http import OctopusHttp
+from testing.interrupting import InterruptAt
 
 
 class InterruptOnQueued(SilentObserver):
@@ -64,3 +68,48 @@ def test_cancel_on_interrupt_leaves_a_joined_deployment_alone(sandbox):
     assert sandbox.get(f"/api/tasks/{joined_task}")["State"] in ("Queued", "Executing")
     assert "cancelled on the server: Staging" in result.error.message
     assert f"still running on the server: Test {joined_task}" in result.error.message
+
+
+def connect(sandbox: Any, transport: InterruptAt, observer: SilentObserver | None = None) -> Octopus:
+    """An ``Octopus`` whose requests go to the sandbox through ``transport``."""
+    octopus = Octopus(sandbox.url, sandbox.api_key, observer=observer)
+    octopus.http.close()
+    octopus.http = OctopusHttp(sandbox.url, sandbox.api_key, transport=transport)
+    return octopus
+
+
+def test_an_interrupt_while_a_deployment_is_posted_says_its_fate_is_unknown(sandbox):
+    before = sandbox.get("/api/Spaces-1/deployments", take=500)["Items"]
+    with connect(sandbox, InterruptAt("POST", "/deployments", after=True, signum=signal.SIGTERM)) as octopus:
+        result = octopus.promote("Worker", source="Development", to=["Test"], wait=WaitOptions(log=False))
+    assert isinstance(result.error, Terminated)
+    assert result.deployments == []
+    assert "look in Octopus for Test" in result.error.message
+    # The server did create it: the message is right not to claim either way.
+    assert len(sandbox.get("/api/Spaces-1/deployments", take=500)["Items"]) == len(before) + 1
+
+
+RUN = """\
+handlers:
+  - name: Ship
+    project: Worker
+    on: {event: build-completed}
+    promote: {from: Development, to: Test}
+    fail_build_on_error: false
+  - name: Later
+    project: Worker
+    on: {event: build-completed}
+    deploy: {to: Staging, release: 2.0.0}
+"""
+
+
+def test_an_interrupt_while_a_handler_is_checked_is_not_blamed_on_the_file_and_stops_the_run(sandbox):
+    handler_file = parse_handler_file(RUN, environ={})
+    before = sandbox.get("/api/Spaces-1/deployments", take=500)["Items"]
+    with connect(sandbox, InterruptAt("GET", "/dashboard/dynamic")) as octopus:
+        result = run_handlers(octopus, handler_file, event="build-completed", values={})
+    assert isinstance(result.error, Interrupted)
+    assert result.error.message.startswith("Interrupted by SIGINT"), result.error.message
+    ship, later = result.handlers
+    assert ship.ran and not later.ran
+    assert sandbox.get("/api/Spaces-1/deployments", take=500)["Items"] == before

@@ -158,6 +158,8 @@ def _run_actions(octopus: Octopus, handler_file: HandlerFile, item: _Prepared, d
         with _quiet(octopus):  # the plan is the real run's check, not news for its console
             planned = _actions(octopus, item, dry_run=True)
     failed = next((action for action in planned if action.error is not None), None)
+    if failed is not None and isinstance(failed.error, Interrupted):
+        return [failed]  # a signal, not a fault of the file: nothing to point at
     if failed is not None and failed.error is not None:
         loc = fault_location(item.handler, item.decision.index, failed.action, failed.error)
         point_at_file(failed.error, handler_file, loc)
