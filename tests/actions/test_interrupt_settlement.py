@@ -6,6 +6,8 @@ from __future__ import annotations
 import signal
 from typing import Any
 
+from tests.cli.test_interrupt import HANDLERS
+
 from octorelease import Interrupted, Octopus, Terminated
 from octorelease.actions.plan import WaitOptions
 from octorelease.actions.result import DeploymentResult, SilentObserver
@@ -89,22 +91,8 @@ def test_an_interrupt_while_a_deployment_is_posted_says_its_fate_is_unknown(sand
     assert len(sandbox.get("/api/Spaces-1/deployments", take=500)["Items"]) == len(before) + 1
 
 
-RUN = """\
-handlers:
-  - name: Ship
-    project: Worker
-    on: {event: build-completed}
-    promote: {from: Development, to: Test}
-    fail_build_on_error: false
-  - name: Later
-    project: Worker
-    on: {event: build-completed}
-    deploy: {to: Staging, release: 2.0.0}
-"""
-
-
 def test_an_interrupt_while_a_handler_is_checked_is_not_blamed_on_the_file_and_stops_the_run(sandbox):
-    handler_file = parse_handler_file(RUN, environ={})
+    handler_file = parse_handler_file(HANDLERS, environ={})
     before = sandbox.get("/api/Spaces-1/deployments", take=500)["Items"]
     with connect(sandbox, InterruptAt("GET", "/dashboard/dynamic")) as octopus:
         result = run_handlers(octopus, handler_file, event="build-completed", values={})
