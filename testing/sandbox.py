@@ -8,10 +8,12 @@ and to wait for tasks with a deadline rather than a fixed sleep.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import httpx
 
+from octorelease.sandbox.errors import ADMIN_KEY_HEADER
 from octorelease.sandbox.server import SandboxServer
 
 
@@ -20,7 +22,9 @@ class SandboxControl:
 
     def __init__(self, server: SandboxServer) -> None:
         self.server = server
-        self._http = httpx.Client(base_url=server.url, timeout=10)
+        admin_key = server.sandbox.admin_key
+        headers = {ADMIN_KEY_HEADER: admin_key} if admin_key else {}
+        self._http = httpx.Client(base_url=server.url, timeout=10, headers=headers)
 
     @property
     def url(self) -> str:
@@ -90,8 +94,9 @@ class SandboxControl:
         response.raise_for_status()
         return response.json()
 
-    def call(self, method: str, path: str, *, json: Any = None, params: Any = None, content: bytes | None = None,
-             headers: dict[str, str] | None = None, key: str | None = "") -> httpx.Response:
+    def call(self, method: str, path: str, *, json: Any = None, params: Any = None,
+             content: bytes | Iterator[bytes] | None = None, headers: Mapping[str, str | bytes] | None = None,
+             key: str | None = "") -> httpx.Response:
         """Any request, its response unchecked: for tests about statuses and error bodies.
         ``key`` defaults to the sandbox's own; ``None`` sends none."""
         sent = dict(headers or {})

@@ -639,6 +639,13 @@ def demo(ctx: click.Context, /) -> None:
 )
 @click.option("--api-key", default=None, help="API key clients must send (default: a fixed sandbox key).")
 @click.option(
+    "--admin-key",
+    default=None,
+    envvar="OCTORELEASE_SANDBOX_ADMIN_KEY",
+    help="Key the test controls (/_sandbox/*) demand in X-Sandbox-Admin-Key (env OCTORELEASE_SANDBOX_ADMIN_KEY; "
+    "default: none on loopback, a random one, printed, on any other --host).",
+)
+@click.option(
     "--speed", default=1.0, show_default=True, type=float, help="Seconds each deployment step takes on each machine."
 )
 @click.option(
@@ -652,7 +659,7 @@ def demo(ctx: click.Context, /) -> None:
               help="Print one line per request: method, path, status and time (never headers).")
 @click.pass_context
 def sandbox(ctx: click.Context, /, host: str, port: int, db_path: str | None, seed: str, api_key: str | None,
-            speed: float, faults: str | None) -> None:
+            admin_key: str | None, speed: float, faults: str | None) -> None:
     """Run the Octopus-compatible sandbox server until Ctrl-C."""
     from octorelease.sandbox.faults import FaultSpecError, parse_spec
 
@@ -665,7 +672,7 @@ def sandbox(ctx: click.Context, /, host: str, port: int, db_path: str | None, se
 
     options = ctx.find_object(GlobalOptions) or GlobalOptions()
     serve(host=host, port=port, db_path=db_path, seed=seed, api_key=api_key, speed=speed, faults=faults,
-          access_log=options.verbose > 0)
+          access_log=options.verbose > 0, admin_key=admin_key)
 
 
 def _raise_signalled(signum: int, frame: object) -> None:

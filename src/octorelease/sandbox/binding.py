@@ -1,5 +1,8 @@
 """Reading requests the way Octopus does: JSON bound case-insensitively, lenient query values.
 
+Bodies are bounded (MAX_BODY_BYTES, MAX_JSON_DEPTH): the sandbox may listen beyond loopback,
+and a huge or deeply nested body is a 400 in Octopus's envelope, not memory or a 500.
+
 Clients differ in casing (the Go client sends camelCase, the TS and C# clients PascalCase), send
 .NET booleans as ``True``/``False`` and lists as CSV, and add fields a server must ignore. Values
 of the wrong type are a 400 naming the field, never a 500.
@@ -12,6 +15,12 @@ from datetime import datetime, timezone
 from typing import Any
 
 from octorelease.sandbox.errors import ValidationFailed
+
+#: The largest request body served; a bigger one is a 400, counted as it arrives, never held whole.
+#: Octopus's own bodies are a few KiB (a variable set with hundreds of values stays far below).
+MAX_BODY_BYTES = 1024 * 1024
+#: The deepest JSON nesting served; Octopus's bodies nest 5 levels at most (variable scopes).
+MAX_JSON_DEPTH = 32
 
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off", ""}
@@ -123,10 +132,39 @@ class Body:
 
 
 def read_body(raw: bytes) -> Body:
-    """A request body as a ``Body``: empty is ``{}``, anything but a JSON object is a 400."""
+    """A request body as a ``Body``: empty is ``{}``, anything but a JSON object is a 400, and
+    so is JSON nested deeper than MAX_JSON_DEPTH (Python's parser recurses once per level)."""
     if not raw.strip():
         return Body(None)
     try:
-        return Body(json.loads(raw))
+        data = json.loads(raw)
+    except RecursionError:
+        raise _too_deep() from None
     except ValueError:
         raise ValidationFailed("The request body is not valid JSON.") from None
+    if _depth(data) > MAX_JSON_DEPTH:
+        raise _too_deep()
+    return Body(data)
+
+
+def _too_deep() -> ValidationFailed:
+    return ValidationFailed(f"The request body is nested more than {MAX_JSON_DEPTH} levels deep.")
+
+
+def _depth(data: Any) -> int:
+    """How deeply lists and objects nest in ``data``, found without recursion."""
+    deepest = 0
+    stack = [(data, 1)]
+    while stack:
+        value, level = stack.pop()
+        if isinstance(value, dict):
+            value = list(value.values())
+        if isinstance(value, list):
+            deepest = max(deepest, level)
+            stack.extend((item, level + 1) for item in value if isinstance(item, (dict, list)))
+    return deepest
+
+
+def body_too_large() -> ValidationFailed:
+    """The 400 for a body over MAX_BODY_BYTES (the middleware counts the bytes as they arrive)."""
+    return ValidationFailed(f"The request body is larger than {MAX_BODY_BYTES // 1024} KiB.")

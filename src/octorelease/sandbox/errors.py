@@ -8,6 +8,7 @@ knows the words, the HTTP layer owns the response)::
     ├── ValidationFailed    400  "There was a problem with your request." + one reason per error
     │   └── Conflict        409  same envelope: the resource changed under the caller
     ├── Unauthorized        401  no API key, or an unknown one
+    ├── AdminKeyRequired    401  a test control (/_sandbox) without the admin key, when one is set
     ├── PermissionDenied    403  the key may not do this ("Missing permission: DeploymentCreate")
     ├── ResourceNotFound    404  an id or version in the path does not exist
     └── MethodNotAllowed    405  the route exists, the verb does not
@@ -20,6 +21,8 @@ INVALID_KEY = (
     "The API key you provided was not valid. Please double-check your API key and try again. "
     "For instructions on finding your API key, please visit: https://oc.to/ApiKey"
 )
+#: The header that carries the admin key of the test controls (``/_sandbox/*``).
+ADMIN_KEY_HEADER = "X-Sandbox-Admin-Key"
 MISSING_KEY = "You must be logged in to perform this action. Please provide a valid API key or log in again."
 
 
@@ -56,6 +59,15 @@ class Unauthorized(SandboxError):
 
     def __init__(self, *, missing: bool) -> None:
         super().__init__(MISSING_KEY if missing else INVALID_KEY)
+
+
+class AdminKeyRequired(SandboxError):
+    """A test control was called without the sandbox's admin key (or with a wrong one)."""
+
+    status = 401
+
+    def __init__(self) -> None:
+        super().__init__(f"The sandbox's test controls need its admin key, in the {ADMIN_KEY_HEADER} header.")
 
 
 class PermissionDenied(SandboxError):

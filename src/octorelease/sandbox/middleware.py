@@ -2,7 +2,9 @@
 
 In order: honour ``X-HTTP-Method-Override`` (the C# client sends PUT and DELETE as POST), record
 the request (method, path, query string, and its status once answered; never headers, which hold
-the API key; ``Sandbox.answered`` also writes the access log line), inject the HTTP
+the API key; ``Sandbox.answered`` also writes the access log line), demand the admin key on the
+test controls when the sandbox has one, refuse a body over the limit (``binding.py``; by its
+Content-Length, else counted as it arrives), inject the HTTP
 fault ``--faults`` chose for it, if any (``faults.py``; before authentication, as a proxy or a
 busy server would), demand an API key on everything under ``/api`` except ``GET /api``, and turn
 any error into Octopus's envelope, so that no request ever gets a 500 with a Python traceback.
@@ -22,13 +24,22 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from octorelease.sandbox.errors import MethodNotAllowed, ResourceNotFound, SandboxError
+from octorelease.sandbox.binding import MAX_BODY_BYTES, body_too_large
+from octorelease.sandbox.errors import (
+    ADMIN_KEY_HEADER,
+    AdminKeyRequired,
+    MethodNotAllowed,
+    ResourceNotFound,
+    SandboxError,
+)
 from octorelease.sandbox.faults import HttpFault
 from octorelease.sandbox.service import Sandbox
+from octorelease.sandbox.state import same_secret
 
 log = logging.getLogger(__name__)
 
 _PUBLIC = {"/api", "/api/"}
+CONTROLS = "/_sandbox"
 BASE_KEY = "octorelease.base"
 PATH_KEY = "octorelease.path"
 
@@ -130,6 +141,11 @@ class Gate:
             await reply(message)
 
         try:
+            refusal = self._refusal(local, headers)
+            if refusal is not None:
+                status = refusal.status
+                await send_error(send, refusal)
+                return
             if fault is not None and await _answered_by(fault, receive, send):
                 status = fault.status
                 return
@@ -139,7 +155,7 @@ class Gate:
                 key = headers.get("x-octopus-apikey") or _query_key(query)
                 caller = self.sandbox.backend.authenticate(key, self.sandbox.api_key)
                 scope = {**scope, "state": {**scope.get("state", {}), "caller": caller}}
-            await self.app(scope, receive, tracking_send)
+            await self.app(scope, _bounded(receive), tracking_send)
         except Exception as exc:  # the envelope, never a traceback
             if not started:  # else the app's own handler has already served (and logged) it
                 error = as_sandbox_error(exc, scope["method"])
@@ -149,6 +165,35 @@ class Gate:
             self.sandbox.answered(entry, status, time.perf_counter() - began)
         if reply is _ignore:  # carried out (or refused), and now the answer is lost
             await drop_connection(receive, send)
+
+    def _refusal(self, local: str, headers: dict[str, str]) -> SandboxError | None:
+        """What refuses this request before anything else: a test control without the admin key
+        (when the sandbox has one), or a body that says it is over the limit."""
+        admin_key = self.sandbox.admin_key
+        if admin_key is not None and local.startswith(CONTROLS) \
+                and not same_secret(headers.get(ADMIN_KEY_HEADER.lower(), ""), admin_key):
+            return AdminKeyRequired()
+        declared = headers.get("content-length", "").strip()
+        if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+            return body_too_large()
+        return None
+
+
+def _bounded(receive: Receive) -> Receive:
+    """``receive`` that refuses a body once it passes MAX_BODY_BYTES, counted as it arrives (a
+    chunked body declares no length), so no body over the limit is ever held whole."""
+    received = 0
+
+    async def bounded_receive() -> Message:
+        nonlocal received
+        message = await receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > MAX_BODY_BYTES:
+                raise body_too_large()
+        return message
+
+    return bounded_receive
 
 
 async def _answered_by(fault: HttpFault, receive: Receive, send: Send) -> bool:

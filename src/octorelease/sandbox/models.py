@@ -31,7 +31,7 @@ from octorelease.sandbox.entities import (
 )
 from octorelease.sandbox.errors import ResourceNotFound, Unauthorized, ValidationFailed
 from octorelease.sandbox.requests import DeploymentRequest, Fault
-from octorelease.sandbox.state import UNLIMITED, Caller, utcnow
+from octorelease.sandbox.state import UNLIMITED, Caller, same_secret, utcnow
 from octorelease.sandbox.store import Store
 from octorelease.sandbox.versions import parse_range, version_key
 from octorelease.sandbox.views import ViewRules
@@ -90,13 +90,17 @@ class Backend(ViewRules):
     # -- identity --------------------------------------------------------------------------------
 
     def authenticate(self, key: str | None, main_key: str) -> Caller:
+        """The caller ``key`` stands for. Every known key is compared in constant time, so the
+        time a wrong guess takes says nothing about how much of it was right."""
         if not key:
             raise Unauthorized(missing=True)
-        if key == main_key:
-            return UNLIMITED
-        if key in self.api_keys:
-            return self.api_keys[key]
-        raise Unauthorized(missing=False)
+        found = UNLIMITED if same_secret(key, main_key) else None
+        for known, caller in self.api_keys.items():
+            if same_secret(key, known) and found is None:
+                found = caller
+        if found is None:
+            raise Unauthorized(missing=False)
+        return found
 
     def add_api_key(self, key: str, environments: list[str]) -> None:
         self.api_keys[key] = Caller(frozenset(e.strip().lower() for e in environments))

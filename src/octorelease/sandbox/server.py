@@ -6,6 +6,8 @@ number is known at once, and ``start()`` returns only when uvicorn is listening.
 
 from __future__ import annotations
 
+import ipaddress
+import secrets
 import socket
 import sys
 import threading
@@ -19,7 +21,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 
 from octorelease.sandbox import api, control
-from octorelease.sandbox.errors import SandboxError
+from octorelease.sandbox.errors import ADMIN_KEY_HEADER, SandboxError
 from octorelease.sandbox.middleware import Gate, error_response
 from octorelease.sandbox.service import DEFAULT_API_KEY, Sandbox
 
@@ -38,6 +40,16 @@ def _print_line(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
+def is_loopback(host: str) -> bool:
+    """Whether only this machine can reach ``host`` (``127.0.0.1``, ``::1``, ``localhost``)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # a name: it may resolve to any interface
+        return False
+
+
 class _Uvicorn(uvicorn.Server):  # type: ignore[misc]
     """uvicorn without signal handlers: the thread that owns the server decides when it stops."""
 
@@ -50,9 +62,11 @@ class SandboxServer:
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, db_path: str | None = None, seed: str = "demo",
                  api_key: str | None = None, speed: float = 1.0, faults: str | None = None,
-                 access_log: Callable[[str], None] | None = None) -> None:
+                 access_log: Callable[[str], None] | None = None, admin_key: str | None = None) -> None:
+        if admin_key is None and not is_loopback(host):
+            admin_key = secrets.token_urlsafe(24)  # reachable by others: the controls reset everything
         self.sandbox = Sandbox(db_path=db_path, seed=seed, api_key=api_key, speed=speed, faults=faults,
-                               access_log=access_log)
+                               access_log=access_log, admin_key=admin_key)
         self.host = host
         # IPPROTO_TCP explicitly: asyncio turns Nagle off only on sockets that say they are TCP, and
         # with Nagle on every keep-alive request waits 40 ms for a delayed ACK.
@@ -110,16 +124,20 @@ class SandboxServer:
 
 def serve(*, host: str = "127.0.0.1", port: int = 8065, db_path: str | None = None, seed: str = "demo",
           api_key: str | None = None, speed: float = 1.0, faults: str | None = None,
-          access_log: bool = False) -> None:
-    """Run a sandbox until Ctrl-C; print its URL and API key first (Ctrl-C ends it without a traceback).
+          access_log: bool = False, admin_key: str | None = None) -> None:
+    """Run a sandbox until Ctrl-C; print its URL, API key and admin key (if any) first (Ctrl-C ends it
+    without a traceback).
 
     ``faults`` is a ``--faults`` spec (``faults.py``); a bad one raises ``FaultSpecError``.
     ``access_log`` prints one line per request on stderr (``octorelease sandbox -v``)."""
     server = SandboxServer(host=host, port=port, db_path=db_path, seed=seed, api_key=api_key, speed=speed,
-                           faults=faults, access_log=_print_line if access_log else None)
+                           faults=faults, access_log=_print_line if access_log else None,
+                           admin_key=admin_key)
     server.start()
     print(f"Octopus sandbox listening on {server.url}", flush=True)
     print(f"API key: {server.api_key}", flush=True)
+    if server.sandbox.admin_key is not None:
+        print(f"Admin key for /_sandbox (header {ADMIN_KEY_HEADER}): {server.sandbox.admin_key}", flush=True)
     if faults:
         print(f"Failing /api requests on purpose: {faults}", flush=True)
     print("Press Ctrl-C to stop.", flush=True)

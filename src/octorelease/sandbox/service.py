@@ -24,7 +24,7 @@ class Sandbox:
 
     def __init__(self, db_path: str | None = None, seed: str = "demo", api_key: str | None = None,
                  speed: float = 1.0, faults: str | None = None,
-                 access_log: Callable[[str], None] | None = None) -> None:
+                 access_log: Callable[[str], None] | None = None, admin_key: str | None = None) -> None:
         if seed not in seeds.SEEDS:
             raise ValueError(f"unknown seed {seed!r} (expected one of {', '.join(seeds.SEEDS)})")
         self.store = Store(db_path)
@@ -35,6 +35,8 @@ class Sandbox:
         self.requests: list[dict[str, Any]] = []
         #: where one line per request goes (``octorelease sandbox -v``), if anywhere
         self.access_log = access_log
+        #: what the test controls (``/_sandbox/*``) demand in ``X-Sandbox-Admin-Key``; None: nothing
+        self.admin_key = admin_key
         #: the ``--faults`` spec the sandbox started with; ``reset`` goes back to it
         self.startup_faults = faults
         #: the HTTP faults in force (``faults.py``); ``None``: every request is served

@@ -7,6 +7,7 @@ case-insensitively. The rules in ``models.py`` build on it.
 
 from __future__ import annotations
 
+import hmac
 import re
 import threading
 from collections.abc import Callable, Iterable
@@ -72,6 +73,14 @@ class Caller:
 
 
 UNLIMITED = Caller()
+
+
+def same_secret(given: str, known: str) -> bool:
+    """Whether ``given`` is the secret ``known``, in time that depends only on their lengths.
+
+    Compared as UTF-8 bytes: ``hmac.compare_digest`` refuses ``str`` that is not ASCII, and a
+    header may hold anything."""
+    return hmac.compare_digest(given.encode("utf-8", "surrogateescape"), known.encode("utf-8", "surrogateescape"))
 
 
 class State:
