@@ -35,6 +35,8 @@ NEWER: dict[str, str] = {
     "GET /api/projects/{}/runbooks": "runbooks, server 2019.11 (octopus-api-more.md §5)",
     "GET /api/variables": "root Links.Variables, /variables{/id}{?ids} (octopus-api.md §7.2)",
 }
+NEWER.update({f"GET /api/{kind}/operatingsystem/{what}/all": "server 2020.5 (octopus-api-more.md §1, SW20)"
+              for kind in ("machines", "workers") for what in ("names", "shells")})
 #: runbook collections (server 2019.11, octopus-api-more.md §5), answered empty
 NEWER.update({f"GET /api/{word}{tail}": "runbooks, server 2019.11 (octopus-api-more.md §5)"
               for word in ("runbooks", "runbookprocesses", "runbooksnapshots", "runbookruns")
@@ -52,6 +54,10 @@ SWAGGER_MISLABELS = {
     "GET /api/users/{}/spaces": "list[SpaceResource]",
     "GET /api/machineroles/all": "list[str]",
     "GET /api/releases/{}/deployments": "DeploymentResource",
+    "GET /api/machines/operatingsystem/names/all": "list[str]",
+    "GET /api/machines/operatingsystem/shells/all": "list[str]",
+    "GET /api/workers/operatingsystem/names/all": "list[str]",
+    "GET /api/workers/operatingsystem/shells/all": "list[str]",
 }
 
 #: fields of the 2019.6 models the sandbox does not give, and why
@@ -71,10 +77,11 @@ SAMPLES = {"projects": "Projects-1", "environments": "Environments-1", "machines
            "Environments-2": "Tenants-1", "api": "Spaces-1", "tagsets": "TagSets-1", "workerpools": "WorkerPools-1",
            "workers": "Workers-1", "artifacts": "Artifacts-1", "interruptions": "Interruptions-1",
            "runbooks": "Runbooks-1", "runbookProcesses": "RunbookProcess-Runbooks-1",
-           "runbookSnapshots": "RunbookSnapshots-1", "runbookRuns": "RunbookRuns-1"}
+           "runbookSnapshots": "RunbookSnapshots-1", "runbookRuns": "RunbookRuns-1", "accounts": "Accounts-1",
+           "actiontemplates": "ActionTemplates-1", "proxies": "Proxies-1", "subscriptions": "Subscriptions-1"}
 #: collections that have no items to fetch one of (not emulated): their single routes answer 404
 EMPTY = ("tagsets", "workerpools", "workers", "artifacts", "interruptions", "runbooks", "runbookprocesses",
-         "runbooksnapshots", "runbookruns")
+         "runbooksnapshots", "runbookruns", "accounts", "actiontemplates", "proxies", "subscriptions")
 
 
 def sandbox_routes() -> list[tuple[str, str]]:

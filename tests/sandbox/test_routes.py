@@ -7,7 +7,8 @@ import pytest
 from testing.sandbox import SandboxControl
 
 SPACE_COLLECTIONS = ["projects", "projectgroups", "environments", "machines", "lifecycles", "channels", "feeds",
-                     "tenants", "tagsets", "workerpools", "workers"]
+                     "tenants", "libraryvariablesets", "tagsets", "workerpools", "workers", "runbooks", "accounts",
+                     "actiontemplates", "proxies", "subscriptions"]
 
 
 def test_spaces_all_is_a_bare_array_of_every_space(sandbox: SandboxControl) -> None:
@@ -45,6 +46,12 @@ def test_all_is_scoped_to_its_space(sandbox: SandboxControl) -> None:
 def test_machine_roles_all_is_every_role_in_use(sandbox: SandboxControl) -> None:
     assert sandbox.get("/api/Spaces-1/machineroles/all") == ["web", "worker"]
     assert sandbox.get("/api/Spaces-2/machineroles/all") == ["ops"]
+
+
+def test_operating_systems_and_shells_all_are_string_arrays(sandbox: SandboxControl) -> None:
+    assert sandbox.get("/api/Spaces-1/machines/operatingsystem/names/all") == ["Ubuntu 22.04"]
+    assert sandbox.get("/api/Spaces-1/machines/operatingsystem/shells/all") == ["Bash"]
+    assert sandbox.get("/api/Spaces-1/workers/operatingsystem/names/all") == []
 
 
 def test_users_all_lists_the_sandbox_user(sandbox: SandboxControl) -> None:

@@ -514,6 +514,10 @@ LIBRARY_VARIABLE_SETS = catalog(
                         if (ctx.q("contentType") or s.content_type).lower() == s.content_type.lower()])
 TAG_SETS = unemulated("TagSet", "TagSets")
 RUNBOOKS = unemulated("Runbook", "Runbooks")
+ACCOUNTS = unemulated("Account", "Accounts")
+ACTION_TEMPLATES = unemulated("ActionTemplate", "ActionTemplates")
+PROXIES = unemulated("Proxy", "Proxies")
+SUBSCRIPTIONS = unemulated("Subscription", "Subscriptions")
 ARTIFACTS = unemulated("Artifact", "Artifacts")
 INTERRUPTIONS = unemulated("Interruption", "Interruptions")
 RUNBOOK_PROCESSES = unemulated("RunbookProcess", "RunbookProcesses")
@@ -541,6 +545,24 @@ def update_library_variable_set(ctx: Ctx) -> Json:
 def machine_roles(ctx: Ctx) -> list[str]:
     """``machineroles/all``: every role in use in the space, as a plain array of strings."""
     return sorted({r for m in ctx.backend.all(Machine, ctx.space_id) for r in m.roles}, key=str.lower)
+
+
+@route()
+def operating_systems(ctx: Ctx) -> list[str]:
+    """``machines/operatingsystem/names/all``: every target runs the same OS (``shape.machine``)."""
+    return [shape.MACHINE_OS] if ctx.backend.all(Machine, ctx.space_id) else []
+
+
+@route()
+def shells(ctx: Ctx) -> list[str]:
+    """``machines/operatingsystem/shells/all``: every target has the same shell (``shape.machine``)."""
+    return [shape.MACHINE_SHELL] if ctx.backend.all(Machine, ctx.space_id) else []
+
+
+@route()
+def no_strings(ctx: Ctx) -> list[str]:
+    """The string lists of something the sandbox has none of (workers' operating systems)."""
+    return []
 
 
 @route()
@@ -887,6 +909,10 @@ SPACE_ROUTES: list[BaseRoute] = [
     Route("/deploymentprocesses/{ref}/template", release_template),
     *ENVIRONMENTS.routes("/environments"),
     Route("/environments/{id}/machines", environment_machines),
+    Route("/machines/operatingsystem/names/all", operating_systems),
+    Route("/machines/operatingsystem/shells/all", shells),
+    Route("/workers/operatingsystem/names/all", no_strings),
+    Route("/workers/operatingsystem/shells/all", no_strings),
     *MACHINES.routes("/machines"),
     Route("/machines/{id}/connection", machine_connection),
     Route("/machines/{id}/tasks", machine_tasks),
@@ -908,6 +934,10 @@ SPACE_ROUTES: list[BaseRoute] = [
     Route("/libraryvariablesets", create_library_variable_set, methods=["POST"]),
     Route("/libraryvariablesets/{id}", update_library_variable_set, methods=["PUT"]),
     *TAG_SETS.routes("/tagsets"),
+    *ACCOUNTS.routes("/accounts"),
+    *ACTION_TEMPLATES.routes("/actiontemplates"),
+    *PROXIES.routes("/proxies"),
+    *SUBSCRIPTIONS.routes("/subscriptions"),
     *RUNBOOKS.routes("/runbooks"),
     *RUNBOOK_PROCESSES.routes("/runbookProcesses"),
     *RUNBOOK_SNAPSHOTS.routes("/runbookSnapshots"),

@@ -54,6 +54,10 @@ SPACE_LINKS = {
     "Channels": "/channels{/id}{?skip,take,ids,partialName}",
     "Tenants": "/tenants{/id}{?skip,projectId,name,tags,take,ids,clone,partialName,clonedFromTenantId}",
     "Feeds": "/feeds{/id}{?skip,take,ids,partialName,feedType,name}",
+    "Accounts": "/accounts{/id}{?skip,take,ids,partialName,accountType}",
+    "ActionTemplates": "/actiontemplates{/id}{?skip,take,ids,partialName}",
+    "Proxies": "/proxies{/id}{?skip,take,ids,partialName}",
+    "Subscriptions": "/subscriptions{/id}{?skip,take,ids,partialName,spaces}",
     "Artifacts": "/artifacts{/id}{?skip,take,regarding,ids,partialName,order}",
     "Interruptions": "/interruptions{/id}{?skip,take,regarding,pendingOnly,ids}",
     "LibraryVariables": "/libraryvariablesets{/id}{?skip,contentType,take,ids,partialName}",
@@ -167,6 +171,10 @@ def environment(base: str, e: Environment) -> Json:
                                   "healthStatuses,commStyles,tenantIds,tenantTags,shellNames}"}}
 
 
+#: what every deployment target reports running
+MACHINE_OS, MACHINE_SHELL = "Ubuntu 22.04", "Bash"
+
+
 def machine(base: str, m: Machine) -> Json:
     sp = f"{base}/api/{m.space_id}"
     uri = f"https://{m.name}:10933/"
@@ -179,7 +187,7 @@ def machine(base: str, m: Machine) -> Json:
             "HasLatestCalamari": True, "IsInProcess": False, "Thumbprint": None, "Uri": uri,
             "Endpoint": {"CommunicationStyle": "TentaclePassive", "Uri": uri, "Thumbprint": None, "ProxyId": None,
                          "Id": None, **audit(None), "Links": {}},
-            "OperatingSystem": "Ubuntu 22.04", "ShellName": "Bash", "ShellVersion": "5.1", "Architecture": "x64",
+            "OperatingSystem": MACHINE_OS, "ShellName": MACHINE_SHELL, "ShellVersion": "5.1", "Architecture": "x64",
             "SkipInitialHealthCheck": False, **audit(m),
             "Links": {"Self": f"{sp}/machines/{m.id}", "Connection": f"{sp}/machines/{m.id}/connection",
                       "TasksTemplate": f"{sp}/machines/{m.id}/tasks{{?skip,take,type}}",
