@@ -101,3 +101,14 @@ def test_an_interrupt_while_a_handler_is_checked_is_not_blamed_on_the_file_and_s
     ship, later = result.handlers
     assert ship.ran and not later.ran
     assert sandbox.get("/api/Spaces-1/deployments", take=500)["Items"] == before
+
+
+def test_an_interrupt_while_variables_are_set_stops_the_run_with_every_handler_listed(sandbox):
+    with_variables = HANDLERS.replace("    promote:", "    variables: {Colour: blue}\n    promote:", 1)
+    handler_file = parse_handler_file(with_variables, environ={})
+    with connect(sandbox, InterruptAt("PUT", "/variables", signum=signal.SIGTERM)) as octopus:
+        result = run_handlers(octopus, handler_file, event="build-completed", values={})
+    assert isinstance(result.error, Terminated)
+    assert "while setting project variables of Worker" in result.error.message
+    ship, later = result.handlers
+    assert [a.action for a in ship.actions] == ["variables"] and not later.ran

@@ -38,6 +38,13 @@ def set_project_variables(
     except OctoreleaseError as exc:
         result.error = exc
         return result
+    except KeyboardInterrupt as interrupt:  # Ctrl-C or SIGTERM: the run stops, and says where
+        from octorelease.actions.interrupt import interrupted_error, signal_of
+
+        result.error = interrupted_error(
+            signal_of(interrupt), f" while setting project variables of {project}: they may or may not be saved."
+        )
+        return result
     names = ", ".join(variables)
     if not changed:
         result.messages.append(f"Project variables {names} of {found.name} already had these values.")
