@@ -94,3 +94,19 @@ def test_runbooks_of_an_unknown_project_are_not_found(sandbox: SandboxControl) -
     assert sandbox.call("GET", "/api/Spaces-1/projects/Projects-99/runbooks").status_code == 404
     assert sandbox.get("/api/Spaces-1/runbooks/all") == []
     assert sandbox.call("GET", "/api/Spaces-1/runbooks/Runbooks-1").status_code == 404
+
+
+def test_the_template_says_when_variables_changed_since_the_release_snapshotted_them(sandbox: SandboxControl) -> None:
+    def drift() -> tuple[bool, bool]:
+        template = sandbox.get("/api/Spaces-1/releases/Releases-1/deployments/template")
+        return template["IsVariableSetModified"], template["IsLibraryVariableSetModified"]
+
+    assert drift() == (False, False)
+    shared = sandbox.get(f"/api/Spaces-1/variables/variableset-{SHARED}")
+    sandbox.call("PUT", f"/api/Spaces-1/variables/variableset-{SHARED}", json=shared).raise_for_status()
+    assert drift() == (False, True)
+    web = sandbox.get("/api/Spaces-1/projects/Projects-1/variables")
+    sandbox.call("PUT", "/api/Spaces-1/projects/Projects-1/variables", json=web).raise_for_status()
+    assert drift() == (True, True)
+    sandbox.post("/api/Spaces-1/releases/Releases-1/snapshot-variables")
+    assert drift() == (False, False)

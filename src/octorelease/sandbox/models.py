@@ -44,6 +44,9 @@ class Template:
     release: Release
     promote_to: list[Environment]
     tenant_promotions: list[tuple[Tenant, list[Environment]]]
+    #: the project's variables / its library sets changed since the release snapshotted them
+    variables_modified: bool = False
+    library_variables_modified: bool = False
 
 
 @dataclass
@@ -121,7 +124,7 @@ class Backend(ViewRules):
                 connected = tenant.project_environments.get(project.id)
                 if connected:
                     tenant_promotions.append((tenant, [e for e in deployable(tenant) if e.id in connected]))
-        return Template(release, promote_to, tenant_promotions)
+        return Template(release, promote_to, tenant_promotions, *self.snapshot_drift(release))
 
     def release_progression(self, space_id: str, release_id: str) -> ReleaseProgression:
         release = self.require(Release, space_id, release_id)

@@ -572,8 +572,9 @@ def template(base: str, t: models.Template) -> Json:
                                   "PromoteTo": [_promotion(base, r.id, e, tenant.id) for e in envs],
                                   **audit(None), "Links": {}}
                                  for tenant, envs in t.tenant_promotions],
-            "IsDeploymentProcessModified": False, "IsVariableSetModified": False,
-            "IsLibraryVariableSetModified": False, "IsGitResourceModified": False, "DeploymentNotes": None,
+            "IsDeploymentProcessModified": False, "IsVariableSetModified": t.variables_modified,
+            "IsLibraryVariableSetModified": t.library_variables_modified, "IsGitResourceModified": False,
+            "DeploymentNotes": None,
             "Id": None, **audit(None), "Links": {}}
 
 

@@ -123,6 +123,19 @@ class VariableRules(State):
         libraries = [self.get(VariableSet, None, i) for i in release.library_variable_snapshot_ids]
         return [*self.snapshot_of(release).variables, *(v for s in libraries if s for v in s.variables)]
 
+    def snapshot_drift(self, release: Release) -> tuple[bool, bool]:
+        """Whether the project's variables, and its library sets, changed since the release
+        snapshotted them (the template's ``IsVariableSetModified`` and
+        ``IsLibraryVariableSetModified``): what ``snapshot-variables`` would refresh."""
+        project = self.require(Project, None, release.project_id)
+        live = self.variable_set(release.space_id, project.variable_set_id)
+        project_changed = self.snapshot_of(release).version != live.version
+        frozen = {s.owner_id: s.version for s in (self.get(VariableSet, None, i)
+                                                  for i in release.library_variable_snapshot_ids) if s}
+        current = {i: self.variable_set(release.space_id, f"variableset-{i}").version
+                   for i in project.included_library_variable_set_ids}
+        return project_changed, frozen != current
+
     def live_variables(self, space_id: str, project: Project) -> list[Variable]:
         """What a release of the project would see if it were snapshotted now."""
         sets = [project.variable_set_id, *(f"variableset-{i}" for i in project.included_library_variable_set_ids)]
