@@ -42,6 +42,10 @@ CASES: list[tuple[str, str, list[str]]] = [
      ["--var", "build.branch=" + "x" * 5000]),
     ("'(a+)+$' against 40 a and !", with_handler_line("""conditions: ["{build.branch} matches '(a+)+$'"]"""),
      ["--var", "build.branch=" + "a" * 40 + "!"]),
+    ("'(a{65535}){65535}'", with_handler_line("""conditions: ["{build.branch} matches (a{65535}){65535}"]"""),
+     []),
+    ("groups nested 2,000 deep",
+     with_handler_line(f"""conditions: ["{{build.branch}} matches {'(' * 2000}a{')' * 2000}"]"""), []),
 ]
 
 

@@ -16,7 +16,7 @@ into words, so a branch name with spaces or quotes in it stays one operand. Oper
 ``matches``              the regular expression on the right is *found* in the left side
                          (``re.search``; anchor it with ``^...$`` for a whole match). The
                          rest of the condition is the pattern, so it needs no quotes.
-                         Matching may take at most ``MATCH_SECONDS``; see below.
+                         Python's syntax, run by RE2 (see below).
 ``in [a, b, 'c d']``     the left side equals one of the list
 ======================== ==============================================================
 
@@ -27,10 +27,13 @@ when both sides are numbers (``-12``, ``3.5``), by version when both look like v
 text. Everything is case-sensitive.
 
 A pattern comes from a file a pull request may change, and the text it is matched against from
-the build (a branch name), so a pattern that backtracks catastrophically (``(x+x+)+y``) could
-hold the CI job forever. Patterns are run by the ``regex`` package, which reads Python's
-syntax (lookarounds and backreferences included) and takes a timeout: a match that takes
-longer than ``MATCH_SECONDS`` is an error naming the condition.
+the build (a branch name), so with a backtracking engine a pattern such as ``(x+x+)+y`` could
+hold the CI job forever, and ``(a{65535}){65535}`` could take all memory just compiling. So
+patterns are run by RE2 (``google-re2``), which matches in time linear in the text and bounds
+a compiled pattern's size (counted repeats up to 1,000, 8 MiB of program). It reads Python's
+syntax but for lookarounds (``(?=``, ``(?!``, ``(?<=``) and backreferences (``\1``), which it
+refuses, as it refuses a pattern over its bounds: an error naming the condition. Python's
+``re`` checks the syntax first, for its clearer messages.
 """
 
 from __future__ import annotations
@@ -39,8 +42,9 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
-import regex
+import re2
 
 from octorelease.handler.build_values import expand_build_values, placeholders
 from octorelease.handler.events import did_you_mean
@@ -66,10 +70,8 @@ _TOKEN = re.compile(
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 _VERSION = re.compile(r"v?(?P<release>\d+(?:\.\d+)+)(?:-(?P<pre>[0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?")
 
-#: The longest a ``matches`` may take. A sane pattern matches a branch name in microseconds, so
-#: this is only ever reached by a pattern that backtracks without end; it is generous because CI
-#: agents are shared and slow.
-MATCH_SECONDS = 1.0
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False  # RE2 would also print each refused pattern on stderr
 
 
 @dataclass(frozen=True)
@@ -157,25 +159,28 @@ def _text_test(parsed: Condition, left: str, right: str) -> bool:
     if parsed.operator == "ends with":
         return left.endswith(right)
     try:
-        return _compile(right).search(left, timeout=MATCH_SECONDS) is not None
+        return _compile(right).search(left) is not None
     except _Fault as fault:
         raise InvalidInput(f"invalid condition {parsed.source!r}: {fault}") from None
-    except TimeoutError:
-        raise InvalidInput(
-            f"invalid condition {parsed.source!r}: matching took longer than {MATCH_SECONDS:g} s; "
-            "simplify the regular expression"
-        ) from None
 
 
-def _compile(pattern: str) -> regex.Pattern[str]:
-    """``pattern`` compiled as Python's ``re`` reads it (the ``regex`` package's VERSION0).
-
-    ``re`` checks it first: the syntax documented is ``re``'s, and so are its clearer errors."""
+def _compile(pattern: str) -> Any:
+    """``pattern`` compiled by RE2, after Python's ``re`` has checked its syntax (the syntax
+    documented is ``re``'s, and so are its clearer errors)."""
     try:
         re.compile(pattern)
-        return regex.compile(pattern, regex.VERSION0)
-    except (re.error, regex.error) as exc:
+    except re.error as exc:
         raise _Fault(f"bad regular expression {pattern!r}: {exc}") from None
+    except RecursionError:  # re's parser recurses once per group
+        raise _Fault(f"bad regular expression {pattern!r}: groups nested too deeply") from None
+    try:
+        return re2.compile(pattern, _RE2_OPTIONS)
+    except re2.error as exc:
+        reason = exc.args[0].decode(errors="replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+        raise _Fault(
+            f"bad regular expression {pattern!r}: {reason} (RE2 matches in linear time, so it has no lookarounds "
+            "or backreferences, and bounds repeats and size)"
+        ) from None
 
 
 def _compare(left: str, right: str) -> tuple[int, str]:
