@@ -419,7 +419,8 @@ def test_promote_uses_few_requests_and_one_poll_per_cycle(sandbox, octorelease, 
     requests = sandbox.requests()
     polls = [r for r in requests if r["path"] == "/api/tasks"]
     others = [r for r in requests if r["path"] != "/api/tasks" and "/details" not in r["path"]]
-    assert len(others) == 6 + targets, others  # space, project, environments, dashboard, template, preview, POSTs
+    # space, project, environments, dashboard, template, preview, POSTs, one look for twins
+    assert len(others) == 7 + targets, others
     assert all("/details" not in r["path"] for r in requests)
     assert len(polls) >= 1
 

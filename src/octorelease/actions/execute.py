@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from octorelease.actions.once import create_once
 from octorelease.actions.plan import DeploymentPlan, TargetPlan, WaitOptions
 from octorelease.actions.result import ActionResult, NotCreated, Observer
+from octorelease.actions.settle import Claim, settle
 from octorelease.actions.wait import TaskWaiter
 from octorelease.octopus import errors
 from octorelease.octopus.api import Deployment, SpaceApi
@@ -51,11 +52,6 @@ class DeploymentCreator:
         return None
 
 
-def web_url(space: SpaceApi, deployment_id: str, link: str | None = None) -> str:
-    """The portal page of a deployment: its ``Web`` link, or where Octopus puts it."""
-    return space.http.server + (link or f"/app#/{space.space.id}/deployments/{deployment_id}")
-
-
 def create_all(space: SpaceApi, plan: DeploymentPlan, observer: Observer, result: ActionResult) -> None:
     """One deployment per target (or the one it already has), later lifecycle phases first;
     ``result.deployments`` ends in the plan's order. If the server refuses a target after others
@@ -63,6 +59,7 @@ def create_all(space: SpaceApi, plan: DeploymentPlan, observer: Observer, result
     error says which targets got a deployment and which did not, and so does ``not_created``."""
     creator = DeploymentCreator(space, plan)
     order = plan.creation_order
+    claims: list[Claim] = []
     for index, target in enumerate(order):
         if target.already is not None:
             existing = target.already
@@ -70,7 +67,7 @@ def create_all(space: SpaceApi, plan: DeploymentPlan, observer: Observer, result
                 deployment_id=existing.deployment_id,
                 task_id=existing.task_id,
                 state=existing.state,
-                web_url=web_url(space, existing.deployment_id),
+                web_url=space.web_url(existing.deployment_id),
                 already_deployed=True,
             )
             result.deployments.append(entry)
@@ -78,6 +75,8 @@ def create_all(space: SpaceApi, plan: DeploymentPlan, observer: Observer, result
                 f"{entry.label} already has {plan.project.name} {plan.release_of(target).name} "
                 f"({existing.deployment_id}, {existing.state}): not deploying it again (--redeploy does)."
             )
+            if existing.state == "Queued":  # it may be a concurrent run's twin, cancelled soon
+                claims.append(Claim(target, entry, existing.created, ours=False))
             continue
         try:
             deployment = creator.create(target)
@@ -88,10 +87,12 @@ def create_all(space: SpaceApi, plan: DeploymentPlan, observer: Observer, result
             deployment_id=deployment.id,
             task_id=deployment.task_id,
             state="Queued",
-            web_url=web_url(space, deployment.id, (deployment.raw.get("Links") or {}).get("Web")),
+            web_url=space.web_url(deployment.id, (deployment.raw.get("Links") or {}).get("Web")),
         )
         result.deployments.append(entry)
         observer.deployment_queued(entry)
+        claims.append(Claim(target, entry, deployment.created, ours=True))
+    settle(space, plan, claims, result, observer)
     rank = {(t.environment.id, t.tenant.id if t.tenant else None): i for i, t in enumerate(plan.targets)}
     result.deployments.sort(key=lambda d: rank.get((d.environment_id, d.tenant_id), len(rank)))
 

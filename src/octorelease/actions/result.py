@@ -42,6 +42,9 @@ class DeploymentResult:
     failed_step: str | None = None
     cancelled_by_us: bool = False
     already_deployed: bool = False
+    #: Our own deployment that we cancelled while queued because a concurrent run's twin of it
+    #: was made first (``deployment_id`` is then that twin's).
+    cancelled_twin: str | None = None
     #: Set only when the action's deployments are of different releases (one per tenant).
     release: Ref | None = None
 
@@ -76,6 +79,8 @@ class DeploymentResult:
             doc["failed_step"] = self.failed_step
         if self.already_deployed:
             doc["already_deployed"] = True
+        if self.cancelled_twin:
+            doc["cancelled_twin"] = self.cancelled_twin
         if self.release is not None:
             doc["release"] = {"id": self.release.id, "version": self.release.name}
         return doc

@@ -373,6 +373,10 @@ class SpaceApi:
     def path(self, rest: str) -> str:
         return f"{self._prefix}/{rest.lstrip('/')}"
 
+    def web_url(self, deployment_id: str, link: str | None = None) -> str:
+        """The portal page of a deployment: its ``Web`` link, or where Octopus puts it."""
+        return self.http.server + (link or f"/app#/{self.space.id}/deployments/{deployment_id}")
+
     def _items(self, rest: str, params: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
         """Every item of a paged collection, following ``Page.Next`` (one page when small)."""
         page: dict[str, Any] = self.http.get(self.path(rest), {"take": BIG_PAGE, **(params or {})})
