@@ -78,3 +78,22 @@ def test_twenty_concurrent_promotions_end_with_one_effective_deployment_per_targ
                 assert entry["cancelled_twin"] == deployment.cancelled_twin and entry["already_deployed"]
                 assert any(f"cancelled our twin {deployment.cancelled_twin}" in line for line in notes.lines)
                 assert any(f"cancelled our twin {deployment.cancelled_twin}" in m for m in doc["messages"])
+
+
+def test_a_run_that_joins_a_queued_twin_follows_it_to_the_earliest(sandbox: SandboxControl) -> None:
+    """A run that plans after a twin was made joins the twin (the newest deployment there); the
+    twin is a later copy of one still running, so the run reports the earlier one."""
+    sandbox.set_speed(3.0)
+    with Octopus(sandbox.url, sandbox.api_key) as octopus:
+        first = octopus.promote("Worker", source="Development", to=["Test"], wait=WaitOptions(wait=False))
+    earliest = first.deployments[0].deployment_id
+    # A twin made by a run that planned before ``earliest`` existed and stopped before settling.
+    twin = sandbox.post("/api/Spaces-1/deployments", {"ReleaseId": "Releases-4", "EnvironmentId": "Environments-2"})
+    notes = Notes()
+    with Octopus(sandbox.url, sandbox.api_key, observer=notes) as octopus:
+        joined = octopus.promote("Worker", source="Development", to=["Test"], wait=WaitOptions(wait=False))
+    assert joined.ok, joined.error
+    (entry,) = joined.deployments
+    assert (entry.deployment_id, entry.already_deployed, entry.cancelled_twin) == (earliest, True, None)
+    assert any(f"{twin['Id']} is a twin of {earliest}" in line for line in notes.lines)
+    assert sandbox.get(f"/api/tasks/{twin['TaskId']}")["State"] == "Queued"  # not ours: left to its run
