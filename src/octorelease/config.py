@@ -246,6 +246,10 @@ def parse_handler_file(text: str, *, name: str = DEFAULT_FILE, environ: Mapping[
         root = bounded_yaml.compose(text)
     except bounded_yaml.LimitExceeded as exc:
         raise HandlerFileError(f"{name}:{exc.line}: {exc.message}") from None
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow (NUL, most controls)
+        line = text.count("\n", 0, exc.position) + 1
+        raise HandlerFileError(f"{name}:{line}: YAML syntax error: unacceptable character "
+                               f"#x{exc.character:04x}: {exc.reason}") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1

@@ -21,6 +21,7 @@ from testing.cli import CliRun
 from testing.sandbox import SandboxControl
 
 RUN = ("run", "octorelease.yml", "--event", "build-completed")
+HEAD = hostile.HEAD
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ class Case:
     args: tuple[str, ...]
     code: int
     message: str  # a regular expression the error line must match, whole
-    handler_file: str | None = None
+    handler_file: str | bytes | None = None
 
 
 CASES = [
@@ -89,6 +90,49 @@ CASES = [
          r"Error: octorelease.yml:6: handlers\[0\].conditions\[0\]: invalid condition .*"
          r"invalid perl operator: \(\?= \(RE2 matches in linear time, so it has no lookarounds .*\)",
          hostile.with_handler_line("""conditions: ["{build.branch} matches '^(?=main)'"]""")),
+    # -- handler files that are not what they claim -------------------------------------------------
+    Case("not UTF-8", RUN, 2, r"Error: octorelease.yml: not a UTF-8 text file", b"handlers: [\xff\xfe]\n"),
+    Case("a NUL byte", RUN, 2, r"Error: octorelease.yml:2: YAML syntax error: unacceptable character #x0000: .*",
+         "handlers:\n  - [a\x00]\n"),
+    Case("empty", RUN, 2, r"Error: octorelease.yml:1: the file is empty; it needs a handlers: list", ""),
+    Case("missing", RUN, 2, r"Error: octorelease.yml: no such file"),
+    Case("unclosed flow list", RUN, 2, r"Error: octorelease.yml:\d+: YAML syntax error: .*", HEAD + "    x: [a, b\n"),
+    Case("python object tag", RUN, 2, r"Error: octorelease.yml:1: .*",
+         '!!python/object/apply:os.system ["touch pwned"]\n'),
+    Case("python tag on a value", RUN, 2, r"Error: octorelease.yml:6: handlers\[0\].x: unknown key 'x'",
+         HEAD + '    x: !!python/object/apply:os.system ["touch pwned"]\n'),
+    Case("merge key", RUN, 2, r"Error: octorelease.yml:7: handlers\[0\]\['<<'\]: unknown key '<<'",
+         "space: &d Default\n" + HEAD + "    <<: *d\n"),
+    Case("a list as a key", RUN, 2, r"Error: octorelease.yml:6: handlers\[0\]: a key must be a plain word.*",
+         HEAD + "    ? [a, b]\n    : c\n"),
+    Case("duplicate key", RUN, 2, r"Error: octorelease.yml:6: handlers\[0\].project: duplicate key 'project'",
+         HEAD + "    project: Worker\n"),
+    Case("literal API key", RUN, 2, r"Error: octorelease.yml:1: api_key: write a reference such as .*",
+         "api_key: API-SANDBOX0000000000000000000000\n" + HEAD),
+    Case("unset environment variable", RUN, 2,
+         r"Error: octorelease.yml:1: server: environment variable OCTORELEASE_NOT_SET_ANYWHERE is not set",
+         "server: ${OCTORELEASE_NOT_SET_ANYWHERE}\n" + HEAD),
+    Case("unknown build value in a condition", RUN, 2,
+         r"Error: octorelease.yml:6: handlers\[0\].conditions\[0\]: .*build.nope.*",
+         hostile.with_handler_line("""conditions: ["{build.nope} == x"]""")),
+    Case("lookbehind from a build value", (*RUN, "--var", "pattern=(?<=x)y"), 2,
+         r"Error: octorelease.yml:6: handlers\[0\].conditions\[0\]: invalid condition .*invalid perl operator.*",
+         hostile.with_handler_line("""conditions: ["main matches {build.pattern}"]""")),
+    Case("handler timeout .inf", RUN, 2, r"Error: octorelease.yml:6: handlers\[0\].timeout: invalid duration '.inf'.*",
+         hostile.with_handler_line("timeout: .inf")),
+    # -- flags -------------------------------------------------------------------------------------
+    Case("unknown event", ("run", "octorelease.yml", "--event", "build-finished"), 2,
+         r"Error: unknown build event 'build-finished' \(did you mean 'build-completed'\?\)", HEAD),
+    Case("--var without a value", (*RUN, "--var", "branch"), 2, r"Error: .*branch.*", HEAD),
+    Case("timeout zero", ("deploy", "--project", "Web", "--release", "latest", "--to", "Test", "--timeout", "0"),
+         2, r"Error: invalid duration '0': it must be longer than zero"),
+    Case("timeout nan", ("deploy", "--project", "Web", "--release", "latest", "--to", "Test", "--timeout", "nan"),
+         2, r"Error: invalid duration 'nan': use .*"),
+    Case("timeout inf", ("deploy", "--project", "Web", "--release", "latest", "--to", "Test", "--timeout", "inf"),
+         2, r"Error: invalid duration 'inf': use .*"),
+    Case("timeout with units out of order", ("deploy", "--project", "Web", "--release", "latest", "--to", "Test",
+                                             "--timeout", "30m1h"),
+         2, r"Error: invalid duration '30m1h': use .*"),
 ]
 
 
@@ -102,9 +146,12 @@ def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_hostile_input_gets_one_line_and_its_exit_code_before_any_request(
     case: Case, in_tmp: Path, sandbox: SandboxControl, octorelease: Callable[..., CliRun]
 ) -> None:
-    if case.handler_file is not None:
+    if isinstance(case.handler_file, bytes):
+        (in_tmp / "octorelease.yml").write_bytes(case.handler_file)
+    elif case.handler_file is not None:
         (in_tmp / "octorelease.yml").write_text(case.handler_file, encoding="utf-8")
     run = octorelease(*case.args)
+    assert not (in_tmp / "pwned").exists()  # no YAML tag ever runs anything
     assert run.code == case.code, run.everything
     assert "Traceback" not in run.everything
     assert sandbox.api_key not in run.everything
