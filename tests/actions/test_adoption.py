@@ -93,3 +93,31 @@ def test_twenty_releases_through_a_flaky_server_each_exist_once_and_are_reported
             assert result.release is not None and result.release.name in versions
     assert ok_runs >= 15
     assert len(release_versions(sandbox, "Projects-2")) == 1 + ok_runs
+
+
+def test_ten_promotions_through_lost_and_refused_posts_each_made_one_deployment_per_target(
+    sandbox: SandboxControl,
+) -> None:
+    """Promotions to two targets (redeploying: each run makes new ones) with answers lost and
+    POSTs refused: every run that exits well made exactly one deployment per target and reports
+    it; no run adopted another's, and the twin check never cancelled a run's own deployment."""
+    targets = {"Test": "Environments-2", "Staging": "Environments-3"}
+    known = {env: deployment_ids(sandbox, "Projects-2", env_id) for env, env_id in targets.items()}
+    ok_runs = 0
+    for seed in range(10):
+        sandbox.set_http_faults(f"503:0.2,500:0.1,lost:0.2,only=POST,path=/deployments,seed={seed}")
+        with Octopus(sandbox.url, sandbox.api_key, retry=PATIENT) as octopus:
+            result = octopus.promote("Worker", source="Development", to=list(targets), redeploy=True,
+                                     wait=WaitOptions(wait=False))
+        sandbox.clear_http_faults()
+        for env, env_id in targets.items():
+            now = deployment_ids(sandbox, "Projects-2", env_id)
+            new, known[env] = now - known[env], now
+            if result.ok:
+                (reported,) = [d for d in result.deployments if d.environment == env]
+                assert new == {reported.deployment_id}, (seed, env, new, reported.deployment_id)
+                assert not reported.cancelled_twin and not reported.already_deployed
+            else:
+                assert len(new) <= 1, (seed, env, new)
+        ok_runs += result.ok
+    assert ok_runs >= 8
