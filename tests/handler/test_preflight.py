@@ -79,8 +79,11 @@ def planned(doc: dict[str, Any]) -> list[tuple[str, str, str | None]]:
         ('"1.3.0"', '"9.9.9"',
          "octorelease.yml:8: handlers[0].create.packages['Deploy web']: 'Deploy web': package Web 9.9.9 is not in "
          "the feed", 3),
+        ("project: Web", "project: Wbe", "octorelease.yml:3: handlers[0].project: Project 'Wbe' not found", 3),
+        ("    promote:\n      from: Development\n", "    deploy:\n      release: 9.9.9\n",
+         "octorelease.yml:11: handlers[0].deploy.release: Release '9.9.9' of project 'Web' not found.", 3),
     ],
-    ids=["machine", "to", "from", "skip", "prompted variable", "tenant", "package version"],
+    ids=["machine", "to", "from", "skip", "prompted variable", "tenant", "package version", "project", "release"],
 )
 def test_a_fault_in_any_action_stops_the_handler_before_its_first_write_and_names_file_line_and_field(
     sandbox: SandboxControl, old: str, new: str, says: str, code: int
