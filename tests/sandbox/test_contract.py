@@ -34,6 +34,7 @@ NEWER: dict[str, str] = {
     "GET /api/projects/{}/channels/{}": "release Links.Channel (octopus-api.md §7.7)",
     "GET /api/projects/{}/runbooks": "runbooks, server 2019.11 (octopus-api-more.md §5)",
     "GET /api/variables": "root Links.Variables, /variables{/id}{?ids} (octopus-api.md §7.2)",
+    "GET /api/certificates/{}": "in the document as a regex, /api/certificates/(?<idOrThumbprint>...)",
 }
 NEWER.update({f"GET /api/{kind}/operatingsystem/{what}/all": "server 2020.5 (octopus-api-more.md §1, SW20)"
               for kind in ("machines", "workers") for what in ("names", "shells")})
@@ -78,10 +79,12 @@ SAMPLES = {"projects": "Projects-1", "environments": "Environments-1", "machines
            "workers": "Workers-1", "artifacts": "Artifacts-1", "interruptions": "Interruptions-1",
            "runbooks": "Runbooks-1", "runbookProcesses": "RunbookProcess-Runbooks-1",
            "runbookSnapshots": "RunbookSnapshots-1", "runbookRuns": "RunbookRuns-1", "accounts": "Accounts-1",
-           "actiontemplates": "ActionTemplates-1", "proxies": "Proxies-1", "subscriptions": "Subscriptions-1"}
+           "actiontemplates": "ActionTemplates-1", "proxies": "Proxies-1", "subscriptions": "Subscriptions-1",
+           "certificates": "Certificates-1"}
 #: collections that have no items to fetch one of (not emulated): their single routes answer 404
 EMPTY = ("tagsets", "workerpools", "workers", "artifacts", "interruptions", "runbooks", "runbookprocesses",
-         "runbooksnapshots", "runbookruns", "accounts", "actiontemplates", "proxies", "subscriptions")
+         "runbooksnapshots", "runbookruns", "accounts", "actiontemplates", "proxies", "subscriptions",
+         "certificates")
 
 
 def sandbox_routes() -> list[tuple[str, str]]:

@@ -8,7 +8,7 @@ from testing.sandbox import SandboxControl
 
 SPACE_COLLECTIONS = ["projects", "projectgroups", "environments", "machines", "lifecycles", "channels", "feeds",
                      "tenants", "libraryvariablesets", "tagsets", "workerpools", "workers", "runbooks", "accounts",
-                     "actiontemplates", "proxies", "subscriptions"]
+                     "actiontemplates", "proxies", "subscriptions", "certificates"]
 
 
 def test_spaces_all_is_a_bare_array_of_every_space(sandbox: SandboxControl) -> None:
@@ -52,6 +52,12 @@ def test_operating_systems_and_shells_all_are_string_arrays(sandbox: SandboxCont
     assert sandbox.get("/api/Spaces-1/machines/operatingsystem/names/all") == ["Ubuntu 22.04"]
     assert sandbox.get("/api/Spaces-1/machines/operatingsystem/shells/all") == ["Bash"]
     assert sandbox.get("/api/Spaces-1/workers/operatingsystem/names/all") == []
+
+
+def test_tenant_variables_all_has_each_tenants_variables(sandbox: SandboxControl) -> None:
+    everything = sandbox.get("/api/Spaces-1/tenantvariables/all")
+    assert [v["TenantName"] for v in everything] == ["Acme", "Globex"]
+    assert everything[0] == sandbox.get("/api/Spaces-1/tenants/Tenants-1/variables")
 
 
 def test_users_all_lists_the_sandbox_user(sandbox: SandboxControl) -> None:

@@ -20,10 +20,10 @@ How it is built (moto's split)::
 What it does not emulate (a real Octopus does): guided failure and manual interventions (a failed
 step fails the task), automatic deployments on phase entry, retention, channel version rules,
 tenant tags, target tags (``SpecificTargetTagIds``), deployment freezes, priority, Git resources,
-runbooks, workers, worker pools, tag sets, accounts, action templates, proxies and subscriptions
-(their collections answer empty), health checks (every target is Healthy unless disabled), project
-editing (beyond the library variable sets a project includes) and environment editing (lifecycles
-and variables can be edited), variable scoping when values are resolved, release defects, package
-upload through ``/packages/raw`` (use ``POST /_sandbox/packages``), users, teams and permissions
-beyond "this key may deploy only to these environments".
+runbooks, workers, worker pools, tag sets, accounts, certificates, action templates, proxies and
+subscriptions (their collections answer empty), health checks (every target is Healthy unless
+disabled), project editing (beyond the library variable sets a project includes) and environment
+editing (lifecycles and variables can be edited), variable scoping when values are resolved,
+release defects, package upload through ``/packages/raw`` (use ``POST /_sandbox/packages``),
+users, teams and permissions beyond "this key may deploy only to these environments".
 """

@@ -517,6 +517,7 @@ RUNBOOKS = unemulated("Runbook", "Runbooks")
 ACCOUNTS = unemulated("Account", "Accounts")
 ACTION_TEMPLATES = unemulated("ActionTemplate", "ActionTemplates")
 PROXIES = unemulated("Proxy", "Proxies")
+CERTIFICATES = unemulated("Certificate", "Certificates")
 SUBSCRIPTIONS = unemulated("Subscription", "Subscriptions")
 ARTIFACTS = unemulated("Artifact", "Artifacts")
 INTERRUPTIONS = unemulated("Interruption", "Interruptions")
@@ -581,6 +582,13 @@ def machine_tasks(ctx: Ctx) -> Json:
 @route()
 def tenant_variables(ctx: Ctx) -> Json:
     return shape.tenant_variables(ctx.base, ctx.backend.tenant_variables(ctx.space_id, ctx.arg("id")))
+
+
+@route()
+def all_tenant_variables(ctx: Ctx) -> list[Json]:
+    """``tenantvariables/all``: every tenant's variables, as ``/tenants/{id}/variables`` gives them."""
+    return [shape.tenant_variables(ctx.base, ctx.backend.tenant_variables(ctx.space_id, t.id))
+            for t in ctx.backend.all(Tenant, ctx.space_id)]
 
 
 @route()
@@ -926,6 +934,7 @@ SPACE_ROUTES: list[BaseRoute] = [
     Route("/channels/{id}/releases", channel_releases),
     *TENANTS.routes("/tenants"),
     Route("/tenants/{id}/variables", tenant_variables),
+    Route("/tenantvariables/all", all_tenant_variables),
     *FEEDS.routes("/feeds"),
     Route("/feeds/{id}/packages/search", package_search),
     *ARTIFACTS.routes("/artifacts", with_all=False),
@@ -937,6 +946,7 @@ SPACE_ROUTES: list[BaseRoute] = [
     *ACCOUNTS.routes("/accounts"),
     *ACTION_TEMPLATES.routes("/actiontemplates"),
     *PROXIES.routes("/proxies"),
+    *CERTIFICATES.routes("/certificates"),
     *SUBSCRIPTIONS.routes("/subscriptions"),
     *RUNBOOKS.routes("/runbooks"),
     *RUNBOOK_PROCESSES.routes("/runbookProcesses"),

@@ -56,6 +56,7 @@ SPACE_LINKS = {
     "Feeds": "/feeds{/id}{?skip,take,ids,partialName,feedType,name}",
     "Accounts": "/accounts{/id}{?skip,take,ids,partialName,accountType}",
     "ActionTemplates": "/actiontemplates{/id}{?skip,take,ids,partialName}",
+    "Certificates": "/certificates{/id}{?skip,take,search,archived,tenant,firstResult,orderBy,ids,partialName}",
     "Proxies": "/proxies{/id}{?skip,take,ids,partialName}",
     "Subscriptions": "/subscriptions{/id}{?skip,take,ids,partialName,spaces}",
     "Artifacts": "/artifacts{/id}{?skip,take,regarding,ids,partialName,order}",
