@@ -31,6 +31,7 @@ class Case:
     code: int
     message: str  # a regular expression the error line must match, whole
     handler_file: str | bytes | None = None
+    notes: bytes | None = None  # written as notes.txt beside the handler file
 
 
 CASES = [
@@ -120,6 +121,13 @@ CASES = [
          hostile.with_handler_line("""conditions: ["main matches {build.pattern}"]""")),
     Case("handler timeout .inf", RUN, 2, r"Error: octorelease.yml:6: handlers\[0\].timeout: invalid duration '.inf'.*",
          hostile.with_handler_line("timeout: .inf")),
+    Case("notes_file of 1 MiB and a byte", RUN, 2,
+         r"Error: octorelease.yml:6: handlers\[0\].create.notes_file: '.*notes.txt' is larger than 1024 KiB "
+         r"\(release notes may be at most 1024 KiB\)",
+         hostile.with_handler_line("create: {notes_file: notes.txt}"), notes=b"x" * (1024 * 1024 + 1)),
+    Case("notes_file not UTF-8", RUN, 2,
+         r"Error: octorelease.yml:6: handlers\[0\].create.notes_file: '.*notes.txt' is not a UTF-8 text file",
+         hostile.with_handler_line("create: {notes_file: notes.txt}"), notes=b"\x7fELF\xff\xfe"),
     # -- flags -------------------------------------------------------------------------------------
     Case("unknown event", ("run", "octorelease.yml", "--event", "build-finished"), 2,
          r"Error: unknown build event 'build-finished' \(did you mean 'build-completed'\?\)", HEAD),
@@ -150,6 +158,8 @@ def test_hostile_input_gets_one_line_and_its_exit_code_before_any_request(
         (in_tmp / "octorelease.yml").write_bytes(case.handler_file)
     elif case.handler_file is not None:
         (in_tmp / "octorelease.yml").write_text(case.handler_file, encoding="utf-8")
+    if case.notes is not None:
+        (in_tmp / "notes.txt").write_bytes(case.notes)
     run = octorelease(*case.args)
     assert not (in_tmp / "pwned").exists()  # no YAML tag ever runs anything
     assert run.code == case.code, run.everything

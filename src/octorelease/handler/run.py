@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from octorelease.actions.plan import WaitOptions
@@ -141,12 +142,29 @@ def _prepare(handler_file: HandlerFile, decision: Decision, values: Mapping[str,
     notes = handler.create.notes if handler.create is not None else None
     if handler.create is not None and handler.create.notes_file is not None:
         path = handler_file.resolve(handler.create.notes_file)
-        try:
-            notes = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            where = handler_file.locate(("handlers", decision.index, "create", "notes_file"))
-            raise HandlerFileError(f"{where}: cannot read {str(path)!r} ({exc.strerror})") from None
+        notes = _read_notes(path, handler_file.locate(("handlers", decision.index, "create", "notes_file")))
     return _Prepared(decision, handler, notes)
+
+
+#: The most release notes a ``notes_file`` may hold. The path comes from a file a pull request
+#: may change, so ``/dev/zero`` or a huge log must be refused, not read whole; a megabyte is a book.
+MAX_NOTES_BYTES = 1024 * 1024
+
+
+def _read_notes(path: Path, where: str) -> str:
+    """The text of a ``notes_file``; anything but UTF-8 text within MAX_NOTES_BYTES is an error at ``where``."""
+    try:
+        with path.open("rb") as file:
+            data = file.read(MAX_NOTES_BYTES + 1)
+    except OSError as exc:
+        raise HandlerFileError(f"{where}: cannot read {str(path)!r} ({exc.strerror})") from None
+    if len(data) > MAX_NOTES_BYTES:
+        raise HandlerFileError(f"{where}: {str(path)!r} is larger than {MAX_NOTES_BYTES // 1024} KiB "
+                               f"(release notes may be at most {MAX_NOTES_BYTES // 1024} KiB)")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise HandlerFileError(f"{where}: {str(path)!r} is not a UTF-8 text file") from None
 
 
 def _run_actions(octopus: Octopus, handler_file: HandlerFile, item: _Prepared, dry_run: bool) -> list[ActionResult]:
