@@ -34,6 +34,9 @@ NEWER: dict[str, str] = {
     "GET /api/projects/{}/channels/{}": "release Links.Channel (octopus-api.md §7.7)",
     "GET /api/projects/{}/runbooks": "runbooks, server 2019.11 (octopus-api-more.md §5)",
     "GET /api/variables": "root Links.Variables, /variables{/id}{?ids} (octopus-api.md §7.2)",
+    "GET /api/environments/all/v1": "wrapped /all, newer servers (octopus-api-more.md §1)",
+    "GET /api/libraryvariablesets/all/v1": "wrapped /all, newer servers (octopus-api-more.md §1)",
+    "GET /api/projects/{}/runbooks/all/v2": "wrapped /all, newer servers (octopus-api-more.md §1)",
     "GET /api/certificates/{}": "in the document as a regex, /api/certificates/(?<idOrThumbprint>...)",
 }
 NEWER.update({f"GET /api/{kind}/operatingsystem/{what}/all": "server 2020.5 (octopus-api-more.md §1, SW20)"

@@ -60,6 +60,16 @@ def test_tenant_variables_all_has_each_tenants_variables(sandbox: SandboxControl
     assert everything[0] == sandbox.get("/api/Spaces-1/tenants/Tenants-1/variables")
 
 
+@pytest.mark.parametrize(("path", "key", "plain"), [
+    ("/api/Spaces-1/environments/all/v1", "Environments", "/api/Spaces-1/environments/all"),
+    ("/api/Spaces-1/libraryvariablesets/all/v1", "LibraryVariableSets", "/api/Spaces-1/libraryvariablesets/all"),
+    ("/api/Spaces-1/projects/Projects-1/runbooks/all/v2", "Runbooks", None),
+])
+def test_the_wrapped_all_variants_hold_the_same_array(sandbox: SandboxControl, path: str, key: str,
+                                                      plain: str | None) -> None:
+    assert sandbox.get(path) == {key: sandbox.get(plain) if plain else []}
+
+
 def test_users_all_lists_the_sandbox_user(sandbox: SandboxControl) -> None:
     assert [u["Id"] for u in sandbox.get("/api/users/all")] == ["Users-1"]
 

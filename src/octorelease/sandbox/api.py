@@ -408,11 +408,13 @@ def deployment_process(ctx: Ctx) -> Json:
 
 @dataclass(frozen=True)
 class Collection:
-    """The three endpoints of a space's collection: the page, ``/all`` and one item."""
+    """The three endpoints of a space's collection: the page, ``/all`` and one item; and what
+    ``/all`` answers, for the wrapped variants (``wrapped_all``)."""
 
     listing: Endpoint
     every: Endpoint
     single: Endpoint
+    everything: Callable[[Ctx], list[Json]]
 
     def routes(self, path: str, *, with_all: bool = True) -> list[BaseRoute]:
         """``/all`` (where Octopus has one) before ``/{id}``, so that "all" is never taken for an id."""
@@ -440,15 +442,14 @@ def catalog(cls: type[N], item_type: str, link: str, render: Callable[[str, N], 
     def listing(ctx: Ctx) -> Json:
         return ctx.page(chosen(ctx), item_type, ctx.template(link), lambda i: render(ctx.base, i))
 
-    @route()
-    def every(ctx: Ctx) -> list[Json]:
+    def everything(ctx: Ctx) -> list[Json]:
         return ctx.every(chosen(ctx), lambda i: render(ctx.base, i))
 
     @route()
     def single(ctx: Ctx) -> Json:
         return render(ctx.base, ctx.backend.require(cls, ctx.space_id, ctx.arg("id")))
 
-    return Collection(listing, every, single)
+    return Collection(listing, route()(everything), single, everything)
 
 
 def unemulated(item_type: str, link: str) -> Collection:
@@ -459,15 +460,14 @@ def unemulated(item_type: str, link: str) -> Collection:
     def listing(ctx: Ctx) -> Json:
         return ctx.page([], item_type, ctx.template(link), lambda i: i)
 
-    @route()
-    def every(ctx: Ctx) -> list[Json]:
+    def everything(ctx: Ctx) -> list[Json]:
         return []
 
     @route()
     def single(ctx: Ctx) -> Json:
         raise ResourceNotFound(ctx.arg("id"))
 
-    return Collection(listing, every, single)
+    return Collection(listing, route()(everything), single, everything)
 
 
 def _machine_filters(ctx: Ctx, items: list[Machine]) -> list[Machine]:
@@ -540,6 +540,24 @@ def update_library_variable_set(ctx: Ctx) -> Json:
     b = ctx.body
     return shape.library_variable_set(ctx.base, ctx.backend.save_library_variable_set(
         ctx.space_id, ctx.arg("id"), b.text("Name"), b.text("Description"), None))
+
+
+def wrapped_all(collection: Collection, key: str) -> Endpoint:
+    """The newer wrapped ``/all/v1`` variant of a collection: ``{key: [every item]}``
+    (octopus-api-more.md §1), e.g. ``environments/all/v1`` -> ``{"Environments": [...]}``."""
+
+    @route()
+    def endpoint(ctx: Ctx) -> Json:
+        return {key: collection.everything(ctx)}
+
+    return endpoint
+
+
+@route()
+def project_runbooks_v2(ctx: Ctx) -> Json:
+    """``/projects/{id}/runbooks/all/v2``: ``{"Runbooks": []}``, runbooks not being emulated."""
+    ctx.backend.project(ctx.space_id, ctx.arg("ref"))
+    return {"Runbooks": []}
 
 
 @route()
@@ -897,6 +915,7 @@ SPACE_ROUTES: list[BaseRoute] = [
     Route("/projects/{ref}", project),
     Route("/projects/{ref}", save_project, methods=["PUT"]),
     Route("/projects/{ref}/runbooks", project_runbooks),
+    Route("/projects/{ref}/runbooks/all/v2", project_runbooks_v2),
     Route("/projects/{ref}/deploymentsettings", project_deployment_settings),
     Route("/projects/{ref}/progression", project_progression),
     Route("/projects/{ref}/triggers", project_triggers),
@@ -915,6 +934,7 @@ SPACE_ROUTES: list[BaseRoute] = [
     Route("/deploymentprocesses", deployment_processes),
     Route("/deploymentprocesses/{ref}", deployment_process),
     Route("/deploymentprocesses/{ref}/template", release_template),
+    Route("/environments/all/v1", wrapped_all(ENVIRONMENTS, "Environments")),
     *ENVIRONMENTS.routes("/environments"),
     Route("/environments/{id}/machines", environment_machines),
     Route("/machines/operatingsystem/names/all", operating_systems),
@@ -939,6 +959,7 @@ SPACE_ROUTES: list[BaseRoute] = [
     Route("/feeds/{id}/packages/search", package_search),
     *ARTIFACTS.routes("/artifacts", with_all=False),
     *INTERRUPTIONS.routes("/interruptions", with_all=False),
+    Route("/libraryvariablesets/all/v1", wrapped_all(LIBRARY_VARIABLE_SETS, "LibraryVariableSets")),
     *LIBRARY_VARIABLE_SETS.routes("/libraryvariablesets"),
     Route("/libraryvariablesets", create_library_variable_set, methods=["POST"]),
     Route("/libraryvariablesets/{id}", update_library_variable_set, methods=["PUT"]),
