@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from testing.cli import connection
+from testing.cli import CliRun, assert_no_secret, connection, known_secrets
 
 
 def start_cli(sandbox: Any, *args: str, cwd: Path | None = None) -> subprocess.Popen[str]:
@@ -20,6 +20,15 @@ def start_cli(sandbox: Any, *args: str, cwd: Path | None = None) -> subprocess.P
         env.pop(name, None)
     command = [sys.executable, "-m", "octorelease.cli", *args, *connection(sandbox)]
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=cwd)
+
+
+def collect(process: subprocess.Popen[str], timeout: float = 30) -> CliRun:
+    """Wait for the process to end: its exit code and output, searched (as every run in the
+    suite is) for every key its command line and the sandbox had."""
+    out, err = process.communicate(timeout=timeout)
+    run = CliRun(process.returncode, out, err)
+    assert_no_secret(run, known_secrets([str(arg) for arg in process.args], {}))
+    return run
 
 
 def executing_task(sandbox: Any, process: subprocess.Popen[str], timeout: float = 20) -> str:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
 from octorelease.sandbox.server import SandboxServer
+from testing.fake_server import AnswerFor, FakeServer
 from testing.sandbox import SandboxControl
 
 FAST = 0.005  # seconds per step on each machine: a whole deployment takes a few hundredths of a second
@@ -33,3 +35,19 @@ def sandbox(sandbox_control: SandboxControl) -> SandboxControl:
     sandbox_control.set_speed(FAST)
     sandbox_control.clear_requests()
     return sandbox_control
+
+
+@pytest.fixture
+def fake_server() -> Iterator[Callable[..., FakeServer]]:
+    """``fake_server(answers, default=..., ssl_context=...)``: a started ``FakeServer`` (a server
+    that is not Octopus, see testing/fake_server.py), stopped when the test ends."""
+    started: list[FakeServer] = []
+
+    def start(answers: AnswerFor, **options: Any) -> FakeServer:
+        server = FakeServer(answers, **options).__enter__()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()

@@ -6,6 +6,7 @@ inside the command bodies so that ``octorelease --help`` starts fast.
 
 from __future__ import annotations
 
+import errno
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from octorelease.octopus import errors
+from octorelease.octopus import errors, secrets
 
 if TYPE_CHECKING:
     from octorelease.actions.result import ActionResult
@@ -34,6 +35,7 @@ EXIT_CODES: dict[type[errors.OctoreleaseError], int] = {
     errors.PermissionDenied: 4,
     errors.WaitTimedOut: 5,
     errors.ServerUnreachable: 6,
+    errors.BadResponse: 6,
     errors.Interrupted: 130,
     errors.Terminated: 143,
 }
@@ -46,7 +48,8 @@ Exit codes:
   3  Octopus said no: unknown project/environment/machine/release, lifecycle forbids, validation
   4  authentication or permission (401/403)
   5  our wait timed out
-  6  server unreachable, or transient errors outlasted the retries
+  6  server unreachable, TLS refused, transient errors outlasted the retries,
+     or the server's answers are not Octopus's (a web page, bad JSON, a redirect loop)
   70 internal error in octorelease (a bug; -v shows the traceback)
   130 interrupted by SIGINT (Ctrl-C); tasks not cancelled still run on the server
   143 interrupted by SIGTERM (a cancelled CI job); likewise
@@ -296,19 +299,29 @@ def _connect(options: GlobalOptions, observer: Any) -> Any:
 
 
 def _configure_logging(verbosity: int) -> None:
-    """-v shows retries, -vv every request (method, path, status, time; never headers)."""
+    """-v shows retries, -vv every request (method, path, status, time; never headers).
+
+    The handler is made anew for each run, on this run's (redacting) stderr; the one a previous
+    run left is dropped unflushed, since its stream may be closed."""
     import logging
 
     from octorelease.safe_text import log_formatter
 
+    global _log_handler
+    logger = logging.getLogger("octorelease")
+    logger.setLevel(logging.DEBUG if verbosity >= 2 else logging.INFO if verbosity == 1 else logging.WARNING)
+    if _log_handler is not None:
+        logger.removeHandler(_log_handler)
+        _log_handler = None
     if verbosity <= 0:
         return
-    logger = logging.getLogger("octorelease")
-    if not logger.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(log_formatter("%(message)s"))
-        logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG if verbosity >= 2 else logging.INFO)
+    _log_handler = logging.StreamHandler(sys.stderr)
+    _log_handler.setFormatter(log_formatter("%(message)s"))
+    logger.addHandler(_log_handler)
+
+
+#: The log handler of the latest run with -v (see ``_configure_logging``).
+_log_handler: Any = None
 
 
 def _render(reporter: ConsoleReporter, result: ActionResult) -> None:
@@ -324,8 +337,9 @@ def _report_and_exit(ctx: click.Context, run: Callable[[Any], Any], *, log: bool
 
     options = ctx.find_object(GlobalOptions) or GlobalOptions()
     _configure_logging(options.verbose)
-    secrets = [options.api_key] if options.api_key else []
-    reporter = ConsoleReporter(sys.stderr, verbosity=options.verbose, log=log, secrets=secrets)
+    secrets.remember(options.api_key)
+    keys = [options.api_key] if options.api_key else []
+    reporter = ConsoleReporter(sys.stderr, verbosity=options.verbose, log=log, secrets=keys)
     try:
         with _connect(options, reporter) as octopus:
             result = run(octopus)
@@ -333,7 +347,7 @@ def _report_and_exit(ctx: click.Context, run: Callable[[Any], Any], *, log: bool
         reporter.close()
     _render(reporter, result)
     if options.json:
-        render_json(result.to_dict(exit_code_for), secrets=secrets)
+        render_json(result.to_dict(exit_code_for), secrets=keys)
     ctx.exit(0 if result.ok else exit_code_for(result.error))
 
 
@@ -520,8 +534,9 @@ def run_handler_file(
         space=options.space or handler_file.space,
     )
     values = build_values(os.environ, overrides)
-    secrets = [options.api_key] if options.api_key else []
-    reporter = ConsoleReporter(sys.stderr, verbosity=options.verbose, secrets=secrets)
+    secrets.remember(options.api_key)
+    keys = [options.api_key] if options.api_key else []
+    reporter = ConsoleReporter(sys.stderr, verbosity=options.verbose, secrets=keys)
 
     def announce(name: str, runs: bool, reason: str) -> None:
         if runs:
@@ -550,14 +565,14 @@ def run_handler_file(
     ran = sum(1 for h in result.handlers if h.ran)
     reporter.note(f"{ran} of {len(result.handlers)} handler(s) ran for {event}" + (f" ({status})" if status else ""))
     doc = result.to_dict(exit_code_for)
-    ci = CiReporter(os.environ, secrets=secrets)
+    ci = CiReporter(os.environ, secrets=keys)
     if ci.ci:
         ci.set_outputs(step_outputs(doc))
         ci.write_summary(summary_rows(doc))
         if result.error is not None:
             ci.error(result.error.message, title="octorelease")
     if options.json:
-        render_json(doc, secrets=secrets)
+        render_json(doc, secrets=keys)
     return 0 if result.error is None else exit_code_for(result.error)
 
 
@@ -671,8 +686,16 @@ def sandbox(ctx: click.Context, /, host: str, port: int, db_path: str | None, se
     from octorelease.sandbox.server import serve
 
     options = ctx.find_object(GlobalOptions) or GlobalOptions()
-    serve(host=host, port=port, db_path=db_path, seed=seed, api_key=api_key, speed=speed, faults=faults,
-          access_log=options.verbose > 0, admin_key=admin_key)
+    try:
+        serve(host=host, port=port, db_path=db_path, seed=seed, api_key=api_key, speed=speed, faults=faults,
+              access_log=options.verbose > 0, admin_key=admin_key)
+    except OSError as exc:
+        if exc.errno in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL):
+            raise errors.InvalidInput(
+                f"Cannot listen on {host}:{port}: {exc.strerror or exc}.",
+                hint="Pick another --port (0: any free one) or --host.",
+            ) from None
+        raise
 
 
 def _raise_signalled(signum: int, frame: object) -> None:
@@ -697,8 +720,18 @@ def _sigterm_unwinds() -> Iterator[None]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line and return its exit code (tests call this with a list)."""
+    """Run the command line and return its exit code (tests call this with a list).
+
+    Everything it writes, by any path, passes through the redaction of every secret it was
+    given (``secrets.redacted_output``)."""
+    import os
+
     args = list(argv) if argv is not None else sys.argv[1:]
+    with secrets.redacted_output(secrets.secrets_of(args, os.environ)):
+        return _main(args)
+
+
+def _main(args: list[str]) -> int:
     want_json = "--json" in args
     try:
         with _sigterm_unwinds():
@@ -728,10 +761,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             _print_json_error(args, code, error.message)
         _echo_error(error.message)
         return code
-    except Exception as exc:  # a bug: one line, and the traceback only when asked for
-        if "-v" in args or "--verbose" in args or "-vv" in args:
-            raise
-        _echo_error(f"unexpected {type(exc).__name__}: {exc} (run with -v for the traceback)")
+    except Exception as exc:  # a bug: one line and exit 70; the traceback too when asked for
+        message = f"unexpected {type(exc).__name__}: {exc}"
+        if want_json:
+            _print_json_error(args, INTERNAL_ERROR, message)
+        if any(arg in ("-v", "-vv", "--verbose") for arg in args):
+            import traceback
+
+            traceback.print_exc(file=sys.stderr)
+            _echo_error(message)
+        else:
+            _echo_error(f"{message} (run with -v for the traceback)")
         return INTERNAL_ERROR
     return 0
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from testing.processes import executing_task, start_cli
+from testing.processes import collect, executing_task, start_cli
 
 SLOW = 1.0  # seconds per step on each machine: a deployment runs for several seconds
 WORKER_TO_TEST = ("promote", "--project", "Worker", "--from", "Development", "--to", "Test")
@@ -23,8 +23,8 @@ WORKER_TO_TEST = ("promote", "--project", "Worker", "--from", "Development", "--
 
 def signal_and_collect(process: subprocess.Popen[str], signum: int) -> tuple[int, str, str]:
     process.send_signal(signum)
-    out, err = process.communicate(timeout=30)
-    return process.returncode, out, err
+    run = collect(process)
+    return run.code, run.out, run.err
 
 
 def task_state(sandbox: Any, task_id: str) -> str:

@@ -1,7 +1,10 @@
 """Typed access to the parts of the Octopus REST API that octorelease needs.
 
 Resources are small frozen dataclasses built from Octopus JSON; each keeps the raw document
-in ``raw`` for fields we do not model. Every lookup asks for as little as the job needs: one
+in ``raw`` for fields we do not model. This is where shapes are checked: an object where an
+object belongs (``get_object``), a list of objects in ``Items``, and the fields a resource
+cannot do without (``_build``); anything else is a ``BadResponse`` naming the URL, not a
+``KeyError`` three modules further on. Every lookup asks for as little as the job needs: one
 request for all environments, machines filtered by environment, no paging through whole
 collections unless a filter cannot be expressed.
 """
@@ -9,14 +12,16 @@ collections unless a filter cannot be expressed.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from octorelease.octopus import errors
-from octorelease.octopus.http import OctopusHttp
+from octorelease.octopus.http import NOT_OCTOPUS_HINT, OctopusHttp
 from octorelease.suggest import closest
+
+R = TypeVar("R")
 
 #: Octopus ids look like ``Projects-12``; anything else is a name (or a slug).
 _ID_PATTERN = re.compile(r"^[A-Za-z]+-\d+$")
@@ -330,6 +335,37 @@ class Task:
         return round(max((end - start).total_seconds(), 0.0), 1)
 
 
+def _build(http: OctopusHttp, path: str, make: Callable[[dict[str, Any]], R], doc: Any, method: str = "GET") -> R:
+    """``make(doc)`` for one resource of the answer to ``path``; a resource that is not an object
+    or lacks a field it cannot do without is a ``BadResponse`` naming the URL."""
+    try:
+        return make(http.expect_object(doc, method, path))
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        missing = f"without {exc}" if isinstance(exc, KeyError) else f"of the wrong shape ({exc})"
+        raise errors.BadResponse(
+            f"{method} {http.server}{path} answered a resource {missing}, not as Octopus does.", hint=NOT_OCTOPUS_HINT
+        ) from None
+
+
+def _page_items(http: OctopusHttp, path: str, page: dict[str, Any]) -> list[Any]:
+    """The ``Items`` of a collection page, which must be a list (possibly missing: none)."""
+    items = page.get("Items")
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        raise errors.BadResponse(
+            f"GET {http.server}{path} answered 'Items' that is not a list, not as Octopus does.",
+            hint=NOT_OCTOPUS_HINT,
+        )
+    return items
+
+
+def _collection(http: OctopusHttp, path: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The items of one page of a collection, each checked to be an object."""
+    page = http.get_object(path, params)
+    return [http.expect_object(item, "GET", path) for item in _page_items(http, path, page)]
+
+
 class OctopusApi:
     """Typed calls on one Octopus server. ``space(...)`` resolves a space and returns the
     space-scoped API that everything else goes through."""
@@ -339,24 +375,27 @@ class OctopusApi:
 
     def space(self, identifier: str | None) -> SpaceApi:
         """The space named or numbered ``identifier``, or the server's default space."""
+        http = self.http
         if identifier and looks_like_id(identifier, "Spaces"):
+            path = f"/api/spaces/{identifier}"
             try:
-                return SpaceApi(self.http, Space.from_json(self.http.get(f"/api/spaces/{identifier}")))
+                return SpaceApi(http, _build(http, path, Space.from_json, http.get(path)))
             except errors.NotFound:
                 pass
+        spaces = [_build(http, "/api/spaces", Space.from_json, d) for d in _collection(http, "/api/spaces", {
+            "partialName": identifier, "take": BIG_PAGE} if identifier else {"take": BIG_PAGE})]
         if identifier:
-            found = self.http.get("/api/spaces", {"partialName": identifier, "take": BIG_PAGE})["Items"]
-            for doc in found:
-                if doc["Name"].strip().lower() == identifier.strip().lower():
-                    return SpaceApi(self.http, Space.from_json(doc))
-            everything = self.http.get("/api/spaces", {"take": BIG_PAGE})["Items"]
+            for space in spaces:
+                if space.name.strip().lower() == identifier.strip().lower():
+                    return SpaceApi(http, space)
+            everything = _collection(http, "/api/spaces", {"take": BIG_PAGE})
             raise errors.NotFound(
-                f"Space '{identifier}' not found.", hint=did_you_mean(identifier, (d["Name"] for d in everything))
+                f"Space '{identifier}' not found.",
+                hint=did_you_mean(identifier, (str(d.get("Name")) for d in everything)),
             )
-        spaces = self.http.get("/api/spaces", {"take": BIG_PAGE})["Items"]
-        for doc in spaces:
-            if doc.get("IsDefault"):
-                return SpaceApi(self.http, Space.from_json(doc))
+        for space in spaces:
+            if space.is_default:
+                return SpaceApi(http, space)
         raise errors.InvalidInput(
             "Octopus has no default space, so a space must be named.", hint="Pass --space NAME or set OCTOPUS_SPACE."
         )
@@ -379,13 +418,26 @@ class SpaceApi:
 
     def _items(self, rest: str, params: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
         """Every item of a paged collection, following ``Page.Next`` (one page when small)."""
-        page: dict[str, Any] = self.http.get(self.path(rest), {"take": BIG_PAGE, **(params or {})})
+        path = self.path(rest)
+        page = self.http.get_object(path, {"take": BIG_PAGE, **(params or {})})
         while True:
-            yield from page.get("Items") or ()
-            next_link = (page.get("Links") or {}).get("Page.Next")
-            if not next_link or not page.get("Items"):
+            items = _page_items(self.http, path, page)
+            yield from (self.http.expect_object(item, "GET", path) for item in items)
+            links = page.get("Links")
+            next_link = links.get("Page.Next") if isinstance(links, dict) else None
+            if not next_link or not items:
                 return
-            page = self.http.get(next_link)
+            path = str(next_link)
+            page = self.http.get_object(path)
+
+    def _one(self, rest: str, make: Callable[[dict[str, Any]], R], params: dict[str, Any] | None = None) -> R:
+        """One resource of the space, shape-checked."""
+        path = self.path(rest)
+        return _build(self.http, path, make, self.http.get(path, params))
+
+    def _all(self, rest: str, make: Callable[[dict[str, Any]], R], params: dict[str, Any] | None = None) -> list[R]:
+        """Every resource of a collection of the space, shape-checked."""
+        return [_build(self.http, self.path(rest), make, doc) for doc in self._items(rest, params)]
 
     # -- projects, environments, machines, tenants ----------------------------------------------
 
@@ -393,28 +445,27 @@ class SpaceApi:
         """A project by id, slug or name (names match case-insensitively)."""
         if looks_like_id(identifier, "Projects"):
             try:
-                return Project.from_json(self.http.get(self.path(f"projects/{identifier}")))
+                return self._one(f"projects/{identifier}", Project.from_json)
             except errors.NotFound:
                 pass
         wanted = identifier.strip().lower()
-        candidates = list(self._items("projects", {"partialName": identifier.strip()}))
-        for doc in candidates:
-            if doc["Name"].lower() == wanted or (doc.get("Slug") or "").lower() == wanted:
-                return Project.from_json(doc)
-        names = [d["Name"] for d in self._items("projects")]
+        for project in self._all("projects", Project.from_json, {"partialName": identifier.strip()}):
+            if project.name.lower() == wanted or project.slug.lower() == wanted:
+                return project
+        names = [p.name for p in self._all("projects", Project.from_json)]
         raise errors.NotFound(
             f"Project '{identifier}' not found in space '{self.space.name}'.", hint=did_you_mean(identifier, names)
         ).about("project", [identifier])
 
     def environments(self) -> list[Environment]:
-        return [Environment.from_json(d) for d in self._items("environments")]
+        return self._all("environments", Environment.from_json)
 
     def machines(self, environment_ids: Sequence[str]) -> list[Machine]:
         """The machines of some environments, in one request."""
-        return [Machine.from_json(d) for d in self._items("machines", {"environmentIds": list(environment_ids)})]
+        return self._all("machines", Machine.from_json, {"environmentIds": list(environment_ids)})
 
     def tenants(self) -> list[Tenant]:
-        return [Tenant.from_json(d) for d in self._items("tenants")]
+        return self._all("tenants", Tenant.from_json)
 
     # -- releases ---------------------------------------------------------------------------------
 
@@ -458,9 +509,10 @@ class SpaceApi:
 
     def release_by_version(self, project: Project, version: str) -> Release:
         try:
-            return Release.from_json(self.http.get(self.path(f"projects/{project.id}/releases/{version}")))
+            return self._one(f"projects/{project.id}/releases/{version}", Release.from_json)
         except errors.NotFound:
-            recent = [d["Version"] for d in self.http.get(self.path(f"projects/{project.id}/releases"))["Items"]]
+            releases = _collection(self.http, self.path(f"projects/{project.id}/releases"))
+            recent = [str(d.get("Version")) for d in releases]
             raise errors.NotFound(
                 f"Release '{version}' of project '{project.name}' not found.",
                 hint=("recent releases: " + ", ".join(recent[:5])) if recent else "the project has no releases yet",
@@ -468,68 +520,71 @@ class SpaceApi:
 
     def latest_release(self, project: Project) -> Release | None:
         """The newest release of the project."""
-        items = self.http.get(self.path(f"projects/{project.id}/releases"), {"take": 1})["Items"]
-        return Release.from_json(items[0]) if items else None
+        path = self.path(f"projects/{project.id}/releases")
+        items = _collection(self.http, path, {"take": 1})
+        return _build(self.http, path, Release.from_json, items[0]) if items else None
 
     def create_release(self, body: dict[str, Any]) -> dict[str, Any]:
         """``POST releases/create/v1`` (the executions API: names, not ids)."""
-        result: dict[str, Any] = self.http.post(self.path("releases/create/v1"), body)
-        return result
+        path = self.path("releases/create/v1")
+        return self.http.expect_object(self.http.post(path, body), "POST", path)
 
 
     def dashboard(self, project_id: str, environment_ids: Sequence[str], include_previous: bool) -> list[DashboardItem]:
-        doc = self.http.get(
-            self.path("dashboard/dynamic"),
+        path = self.path("dashboard/dynamic")
+        items = _collection(
+            self.http,
+            path,
             {"projects": [project_id], "environments": list(environment_ids), "includePrevious": include_previous},
         )
-        return [DashboardItem.from_json(i) for i in doc.get("Items") or ()]
+        return [_build(self.http, path, DashboardItem.from_json, i) for i in items]
 
     def template(self, release_id: str) -> DeploymentTemplate:
-        return DeploymentTemplate.from_json(self.http.get(self.path(f"releases/{release_id}/deployments/template")))
+        return self._one(f"releases/{release_id}/deployments/template", DeploymentTemplate.from_json)
 
     def preview(self, release_id: str, environment_id: str, tenant_id: str | None = None) -> DeploymentPreview:
         rest = f"releases/{release_id}/deployments/preview/{environment_id}"
         if tenant_id:
             rest += f"/{tenant_id}"
-        return DeploymentPreview.from_json(self.http.get(self.path(rest)))
+        return self._one(rest, DeploymentPreview.from_json)
 
     def progression(self, release_id: str) -> dict[str, Any]:
-        result: dict[str, Any] = self.http.get(self.path(f"releases/{release_id}/progression"))
-        return result
+        return self.http.get_object(self.path(f"releases/{release_id}/progression"))
 
     # -- deployments and tasks ----------------------------------------------------------------------
 
     def create_deployment(self, body: dict[str, Any]) -> Deployment:
         """``POST deployments`` (classic: the only endpoint that takes ``Comments``)."""
-        return Deployment.from_json(self.http.post(self.path("deployments"), body))
+        path = self.path("deployments")
+        return _build(self.http, path, Deployment.from_json, self.http.post(path, body), "POST")
 
     def deployments(self, *, project_id: str, environment_ids: Sequence[str], take: int = 30) -> list[Deployment]:
         """The newest deployments of a project to some environments, newest first."""
-        doc = self.http.get(
-            self.path("deployments"), {"projects": [project_id], "environments": list(environment_ids), "take": take}
+        path = self.path("deployments")
+        items = _collection(
+            self.http, path, {"projects": [project_id], "environments": list(environment_ids), "take": take}
         )
-        return [Deployment.from_json(d) for d in doc.get("Items") or ()]
+        return [_build(self.http, path, Deployment.from_json, d) for d in items]
 
     def tasks(self, task_ids: Sequence[str]) -> list[Task]:
         """Many tasks in one request (``/api/tasks?ids=A,B``)."""
         if not task_ids:
             return []
-        doc = self.http.get("/api/tasks", {"ids": list(task_ids), "take": len(task_ids)})
-        return [Task.from_json(d) for d in doc.get("Items") or ()]
+        items = _collection(self.http, "/api/tasks", {"ids": list(task_ids), "take": len(task_ids)})
+        return [_build(self.http, "/api/tasks", Task.from_json, d) for d in items]
 
     def task_details(self, task_id: str) -> dict[str, Any]:
-        result: dict[str, Any] = self.http.get(f"/api/tasks/{task_id}/details", {"verbose": False})
-        return result
+        return self.http.get_object(f"/api/tasks/{task_id}/details", {"verbose": False})
 
     def cancel_task(self, task_id: str) -> Task:
-        return Task.from_json(self.http.post(f"/api/tasks/{task_id}/cancel", idempotent=True))
+        path = f"/api/tasks/{task_id}/cancel"
+        return _build(self.http, path, Task.from_json, self.http.post(path, idempotent=True), "POST")
 
     # -- project variables ----------------------------------------------------------------------------
 
     def variable_set(self, project: Project) -> dict[str, Any]:
-        result: dict[str, Any] = self.http.get(self.path(f"projects/{project.id}/variables"))
-        return result
+        return self.http.get_object(self.path(f"projects/{project.id}/variables"))
 
     def save_variable_set(self, project: Project, variable_set: dict[str, Any]) -> dict[str, Any]:
-        result: dict[str, Any] = self.http.put(self.path(f"projects/{project.id}/variables"), variable_set)
-        return result
+        path = self.path(f"projects/{project.id}/variables")
+        return self.http.expect_object(self.http.put(path, variable_set), "PUT", path)

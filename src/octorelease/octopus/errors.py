@@ -12,7 +12,9 @@ codes lives in ``cli.py``; this tree is the reason it can be one table)::
     ├── PermissionDenied             4  403: the key may not do this
     ├── DeploymentFailed             1  a task ended Failed, Canceled or TimedOut on the server
     ├── WaitTimedOut                 5  our own wait ran out before the tasks completed
-    ├── ServerUnreachable            6  connection failed, or 5xx/429 outlasted the retries
+    ├── ServerUnreachable            6  connection failed, TLS refused, or 5xx/429 outlasted the retries
+    ├── BadResponse                  6  the server answered, but not as Octopus does (a web page,
+    │                                   invalid or oversized JSON, a wrong shape, a redirect loop)
     └── Interrupted                130  SIGINT (Ctrl-C) stopped us; the tasks may still run
         └── Terminated             143  SIGTERM (a cancelled CI job) stopped us
 
@@ -128,6 +130,12 @@ class WaitTimedOut(OctoreleaseError):
 
 class ServerUnreachable(OctoreleaseError):
     """The server could not be reached, or transient errors (5xx, 429, resets) outlasted retries."""
+
+
+class BadResponse(OctoreleaseError):
+    """The server answered, but not as Octopus does: a web page, invalid, non-UTF-8 or oversized
+    JSON, a list or null where an object belongs, a redirect loop or a redirect to another host.
+    Usually ``--server`` points at something that is not the Octopus API (a proxy, a login page)."""
 
 
 class Interrupted(OctoreleaseError):

@@ -6,10 +6,16 @@ retries, ``Retry-After``, error mapping and redaction.
 * ``request``          public entry: builds the URL, decides whether the call may be retried;
 * ``_send_with_retry`` retries transient failures with capped exponential backoff and jitter,
                        bounded by attempts *and* total time (stamina's shape);
-* ``_send_once``       sends one request, logs it in one place, translates httpx errors.
+* ``_send_once``       sends one request within the time left, reads at most ``MAX_BODY_BYTES``,
+                       logs it in one place.
+
+What comes back is checked before anyone reads it (``json_of``): a web page, invalid or
+non-UTF-8 JSON, an oversized body or a redirect loop is a ``BadResponse`` naming the URL, not
+a crash deeper down. TLS failures are not transient and are never retried.
 
 Nothing here ever stores or formats request headers, so the API key (sent only in the
-``X-Octopus-ApiKey`` header) cannot reach a message, a log line or a traceback.
+``X-Octopus-ApiKey`` header) cannot reach a message, a log line or a traceback; a server URL
+that carries credentials is refused, and a redirect to another host is not followed.
 """
 
 from __future__ import annotations
@@ -17,11 +23,13 @@ from __future__ import annotations
 import logging
 import random
 import re
+import ssl
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -39,6 +47,14 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
 API_KEY_HEADER = "X-Octopus-ApiKey"
+
+#: The most a single answer may hold, decompressed. The largest thing Octopus sends us is a
+#: task's log (``tasks/{id}/details``), a few MB for a big deployment; 32 MiB leaves room and
+#: keeps a hostile or misdirected server from filling memory.
+MAX_BODY_BYTES = 32 * 1024 * 1024
+
+#: Even when the total retry budget is nearly spent, an attempt gets this long.
+MIN_ATTEMPT_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -100,10 +116,22 @@ def parse_retry_after(value: str | None) -> float | None:
 
 
 def normalise_server_url(url: str) -> str:
-    """``https://octo.example/api/`` and ``https://octo.example`` both become the latter."""
+    """``https://octo.example/api/`` and ``https://octo.example`` both become the latter.
+
+    A URL with credentials (``user:key@host``) or a query (``?apikey=KEY``) is refused rather
+    than stripped: the key belongs in the header, and a URL is copied into logs, proxies and
+    shell history. The message never repeats the refused parts."""
     url = url.strip().rstrip("/")
     if url.lower().endswith("/api"):
         url = url[: -len("/api")]
+    parts = urlsplit(url)
+    if "@" in parts.netloc or parts.query or parts.fragment or "?" in url or "#" in url:
+        host = parts.netloc.rpartition("@")[2]
+        raise errors.InvalidInput(
+            f"The Octopus URL {parts.scheme}://{host} is refused: it carries credentials or a query "
+            "(user:key@, ?apikey=...), which would show in logs.",
+            hint="Give the URL without them, and the key with --api-key or OCTOPUS_API_KEY.",
+        )
     if not re.match(r"^https?://[^/\s]+", url, re.IGNORECASE):
         raise errors.InvalidInput(
             f"The Octopus URL {url!r} is not an http(s) URL.", hint="Use e.g. --server https://octopus.example.com"
@@ -111,24 +139,76 @@ def normalise_server_url(url: str) -> str:
     return url
 
 
-def _error_text(response: httpx.Response) -> tuple[str, list[str]]:
-    """Octopus's ``ErrorMessage`` and ``Errors`` from an error body (plain text is used verbatim)."""
+def ssl_context_for(verify: bool | str) -> bool | ssl.SSLContext:
+    """What httpx needs for ``verify``; a CA bundle is loaded now, so a missing or unreadable
+    file is a usage error (exit 2) before any request rather than a crash at the first one."""
+    if not isinstance(verify, str):
+        return verify
+    import os
+
+    if not os.path.isfile(verify):
+        raise errors.InvalidInput(
+            f"The CA bundle {verify} does not exist (or is not a file).",
+            hint="Give --ca-bundle / OCTOPUS_CA_BUNDLE the PEM file of the CA that signed the server's certificate.",
+        )
+    try:
+        return ssl.create_default_context(cafile=verify)
+    except (ssl.SSLError, ValueError, OSError) as exc:
+        reason = str(getattr(exc, "reason", None) or "not a valid PEM file").replace("_", " ").lower()
+        raise errors.InvalidInput(
+            f"The CA bundle {verify} holds no usable CA certificate ({reason}).",
+            hint="Give --ca-bundle / OCTOPUS_CA_BUNDLE a PEM file of CA certificates (-----BEGIN CERTIFICATE-----).",
+        ) from None
+
+
+def _status_line(response: httpx.Response) -> str:
+    return f"{response.status_code} {response.reason_phrase}".strip()
+
+
+def _not_json(response: httpx.Response) -> str | None:
+    """Why an error body is not Octopus's JSON error (a web page, plain text), or None."""
+    if _is_html(response):
+        return "a web page"
     try:
         body = response.json()
     except ValueError:
-        text = response.text.strip()
-        return (text[:500] or response.reason_phrase or f"HTTP {response.status_code}"), []
+        return "a body that is not JSON" if response.content.strip() else None
+    return None if isinstance(body, dict) else "JSON that is not an Octopus error"
+
+
+def _is_html(response: httpx.Response) -> bool:
+    content_type = response.headers.get("Content-Type", "").lower()
+    return "html" in content_type or response.content.lstrip()[:15].lower().startswith((b"<!doctype", b"<html"))
+
+
+def _error_text(response: httpx.Response) -> tuple[str, list[str]]:
+    """Octopus's ``ErrorMessage`` and ``Errors`` from an error body; for anything else (a proxy's
+    HTML page, plain text) only the status line, so the message stays one line."""
+    try:
+        body = None if _is_html(response) else response.json()
+    except ValueError:
+        body = None
     if not isinstance(body, dict):
-        return f"HTTP {response.status_code}", []
+        what = _not_json(response)
+        return _status_line(response) + (f" (with {what})" if what else ""), []
     message = str(body.get("ErrorMessage") or response.reason_phrase or f"HTTP {response.status_code}")
     details = [str(e) for e in body.get("Errors") or [] if e]
     return message, details
 
 
 def error_for_response(method: str, path: str, response: httpx.Response) -> errors.OctoreleaseError:
-    """Translate an Octopus error response into the most specific exception of our family."""
+    """Translate an Octopus error response into the most specific exception of our family.
+
+    Octopus always explains a refusal in JSON; a 404 or 400 with a web page comes from something
+    else on that URL (a web server, a proxy), so it is a ``BadResponse`` naming the URL."""
     message, details = _error_text(response)
     status = response.status_code
+    not_json = _not_json(response)
+    if not_json and status not in (401, 403) and status not in TRANSIENT_STATUSES and status < 500:
+        return errors.BadResponse(
+            f"{method} {_url_of(response)} answered {_status_line(response)} with {not_json}, not an Octopus error.",
+            hint=NOT_OCTOPUS_HINT,
+        )
     one_line = "; ".join(details) if details else message
     if status == 401:
         return errors.AuthenticationFailed(
@@ -144,6 +224,36 @@ def error_for_response(method: str, path: str, response: httpx.Response) -> erro
     return errors.OctopusRejected(one_line, status=status, method=method, path=path, errors=details)
 
 
+#: The hint for every answer that is not Octopus's.
+NOT_OCTOPUS_HINT = "Check --server / OCTOPUS_URL: it should be the Octopus server's address (with or without /api)."
+
+
+def _url_of(response: httpx.Response) -> str:
+    """The URL that answered, without its query (for messages)."""
+    url = response.request.url
+    return f"{url.scheme}://{url.netloc.decode('ascii', 'replace')}{url.path}"
+
+
+def json_of(method: str, response: httpx.Response) -> Any:
+    """The JSON of a successful answer, or a ``BadResponse`` saying what it was instead."""
+    def bad(what: str) -> errors.BadResponse:
+        return errors.BadResponse(f"{method} {_url_of(response)} answered {what}.", hint=NOT_OCTOPUS_HINT)
+
+    if "html" in response.headers.get("Content-Type", "").lower():
+        return_type = response.headers.get("Content-Type", "").split(";")[0].strip()
+        raise bad(f"a web page ({return_type}), not Octopus JSON")
+    try:
+        return response.json()
+    except UnicodeDecodeError:
+        raise bad("bytes that are not UTF-8, not Octopus JSON") from None
+    except ValueError as exc:
+        raise bad(f"invalid JSON ({_first_line(str(exc))}; cut short?)") from None
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else ""
+
+
 class RequestOutcomeUnknown(errors.ServerUnreachable):
     """A write was sent but its answer was lost (reset, timeout, 5xx): it may or may not have
     happened. Callers must look before they try again; we never repeat such a write blindly."""
@@ -153,7 +263,9 @@ class OctopusHttp:
     """A small synchronous Octopus client over one ``httpx.Client``.
 
     ``server`` may be given with or without ``/api``. ``verify`` is ``True``, ``False`` or a
-    path to a CA bundle. ``transport`` and ``sleep`` are injectable for tests.
+    path to a CA bundle. ``transport`` and ``sleep`` are injectable for tests. Every request,
+    its retries included, ends within ``retry.total_seconds``: each attempt's timeout is cut
+    to the time left.
     """
 
     def __init__(
@@ -167,6 +279,7 @@ class OctopusHttp:
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
         user_agent: str = "octorelease",
+        max_body_bytes: int = MAX_BODY_BYTES,
     ) -> None:
         self.server = normalise_server_url(server)
         if not api_key:
@@ -174,15 +287,19 @@ class OctopusHttp:
                 "No API key given.", hint="Pass --api-key or set OCTOPUS_API_KEY (an Octopus API key, API-...)."
             )
         self.retry = retry
+        self.timeout = timeout
+        self.max_body_bytes = max_body_bytes
         self._sleep = sleep
         self._rng = random.Random()
+        self._host = urlsplit(self.server).hostname
         self._client = httpx.Client(
             base_url=self.server,
             headers={API_KEY_HEADER: api_key, "Accept": "application/json", "User-Agent": user_agent},
             timeout=timeout,
-            verify=verify,
+            verify=ssl_context_for(verify),
             transport=transport,
             follow_redirects=True,
+            event_hooks={"request": [self._refuse_other_hosts]},
         )
 
     def __repr__(self) -> str:
@@ -201,19 +318,31 @@ class OctopusHttp:
 
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         """GET a JSON document (retried on transient failures)."""
-        return self.request("GET", path, params=params).json()
+        return json_of("GET", self.request("GET", path, params=params))
 
+    def get_object(self, path: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """GET a JSON object: a list, ``null`` or a string there is a ``BadResponse``."""
+        return self.expect_object(self.get(path, params), "GET", path)
+
+    def expect_object(self, doc: Any, method: str, path: str) -> dict[str, Any]:
+        """``doc`` if it is a JSON object; otherwise a ``BadResponse`` naming the URL."""
+        if isinstance(doc, dict):
+            return doc
+        what = "null" if doc is None else f"a JSON {type(doc).__name__.replace('dict', 'object')}"
+        raise errors.BadResponse(
+            f"{method} {self.server}{path} answered {what} where Octopus sends an object.", hint=NOT_OCTOPUS_HINT
+        )
 
     def post(self, path: str, json: Any = None, *, idempotent: bool = False) -> Any:
         """POST and return the JSON answer. Unless ``idempotent``, a POST is retried only when
         it provably never reached the server (connection refused) or was turned away by 429;
         a lost answer raises ``RequestOutcomeUnknown`` for the caller to check."""
         response = self.request("POST", path, json=json, idempotent=idempotent)
-        return response.json() if response.content else None
+        return json_of("POST", response) if response.content else None
 
     def put(self, path: str, json: Any) -> Any:
         response = self.request("PUT", path, json=json)
-        return response.json() if response.content else None
+        return json_of("PUT", response) if response.content else None
 
     @contextmanager
     def brief(self, seconds: float) -> Iterator[None]:
@@ -260,9 +389,18 @@ class OctopusHttp:
         retry_number = 0
         while True:
             wait: float | None
+            left = self.retry.total_seconds - (time.monotonic() - started)
             try:
-                response = self._send_once(method, path, params, json)
+                response = self._send_once(method, path, params, json, max(left, MIN_ATTEMPT_SECONDS))
+            except httpx.TooManyRedirects:
+                raise errors.BadResponse(
+                    f"{method} {self.server}{path} was redirected in a loop (more than 20 redirects).",
+                    hint=NOT_OCTOPUS_HINT,
+                ) from None
             except httpx.ConnectError as exc:
+                tls = _tls_failure(exc)
+                if tls is not None:
+                    raise tls_error(self.server, tls) from None
                 # Nothing reached the server: safe to repeat for any method.
                 failure: errors.OctoreleaseError = errors.ServerUnreachable(
                     f"Cannot reach Octopus at {self.server}: {_describe(exc)}",
@@ -298,15 +436,97 @@ class OctopusHttp:
             self._sleep(wait)
             retry_number += 1
 
-    def _send_once(self, method: str, path: str, params: dict[str, str], json: Any) -> httpx.Response:
+    def _send_once(self, method: str, path: str, params: dict[str, str], json: Any, seconds: float) -> httpx.Response:
+        """One request that ends within ``seconds`` (each phase's timeout cut to it, and the body
+        read against the same deadline), its body read into memory up to ``max_body_bytes``."""
         started = time.monotonic()
+        deadline = started + seconds
+        timeout = httpx.Timeout(
+            connect=_cut(self.timeout.connect, seconds),
+            read=_cut(self.timeout.read, seconds),
+            write=_cut(self.timeout.write, seconds),
+            pool=_cut(self.timeout.pool, seconds),
+        )
+        request = self._client.build_request(method, path, params=params or None, json=json, timeout=timeout)
         try:
-            response = self._client.request(method, path, params=params or None, json=json)
+            streamed = self._client.send(request, stream=True)
+            try:
+                response = self._read_body(streamed, method, deadline)
+            finally:
+                streamed.close()
         except httpx.HTTPError as exc:
             log.debug("%s %s -> %s", method, path, type(exc).__name__)
             raise
         log.debug("%s %s -> %s (%.0f ms)", method, path, response.status_code, (time.monotonic() - started) * 1000)
         return response
+
+    def _read_body(self, streamed: httpx.Response, method: str, deadline: float) -> httpx.Response:
+        """The answer with its body in memory: at most ``max_body_bytes`` (decompressed), and
+        only until ``deadline`` (a server that trickles a byte at a time is a timeout)."""
+        too_large = errors.BadResponse(
+            f"{method} {_url_of(streamed)} answered more than {self.max_body_bytes // (1024 * 1024)} MiB, "
+            "more than Octopus sends.",
+            hint=NOT_OCTOPUS_HINT,
+        )
+        declared = streamed.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > self.max_body_bytes and "Content-Encoding" not in streamed.headers:
+            raise too_large
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in streamed.iter_bytes():
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                raise too_large
+            if time.monotonic() > deadline:
+                raise httpx.ReadTimeout("the answer took longer than the time left", request=streamed.request)
+            chunks.append(chunk)
+        # A fresh response over the bytes read: they are decompressed already, so drop the headers
+        # that describe the wire encoding.
+        headers = [(k, v) for k, v in streamed.headers.multi_items()
+                   if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")]
+        return httpx.Response(streamed.status_code, headers=headers, content=b"".join(chunks),
+                              request=streamed.request, extensions=streamed.extensions)
+
+    def _refuse_other_hosts(self, request: httpx.Request) -> None:
+        """An event hook on every request, redirects included: the API key travels in a header
+        that httpx keeps across redirects, so a redirect to another host is not followed."""
+        if request.url.host != self._host:
+            raise errors.BadResponse(
+                f"{self.server} redirected to another host ({request.url.host}); octorelease does not send "
+                "the API key there.",
+                hint=f"If the server has moved, use --server {request.url.scheme}://{request.url.netloc.decode()}",
+            )
+
+
+def _cut(seconds: float | None, limit: float) -> float:
+    """A phase timeout no longer than ``limit`` (``None``, no timeout, becomes ``limit``)."""
+    return limit if seconds is None else min(seconds, limit)
+
+
+def _tls_failure(exc: BaseException) -> ssl.SSLError | None:
+    """The TLS error behind a connection failure, if that is what it was (httpx wraps it twice)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def tls_error(server: str, failure: ssl.SSLError) -> errors.ServerUnreachable:
+    """A TLS failure is not transient: retrying cannot fix a certificate, so it fails at once."""
+    if isinstance(failure, ssl.SSLCertVerificationError):
+        reason = failure.verify_message or failure.reason or "verification failed"
+        return errors.ServerUnreachable(
+            f"The TLS certificate of {server} could not be verified: {reason}.",
+            hint="Give the CA that signed it with --ca-bundle FILE (or OCTOPUS_CA_BUNDLE); "
+            "--insecure turns verification off (not recommended).",
+        )
+    return errors.ServerUnreachable(
+        f"The TLS handshake with {server} failed: {failure.reason or failure}.",
+        hint="Check that the server speaks HTTPS on that port (http:// or https:// in --server?); "
+        "--ca-bundle FILE gives a CA, --insecure turns verification off.",
+    )
 
 
 def _query_value(value: Any) -> str:

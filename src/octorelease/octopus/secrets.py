@@ -1,0 +1,128 @@
+"""Keeping the API key out of everything octorelease writes.
+
+The reporters redact what they print, but a secret can reach the output by other paths too: the
+top-level error line, a ``--json`` error object, a ``-vv`` log line, a traceback, a usage error
+that echoes a flag. So the command line puts ``RedactingStream`` in front of stdout and stderr
+for the whole run (``redacted_output``): whatever is written, by whichever path, passes through
+one place. The secrets are the ``--api-key`` and ``OCTOPUS_API_KEY`` values and any credentials
+in a server URL (``secrets_of``), plus any found later (``remember``: a handler file's key).
+
+This module is imported by ``cli.py`` before any command runs, so it imports nothing heavy.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any, TextIO
+from urllib.parse import unquote, urlsplit
+
+from octorelease.safe_text import redact
+
+#: Shorter pieces of a URL's credentials are not hidden: hiding every ``x`` garbles the output.
+MIN_SECRET_LENGTH = 4
+
+_active: set[str] | None = None
+
+
+def url_secrets(url: str) -> list[str]:
+    """The credentials a URL carries (user, password, query and fragment values), raw and
+    percent-decoded: what output must never show, though such a URL is refused."""
+    parts = urlsplit(url.strip())
+    userinfo = parts.netloc.rpartition("@")[0]
+    values = [piece.partition("=")[2] for piece in re.split(r"[&;]", parts.query)]
+    found = [userinfo, *userinfo.split(":"), *values, parts.fragment]
+    return [s for item in found for s in (item, unquote(item)) if len(s) >= MIN_SECRET_LENGTH]
+
+
+def secrets_of(args: Sequence[str], environ: Mapping[str, str]) -> set[str]:
+    """Every secret a command line was given: ``--api-key`` (flag or variable), and whatever
+    ``--server`` or ``OCTOPUS_URL`` carries in its user part or query."""
+    keys = [environ.get("OCTOPUS_API_KEY", "")]
+    urls = [environ.get("OCTOPUS_URL", "")]
+    for i, arg in enumerate(args):
+        for flag, into in (("--api-key", keys), ("--server", urls)):
+            if arg == flag and i + 1 < len(args):
+                into.append(args[i + 1])
+            elif arg.startswith(flag + "="):
+                into.append(arg.split("=", 1)[1])
+    found = {key for key in keys if key}
+    for url in urls:
+        found.update(url_secrets(url))
+    return found
+
+
+def remember(secret: str | None) -> None:
+    """Hide ``secret`` too in what is written from now on (a key found after start-up, e.g. in
+    the environment variable a handler file names)."""
+    if secret and _active is not None:
+        _active.add(secret)
+
+
+class RedactingStream:
+    """A text stream that writes to ``stream`` with every secret replaced.
+
+    Text is held back until a line ends (or ``flush``), so a secret written in two pieces is
+    still seen whole; on ``flush`` only a tail that could begin a secret stays back."""
+
+    def __init__(self, stream: TextIO, secrets: set[str]) -> None:
+        self._stream = stream
+        self._secrets = secrets
+        self._pending = ""
+
+    def write(self, text: str) -> int:
+        self._pending += text
+        cut = self._pending.rfind("\n") + 1
+        if cut:
+            self._emit(cut)
+        return len(text)
+
+    def flush(self) -> None:
+        self._emit(len(self._pending) - self._possible_start())
+        self._stream.flush()
+
+    def finish(self) -> None:
+        """Write everything held back (the run is over)."""
+        self._emit(len(self._pending))
+        self._stream.flush()
+
+    def _emit(self, upto: int) -> None:
+        if upto > 0:
+            self._stream.write(redact(self._pending[:upto], self._secrets))
+            self._pending = self._pending[upto:]
+
+    def _possible_start(self) -> int:
+        """The length of the longest tail of what is pending that a secret begins with."""
+        held = 0
+        for secret in self._secrets:
+            for size in range(min(len(secret) - 1, len(self._pending)), held, -1):
+                if self._pending.endswith(secret[:size]):
+                    held = size
+                    break
+        return held
+
+    def __getattr__(self, name: str) -> Any:
+        # Not the binary buffer: writing there would pass the redaction by.
+        if name == "buffer":
+            raise AttributeError(name)
+        return getattr(self._stream, name)
+
+
+@contextmanager
+def redacted_output(secrets: set[str]) -> Iterator[set[str]]:
+    """stdout and stderr redact ``secrets`` (and any ``remember``-ed later) until the block ends."""
+    global _active
+    previous_active, out, err = _active, sys.stdout, sys.stderr
+    active = set(secrets)
+    streams = [RedactingStream(out, active), RedactingStream(err, active)]
+    _active = active
+    sys.stdout, sys.stderr = streams[0], streams[1]  # type: ignore[assignment]
+    try:
+        yield active
+    finally:
+        for stream in streams:
+            stream.finish()
+        sys.stdout, sys.stderr = out, err
+        _active = previous_active
