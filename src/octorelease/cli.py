@@ -99,24 +99,24 @@ def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
 def global_options(on_group: bool) -> Callable[[F], F]:
     """The global options; on the group they also read the environment variables."""
 
-    def env(name: str) -> str | None:
-        return name if on_group else None
+    def env(*names: str) -> list[str] | None:
+        return list(names) if on_group else None
 
     def decorate(func: F) -> F:
         decorators = [
             click.option(
                 "--server",
-                envvar=env("OCTOPUS_URL"),
+                envvar=env("OCTOPUS_URL", "OCTOPUS_CLI_SERVER"),
                 expose_value=False,
                 callback=_remember,
-                help="Octopus server URL, with or without /api (env OCTOPUS_URL).",
+                help="Octopus server URL, with or without /api (env OCTOPUS_URL, else octo's OCTOPUS_CLI_SERVER).",
             ),
             click.option(
                 "--api-key",
-                envvar=env("OCTOPUS_API_KEY"),
+                envvar=env("OCTOPUS_API_KEY", "OCTOPUS_CLI_API_KEY"),
                 expose_value=False,
                 callback=_remember,
-                help="Octopus API key (env OCTOPUS_API_KEY). Never printed.",
+                help="Octopus API key (env OCTOPUS_API_KEY, else octo's OCTOPUS_CLI_API_KEY). Never printed.",
             ),
             click.option(
                 "--space",
@@ -172,6 +172,23 @@ def cli() -> None:
     """Create, deploy and promote Octopus Deploy releases from any CI build."""
 
 
+def _comma_list(ctx: click.Context, param: click.Parameter, values: Sequence[str]) -> tuple[str, ...]:
+    """Names from repeated flags and from comma lists alike (``--machine a,b``, as octo's
+    ``--specificMachines`` takes them); a blank flag is refused rather than silently meaning "all"."""
+    names: list[str] = []
+    for value in values:
+        pieces = [piece.strip() for piece in value.split(",") if piece.strip()]
+        if not pieces:
+            raise click.BadParameter(f"expects a name, got {value!r}.", ctx=ctx, param=param)
+        names.extend(pieces)
+    return tuple(names)
+
+
+def _guided_failure(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """octo's true/false spelled as on/off, the one spelling the rest of octorelease knows."""
+    return {"true": "on", "false": "off"}.get(value.lower(), value.lower())
+
+
 def deployment_options(func: F) -> F:
     """The options shared by promote, deploy and create --deploy-to."""
     decorators = [
@@ -182,36 +199,53 @@ def deployment_options(func: F) -> F:
             help="Redeploy packages already installed on a machine (ForcePackageRedeployment).",
         ),
         click.option(
-            "--machine", "machines", multiple=True, metavar="NAME", help="Deploy only to these machines (repeatable)."
+            "--machine",
+            "machines",
+            multiple=True,
+            metavar="NAME[,NAME]",
+            callback=_comma_list,
+            help="Deploy only to these machines (repeatable, or a comma list as octo's --specificMachines).",
         ),
         click.option(
             "--exclude-machine",
             "exclude_machines",
             multiple=True,
-            metavar="NAME",
-            help="Do not deploy to these machines (repeatable).",
+            metavar="NAME[,NAME]",
+            callback=_comma_list,
+            help="Do not deploy to these machines (repeatable, or a comma list).",
         ),
-        click.option("--skip", "skip_steps", multiple=True, metavar="STEP", help="Skip this step (repeatable)."),
+        click.option(
+            "--skip",
+            "skip_steps",
+            multiple=True,
+            metavar="STEP[,STEP]",
+            callback=_comma_list,
+            help="Skip these steps (repeatable, or a comma list).",
+        ),
         click.option(
             "--variable",
             "variables",
             multiple=True,
-            metavar="NAME=VALUE",
-            help="Value of a prompted variable (repeatable).",
+            metavar="NAME=VALUE|NAME:VALUE",
+            help="Value of a prompted variable, by name or label (repeatable). NAME:VALUE is octo's form; "
+            "the name ends at the first '=' or ':'.",
         ),
         click.option(
             "--guided-failure",
-            type=click.Choice(["on", "off", "default"]),
+            type=click.Choice(["on", "off", "true", "false", "default"], case_sensitive=False),
             default="default",
             show_default=True,
-            help="Guided failure mode for the deployments.",
+            callback=_guided_failure,
+            help="Guided failure mode for the deployments (true/false as octo spells them).",
         ),
         click.option(
             "--tenant",
             "tenants",
             multiple=True,
-            metavar="NAME|*",
-            help="Deploy for these tenants ('*' = every connected tenant); one environment only.",
+            metavar="NAME[,NAME]|*",
+            callback=_comma_list,
+            help="Deploy for these tenants ('*' = every connected tenant; repeatable, or a comma list); "
+            "one environment only.",
         ),
         click.option(
             "--wait/--no-wait",
@@ -247,11 +281,14 @@ def deployment_options(func: F) -> F:
 
 
 def _parse_assignments(values: Sequence[str], flag: str) -> dict[str, str]:
+    """``NAME=VALUE`` or octo's ``NAME:VALUE``: the name ends at whichever of '=' and ':' comes
+    first, so the value may hold the other (``Url=http://host:80``, ``Conn:a=b``)."""
     parsed: dict[str, str] = {}
     for item in values:
-        name, sep, value = item.partition("=")
-        if not sep or not name.strip():
-            raise click.UsageError(f"{flag} expects NAME=VALUE, got {item!r}.")
+        cut = min((i for i in (item.find("="), item.find(":")) if i >= 0), default=-1)
+        name, value = (item[:cut], item[cut + 1 :]) if cut >= 0 else (item, "")
+        if cut < 0 or not name.strip():
+            raise click.UsageError(f"{flag} expects NAME=VALUE or NAME:VALUE, got {item!r}.")
         parsed[name.strip()] = value
     return parsed
 
@@ -434,7 +471,14 @@ def deploy(
 @click.option("--project", required=True, help="Project name, slug or id.")
 @click.option("--version", "version", default=None, help="Release version (default: the next after the highest).")
 @click.option("--channel", default=None, help="Channel name (default: the project's default channel).")
-@click.option("--package", "packages", multiple=True, metavar="STEP=VERSION", help="Package version for a step.")
+@click.option(
+    "--package",
+    "packages",
+    multiple=True,
+    metavar="STEP=VERSION|STEP:VERSION",
+    help="Version for a package step, named by step or package id (repeatable). STEP:VERSION is octo's form; "
+    "the name ends at the first '=' or ':'.",
+)
 @click.option(
     "--default-package-version",
     default=None,
