@@ -83,6 +83,12 @@ class SandboxControl:
     def clear_requests(self) -> None:
         self._control("DELETE", "requests")
 
+    def census(self) -> dict[str, Any]:
+        """How many releases, deployments, tasks, variables (and every other kind) the sandbox
+        holds, and when it last wrote anything; equal before and after: nothing was touched."""
+        result: dict[str, Any] = self._control("GET", "census")
+        return result
+
     def get(self, path: str, **params: Any) -> Any:
         """``GET`` an ``/api`` path with the API key; the JSON, or an error for any status >= 400."""
         response = self._http.get(path, params=params, headers={"X-Octopus-ApiKey": self.api_key})

@@ -112,6 +112,12 @@ async def requests(request: Request) -> Response:
     return JSONResponse(list(sandbox.requests))
 
 
+async def census(request: Request) -> Response:
+    sandbox = _sandbox(request)
+    with sandbox.backend.lock:
+        return JSONResponse(sandbox.backend.census())
+
+
 ROUTES: list[BaseRoute] = [
     Route("/_sandbox/reset", reset, methods=["POST"]),
     Route("/_sandbox/faults", faults, methods=["POST", "DELETE"]),
@@ -121,4 +127,5 @@ ROUTES: list[BaseRoute] = [
     Route("/_sandbox/packages", packages, methods=["POST"]),
     Route("/_sandbox/rename", rename, methods=["POST"]),
     Route("/_sandbox/requests", requests, methods=["GET", "DELETE"]),
+    Route("/_sandbox/census", census, methods=["GET"]),
 ]

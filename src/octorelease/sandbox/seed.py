@@ -68,6 +68,9 @@ Test controls (outside ``/api``, no API key needed; JSON in, ``{"ok": true}`` ou
   "status"}]`` (never headers; an ``apikey`` query value is masked; ``status`` is null until it is
   answered, and for a request whose connection was dropped), plus ``"fault"`` (its kind) for a
   request that got an HTTP fault. ``DELETE`` clears the list.
+- ``GET /_sandbox/census``: how many entities of each kind the sandbox holds (``release``,
+  ``deployment``, ``task``, ...), ``variable`` (variables in all variable sets) and
+  ``last_modified`` (the newest write): equal before and after a run means it touched nothing.
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ from octorelease.sandbox.entities import (
     Project,
     Release,
     Space,
+    VariableSet,
 )
 from octorelease.sandbox.errors import ResourceNotFound
 from octorelease.sandbox.store import Store
@@ -118,6 +119,16 @@ class State:
         number = self._next.get(prefix, 1)
         self._next[prefix] = number + 1
         return f"{prefix}-{number}"
+
+    def census(self) -> dict[str, int | str | None]:
+        """How many entities of each kind there are, how many variables the variable sets hold,
+        and when anything was last written: two equal censuses mean nothing was created or
+        changed in between (tests take one before and after a run that must change nothing)."""
+        counts: dict[str, int | str | None] = {kind: len(items) for kind, items in self._data.items()}
+        counts["variable"] = sum(len(s.variables) for s in self.all(VariableSet))
+        stamps = [e.last_modified_on for items in self._data.values() for e in items.values() if e.last_modified_on]
+        counts["last_modified"] = max(stamps).isoformat() if stamps else None
+        return counts
 
     # -- lookups ---------------------------------------------------------------------------------
 

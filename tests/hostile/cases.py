@@ -1,0 +1,211 @@
+"""The hostile-input table (issue 8): what a CI job, a pull request's handler file or a server
+can hand octorelease, one row each, with the exit code the README documents for it.
+
+A row is plain data. ``args``, ``env`` and ``files`` may hold ``{dir}`` (where the row's
+``files`` are written), ``{server}`` and ``{key}`` (the sandbox's URL and key), replaced as they
+are, nothing else; unless ``connect`` is false the sandbox's ``--server`` and ``--api-key`` are
+added. ``says`` are words the one error line must hold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+#: A key the sandbox accepts only for Development (made by the table's fixture).
+LIMITED_KEY = "API-HOSTILELIMITED00000000000000"
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    category: str
+    args: tuple[str, ...]
+    code: int
+    says: tuple[str, ...] = ()
+    connect: bool = True
+    json: bool = True  # also run with --json (not for commands without it, as `sandbox`)
+    env: Mapping[str, str] = field(default_factory=dict)
+    files: Mapping[str, str | bytes] = field(default_factory=dict)
+
+
+def case(category: str, name: str, code: int, *args: str, **options: object) -> Case:
+    return Case(name, category, args, code, **options)  # type: ignore[arg-type]
+
+
+PROMOTE = ("promote", "--project", "Web", "--from", "Test", "--to", "Staging")
+DEPLOY = ("deploy", "--project", "Web", "--release", "1.0.0", "--to", "Staging")
+
+
+def _run(file: str, *more: str) -> tuple[str, ...]:
+    return ("run", f"{{dir}}/{file}", "--event", "build-completed", "--status", "success", *more)
+
+
+def _handler(body: str, *, top: str = "") -> str:
+    """A handler file with one handler whose fields are ``body`` (indented by the caller)."""
+    return f"{top}handlers:\n  - name: Ship\n    project: Web\n    on: {{event: build-completed}}\n{body}"
+
+
+FLAGS = [
+    case("flags", "missing --project", 2, "promote", "--from", "Test", "--to", "Staging", says=("--project",)),
+    case("flags", "--to equals --from", 2, "promote", "--project", "Web", "--from", "Test", "--to", "test",
+         says=("same as --from",)),
+    case("flags", "unknown option", 2, *PROMOTE, "--bogus", says=("--bogus",)),
+    case("flags", "unknown command", 2, "frobnicate", says=("frobnicate",)),
+    case("flags", "guided failure not a choice", 2, *PROMOTE, "--guided-failure", "maybe", says=("maybe",)),
+    case("flags", "--variable without =", 2, *PROMOTE, "--variable", "noequals", says=("NAME=VALUE",)),
+    case("flags", "--variable without a name", 2, *DEPLOY, "--variable", "=x", says=("NAME=VALUE",)),
+    case("flags", "--package without =", 2, "create", "--project", "Web", "--package", "noequals",
+         says=("--package",)),
+    case("flags", "--notes and --notes-file", 2, "create", "--project", "Web", "--notes", "a", "--notes-file",
+         "{dir}/notes.txt", files={"notes.txt": "notes"}, says=("not both",)),
+    case("flags", "--notes-file missing", 2, "create", "--project", "Web", "--notes-file", "{dir}/absent.txt",
+         says=("does not exist",)),
+    case("flags", "--notes-file a directory", 2, "create", "--project", "Web", "--notes-file", "{dir}",
+         says=("directory",)),
+    case("flags", "tenants with two targets", 2, *PROMOTE, "--to", "Production", "--tenant", "Acme",
+         says=("one environment",)),
+    case("flags", "deploy --release empty", 2, "deploy", "--project", "Web", "--release", "", "--to", "Staging",
+         says=("No release",)),
+    case("flags", "run --status not a choice", 2, *_run("any.yml")[:2], "--status", "meh", says=("meh",)),
+    case("flags", "run --var without =", 2, *_run("any.yml", "--var", "novalue"), says=("novalue",)),
+    case("flags", "run unknown --event", 2, "run", "{dir}/any.yml", "--event", "build-finished",
+         says=("build-finished", "build-completed")),
+    case("flags", "sandbox --port not a number", 2, "sandbox", "--port", "abc", connect=False, json=False),
+    case("flags", "sandbox --seed unknown", 2, "sandbox", "--seed", "bogus", connect=False, json=False),
+    case("flags", "sandbox --faults unreadable", 2, "sandbox", "--faults", "nonsense", connect=False, json=False,
+         says=("--faults",)),
+]
+
+DURATIONS = [
+    case("durations", f"--timeout {value}", 2, *PROMOTE, "--timeout", value, says=("duration",))
+    for value in ("abc", "0", "-5", "nan", "1e400", "10x", "1h-5m", "::")
+] + [
+    case("durations", "handler timeout unreadable", 2, *_run("timeout.yml"),
+         files={"timeout.yml": _handler("    deploy: {to: Staging, release: 1.0.0}\n    timeout: soon\n")},
+         says=("timeout.yml:", "duration")),
+]
+
+NAMES = [
+    case("names", "unknown project", 3, "promote", "--project", "Nope", "--from", "Test", "--to", "Staging",
+         says=("Nope",)),
+    case("names", "unknown --from", 3, "promote", "--project", "Web", "--from", "Tset", "--to", "Staging",
+         says=("Tset",)),
+    case("names", "unknown --to", 3, "promote", "--project", "Web", "--from", "Test", "--to", "Prodction",
+         says=("Prodction",)),
+    case("names", "unknown --machine", 3, *PROMOTE, "--machine", "nope", says=("nope",)),
+    case("names", "unknown --exclude-machine", 3, *PROMOTE, "--exclude-machine", "nope", says=("nope",)),
+    case("names", "unknown --skip step", 3, *PROMOTE, "--skip", "nope", says=("nope",)),
+    case("names", "unknown --tenant", 3, *PROMOTE, "--tenant", "nope", says=("nope",)),
+    case("names", "unknown --release (promote)", 3, *PROMOTE, "--release", "9.9.9", says=("9.9.9",)),
+    case("names", "unknown --release (deploy)", 3, "deploy", "--project", "Web", "--release", "9.9.9", "--to",
+         "Development", says=("9.9.9",)),
+    case("names", "a release that is a path", 3, *PROMOTE, "--release", "../../api/users", says=("not found",)),
+    case("names", "a project that is a path", 3, "promote", "--project", "Web/../../x", "--from", "Test", "--to",
+         "Staging", says=("not found",)),
+    case("names", "unknown --space", 3, *PROMOTE, "--space", "Nowhere", says=("Nowhere",)),
+    case("names", "unknown --channel", 3, "create", "--project", "Web", "--channel", "nope", says=("nope",)),
+    case("names", "--package of no step", 3, "create", "--project", "Web", "--package", "nope=1.0.0",
+         says=("nope",)),
+    case("names", "--package version not in the feed", 3, "create", "--project", "Web", "--package",
+         "Deploy web=99.0.0", says=("99.0.0",)),
+    case("names", "create an existing version", 3, "create", "--project", "Web", "--version", "1.0.0",
+         says=("already exists",)),
+    case("names", "required prompted variable missing", 2, "deploy", "--project", "Billing", "--release", "latest",
+         "--to", "Development", says=("Approver",)),
+    case("names", "unknown prompted variable", 3, *DEPLOY, "--variable", "Nope=x", says=("Nope",)),
+    case("names", "lifecycle forbids the target", 3, "promote", "--project", "Web", "--from", "Test", "--to",
+         "Production", says=("Nothing was created",)),
+    case("names", "handler names an unknown project", 3, *_run("project.yml"),
+         files={"project.yml": "handlers:\n  - name: Ship\n    project: Nope\n    on: {event: build-completed}\n"
+                               "    deploy: {to: Staging, release: 1.0.0}\n"}, says=("Nope",)),
+]
+
+#: Text with the markers each CI acts on, and terminal escapes, given where a name belongs: it is
+#: echoed in the error line and must come out inert (no line starts with a marker, no escape).
+ESCAPES = [
+    case("escapes", "GitHub command as --to", 3, "promote", "--project", "Web", "--from", "Test", "--to",
+         "::error::pwned"),
+    case("escapes", "Azure command as --to", 3, "promote", "--project", "Web", "--from", "Test", "--to",
+         "##vso[task.setvariable variable=x]y"),
+    case("escapes", "TeamCity message as --from", 3, "promote", "--project", "Web", "--from",
+         "##teamcity[buildProblem description='x']", "--to", "Staging"),
+    case("escapes", "OSC title as --project", 3, "promote", "--project", "\x1b]0;pwned\x07", "--from", "Test",
+         "--to", "Staging"),
+    case("escapes", "line break and add-mask as --machine", 3, *PROMOTE, "--machine", "a\n::add-mask::x"),
+    case("escapes", "clear screen as --space", 3, *PROMOTE, "--space", "\x1b[2J\x9b31m"),
+    case("escapes", "GitLab section as --tenant", 3, *PROMOTE, "--tenant",
+         "\x1b[0Ksection_start:1:x\r\x1b[0Kname"),
+    case("escapes", "escapes as run --event", 2, "run", "{dir}/any.yml", "--event", "\x1b[2J\n::error::x"),
+    case("escapes", "hostile handler name, unknown project", 3, *_run("names.yml"),
+         files={"names.yml": "handlers:\n  - name: \"Ship\\n::error::x \\e[31m##vso[task.complete]\"\n"
+                             "    project: \"Nope\\r\\n##teamcity[x]\"\n    on: {event: build-completed}\n"
+                             "    deploy: {to: Staging, release: 1.0.0}\n"}),
+]
+
+HANDLER_FILES = [
+    case("handler files", "missing file", 2, *_run("absent.yml"), says=("absent.yml", "no such file")),
+    case("handler files", "a directory", 2, "run", "{dir}", says=("directory",)),
+    case("handler files", "empty file", 2, *_run("empty.yml"), files={"empty.yml": ""}, says=("empty.yml:1",)),
+    case("handler files", "YAML syntax error", 2, *_run("syntax.yml"),
+         files={"syntax.yml": "handlers:\n  - name: [unclosed\n"}, says=("syntax.yml:", "YAML")),
+    case("handler files", "not UTF-8", 2, *_run("latin1.yml"), files={"latin1.yml": b"handlers: [\xe9\xff]\n"},
+         says=("UTF-8",)),
+    case("handler files", "a list at the top", 2, *_run("list.yml"), files={"list.yml": "- a\n- b\n"},
+         says=("list.yml",)),
+    case("handler files", "no handlers", 2, *_run("nohandlers.yml"), files={"nohandlers.yml": "space: Default\n"},
+         says=("handlers",)),
+    case("handler files", "unknown field", 2, *_run("field.yml"),
+         files={"field.yml": _handler("    deploy: {to: Staging}\n    wiat: true\n")}, says=("field.yml:", "wiat")),
+    case("handler files", "unknown build event", 2, *_run("event.yml"),
+         files={"event.yml": "handlers:\n  - name: Ship\n    project: Web\n    on: {event: build-finished}\n"
+                             "    deploy: {to: Staging}\n"}, says=("event.yml:4", "build-finished")),
+    case("handler files", "unknown status", 2, *_run("status.yml"),
+         files={"status.yml": "handlers:\n  - name: Ship\n    project: Web\n"
+                              "    on: {event: build-completed, status: meh}\n    deploy: {to: Staging}\n"},
+         says=("status.yml:4", "meh")),
+    case("handler files", "duplicate key", 2, *_run("dup.yml"),
+         files={"dup.yml": _handler("    deploy: {to: Staging}\n    deploy: {to: Test}\n")}, says=("dup.yml:",)),
+    case("handler files", "promote to its own source", 2, *_run("self.yml"),
+         files={"self.yml": _handler("    promote: {from: Test, to: [Test]}\n")}, says=("self.yml:",)),
+    case("handler files", "tenants with two environments", 2, *_run("tenants.yml"),
+         files={"tenants.yml": _handler("    deploy: {to: [Test, Staging], tenants: [Acme]}\n")},
+         says=("tenants.yml:",)),
+    case("handler files", "guided failure not a choice", 2, *_run("guided.yml"),
+         files={"guided.yml": _handler("    deploy: {to: Staging, guided_failure: maybe}\n")},
+         says=("guided.yml:", "maybe")),
+    case("handler files", "a literal API key", 2, *_run("key.yml"),
+         files={"key.yml": _handler("    deploy: {to: Staging}\n", top="api_key: {key}\n")},
+         says=("key.yml:1",)),
+    case("handler files", "condition that does not parse", 2, *_run("cond.yml"),
+         files={"cond.yml": _handler("    conditions: ['{build.branch} ==']\n    deploy: {to: Staging}\n")},
+         says=("cond.yml:",)),
+    case("handler files", "unknown build value", 2, *_run("value.yml"),
+         files={"value.yml": _handler("    deploy: {to: Staging, release: '{build.nothing}'}\n")},
+         says=("value.yml:", "build.nothing")),
+    case("handler files", "unquoted placeholder in a flow mapping", 2, *_run("flow.yml"),
+         files={"flow.yml": _handler("    create: {version: 1.{build.number}}\n")}, says=("flow.yml:", "quotes")),
+]
+
+SERVERS = [
+    case("servers", "no server", 2, *PROMOTE, "--api-key", "{key}", connect=False, says=("server",)),
+    case("servers", "no API key", 2, *PROMOTE, "--server", "{server}", connect=False, says=("API key",)),
+    case("servers", "blank server", 2, *PROMOTE, "--server", "  ", "--api-key", "{key}", connect=False),
+    case("servers", "not a URL", 2, *PROMOTE, "--server", "not a url", "--api-key", "{key}", connect=False,
+         says=("http(s)",)),
+    case("servers", "ftp URL", 2, *PROMOTE, "--server", "ftp://octopus.example", "--api-key", "{key}",
+         connect=False, says=("http(s)",)),
+    case("servers", "javascript URL", 2, *PROMOTE, "--server", "javascript:alert(1)", "--api-key", "{key}",
+         connect=False, says=("http(s)",)),
+    case("servers", "scheme only", 2, *PROMOTE, "--server", "http://", "--api-key", "{key}", connect=False),
+    case("servers", "connection refused", 6, *PROMOTE, "--server", "http://127.0.0.1:1", "--api-key", "{key}",
+         connect=False, says=("127.0.0.1:1",)),
+    case("servers", "OCTOPUS_URL refused", 6, *PROMOTE, connect=False,
+         env={"OCTOPUS_URL": "http://127.0.0.1:1/api", "OCTOPUS_API_KEY": "{key}"}, says=("127.0.0.1:1",)),
+    case("servers", "wrong API key", 4, *PROMOTE, "--server", "{server}", "--api-key",
+         "API-WRONG0000000000000000000000000", connect=False, says=("401",)),
+    case("servers", "key not allowed to deploy there", 4, *PROMOTE, "--server", "{server}", "--api-key",
+         LIMITED_KEY, connect=False, says=("Staging",)),
+]
+
+CASES: list[Case] = [*FLAGS, *DURATIONS, *NAMES, *ESCAPES, *HANDLER_FILES, *SERVERS]
