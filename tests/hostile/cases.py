@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from tests.cli import test_hostile_limits
+
 #: A key the sandbox accepts only for Development (made by the table's fixture).
 LIMITED_KEY = "API-HOSTILELIMITED00000000000000"
 
@@ -24,7 +26,9 @@ class Case:
     code: int
     says: tuple[str, ...] = ()
     connect: bool = True
-    json: bool = True  # also run with --json (not for commands without it, as `sandbox`)
+    #: run as a CI log shows it (False) and with --json (True); a command without --json (``sandbox``)
+    #: runs as text only, and a row whose text run another test makes already, with --json only
+    modes: tuple[bool, ...] = (False, True)
     env: Mapping[str, str] = field(default_factory=dict)
     files: Mapping[str, str | bytes] = field(default_factory=dict)
 
@@ -71,9 +75,9 @@ FLAGS = [
     case("flags", "run --var without =", 2, *_run("any.yml", "--var", "novalue"), says=("novalue",)),
     case("flags", "run unknown --event", 2, "run", "{dir}/any.yml", "--event", "build-finished",
          says=("build-finished", "build-completed")),
-    case("flags", "sandbox --port not a number", 2, "sandbox", "--port", "abc", connect=False, json=False),
-    case("flags", "sandbox --seed unknown", 2, "sandbox", "--seed", "bogus", connect=False, json=False),
-    case("flags", "sandbox --faults unreadable", 2, "sandbox", "--faults", "nonsense", connect=False, json=False,
+    case("flags", "sandbox --port not a number", 2, "sandbox", "--port", "abc", connect=False, modes=(False,)),
+    case("flags", "sandbox --seed unknown", 2, "sandbox", "--seed", "bogus", connect=False, modes=(False,)),
+    case("flags", "sandbox --faults unreadable", 2, "sandbox", "--faults", "nonsense", connect=False, modes=(False,),
          says=("--faults",)),
 ]
 
@@ -208,4 +212,22 @@ SERVERS = [
          LIMITED_KEY, connect=False, says=("Staging",)),
 ]
 
-CASES: list[Case] = [*FLAGS, *DURATIONS, *NAMES, *ESCAPES, *HANDLER_FILES, *SERVERS]
+
+
+def _limits() -> list[Case]:
+    """The rows of ``tests/cli/test_hostile_limits.py`` (durations out of range, alias bombs, deep
+    nesting, oversized files, catastrophic regular expressions), which runs each as text and checks
+    its message whole; here they run with --json and get the table's checks (the census, nothing a
+    CI would act on)."""
+    rows = []
+    for number, row in enumerate(test_hostile_limits.CASES):
+        if row.code == 0:
+            continue  # a condition that is merely false is no refusal
+        name = f"limits-{number}.yml"
+        args = tuple(f"{{dir}}/{name}" if arg == "octorelease.yml" else arg for arg in row.args)
+        files = {name: row.handler_file} if row.handler_file is not None else {}
+        rows.append(Case(row.id, "limits" if files else "durations", args, row.code, modes=(True,), files=files))
+    return rows
+
+
+CASES: list[Case] = [*FLAGS, *DURATIONS, *NAMES, *ESCAPES, *HANDLER_FILES, *SERVERS, *_limits()]

@@ -96,7 +96,7 @@ def assert_refused(run: CliRun, row: Case, secrets: set[str], as_json: bool) -> 
 
 def _rows() -> list[Any]:
     return [pytest.param(row, as_json, id=f"{row.category}: {row.name}{' --json' if as_json else ''}")
-            for row in CASES for as_json in ((False, True) if row.json else (False,))]
+            for row in CASES for as_json in row.modes]
 
 
 @pytest.mark.parametrize(("row", "as_json"), _rows())
