@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 from octorelease.octopus import errors
 from octorelease.octopus.http import NOT_OCTOPUS_HINT, OctopusHttp
@@ -35,7 +36,15 @@ ACTIVE_TASK_STATES = frozenset({"Queued", "Executing", "Cancelling"})
 
 def looks_like_id(value: str, kind: str) -> bool:
     """True when ``value`` is an Octopus id of ``kind`` (e.g. ``Projects-1`` for ``Projects``)."""
-    return bool(_ID_PATTERN.match(value)) and value.lower().startswith(kind.lower() + "-")
+    return bool(_ID_PATTERN.fullmatch(value)) and value.lower().startswith(kind.lower() + "-")
+
+
+def segment(value: str) -> str:
+    """``value`` (a version, an id the user typed) as one path segment of a request: every
+    character percent-encoded but letters, digits and ``-._~``, so that ``/``, ``?``, ``#``, ``..``
+    and control characters stay part of the value instead of changing which request is made."""
+    quoted = quote(value, safe="")
+    return quoted.replace(".", "%2E") if quoted in (".", "..") else quoted
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -377,7 +386,7 @@ class OctopusApi:
         """The space named or numbered ``identifier``, or the server's default space."""
         http = self.http
         if identifier and looks_like_id(identifier, "Spaces"):
-            path = f"/api/spaces/{identifier}"
+            path = f"/api/spaces/{segment(identifier)}"
             try:
                 return SpaceApi(http, _build(http, path, Space.from_json, http.get(path)))
             except errors.NotFound:
@@ -445,7 +454,7 @@ class SpaceApi:
         """A project by id, slug or name (names match case-insensitively)."""
         if looks_like_id(identifier, "Projects"):
             try:
-                return self._one(f"projects/{identifier}", Project.from_json)
+                return self._one(f"projects/{segment(identifier)}", Project.from_json)
             except errors.NotFound:
                 pass
         wanted = identifier.strip().lower()
@@ -509,7 +518,7 @@ class SpaceApi:
 
     def release_by_version(self, project: Project, version: str) -> Release:
         try:
-            return self._one(f"projects/{project.id}/releases/{version}", Release.from_json)
+            return self._one(f"projects/{project.id}/releases/{segment(version)}", Release.from_json)
         except errors.NotFound:
             releases = _collection(self.http, self.path(f"projects/{project.id}/releases"))
             recent = [str(d.get("Version")) for d in releases]
