@@ -35,6 +35,16 @@ class ReleaseRequest:
     notes: str | None = None
     ignore_existing: bool = False
 
+    def __post_init__(self) -> None:
+        """An empty version, channel or default package version is refused rather than taken as
+        not given: it is usually a CI variable that was not set (``--version "$VERSION"``), and
+        taking it as unset would create a release nobody asked for."""
+        for name, value in (("version", self.version), ("channel", self.channel),
+                            ("default package version", self.default_package_version)):
+            if value is not None and not value.strip():
+                raise errors.InvalidInput(f"The {name} given is empty.",
+                                          hint=f"Give a {name}, or leave it out (is a CI variable unset?).")
+
 
 @dataclass(frozen=True)
 class CreatedRelease:

@@ -29,6 +29,11 @@ def plan_promote(
     """Resolve and validate a promotion; sends GET requests only."""
     if not targets:
         raise errors.InvalidInput("No target environment given.", hint="Pass --to ENV (one or more).")
+    if release is not None and not release.strip():
+        # An unset CI variable (--release "$VERSION"): promoting the latest instead would deploy
+        # a release nobody chose.
+        raise errors.InvalidInput("The release given is empty.",
+                                  hint="Give a version, or leave --release out to promote what --from runs.")
     if any(t.strip().lower() == source.strip().lower() for t in targets):
         raise errors.InvalidInput(
             f"'{source}' is both --from and --to.", hint="Use 'octorelease deploy' to redeploy to the same environment."
