@@ -241,7 +241,7 @@ def _limits() -> list[Case]:
         name = f"limits-{number}.yml"
         args = tuple(f"{{dir}}/{name}" if arg == "octorelease.yml" else arg for arg in row.args)
         files = {name: row.handler_file} if row.handler_file is not None else {}
-        rows.append(Case(row.id, "limits" if files else "durations", args, row.code, modes=(True,), files=files))
+        rows.append(Case(row.id, "limits table", args, row.code, modes=(True,), files=files))
     return rows
 
 
