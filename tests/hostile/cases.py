@@ -238,9 +238,11 @@ def _limits() -> list[Case]:
     for number, row in enumerate(test_hostile_limits.CASES):
         if row.code == 0:
             continue  # a condition that is merely false is no refusal
-        name = f"limits-{number}.yml"
+        name = f"limits-{number}/octorelease.yml"  # a folder each: a notes_file is read beside its file
         args = tuple(f"{{dir}}/{name}" if arg == "octorelease.yml" else arg for arg in row.args)
-        files = {name: row.handler_file} if row.handler_file is not None else {}
+        files: dict[str, str | bytes] = {name: row.handler_file} if row.handler_file is not None else {}
+        if row.notes is not None:
+            files[f"limits-{number}/notes.txt"] = row.notes
         rows.append(Case(row.id, "limits table", args, row.code, modes=(True,), files=files))
     return rows
 

@@ -58,6 +58,7 @@ def table(sandbox_control: SandboxControl, tmp_path_factory: pytest.TempPathFact
             assert written.setdefault(name, content) == content, f"two rows write different {name}"
     for name, content in written.items():
         path = table.dir / name
+        path.parent.mkdir(exist_ok=True)
         if isinstance(content, bytes):
             path.write_bytes(content)
         else:
