@@ -12,7 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from tests.cli import test_hostile_limits
+from tests.cli import test_hostile_limits, test_not_octopus
+
+from testing.fake_server import Answer, AnswerFor
 
 #: A key the sandbox accepts only for Development (made by the table's fixture).
 LIMITED_KEY = "API-HOSTILELIMITED00000000000000"
@@ -31,6 +33,8 @@ class Case:
     modes: tuple[bool, ...] = (False, True)
     env: Mapping[str, str] = field(default_factory=dict)
     files: Mapping[str, str | bytes] = field(default_factory=dict)
+    #: a server that is not Octopus (``testing/fake_server.py``) to start; ``{fake}`` is its URL
+    answers: AnswerFor | None = None
 
 
 def case(category: str, name: str, code: int, *args: str, **options: object) -> Case:
@@ -247,4 +251,30 @@ def _limits() -> list[Case]:
     return rows
 
 
-CASES: list[Case] = [*FLAGS, *DURATIONS, *NAMES, *ESCAPES, *HANDLER_FILES, *SERVERS, *_limits()]
+#: The URL carries the key: refused in one line that never repeats it (exit 2).
+URL_SECRETS = [
+    case("servers", "the key as the URL's password", 2, *PROMOTE, "--server", "http://octo:{key}@127.0.0.1:1",
+         "--api-key", "{key}", connect=False, says=("refused",)),
+    case("servers", "the key in the URL's query", 2, *PROMOTE, "--server", "http://127.0.0.1:1/?apikey={key}",
+         "--api-key", "{key}", connect=False, says=("refused",)),
+    case("servers", "the key in OCTOPUS_URL", 2, *PROMOTE, connect=False,
+         env={"OCTOPUS_URL": "http://x:{key}@127.0.0.1:1/api", "OCTOPUS_API_KEY": "{key}"}, says=("refused",)),
+    case("servers", "wrong API key, every request logged", 4, *PROMOTE, "-vv", "--server", "{server}",
+         "--api-key", "API-WRONG0000000000000000000000000", connect=False, says=("401",)),
+    case("servers", "--ca-bundle missing", 2, *PROMOTE, "--ca-bundle", "{dir}/absent.pem", says=("CA bundle",)),
+    case("servers", "--ca-bundle not a certificate", 2, *PROMOTE, "--ca-bundle", "{dir}/notes.txt",
+         says=("CA bundle",)),
+]
+
+FAKE_SERVERS = [
+    case("fake servers", "a redirect loop", 6, *PROMOTE, "--server", "{fake}", "--api-key", "{key}", connect=False,
+         answers=lambda path: Answer.redirect(path), says=("redirected in a loop",)),
+    case("fake servers", "TLS to a server that speaks plain HTTP", 6, *PROMOTE, "--server", "{fake-tls}",
+         "--api-key", "{key}", connect=False, answers=Answer.json({})),
+    # tests/cli/test_not_octopus.py runs these as text; here with --json and the table's checks
+    *(case("fake servers", name, 6, *PROMOTE, "--server", "{fake}", "--api-key", "{key}", connect=False,
+           answers=answers, modes=(True,)) for name, answers, _ in test_not_octopus.NOT_OCTOPUS),
+]
+
+CASES: list[Case] = [*FLAGS, *DURATIONS, *NAMES, *ESCAPES, *HANDLER_FILES, *SERVERS, *URL_SECRETS, *FAKE_SERVERS,
+                     *_limits()]

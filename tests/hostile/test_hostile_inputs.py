@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from tests.conftest import FAST
 from tests.hostile.cases import CASES, LIMITED_KEY, Case
 
 from testing.cli import CliRun, run_cli
+from testing.fake_server import FakeServer
 from testing.sandbox import SandboxControl
 
 #: A valid handler file, for the rows about flags of ``run``.
@@ -102,10 +104,13 @@ def _rows() -> list[Any]:
 
 @pytest.mark.parametrize(("row", "as_json"), _rows())
 def test_hostile_input(row: Case, as_json: bool, table: Table, capsys: pytest.CaptureFixture[str],
-                       monkeypatch: pytest.MonkeyPatch) -> None:
+                       monkeypatch: pytest.MonkeyPatch, fake_server: Callable[..., FakeServer]) -> None:
     for name, value in row.env.items():
         monkeypatch.setenv(name, table.fill(value))
     args = [table.fill(arg) for arg in row.args]
+    if row.answers is not None:
+        url = fake_server(row.answers).url
+        args = [arg.replace("{fake-tls}", url.replace("http:", "https:")).replace("{fake}", url) for arg in args]
     if row.connect:
         args += ["--server", table.sandbox.url, "--api-key", table.sandbox.api_key]
     if as_json:
