@@ -19,6 +19,7 @@ from octorelease.octopus import errors, secrets
 
 if TYPE_CHECKING:
     from octorelease.actions.result import ActionResult
+    from octorelease.report.ci import CiReporter
     from octorelease.report.console import ConsoleReporter
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -368,23 +369,40 @@ def _render(reporter: ConsoleReporter, result: ActionResult) -> None:
         reporter.error(result.error)
 
 
+def _reporters(options: GlobalOptions, keys: list[str], *, log: bool = True) -> tuple[ConsoleReporter, CiReporter]:
+    """The console reporter and the CI reporter of one command; in a CI, warnings become the
+    CI's warning annotations (``CiReporter``), so every command reports as ``run`` does."""
+    import os
+
+    from octorelease.report.ci import CiReporter
+    from octorelease.report.console import ConsoleReporter
+
+    ci = CiReporter(os.environ, secrets=keys)
+    reporter = ConsoleReporter(
+        sys.stderr, verbosity=options.verbose, log=log, secrets=keys, annotations=ci if ci.ci else None
+    )
+    return reporter, ci
+
+
 def _report_and_exit(ctx: click.Context, run: Callable[[Any], Any], *, log: bool) -> None:
     """Run one action with a console reporter, render its result, and exit with its code."""
-    from octorelease.report.console import ConsoleReporter, render_json
+    from octorelease.report.console import render_json
 
     options = ctx.find_object(GlobalOptions) or GlobalOptions()
     _configure_logging(options.verbose)
     secrets.remember(options.api_key)
     keys = [options.api_key] if options.api_key else []
-    reporter = ConsoleReporter(sys.stderr, verbosity=options.verbose, log=log, secrets=keys)
+    reporter, ci = _reporters(options, keys, log=log)
     try:
         with _connect(options, reporter) as octopus:
             result = run(octopus)
     finally:
         reporter.close()
     _render(reporter, result)
+    doc = result.to_dict(exit_code_for)
+    ci.report(doc, error=result.error.message if result.error is not None else None)
     if options.json:
-        render_json(result.to_dict(exit_code_for), secrets=keys)
+        render_json(doc, secrets=keys)
     ctx.exit(0 if result.ok else exit_code_for(result.error))
 
 
@@ -558,8 +576,7 @@ def run_handler_file(
     from octorelease.handler.build_values import build_values, parse_var
     from octorelease.handler.events import parse_event, parse_status
     from octorelease.handler.run import HandlerRun, run_handlers
-    from octorelease.report.ci import CiReporter, step_outputs, summary_rows
-    from octorelease.report.console import ConsoleReporter, render_json
+    from octorelease.report.console import render_json
 
     _configure_logging(options.verbose)
     event = parse_event(event)
@@ -580,7 +597,7 @@ def run_handler_file(
     values = build_values(os.environ, overrides)
     secrets.remember(options.api_key)
     keys = [options.api_key] if options.api_key else []
-    reporter = ConsoleReporter(sys.stderr, verbosity=options.verbose, secrets=keys)
+    reporter, ci = _reporters(options, keys)
 
     def announce(name: str, runs: bool, reason: str) -> None:
         if runs:
@@ -609,12 +626,7 @@ def run_handler_file(
     ran = sum(1 for h in result.handlers if h.ran)
     reporter.note(f"{ran} of {len(result.handlers)} handler(s) ran for {event}" + (f" ({status})" if status else ""))
     doc = result.to_dict(exit_code_for)
-    ci = CiReporter(os.environ, secrets=keys)
-    if ci.ci:
-        ci.set_outputs(step_outputs(doc))
-        ci.write_summary(summary_rows(doc))
-        if result.error is not None:
-            ci.error(result.error.message, title="octorelease")
+    ci.report(doc, error=result.error.message if result.error is not None else None)
     if options.json:
         render_json(doc, secrets=keys)
     return 0 if result.error is None else exit_code_for(result.error)
@@ -788,12 +800,14 @@ def _main(args: list[str]) -> int:
         if want_json:
             _print_json_error(args, 2, exc.format_message())
         exc.show()
+        _annotate_error(exc.format_message())
         return 2
     except errors.OctoreleaseError as exc:
         code = exit_code_for(exc)
         if want_json:
             _print_json_error(args, code, exc.message)
         _echo_error(exc.message, exc.hint)
+        _annotate_error(exc.message)
         return code
     except (KeyboardInterrupt, click.Abort) as exc:
         # Interrupted outside an action (an action reports its own tasks): click wraps it in Abort.
@@ -828,6 +842,18 @@ def _echo_error(message: str, hint: str | None = None) -> None:
     click.echo(f"Error: {one_line(message)}", err=True)
     if hint:
         click.echo(f"  hint: {one_line(hint)}", err=True)
+
+
+def _annotate_error(message: str) -> None:
+    """In a CI, an error found before any action ran is the CI's error annotation too; a
+    handler-file error (``FILE:LINE: ...``) is annotated at its file and line."""
+    import os
+
+    from octorelease.report.ci import CiReporter
+
+    ci = CiReporter(os.environ, secrets=[os.environ.get("OCTOPUS_API_KEY", "")])
+    if ci.ci:
+        ci.error(message, title="octorelease")
 
 
 def _print_json_error(args: Sequence[str], code: int, message: str) -> None:

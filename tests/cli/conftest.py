@@ -21,8 +21,11 @@ def octorelease(sandbox: Any, capsys: pytest.CaptureFixture[str]) -> Callable[..
 @pytest.fixture(autouse=True)
 def _plain_ci_console(monkeypatch: pytest.MonkeyPatch) -> None:
     """Behave as in a CI job with no colour, whatever the developer's environment is."""
-    for name in ("OCTOPUS_URL", "OCTOPUS_API_KEY", "OCTOPUS_CLI_SERVER", "OCTOPUS_CLI_API_KEY", "OCTOPUS_SPACE",
-                 "GITHUB_ACTIONS", "GITHUB_OUTPUT"):
+    for name in (
+        *("OCTOPUS_URL", "OCTOPUS_API_KEY", "OCTOPUS_CLI_SERVER", "OCTOPUS_CLI_API_KEY", "OCTOPUS_SPACE"),
+        *("GITHUB_ACTIONS", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY"),
+        *("GITLAB_CI", "TF_BUILD", "TEAMCITY_VERSION", "JENKINS_URL", "OCTORELEASE_DOTENV"),
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("CI", "true")

@@ -94,7 +94,7 @@ def test_a_group_is_closed_even_when_the_block_fails() -> None:
 
 def test_log_groups_offers_folds_only_where_a_ci_has_them() -> None:
     assert log_groups(GITHUB) is not None
-    assert log_groups(JENKINS) is None
+    assert log_groups(JENKINS) is not None  # headed lines, no closing marker
     assert log_groups({}) is None
 
 
@@ -285,7 +285,12 @@ def test_step_outputs_give_the_release_the_task_ids_and_the_whole_result() -> No
         "ok": True,
         "action": "deploy",
         "release": {"id": "Releases-7", "version": "1.4.0"},
-        "deployments": [{"task_id": "ServerTasks-1"}, {"task_id": "ServerTasks-2"}],
+        "deployments": [
+            {"environment": "Test", "deployment_id": "Deployments-1", "task_id": "ServerTasks-1", "state": "Success",
+             "web_url": "https://o/app#/tasks/ServerTasks-1"},
+            {"environment": "A, B", "deployment_id": "Deployments-2", "task_id": "ServerTasks-2", "state": "Queued"},
+            {"environment": "Planned only", "state": "Planned"},
+        ],
         "error": None,
     }
     outputs = step_outputs(result)
@@ -293,7 +298,11 @@ def test_step_outputs_give_the_release_the_task_ids_and_the_whole_result() -> No
         "ok": "true",
         "release_version": "1.4.0",
         "release_id": "Releases-7",
+        "environments": "Test,A%2C B",
+        "deployment_ids": "Deployments-1,Deployments-2",
         "task_ids": "ServerTasks-1,ServerTasks-2",
+        "states": "Success,Queued",
+        "web_urls": "https://o/app#/tasks/ServerTasks-1,",
         "result": json.dumps(result, separators=(",", ":")),
     }
 

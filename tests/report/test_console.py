@@ -127,25 +127,41 @@ def test_log_false_shows_states_only() -> None:
     assert lines_of(stream) == ["[Test] Queued ServerTasks-12"]
 
 
-def test_log_batches_go_into_one_fold_per_environment_run_and_states_stay_outside() -> None:
+def test_each_task_log_is_one_whole_fold_printed_when_the_task_ends_in_the_order_tasks_end() -> None:
     reporter, stream = make_reporter(groups=FoldMarkers())
     reporter.release_chosen("Web", "1.3.0")
     test, staging = deployment("Test", 12), deployment("Staging", 13)
     reporter.log_lines(test, [LogLine("Deploy web", None, "Info", "one")])
-    reporter.log_lines(test, [LogLine("Deploy web", None, "Info", "two")])
     reporter.log_lines(staging, [LogLine("Deploy web", None, "Info", "three")])
+    reporter.log_lines(test, [LogLine("Deploy web", None, "Info", "two")])
+    finish(reporter, staging, "Executing", 1)
+    finish(reporter, staging, "Success", 1)
+    reporter.log_lines(test, [LogLine("Deploy web", None, "Info", "four")])
     finish(reporter, test, "Success", 2)
     reporter.close()
     assert lines_of(stream) == [
-        "::group::Deploy Web 1.3.0 to Test",
-        "Deploy web: one",
-        "Deploy web: two",
-        "::endgroup::",
+        "[Staging] Executing",
         "::group::Deploy Web 1.3.0 to Staging",
         "Deploy web: three",
         "::endgroup::",
+        "[Staging] Success in 1s",
+        "::group::Deploy Web 1.3.0 to Test",
+        "Deploy web: one",
+        "Deploy web: two",
+        "Deploy web: four",
+        "::endgroup::",
         "[Test] Success in 2s",
     ]
+
+
+def test_the_fold_of_a_task_that_did_not_end_is_printed_at_close() -> None:
+    reporter, stream = make_reporter(groups=FoldMarkers())
+    test = deployment("Test", 12)
+    reporter.log_lines(test, [LogLine("Deploy web", None, "Info", "one")])
+    assert lines_of(stream) == []
+    reporter.close()
+    reporter.close()
+    assert lines_of(stream) == ["::group::Deploy to Test", "Deploy web: one", "::endgroup::"]
 
 
 def test_error_and_fatal_log_lines_are_red_and_warnings_yellow() -> None:

@@ -141,6 +141,6 @@ def run_plan(
         if wait.fail_on_error:
             result.error = errors.DeploymentFailed(message)
         else:
-            observer.warn(message + " (ignored: --no-fail-on-error)")
+            observer.warn(f"{message} (ignored: {wait.fail_on_error_source})")
             result.messages.append(message + " (ignored)")
     return result

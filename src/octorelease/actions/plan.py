@@ -51,6 +51,9 @@ class WaitOptions:
     cancel_on_timeout: bool = False
     log: bool = True
     fail_on_error: bool = True
+    #: What turned ``fail_on_error`` off, as the user wrote it: a warning about an ignored
+    #: failure names it (a handler file's field, not a flag the user never passed).
+    fail_on_error_source: str = "--no-fail-on-error"
     #: On SIGINT/SIGTERM, cancel the tasks this action created before stopping.
     cancel_on_interrupt: bool = False
 

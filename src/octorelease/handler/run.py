@@ -211,6 +211,7 @@ def _actions(octopus: Octopus, item: _Prepared, dry_run: bool) -> list[ActionRes
         cancel_on_interrupt=handler.cancel_on_interrupt,
         log=handler.log_messages,
         fail_on_error=handler.fail_build_on_error,
+        fail_on_error_source="fail_build_on_error: false",
     )
     actions: list[ActionResult] = []
     steps: list[Callable[[], ActionResult]] = []

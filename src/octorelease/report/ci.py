@@ -7,8 +7,8 @@ CI          fold a group                   error / warning                     o
 =========== ============================== =================================== =====================
 GitHub      ``::group::T`` /               ``::error title=T::M`` /            ``name=value`` lines in
             ``::endgroup::``               ``::warning title=T::M``            ``$GITHUB_OUTPUT`` (1)
-GitLab      ``section_start`` /            ``ERROR: M`` / ``WARNING: M``       -
-            ``section_end`` (collapsed)
+GitLab      ``section_start`` /            ``ERROR: M`` / ``WARNING: M``       ``OCTORELEASE_N=value``
+            ``section_end`` (collapsed)                                        in a dotenv report (3)
 Azure       ``##[group]T`` /               ``##vso[task.logissue type=error]M`` ``##vso[task.setvariable
             ``##[endgroup]``                                                   variable=N;isOutput=true]V``
 TeamCity    ``##teamcity[blockOpened`` /   ``##teamcity[buildProblem`` (2) /   ``##teamcity[setParameter
@@ -20,6 +20,9 @@ Jenkins     a plain ``== T`` line          ``ERROR: M`` / ``WARNING: M``       -
 checked not to occur in the value. GitHub also gets a Markdown table in
 ``$GITHUB_STEP_SUMMARY`` (``write_summary``). (2) ``buildProblem`` fails the TeamCity build, so
 call ``error`` only for failures that should fail it (``--fail-on-error``); use ``warning`` else.
+(3) ``$OCTORELEASE_DOTENV``, default ``octorelease.env``, for ``artifacts: reports: dotenv:``.
+A message that starts ``FILE:LINE: `` (a handler-file error) is annotated at that file and line
+on GitHub (``file=,line=``) and Azure (``sourcepath=;linenumber=``).
 
 Outside a CI nothing is written: the console report already says it all.
 
@@ -45,6 +48,9 @@ from typing import Any, TextIO
 
 from octorelease.durations import format_duration
 from octorelease.safe_text import API_KEY_SHAPE, REDACTED, clean, detect_ci, one_line, redact, safe_json
+
+#: Where GitLab's dotenv report is written unless ``OCTORELEASE_DOTENV`` names a file.
+DOTENV_FILE = "octorelease.env"
 
 _OUTPUT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 
@@ -143,37 +149,75 @@ class LogFolds:
 
 
 def log_groups(environ: Mapping[str, str], clock: Clock = time.time) -> LogFolds | None:
-    """The folds of the CI we run in; None outside a CI and on Jenkins, which has none."""
+    """The folds of the CI we run in; None outside a CI. Jenkins has no folds: its "fold" is a
+    headed run of lines (``== Deploy Web 1.3.0 to Test``), as the README promises."""
     ci = detect_ci(environ)
-    return LogFolds(ci, clock) if ci in ("github", "gitlab", "azure", "teamcity") else None
+    return LogFolds(ci, clock) if ci in ("github", "gitlab", "azure", "teamcity", "jenkins") else None
 
 
 # ---------------------------------------------------------------------------------------------
 # What a result gives later steps, and the summary rows
 
 
+#: The per-deployment outputs: output name -> the deployment's JSON field. Each is a
+#: comma-separated list, one entry per deployment in the same order, so entry i of every list
+#: is about the same deployment.
+DEPLOYMENT_OUTPUTS = {
+    "environments": "environment",
+    "deployment_ids": "deployment_id",
+    "task_ids": "task_id",
+    "states": "state",
+    "web_urls": "web_url",
+}
+
+
 def step_outputs(result: Mapping[str, Any]) -> dict[str, str]:
     """The outputs later steps read from a ``--json`` result (one action's, or ``run``'s).
 
     ``ok`` (``true``/``false``), the last release acted on (``release_version``,
-    ``release_id``), the ``task_ids`` of all deployments (comma-separated), and the whole result
+    ``release_id``), per deployment (``DEPLOYMENT_OUTPUTS``, comma-separated, in the same
+    order) its environment, deployment id, task id, state and web URL, and the whole result
     as compact JSON in ``result`` for anything else (GitHub: ``fromJSON(steps.x.outputs.result)``).
     """
     actions = _actions(result)
     releases = [action["release"] for action in actions if action.get("release")]
-    task_ids = [
-        str(deployment["task_id"])
+    deployments = [  # those made on the server: a dry run's planned ones have no ids
+        deployment
         for action in actions
         for deployment in action.get("deployments") or []
-        if deployment.get("task_id")
+        if deployment.get("task_id") or deployment.get("deployment_id")
     ]
-    return {
+    outputs = {
         "ok": "true" if result.get("ok") else "false",
         "release_version": str(releases[-1].get("version", "")) if releases else "",
         "release_id": str(releases[-1].get("id", "")) if releases else "",
-        "task_ids": ",".join(task_ids),
-        "result": safe_json(result, compact=True),
     }
+    for name, field in DEPLOYMENT_OUTPUTS.items():
+        outputs[name] = ",".join(str(deployment.get(field) or "").replace(",", "%2C") for deployment in deployments)
+    outputs["result"] = safe_json(result, compact=True)
+    return outputs
+
+
+def ignored_failures(result: Mapping[str, Any]) -> list[str]:
+    """The deployments that failed although the result is ok (``--no-fail-on-error`` or
+    ``fail_build_on_error: false``): "Test (Failed)", one per deployment."""
+    if not result.get("ok"):
+        return []
+    return [
+        f"{_environment_label(deployment)} ({deployment.get('state')})"
+        for action in _actions(result)
+        for deployment in action.get("deployments") or []
+        if deployment.get("state") in ("Failed", "Canceled", "TimedOut")
+    ]
+
+
+_LOCATION = re.compile(r"(?P<file>[^:\n]+):(?P<line>[0-9]+): ")
+
+
+def location_of(message: str) -> tuple[str, int] | None:
+    """The ``FILE:LINE: `` a handler-file error starts with, for an annotation at that line."""
+    match = _LOCATION.match(message)
+    return (match["file"], int(match["line"])) if match else None
 
 
 def _actions(result: Mapping[str, Any]) -> list[Mapping[str, Any]]:
@@ -319,12 +363,33 @@ class CiReporter:
                     self._write(closing)
 
     def error(self, message: str, *, title: str | None = None) -> None:
-        """An error annotation (on TeamCity, a build problem that fails the build)."""
+        """An error annotation (on TeamCity, a build problem that fails the build). A message
+        that starts ``FILE:LINE: `` (a handler-file error) is annotated at that file and line."""
         self._annotate("error", message, title)
 
     def warning(self, message: str, *, title: str | None = None) -> None:
-        """A warning annotation."""
+        """A warning annotation (on TeamCity, a message with the WARNING status)."""
         self._annotate("warning", message, title)
+
+    def succeeded_with_issues(self, message: str) -> None:
+        """End an Azure step as SucceededWithIssues (a failure ignored on purpose); elsewhere
+        the warning annotation already said it."""
+        if self.ci == "azure":
+            self._write(f"##vso[task.complete result=SucceededWithIssues;]{azure_data(self._clean(message))}")
+
+    def report(self, result: Mapping[str, Any], *, error: str | None = None) -> None:
+        """Everything a finished command gives its CI: the outputs, the summary, the error
+        annotation (when the command failed) and, for failures ignored on purpose, the step's
+        state with issues (Azure). Every command calls this, ``run`` as ``promote``."""
+        if self.ci is None:
+            return
+        self.set_outputs(step_outputs(result))
+        self.write_summary(summary_rows(result))
+        if error is not None:
+            self.error(error, title="octorelease")
+        ignored = ignored_failures(result)
+        if ignored:
+            self.succeeded_with_issues(f"failed, ignored: {', '.join(ignored)}")
 
     def set_outputs(self, outputs: Mapping[str, str]) -> None:
         """Outputs for later steps of the job (GitHub, Azure, TeamCity; ignored elsewhere)."""
@@ -340,6 +405,22 @@ class CiReporter:
         elif self.ci == "teamcity":
             for name, value in values.items():
                 self._write(f"##teamcity[setParameter name='octorelease.{name}' value='{teamcity_value(value)}']")
+        elif self.ci == "gitlab":
+            self._write_dotenv(values)
+
+    def _write_dotenv(self, values: Mapping[str, str]) -> None:
+        """GitLab's dotenv report: ``OCTORELEASE_<NAME>=value`` lines in the file
+        ``$OCTORELEASE_DOTENV`` names (default ``octorelease.env``), for the job to declare under
+        ``artifacts: reports: dotenv:``. GitLab takes single-line values only and small files,
+        so the whole ``result`` JSON is left out (``--json`` gives it)."""
+        path = self._environ.get("OCTORELEASE_DOTENV") or DOTENV_FILE
+        lines = [
+            f"OCTORELEASE_{name.upper().replace('-', '_')}={one_line(value)}\n"
+            for name, value in values.items()
+            if name != "result"
+        ]
+        with open(path, "w", encoding="utf-8") as file:
+            file.writelines(lines)
 
     def write_summary(self, rows: Sequence[SummaryRow], *, title: str = "octorelease") -> None:
         """Append a Markdown table of ``rows`` to GitHub's job summary (ignored elsewhere)."""
@@ -349,12 +430,15 @@ class CiReporter:
     def _annotate(self, level: str, message: str, title: str | None) -> None:
         message = self._clean(message)
         title = self._clean(title) if title else None
+        where = location_of(message)
         if self.ci == "github":
-            properties = f" title={github_property(title)}" if title else ""
-            self._write(f"::{level}{properties}::{github_data(message)}")
+            properties = [f"file={github_property(where[0])}", f"line={where[1]}"] if where else []
+            properties += [f"title={github_property(title)}"] if title else []
+            self._write(f"::{level}{' ' + ','.join(properties) if properties else ''}::{github_data(message)}")
         elif self.ci == "azure":
             text = f"{title}: {message}" if title else message
-            self._write(f"##vso[task.logissue type={level}]{azure_data(text)}")
+            source = f";sourcepath={azure_property(where[0])};linenumber={where[1]}" if where else ""
+            self._write(f"##vso[task.logissue type={level}{source}]{azure_data(text)}")
         elif self.ci == "teamcity":
             text = teamcity_value(f"{title}: {message}" if title else message)
             if level == "error":

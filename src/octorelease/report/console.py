@@ -8,7 +8,10 @@ faces, chosen once when it is built:
   whose elapsed time ticks on its own; log lines and finished deployments print above it;
 - **plain**, in CI or when stderr is not a terminal: whole lines only, no spinner and no cursor
   movement, each state change printed once (``[Test] Executing``), so a build log reads top to
-  bottom. Task logs go inside the CI's fold (``::group::``) when it has one.
+  bottom. Task logs go inside the CI's fold (``::group::``) when it has one: each task's log
+  is held back and printed as one whole fold when the task ends (in the order tasks end), so a
+  promotion to three environments folds three times, never interleaved, and the state lines
+  stay outside the folds. An interrupted or unfinished task's fold is printed at ``close``.
 
 Everything written passes through ``redact``: task logs and server messages may echo the API
 key, and the key must never reach a build log. It passes through ``safe_text`` too: text from the
@@ -78,6 +81,13 @@ def render_json(result_dict: Mapping[str, Any], stream: TextIO | None = None, *,
     out = sys.stdout if stream is None else stream
     out.write(safe_json(_redact_value(result_dict, secrets)) + "\n")
     out.flush()
+
+
+class Annotations(Protocol):
+    """Where a warning goes in a CI: its own annotation (``report/ci.py``'s ``CiReporter``)."""
+
+    def warning(self, message: str, *, title: str | None = None) -> None:
+        """Write ``message`` as the CI's warning."""
 
 
 class LogGroups(Protocol):
@@ -165,6 +175,7 @@ class ConsoleReporter:
         secrets: Sequence[str] = (),
         environ: Mapping[str, str] = os.environ,
         groups: LogGroups | None = None,
+        annotations: Annotations | None = None,
     ) -> None:
         from rich.console import Console
 
@@ -180,6 +191,7 @@ class ConsoleReporter:
 
             groups = log_groups(environ)
         self._groups = groups
+        self._annotations = annotations
         no_color = environ.get("NO_COLOR", "") != ""
         force_color = not no_color and environ.get("FORCE_COLOR", "") != ""
         # Every choice rich would otherwise make from os.environ is made here from ``environ``.
@@ -195,7 +207,7 @@ class ConsoleReporter:
         self._tracks: dict[str, _Track] = {}
         self._spinners: dict[str, Spinner] = {}
         self._view: Live | None = None
-        self._open_group: str | None = None
+        self._held: dict[str, tuple[str, list[Text]]] = {}  # track key -> (fold title, log lines)
         self._release: str | None = None
         self._handler: str | None = None
 
@@ -207,6 +219,10 @@ class ConsoleReporter:
             self._say(message)
 
     def warn(self, message: str) -> None:
+        """A warning line; in a CI, the CI's own warning annotation instead (said once)."""
+        if self._annotations is not None:
+            self._annotations.warning(redact(message, self._secrets))
+            return
         self._say(("Warning: ", "bold yellow"), (message, "yellow"))
 
     def deployment_queued(self, deployment: DeploymentResult) -> None:
@@ -228,6 +244,8 @@ class ConsoleReporter:
         if track.state == track.printed_state or (self._live and not track.finished):
             return
         track.printed_state = track.state
+        if track.finished:
+            self._print_fold(_key(deployment))
         line: list[str | tuple[str, str]] = [self._prefix(track), (track.state, self._state_style(deployment))]
         if track.finished:
             line.append(f" in {_seconds(track.elapsed(time.monotonic()))}")
@@ -240,15 +258,18 @@ class ConsoleReporter:
             return
         track = self._track(deployment)
         in_group = self._groups is not None and not self._live
-        if in_group:
-            self._enter_group(self._group_title(deployment))
+        held = self._held.setdefault(_key(deployment), (self._group_title(deployment), [])) if in_group else None
         prefix = [] if in_group else [self._prefix(track)]
         for line in lines:
             # Each line of a multi-line message gets the prefix: a continuation line of a
             # script's output must not start a line of the build log on its own.
             where, style = self._log_where(line), CATEGORY_STYLES.get(line.category, "")
             for text in safe_lines(line.text):
-                self._print(self._line(*prefix, (where, "dim"), (text, style)), in_group=in_group)
+                rendered = self._line(*prefix, (where, "dim"), (text, style))
+                if held is not None:
+                    held[1].append(rendered)
+                else:
+                    self._print(rendered)
 
     def release_chosen(self, project: str, version: str) -> None:
         """Name the release being deployed, for the CI fold titles ("Deploy Web 1.3.0 to Test")."""
@@ -290,9 +311,11 @@ class ConsoleReporter:
             self._print(verdict)
 
     def close(self) -> None:
-        """End the live view and any open CI fold; safe to call more than once."""
+        """End the live view and print the folds of tasks that did not end (interrupted, timed
+        out, not waited for); safe to call more than once."""
         self._stop_view()
-        self._leave_group()
+        for key in list(self._held):
+            self._print_fold(key)
 
     def __enter__(self) -> ConsoleReporter:
         return self
@@ -407,15 +430,12 @@ class ConsoleReporter:
     def _say(self, *parts: str | tuple[str, str]) -> None:
         self._print(self._line(*parts))
 
-    def _print(self, renderable: RenderableType, *, in_group: bool = False, soft_wrap: bool = True) -> None:
-        """Print above the live region, or as whole lines; an open CI fold ends before any text
-        that is not a log line, so a state line is never hidden inside a fold.
+    def _print(self, renderable: RenderableType, *, soft_wrap: bool = True) -> None:
+        """Print above the live region, or as whole lines.
 
         ``soft_wrap`` leaves long lines to the terminal: rich would otherwise break a log line
         at 80 columns in a build log.
         """
-        if not in_group:
-            self._leave_group()
         self._console.print(renderable, soft_wrap=soft_wrap)
 
     def _write_marker(self, marker: str) -> None:
@@ -423,17 +443,19 @@ class ConsoleReporter:
         self._console.file.write(redact(marker, self._secrets) + "\n")
         self._console.file.flush()
 
-    def _enter_group(self, title: str) -> None:
-        if self._open_group == title or self._groups is None:
+    def _print_fold(self, key: str) -> None:
+        """The held log of one task as one whole fold: its opening marker, its lines, its close
+        (Jenkins has no closing marker: its fold is a headed run of lines)."""
+        held = self._held.pop(key, None)
+        if held is None or self._groups is None:
             return
-        self._leave_group()
+        title, lines = held
         self._write_marker(self._groups.open(title))
-        self._open_group = title
-
-    def _leave_group(self) -> None:
-        if self._open_group is not None and self._groups is not None:
-            self._write_marker(self._groups.close(self._open_group))
-        self._open_group = None
+        for line in lines:
+            self._print(line)
+        closing = self._groups.close(title)
+        if closing:
+            self._write_marker(closing)
 
     # -- the live view ---------------------------------------------------------------------
 
