@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from octorelease.handler.events import BUILD_EVENTS
 from octorelease.octopus import errors, secrets
 
 if TYPE_CHECKING:
@@ -55,6 +56,11 @@ Exit codes:
   130 interrupted by SIGINT (Ctrl-C); tasks not cancelled still run on the server
   143 interrupted by SIGTERM (a cancelled CI job); likewise
 """
+
+#: ``run`` has no --no-fail-on-error: a handler file's field says it.
+RUN_EXIT_CODES_HELP = EXIT_CODES_HELP.replace(
+    "failures ignored by --no-fail-on-error", "failures ignored by fail_build_on_error: false"
+)
 
 #: A bug in octorelease rather than a problem the user can fix (sysexits' EX_SOFTWARE).
 INTERNAL_ERROR = 70
@@ -108,6 +114,7 @@ def global_options(on_group: bool) -> Callable[[F], F]:
             click.option(
                 "--server",
                 envvar=env("OCTOPUS_URL", "OCTOPUS_CLI_SERVER"),
+                metavar="URL",
                 expose_value=False,
                 callback=_remember,
                 help="Octopus server URL, with or without /api (env OCTOPUS_URL, else octo's OCTOPUS_CLI_SERVER).",
@@ -115,6 +122,7 @@ def global_options(on_group: bool) -> Callable[[F], F]:
             click.option(
                 "--api-key",
                 envvar=env("OCTOPUS_API_KEY", "OCTOPUS_CLI_API_KEY"),
+                metavar="KEY",
                 expose_value=False,
                 callback=_remember,
                 help="Octopus API key (env OCTOPUS_API_KEY, else octo's OCTOPUS_CLI_API_KEY). Never printed.",
@@ -122,6 +130,7 @@ def global_options(on_group: bool) -> Callable[[F], F]:
             click.option(
                 "--space",
                 envvar=env("OCTOPUS_SPACE"),
+                metavar="NAME|ID",
                 expose_value=False,
                 callback=_remember,
                 help="Space name or id (env OCTOPUS_SPACE; default: the server's default space).",
@@ -146,6 +155,7 @@ def global_options(on_group: bool) -> Callable[[F], F]:
             click.option(
                 "--ca-bundle",
                 envvar=env("OCTOPUS_CA_BUNDLE"),
+                metavar="FILE",
                 expose_value=False,
                 callback=_remember,
                 help="CA bundle file to verify the server's TLS certificate (env OCTOPUS_CA_BUNDLE).",
@@ -594,7 +604,8 @@ def run_handler_file(
         api_key=options.api_key or (handler_file.api_key.get_secret_value() if handler_file.api_key else None),
         space=options.space or handler_file.space,
     )
-    values = build_values(os.environ, overrides)
+    # {build.stage} is the --stage value (a --var stage=... wins).
+    values = build_values(os.environ, {**({"stage": stage} if stage else {}), **overrides})
     secrets.remember(options.api_key)
     keys = [options.api_key] if options.api_key else []
     reporter, ci = _reporters(options, keys)
@@ -623,8 +634,7 @@ def run_handler_file(
             )
         finally:
             reporter.close()
-    ran = sum(1 for h in result.handlers if h.ran)
-    reporter.note(f"{ran} of {len(result.handlers)} handler(s) ran for {event}" + (f" ({status})" if status else ""))
+    reporter.note(_handlers_tally(result.handlers, event, status))
     doc = result.to_dict(exit_code_for)
     ci.report(doc, error=result.error.message if result.error is not None else None)
     if options.json:
@@ -632,9 +642,26 @@ def run_handler_file(
     return 0 if result.error is None else exit_code_for(result.error)
 
 
-@cli.command(name="run", epilog=EXIT_CODES_HELP)
+def _handlers_tally(handlers: Sequence[Any], event: str, status: str | None) -> str:
+    """``3 of 5 handler(s) ran for build-completed (success): 2 succeeded, 1 failed``; a
+    failed handler ran too, so it is counted, and said."""
+    ran = [h for h in handlers if h.ran]
+    failed = sum(1 for h in ran if h.error is not None)
+    line = f"{len(ran)} of {len(handlers)} handler(s) ran for {event}" + (f" ({status})" if status else "")
+    if failed:
+        line += f": {len(ran) - failed} succeeded, {failed} failed"
+    return line
+
+
+@cli.command(name="run", epilog=RUN_EXIT_CODES_HELP)
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--event", default="build-completed", show_default=True, help="The build event (ContinuaCI's names).")
+@click.option(
+    "--event",
+    default="build-completed",
+    show_default=True,
+    metavar="EVENT",
+    help=f"The build event, one of ContinuaCI's: {', '.join(BUILD_EVENTS)}.",
+)
 @click.option("--status", default=None, type=click.Choice(["success", "failure"]), help="The build status.")
 @click.option("--stage", default=None, help="The stage, for stage events.")
 @click.option("--var", "variables", multiple=True, metavar="KEY=VALUE", help="A build value, e.g. build.number=7.")
@@ -664,8 +691,12 @@ def run_command(
     ctx.exit(code)
 
 
-@cli.command(epilog=EXIT_CODES_HELP)
-@global_options(on_group=False)
+@cli.command()
+@click.option(
+    "--json", "json", is_flag=True, default=False, expose_value=False, callback=_remember,
+    help="Print exactly one JSON object on stdout.",
+)
+@click.option("-v", "--verbose", count=True, expose_value=False, callback=_remember, help="More detail.")
 @click.pass_context
 def demo(ctx: click.Context, /) -> None:
     """Start the sandbox, ship a release through it with a handler file, and stop.
@@ -697,7 +728,7 @@ def demo(ctx: click.Context, /) -> None:
     ctx.exit(code)
 
 
-@cli.command(epilog=EXIT_CODES_HELP)
+@cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8065, show_default=True, type=int, help="Port to listen on (0: any free).")
 @click.option("--db", "db_path", default=None, help="SQLite file to keep state in (default: in memory).")

@@ -84,11 +84,14 @@ class Octopus:
         release: str | None = None,
         dry_run: bool = False,
         wait: WaitOptions | None = None,
+        release_reason: str | None = None,
         **options: Any,
     ) -> ActionResult:
         """Deploy the release running in ``source`` (its latest successful deployment, unless
         ``release`` pins one) to every environment in ``to``. ``options`` are the fields of
-        ``DeploymentOptions`` (force_package_download, machines, notes, tenants, ...)."""
+        ``DeploymentOptions`` (force_package_download, machines, notes, tenants, ...).
+        ``release_reason`` says why a pinned ``release`` was pinned ("the release this handler
+        created"), so the message about it tells what really happened."""
         from octorelease.actions.promote import plan_promote
 
         deployment_options = deployment_options_from(options)
@@ -106,6 +109,7 @@ class Octopus:
             ),
             dry_run,
             wait or WaitOptions(),
+            release_reason=release_reason,
         )
 
     def deploy(
@@ -116,9 +120,11 @@ class Octopus:
         to: Sequence[str],
         dry_run: bool = False,
         wait: WaitOptions | None = None,
+        release_reason: str | None = None,
         **options: Any,
     ) -> ActionResult:
-        """Deploy ``release`` (a version, or ``latest``) of ``project`` to every environment in ``to``."""
+        """Deploy ``release`` (a version, or ``latest``) of ``project`` to every environment in
+        ``to``; ``release_reason`` as for ``promote``."""
         from octorelease.actions.deploy import plan_deploy
 
         deployment_options = deployment_options_from(options)
@@ -129,6 +135,7 @@ class Octopus:
             ),
             dry_run,
             wait or WaitOptions(),
+            release_reason=release_reason,
         )
 
     def create(
@@ -196,7 +203,7 @@ class Octopus:
             )
 
         if deploy_to and not dry_run:
-            probe = self._run(ActionResult("create"), plan_targets, True, WaitOptions())
+            probe = self._run(ActionResult("create"), plan_targets, True, WaitOptions(), announce_release=False)
             if probe.error is not None:
                 result.project, result.release, result.error = probe.project, probe.release, probe.error
                 return result
@@ -223,7 +230,7 @@ class Octopus:
             result.dry_run = dry_run
             return result
         if dry_run:
-            return self._run(result, plan_targets, True, WaitOptions())
+            return self._run(result, plan_targets, True, WaitOptions(), announce_release=False)
         return self._run(
             result,
             lambda space, on_release: plan_deploy(
@@ -236,6 +243,7 @@ class Octopus:
             ),
             False,
             wait or WaitOptions(),
+            announce_release=False,
         )
 
     def plan(
@@ -288,8 +296,17 @@ class Octopus:
         make_plan: Callable[[SpaceApi, OnRelease], DeploymentPlan],
         dry_run: bool,
         wait: WaitOptions,
+        *,
+        release_reason: str | None = None,
+        announce_release: bool = True,
     ) -> ActionResult:
-        """Plan (GETs only), then unless ``dry_run`` create and follow the deployments."""
+        """Plan (GETs only), then unless ``dry_run`` create and follow the deployments.
+
+        ``release_reason`` replaces the plan's reason for an untenanted release (a caller that
+        pinned it knows why); ``announce_release=False`` when the caller has said which release
+        already (``create --deploy-to`` just created it), so it is said once."""
+        from dataclasses import replace
+
         from octorelease.actions.execute import run_plan
 
         def on_release(project: Project, chosen: ChosenRelease) -> None:
@@ -297,9 +314,13 @@ class Octopus:
             if result.release is None or not chosen.tenants:
                 # Tenants running different releases are told one by one; the first one leads.
                 result.release = Ref(chosen.release.id, chosen.release.version)
+            if release_reason and not chosen.tenants:
+                chosen = replace(chosen, reason=release_reason)
+            self.observer.release_chosen(project.name, chosen.release.version)
+            if not announce_release:
+                return
             message = f"Release {chosen.release.version} of {project.name}{chosen.scope}: {chosen.reason}."
             result.messages.append(message)
-            self.observer.release_chosen(project.name, chosen.release.version)
             self.observer.note(message)
 
         try:

@@ -196,3 +196,48 @@ def test_jenkins_gets_the_headed_lines_the_readme_promises(
     lines = run.err.splitlines()
     heading = lines.index("== Deploy Web 1.1.0 to Test")
     assert lines[heading + 1] and not lines[heading + 1].startswith("[Test]")
+
+
+def release_lines(err: str) -> list[str]:
+    """The lines that name a release of Web."""
+    return [line for line in err.splitlines() if " of Web" in line or "release Web" in line]
+
+
+def test_create_says_once_and_truly_where_the_version_came_from(
+    sandbox: SandboxControl, octorelease: Octorelease
+) -> None:
+    run = octorelease("create", "--project", "Web")
+    assert run.code == 0, run.err
+    (line,) = release_lines(run.err)
+    assert re.fullmatch(r"Created release 1\.\d+\.\d+ of Web \(the next after the project's highest release\)\.", line)
+
+    run = octorelease("create", "--project", "Web", "--version", "7.0.0", "--deploy-to", "Development")
+    assert run.code == 0, run.err
+    assert "Created release 7.0.0 of Web (the version given)." in run.err
+    assert "asked for" not in run.err
+    assert run.err.count("7.0.0 of Web") == 1
+
+    run = octorelease("create", "--project", "Web", "--version", "7.0.0", "--ignore-existing")
+    assert run.code == 0, run.err
+    assert release_lines(run.err) == ["Using existing release 7.0.0 of Web (it already exists)."]
+
+
+def test_a_handler_says_which_release_it_deploys_and_promotes_and_why(
+    sandbox: SandboxControl, octorelease: Octorelease, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("octorelease.yml").write_text(
+        "handlers:\n"
+        "  - name: Ship\n"
+        "    project: Web\n"
+        "    on: {event: build-completed}\n"
+        "    create: {version: 1.9.0, packages: {'Deploy web': 1.3.0}}\n"
+        "    deploy: {to: [Development]}\n"
+        "    promote: {from: Development, to: [Test]}\n",
+        encoding="utf-8",
+    )
+    run = octorelease("run", "octorelease.yml", "--stage", "Build")
+    assert run.code == 0, run.err
+    assert "Release 1.9.0 of Web: the release this handler created." in run.err
+    assert "Release 1.9.0 of Web: the release this handler deployed to Development." in run.err
+    assert "asked for" not in run.err

@@ -248,7 +248,7 @@ def test_a_dry_run_creates_nothing_and_shows_the_plans(
     assert releases(sandbox) == before
     assert "Dry run: nothing was created. The plan:\npromote Web release 1.0.0" in run.err
     assert "  -> Staging: " in run.err
-    assert "Would create release 1.3.7 of Web (as given)." in run.err
+    assert "Would create release 1.3.7 of Web (the version given)." in run.err
     assert "Would deploy the new release to Development once it exists." in run.err
     assert "Would promote the new release from Development to Test once it is there." in run.err
 

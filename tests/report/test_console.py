@@ -234,14 +234,11 @@ def test_summary_of_an_action_rejected_before_any_deployment_prints_nothing() ->
     assert stream.getvalue() == ""
 
 
-def test_summary_of_a_create_without_deployments_names_the_release() -> None:
+def test_summary_of_a_create_without_deployments_adds_nothing_to_what_the_create_said() -> None:
     created, created_stream = make_reporter()
-    existing, existing_stream = make_reporter()
     release = {"project": Ref("Projects-1", "Web"), "release": Ref("Releases-9", "1.4.0")}
     created.summary(ActionResult("create", release_created=True, **release))
-    existing.summary(ActionResult("create", release_created=False, **release))
-    assert lines_of(created_stream) == ["Created release Web 1.4.0."]
-    assert lines_of(existing_stream) == ["Used the existing release Web 1.4.0."]
+    assert lines_of(created_stream) == []
 
 
 def test_error_is_one_line_with_the_hint_on_a_second() -> None:

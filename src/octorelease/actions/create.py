@@ -184,7 +184,7 @@ def check_release(space: SpaceApi, request: ReleaseRequest) -> CheckedRelease:
     project, version, an existing release, channel, steps and the feed's package versions."""
     project = space.project(request.project)
     version = (request.version or "").strip()
-    reason = "as given"
+    reason = "the version given"
     if not version:
         recent = space.http.get(space.path(f"projects/{project.id}/releases"), {"take": 100})["Items"]
         version = next_version([r["Version"] for r in recent])
@@ -196,7 +196,7 @@ def check_release(space: SpaceApi, request: ReleaseRequest) -> CheckedRelease:
     existing = _existing(space, project, version)
     if existing is not None:
         if request.ignore_existing:
-            return CheckedRelease(project, version, "it already exists (--ignore-existing)", existing)
+            return CheckedRelease(project, version, "it already exists", existing)
         raise errors.OctopusRejected(
             f"Release {version} of {project.name} already exists.",
             hint="Pass --ignore-existing to use it, or choose another --version.",

@@ -84,7 +84,7 @@ def settle_interrupt(
             "still running on the server"
             + (" (interrupted again while asking the server)" if interrupted_again else "")
             + ": "
-            + ", ".join(f"{d.label} {d.task_id} ({d.state})" for d in still)
+            + ", ".join(f"{d.label} {d.task_id} ({d.state}{', ' + d.web_url if d.web_url else ''})" for d in still)
         )
     if not cancelled and not still:
         parts.append("every deployment had ended")

@@ -121,7 +121,7 @@ def run_handlers(
         if item is None:
             result.handlers.append(HandlerRun(name, False, decision.reason))
         elif failed is not None:
-            result.handlers.append(HandlerRun(name, False, f"skipped: handler {failed!r} failed"))
+            result.handlers.append(HandlerRun(name, False, f"skipped: handler '{failed}' failed"))
         else:
             if on_handler is not None:
                 on_handler(name, True, decision.reason)
@@ -280,6 +280,7 @@ def _deploy(
         to=deploy.to,
         dry_run=dry_run,
         wait=wait,
+        release_reason=None if deploy.release else "the release this handler created",
         notes=deploy.notes,
         **_deployment_options(deploy),
     )
@@ -316,6 +317,7 @@ def _promote(
         release=release,
         dry_run=dry_run,
         wait=wait,
+        release_reason=f"the release this handler deployed to {promote.from_}" if placed is not None else None,
         notes=promote.notes,
         redeploy=promote.redeploy,
         **_deployment_options(promote),

@@ -251,6 +251,8 @@ class ConsoleReporter:
             line.append(f" in {_seconds(track.elapsed(time.monotonic()))}")
             if deployment.failed and _failure(deployment):
                 line.append(f" ({_failure(deployment)})")
+            if deployment.failed and deployment.web_url:
+                line.append((f" {deployment.web_url}", "dim"))
         self._say(*line)
 
     def log_lines(self, deployment: DeploymentResult, lines: list[LogLine]) -> None:
@@ -305,7 +307,7 @@ class ConsoleReporter:
                 self.plan(result.plan)
             return
         if result.deployments:
-            self._print(self._table(result.deployments), soft_wrap=False)
+            self._print_table(self._table(result.deployments))
         verdict = self._verdict(result)
         if verdict is not None:
             self._print(verdict)
@@ -370,13 +372,23 @@ class ConsoleReporter:
         from rich.table import Table
 
         with_errors = any(_failure(d) for d in deployments)
+        with_links = any(d.web_url for d in deployments)
         table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-        for heading in ("Environment", "State", "Duration", "Task") + (("Error",) if with_errors else ()):
-            table.add_column(heading)
+        headings = ("Environment", "State", "Duration", "Task") + (("Link",) if with_links else ())
+        for heading in headings:
+            table.add_column(heading, no_wrap=True)
+        if with_errors:
+            table.add_column("Error")
         for d in deployments:
             duration = _seconds(d.duration_seconds) if d.duration_seconds is not None else "-"
-            task = self._line((d.task_id or "-", f"link {d.web_url}" if d.web_url else ""))
-            cells = [self._line(d.label), self._line((d.state, self._state_style(d))), self._line(duration), task]
+            cells = [
+                self._line(d.label),
+                self._line((d.state, self._state_style(d))),
+                self._line(duration),
+                self._line(d.task_id or "-"),
+            ]
+            if with_links:
+                cells.append(self._line((d.web_url or "", "dim")))
             if with_errors:
                 cells.append(self._line((_failure(d), "red")))
             table.add_row(*cells)
@@ -385,6 +397,8 @@ class ConsoleReporter:
     def _verdict(self, result: ActionResult) -> Text | None:
         """One line on how the action went, or None when only the error line can say it."""
         deployments = result.deployments
+        if result.action == "create" and not deployments:
+            return None  # "Created release 1.4.0 of Web (...)" was said as it happened: once is enough
         failed = [d for d in deployments if d.failed]
         succeeded = [d for d in deployments if d.state == "Success" and not d.already_deployed]
         already = [d for d in deployments if d.state == "Success" and d.already_deployed]
@@ -437,6 +451,21 @@ class ConsoleReporter:
         at 80 columns in a build log.
         """
         self._console.print(renderable, soft_wrap=soft_wrap)
+
+    def _print_table(self, table: RenderableType) -> None:
+        """A table at its natural width, never cut to the terminal's (40 columns cut task ids)
+        nor to rich's 80 when there is no terminal (a CI log is as wide as its lines): the
+        terminal wraps an over-wide line, which loses nothing."""
+        from rich.measure import Measurement
+
+        options = self._console.options.update_width(10_000)
+        width = Measurement.get(self._console, options, table).maximum
+        previous = self._console.width
+        self._console.width = max(width, previous)  # print(width=) is capped at the console's
+        try:
+            self._console.print(table, soft_wrap=False, crop=False)
+        finally:
+            self._console.width = previous
 
     def _write_marker(self, marker: str) -> None:
         """A CI fold marker goes out verbatim: rich would strip the escape codes GitLab needs."""
