@@ -46,7 +46,7 @@ from pydantic import (
 
 from octorelease.durations import parse_duration
 from octorelease.handler import bounded_yaml
-from octorelease.handler.build_values import expand_build_values, placeholders
+from octorelease.handler.build_values import expand_build_values, placeholders, unknown_references
 from octorelease.handler.conditions import parse_condition
 from octorelease.handler.events import (
     STAGE_EVENTS,
@@ -297,6 +297,29 @@ def expand_handler(handler_file: HandlerFile, index: int, values: Mapping[str, s
         key: value if key in ("name", "conditions", "on") else expand(value, (*loc, key)) for key, value in data.items()
     }
     return Handler.model_validate(expanded)
+
+
+def check_references(handler_file: HandlerFile, index: int, values: Mapping[str, str]) -> None:
+    """Raise HandlerFileError at the first ``{build.*}`` of handler ``index`` (conditions too)
+    that no CI and no ``--var`` can give. Run on the handlers that do not run in this build, so
+    a typo in the failure handler is found on a green build; a value that some CI gives but
+    this build lacks is no fault there."""
+
+    def walk(value: Any, at: Loc) -> None:
+        if isinstance(value, str):
+            for problem in unknown_references(value, values):
+                raise HandlerFileError(f"{handler_file.locate(at)}: {problem}")
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                walk(item, (*at, key))
+        elif isinstance(value, list):
+            for position, item in enumerate(value):
+                walk(item, (*at, position))
+
+    data = handler_file.handlers[index].model_dump(by_alias=True)
+    for key, value in data.items():
+        if key != "name":
+            walk(value, ("handlers", index, key))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -86,3 +86,27 @@ def test_the_failure_line_and_the_table_give_the_task_link_and_40_columns_cut_no
     assert failure.endswith(url)
     row = next(line for line in run.err.splitlines() if line.startswith("Development "))
     assert task_id in row.split() and url in row.split()
+
+
+def test_a_typo_in_a_handler_that_does_not_run_is_found_before_anything_is_done(
+    sandbox: SandboxControl, octorelease: Octorelease, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("octorelease.yml").write_text(
+        "handlers:\n"
+        "  - name: Ship\n"
+        "    project: Web\n"
+        "    on: {event: build-completed, status: success}\n"
+        "    deploy: {to: [Development], release: latest, notes: 'build {build.tag}'}\n"
+        "  - name: On failure\n"
+        "    project: Web\n"
+        "    on: {event: build-completed, status: failure}\n"
+        "    deploy: {to: [Development], release: latest, notes: 'failed {build.nubmer}'}\n",
+        encoding="utf-8",
+    )
+    before = len(sandbox.get("/api/Spaces-1/deployments", take=500)["Items"])
+    run = octorelease("run", "octorelease.yml", "--status", "success", "--var", "tag=v1")
+    assert run.code == 2
+    assert "octorelease.yml:9: handlers[1].deploy.notes: unknown build value {build.nubmer}" in run.err
+    assert "did you mean {build.number}?" in run.err
+    assert len(sandbox.get("/api/Spaces-1/deployments", take=500)["Items"]) == before

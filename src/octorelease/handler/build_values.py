@@ -67,6 +67,7 @@ KNOWN_VALUES = (
     "repository",
     "job",
     "actor",
+    "stage",  # the --stage value
 )
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
@@ -121,6 +122,13 @@ def expand_build_values(text: str, values: Mapping[str, str]) -> str:
 def placeholders(text: str) -> list[str]:
     """The names of the ``{build.*}`` placeholders in ``text``, in order (escapes skipped)."""
     return [match.group(1) for match in _PLACEHOLDER.finditer(text) if match.group(1) is not None]
+
+
+def unknown_references(text: str, values: Mapping[str, str]) -> list[str]:
+    """Why each ``{build.*}`` in ``text`` that no CI and no ``--var`` can give is wrong: a typo
+    (``{build.nubmer}``) is found whether or not the handler runs in this build."""
+    known = set(values) | set(KNOWN_VALUES)
+    return [_unknown_value(name, values) for name in placeholders(text) if name not in known]
 
 
 def _unknown_value(name: str, values: Mapping[str, str]) -> str:

@@ -29,7 +29,15 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from octorelease.actions.plan import WaitOptions
 from octorelease.actions.result import ActionResult, SilentObserver
-from octorelease.config import Deploy, DeploymentOptions, Handler, HandlerFile, HandlerFileError, expand_handler
+from octorelease.config import (
+    Deploy,
+    DeploymentOptions,
+    Handler,
+    HandlerFile,
+    HandlerFileError,
+    check_references,
+    expand_handler,
+)
 from octorelease.handler.locate import fault_location, point_at_file
 from octorelease.handler.select import Decision, select_handlers
 from octorelease.handler.variables import set_project_variables
@@ -111,6 +119,9 @@ def run_handlers(
     from the server are captured in the actions' results.
     """
     decisions = select_handlers(handler_file, event=event, status=status, stage=stage, values=values)
+    for decision in decisions:
+        if not decision.will_run:
+            check_references(handler_file, decision.index, values)
     prepared = [_prepare(handler_file, decision, values) for decision in decisions if decision.will_run]
     by_index = {item.decision.index: item for item in prepared}
     result = RunResult()
