@@ -16,7 +16,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 import pytest
 
@@ -53,10 +53,11 @@ def known_secrets(args: Sequence[str], environ: Mapping[str, str]) -> set[str]:
                 value = arg.split("=", 1)[1]
             if value is not None:
                 (found.add(value) if into is None else into.append(value))
-    for url in urls:
-        parts = urlsplit(url)
-        found.update({parts.password or "", parts.username or ""})
-        found.update(piece.partition("=")[2] for piece in re.split(r"[&;]", parts.query))
+    for url in urls:  # by pattern, not urlsplit: a URL too broken to parse may still carry a key
+        userinfo = re.match(r"^[^/]*//([^/?#]*)@", url)
+        found.update(userinfo.group(1).split(":") if userinfo else ())
+        query = url.partition("?")[2].partition("#")[0]
+        found.update(piece.partition("=")[2] for piece in re.split(r"[&;]", query))
     return {s for secret in found for s in (secret, unquote(secret)) if len(s) >= 4}
 
 

@@ -818,8 +818,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _main(args)
 
 
+def _is_utf8(arg: str) -> bool:
+    """False for an argument carrying undecodable bytes (Python keeps them as surrogates)."""
+    try:
+        arg.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _main(args: list[str]) -> int:
     want_json = "--json" in args
+    unreadable = next((i for i, arg in enumerate(args, 1) if not _is_utf8(arg)), None)
+    if unreadable is not None:  # a byte the shell could not decode: it would fail deep in a request
+        message = f"Argument {unreadable} is not valid UTF-8 text."
+        if want_json:
+            _print_json_error(args, 2, message)
+        _echo_error(message, "Give names, versions and paths as UTF-8 text.")
+        return 2
     try:
         with _sigterm_unwinds():
             returned = cli.main(args=args, prog_name="octorelease", standalone_mode=False)

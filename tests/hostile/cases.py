@@ -229,6 +229,20 @@ SERVERS = [
          "API-WRONG0000000000000000000000000", connect=False, says=("401",)),
     case("servers", "key not allowed to deploy there", 4, *PROMOTE, "--server", "{server}", "--api-key",
          LIMITED_KEY, connect=False, says=("Staging",)),
+    case("servers", "an IPv6 URL cut short", 2, *PROMOTE, "--server", "http://[::1", "--api-key", "{key}",
+         connect=False, says=("not a valid URL",)),
+    case("servers", "a port that is not a number", 2, *PROMOTE, "--server", "http://127.0.0.1:abc", "--api-key",
+         "{key}", connect=False, says=("not a valid URL",)),
+    case("servers", "an API key with a non-ASCII letter", 2, *PROMOTE, "--server", "{server}", "--api-key",
+         "API-KÉY0000000000000000000000000", connect=False, says=("API key",)),
+    case("servers", "an API key with a line break", 2, *PROMOTE, "--server", "{server}", "--api-key",
+         "API-KEY00000\nX-Other: 1", connect=False, says=("API key",)),
+    case("servers", "an API key of spaces", 2, *PROMOTE, "--server", "{server}", "--api-key", "   ",
+         connect=False, says=("API key",)),
+    case("flags", "an argument that is not UTF-8", 2, "promote", "--project", "W\udcffeb", "--from", "Test",
+         "--to", "Staging", says=("UTF-8",)),
+    case("names", "a project name of 70,000 characters", 2, "promote", "--project", "W" * 70_000, "--from",
+         "Test", "--to", "Staging", says=("cannot be sent in a URL",)),
 ]
 
 

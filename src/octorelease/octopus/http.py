@@ -124,7 +124,15 @@ def normalise_server_url(url: str) -> str:
     url = url.strip().rstrip("/")
     if url.lower().endswith("/api"):
         url = url[: -len("/api")]
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 — a port that is not a number raises here, not at the first request
+        httpx.URL(url)
+    except (ValueError, httpx.InvalidURL):
+        raise errors.InvalidInput(
+            "The Octopus URL given is not a valid URL (its host or port cannot be read).",
+            hint="Use e.g. --server https://octopus.example.com",
+        ) from None
     if "@" in parts.netloc or parts.query or parts.fragment or "?" in url or "#" in url:
         host = parts.netloc.rpartition("@")[2]
         raise errors.InvalidInput(
@@ -137,6 +145,22 @@ def normalise_server_url(url: str) -> str:
             f"The Octopus URL {url!r} is not an http(s) URL.", hint="Use e.g. --server https://octopus.example.com"
         )
     return url
+
+
+def check_api_key(api_key: str) -> None:
+    """Refuse a key that cannot be an Octopus API key before it reaches a header: missing or
+    blank, or with characters a header cannot carry (non-ASCII, line breaks, other controls),
+    which would otherwise fail deep in the transport. The message never repeats the key."""
+    if not api_key.strip():
+        raise errors.InvalidInput(
+            "No API key given.", hint="Pass --api-key or set OCTOPUS_API_KEY (an Octopus API key, API-...)."
+        )
+    if not api_key.isascii() or not api_key.isprintable() or api_key != api_key.strip():
+        raise errors.InvalidInput(
+            "The API key given is not a valid Octopus API key: it has spaces, line breaks, control "
+            "characters or letters outside ASCII.",
+            hint="Copy the key again (API-...) into --api-key or OCTOPUS_API_KEY.",
+        )
 
 
 def ssl_context_for(verify: bool | str) -> bool | ssl.SSLContext:
@@ -282,10 +306,7 @@ class OctopusHttp:
         max_body_bytes: int = MAX_BODY_BYTES,
     ) -> None:
         self.server = normalise_server_url(server)
-        if not api_key:
-            raise errors.InvalidInput(
-                "No API key given.", hint="Pass --api-key or set OCTOPUS_API_KEY (an Octopus API key, API-...)."
-            )
+        check_api_key(api_key)
         self.retry = retry
         self.timeout = timeout
         self.max_body_bytes = max_body_bytes
@@ -447,7 +468,13 @@ class OctopusHttp:
             write=_cut(self.timeout.write, seconds),
             pool=_cut(self.timeout.pool, seconds),
         )
-        request = self._client.build_request(method, path, params=params or None, json=json, timeout=timeout)
+        try:
+            request = self._client.build_request(method, path, params=params or None, json=json, timeout=timeout)
+        except httpx.InvalidURL as exc:  # a name or version too long, or unsendable, for a URL
+            raise errors.InvalidInput(
+                f"A value given cannot be sent in a URL to Octopus: {_first_line(str(exc))}.",
+                hint="Check the names and versions given: Octopus names are at most a few hundred characters.",
+            ) from None
         try:
             streamed = self._client.send(request, stream=True)
             try:

@@ -30,10 +30,15 @@ _active: set[str] | None = None
 def url_secrets(url: str) -> list[str]:
     """The credentials a URL carries (user, password, query and fragment values), raw and
     percent-decoded: what output must never show, though such a URL is refused."""
-    parts = urlsplit(url.strip())
-    userinfo = parts.netloc.rpartition("@")[0]
-    values = [piece.partition("=")[2] for piece in re.split(r"[&;]", parts.query)]
-    found = [userinfo, *userinfo.split(":"), *values, parts.fragment]
+    try:
+        parts = urlsplit(url.strip())
+        netloc, query, fragment = parts.netloc, parts.query, parts.fragment
+    except ValueError:  # e.g. "http://[::1" — refused later, but its secrets are still hidden
+        netloc = url.partition("//")[2].split("/")[0].split("?")[0]
+        query, _, fragment = url.partition("?")[2].partition("#")
+    userinfo = netloc.rpartition("@")[0]
+    values = [piece.partition("=")[2] for piece in re.split(r"[&;]", query)]
+    found = [userinfo, *userinfo.split(":"), *values, fragment]
     return [s for item in found for s in (item, unquote(item)) if len(s) >= MIN_SECRET_LENGTH]
 
 
