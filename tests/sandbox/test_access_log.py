@@ -3,11 +3,15 @@ status, and ``octorelease sandbox -v`` prints one line per request (never a head
 
 from __future__ import annotations
 
+import contextlib
 import os
+import queue
 import re
 import signal
 import subprocess
 import sys
+import threading
+import time
 
 import httpx
 import pytest
@@ -57,13 +61,27 @@ def test_sandbox_dash_v_prints_the_access_log_on_stderr() -> None:
     process = subprocess.Popen([sys.executable, "-m", "octorelease.cli", "sandbox", "--port", "0", "-v",
                                 "--speed", "0.01"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                env=env)
+    err_lines: queue.Queue[str] = queue.Queue()
+    assert process.stderr is not None
+    reader = threading.Thread(target=lambda: [err_lines.put(line.rstrip("\n")) for line in process.stderr],
+                              daemon=True)
+    reader.start()
+    seen: list[str] = []
     try:
         assert process.stdout is not None
         url = process.stdout.readline().split()[-1]
         assert url.startswith("http://127.0.0.1:"), url
         assert httpx.get(f"{url}/api").status_code == 200  # the URL is printed once it listens
+        # the line is written once the answer is sent: wait for it (with a deadline), then stop
+        deadline = time.monotonic() + 20
+        while not any(LINE.match(line) for line in seen) and time.monotonic() < deadline:
+            with contextlib.suppress(queue.Empty):
+                seen.append(err_lines.get(timeout=0.1))
     finally:
         process.send_signal(signal.SIGINT)
-        _, err = process.communicate(timeout=20)
-    access = [line for line in err.splitlines() if LINE.match(line)]
-    assert access and access[0].startswith("GET /api 200 "), err
+        process.wait(timeout=20)
+    reader.join(timeout=5)
+    while not err_lines.empty():
+        seen.append(err_lines.get())
+    access = [line for line in seen if LINE.match(line)]
+    assert access and access[0].startswith("GET /api 200 "), seen
