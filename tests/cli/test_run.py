@@ -269,6 +269,21 @@ def test_the_server_and_api_key_flags_fill_in_the_files_references(
     assert "1.3.7" in releases(sandbox)
 
 
+def test_octos_environment_variables_fill_in_the_files_references(
+    sandbox: SandboxControl,
+    capsys: pytest.CaptureFixture[str],
+    handler_file: Callable[[str], str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A job that sets only octo's OCTOPUS_CLI_SERVER / OCTOPUS_CLI_API_KEY can keep the usual
+    ``${OCTOPUS_URL}`` / ``${OCTOPUS_API_KEY}`` references in its handler file."""
+    monkeypatch.setenv("OCTOPUS_CLI_SERVER", sandbox.url)
+    monkeypatch.setenv("OCTOPUS_CLI_API_KEY", sandbox.api_key)
+    run = run_cli(capsys, "run", handler_file(HANDLERS), "--status", "success", *BUILD)
+    assert run.code == 0, run.err
+    assert "1.3.7" in releases(sandbox)
+
+
 def test_the_api_key_never_appears_in_any_output(
     sandbox: SandboxControl,
     octorelease: Octorelease,
