@@ -734,10 +734,34 @@ def demo(ctx: click.Context, /) -> None:
 @click.option("--db", "db_path", default=None, help="SQLite file to keep state in (default: in memory).")
 @click.option(
     "--seed",
-    type=click.Choice(["demo", "empty"]),
     default="demo",
     show_default=True,
-    help="Initial data when the database is new.",
+    metavar="demo|empty|FILE",
+    help="Initial data when the database is new: the demo, an empty Octopus, or an estate file (YAML).",
+)
+@click.option(
+    "--export",
+    "export_path",
+    default=None,
+    metavar="FILE",
+    help="Write the estate held in --db to FILE as an estate file ('-': stdout) and exit.",
+)
+@click.option(
+    "--mirror",
+    "mirror_url",
+    default=None,
+    metavar="URL",
+    help="Copy the structure of a real Octopus space (GET requests only; its key from OCTOPUS_API_KEY) "
+    "into a new database and serve it.",
+)
+@click.option("--mirror-space", default=None, metavar="NAME", help="The space to mirror (default: the default space).")
+@click.option(
+    "--mirror-history",
+    default=0,
+    show_default=True,
+    type=click.IntRange(min=0),
+    metavar="N",
+    help="Copy the last N releases of each project, with their deployments.",
 )
 @click.option("--api-key", default=None, help="API key clients must send (default: a fixed sandbox key).")
 @click.option(
@@ -760,10 +784,33 @@ def demo(ctx: click.Context, /) -> None:
 @click.option("-v", "--verbose", count=True, expose_value=False, callback=_remember,
               help="Print one line per request: method, path, status and time (never headers).")
 @click.pass_context
-def sandbox(ctx: click.Context, /, host: str, port: int, db_path: str | None, seed: str, api_key: str | None,
+def sandbox(ctx: click.Context, /, host: str, port: int, db_path: str | None, seed: str, export_path: str | None,
+            mirror_url: str | None, mirror_space: str | None, mirror_history: int, api_key: str | None,
             admin_key: str | None, speed: float, faults: str | None) -> None:
-    """Run the Octopus-compatible sandbox server until Ctrl-C."""
+    """Run the Octopus-compatible sandbox server until Ctrl-C.
+
+    The estate it holds comes from --seed (or from --db when that database was seeded before),
+    or from a real space with --mirror; --export writes a database's (or the mirror's) estate as
+    a file that --seed takes, and exits.
+    """
     from octorelease.sandbox.faults import FaultSpecError, parse_spec
+
+    skipped: list[str] | None = None
+    if mirror_url is not None and seed != "demo":
+        raise errors.InvalidInput("--seed and --mirror both say where the estate comes from: give one of them.")
+    if mirror_url is not None:
+        estate: Any = _mirror(mirror_url, mirror_space, mirror_history, db_path, to_file=export_path is not None)
+        if export_path is not None:
+            from octorelease.sandbox.export import dump_estate
+
+            _write_estate(dump_estate(estate), export_path, f"the mirror of {mirror_url}")
+            return
+        skipped = []
+    elif export_path is not None:
+        _export_estate(db_path, export_path)
+        return
+    else:
+        estate = _seed_estate(seed)
 
     if faults is not None:
         try:
@@ -774,8 +821,9 @@ def sandbox(ctx: click.Context, /, host: str, port: int, db_path: str | None, se
 
     options = ctx.find_object(GlobalOptions) or GlobalOptions()
     try:
-        serve(host=host, port=port, db_path=db_path, seed=seed, api_key=api_key, speed=speed, faults=faults,
-              access_log=options.verbose > 0, admin_key=admin_key)
+        with _estate_errors():
+            serve(host=host, port=port, db_path=db_path, seed=estate, api_key=api_key, speed=speed, faults=faults,
+                  access_log=options.verbose > 0, admin_key=admin_key, skipped=skipped)
     except OSError as exc:
         if exc.errno in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL):
             raise errors.InvalidInput(
@@ -783,6 +831,88 @@ def sandbox(ctx: click.Context, /, host: str, port: int, db_path: str | None, se
                 hint="Pick another --port (0: any free one) or --host.",
             ) from None
         raise
+
+
+@contextmanager
+def _estate_errors() -> Iterator[None]:
+    """An estate file's faults, each one ``Error: file:line: field: message`` line, then exit 2."""
+    from octorelease.sandbox.estate import EstateFileError
+
+    try:
+        yield
+    except EstateFileError as exc:
+        for line in exc.lines[:-1]:
+            _echo_error(line)
+        raise errors.InvalidInput(exc.lines[-1]) from None
+
+
+def _seed_estate(seed: str) -> Any:
+    """``demo`` and ``empty`` as they are, or the estate file ``seed`` names, checked whole
+    before anything starts."""
+    if seed in ("demo", "empty"):
+        return seed
+    from octorelease.sandbox.estate import load_estate
+
+    with _estate_errors():
+        return load_estate(seed)
+
+
+def _export_estate(db_path: str | None, export_path: str) -> None:
+    """Write the estate held in the database at ``db_path`` to ``export_path`` (``-``: stdout)."""
+    import os
+
+    if db_path is None:
+        raise errors.InvalidInput("--export needs --db PATH: the database whose estate to write.")
+    if not os.path.isfile(db_path):
+        raise errors.InvalidInput(f"--db {db_path}: no such database.")
+    from octorelease.sandbox.export import read_estate
+
+    text = read_estate(db_path)
+    if text is None:
+        raise errors.InvalidInput(f"--db {db_path}: the database holds no space, so no estate to export.")
+    _write_estate(text, export_path, f"the estate held in {db_path}")
+
+
+def _write_estate(text: str, export_path: str, source: str) -> None:
+    if export_path == "-":
+        click.echo(text, nl=False)
+        return
+    try:
+        with open(export_path, "w", encoding="utf-8") as file:
+            file.write(text)
+    except OSError as exc:
+        raise errors.InvalidInput(f"--export {export_path}: cannot be written ({exc.strerror}).") from None
+    click.echo(f"Wrote {source} to {export_path}.", err=True)
+
+
+def _mirror(url: str, space: str | None, history: int, db_path: str | None, *, to_file: bool) -> Any:
+    """Read a real space into an estate, with a progress bar on a terminal, and say what was
+    copied and left out. The real server's key comes from OCTOPUS_API_KEY only: --api-key is
+    the sandbox's own."""
+    import os
+
+    from octorelease.mirror import mirror_space
+    from octorelease.octopus.http import OctopusHttp, retry_policy_from_env
+    from octorelease.report.progress import progress_bar
+
+    if not to_file and db_path is not None and os.path.exists(db_path):
+        raise errors.InvalidInput(f"--mirror copies into a new database, and {db_path} already exists.",
+                                  hint="Give --db a new file, or leave it out (in memory).")
+    key = os.environ.get("OCTOPUS_API_KEY", "")
+    if not key:
+        raise errors.InvalidInput("--mirror needs the real server's API key in OCTOPUS_API_KEY.")
+    with OctopusHttp(url, key, retry=retry_policy_from_env(os.environ)) as http, progress_bar(
+            f"Mirroring {http.server}") as progress:
+        estate, summary = mirror_space(http, space, history, progress)
+    with _estate_errors():
+        from octorelease.sandbox.estate import check_estate
+
+        check_estate(estate, name=f"the mirror of {url}")
+    from octorelease.safe_text import one_line
+
+    for line in summary.lines():
+        click.echo(one_line(line), err=True)
+    return estate
 
 
 def _raise_signalled(signum: int, frame: object) -> None:

@@ -51,16 +51,15 @@ from octorelease.handler.conditions import parse_condition
 from octorelease.handler.events import (
     STAGE_EVENTS,
     STATUS_EVENTS,
-    did_you_mean,
     parse_event,
     parse_status,
 )
 from octorelease.octopus.errors import InvalidInput
+from octorelease.yaml_lines import Fault, LineReader, Loc, line_of, located, pydantic_faults, render_loc
 
 DEFAULT_FILE = "octorelease.yml"
 DEFAULT_TIMEOUT_SECONDS = 600.0
 
-Loc = tuple[str | int, ...]
 
 
 class HandlerFileError(InvalidInput):
@@ -264,7 +263,7 @@ def parse_handler_file(text: str, *, name: str = DEFAULT_FILE, environ: Mapping[
     try:
         loaded = HandlerFile.model_validate(data)
     except ValidationError as exc:
-        _raise_first(name, reader.lines, (_pydantic_fault(error) for error in exc.errors()))
+        _raise_first(name, reader.lines, pydantic_faults(exc, HandlerFile))
         raise HandlerFileError(f"{name}: not a valid handler file") from None  # pydantic gave no error
     loaded._name = name
     loaded._lines = reader.lines
@@ -330,44 +329,18 @@ _ENV_REFERENCE = re.compile(r"\$\$\{|\$\{([^}]*)\}")
 _PURE_REFERENCE = re.compile(r"\s*\$\{[A-Za-z_][A-Za-z0-9_]*\}\s*")
 _VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _BUILD_VALUE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
-_NULL_TAG = "tag:yaml.org,2002:null"
 
 
-class _Reader:
-    """Turns the node tree into dicts, lists and strings, noting the line of every path."""
+class _Reader(LineReader):
+    """Reads the handler file: refuses a literal API key and bad placeholders, expands ``${VAR}``."""
 
     def __init__(self, name: str, environ: Mapping[str, str]) -> None:
-        self.name = name
+        super().__init__(name)
         self.environ = environ
-        self.lines: dict[Loc, int] = {}
 
-    def read(self, node: yaml.Node, loc: Loc) -> Any:
-        self.lines.setdefault(loc, node.start_mark.line + 1)
-        if isinstance(node, yaml.MappingNode):
-            return self._mapping(node, loc)
-        if isinstance(node, yaml.SequenceNode):
-            return [self.read(item, (*loc, position)) for position, item in enumerate(node.value)]
-        if node.tag == _NULL_TAG:
-            return None
-        return self._scalar(str(node.value), loc)
-
-    def _mapping(self, node: yaml.MappingNode, loc: Loc) -> dict[str, Any]:
-        result: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            line = key_node.start_mark.line + 1
-            if not isinstance(key_node, yaml.ScalarNode):
-                raise self._error(line, loc, "a key must be a plain word, not a list or mapping")
-            key = str(key_node.value)
-            if key in result:
-                raise self._error(line, (*loc, key), f"duplicate key {key!r}")
-            at = (*loc, key)
-            self.lines[at] = line
-            result[key] = self.read(value_node, at)
-        return result
-
-    def _scalar(self, text: str, loc: Loc) -> str:
+    def scalar(self, text: str, loc: Loc) -> str:
         if loc == ("api_key",) and not _PURE_REFERENCE.fullmatch(text):
-            raise self._error(
+            raise self.error(
                 self.lines[loc],
                 loc,
                 "write a reference such as ${OCTOPUS_API_KEY}, not the key itself "
@@ -375,7 +348,7 @@ class _Reader:
             )
         for name in placeholders(text):
             if not _BUILD_VALUE_NAME.fullmatch(name):
-                raise self._error(self.lines[loc], loc, f"bad placeholder {{build.{name}}}")
+                raise self.error(self.lines[loc], loc, f"bad placeholder {{build.{name}}}")
         return _ENV_REFERENCE.sub(lambda match: self._variable(match, loc), text)
 
     def _variable(self, match: re.Match[str], loc: Loc) -> str:
@@ -383,101 +356,24 @@ class _Reader:
             return "${"
         name = match.group(1)
         if not _VARIABLE_NAME.fullmatch(name):
-            raise self._error(self.lines[loc], loc, f"bad environment variable reference ${{{name}}}")
+            raise self.error(self.lines[loc], loc, f"bad environment variable reference ${{{name}}}")
         if name not in self.environ:
-            raise self._error(self.lines[loc], loc, f"environment variable {name} is not set")
+            raise self.error(self.lines[loc], loc, f"environment variable {name} is not set")
         return self.environ[name]
 
-    def _error(self, line: int, loc: Loc, message: str) -> HandlerFileError:
-        return HandlerFileError(f"{self.name}:{line}: {_render_loc(loc)}: {message}")
+    def error(self, line: int, loc: Loc, message: str) -> HandlerFileError:
+        return HandlerFileError(f"{self.name}:{line}: {render_loc(loc)}: {message}")
 
 
 # ---------------------------------------------------------------------------------------------
 # Passes 2 and 3: faults as (path, message), reported at the first line
 
 
-Fault = tuple[Loc, str]
-_UNKNOWN_KEY = "unknown key"
-
-
 def _raise_first(name: str, lines: Mapping[Loc, int], faults: Iterator[Fault]) -> None:
     """Raise the fault written first in the file as one error line; return when there is none."""
-    ranked = sorted(
-        ((_line_of(lines, loc), _rank(message), order, loc, message) for order, (loc, message) in enumerate(faults)),
-        key=lambda fault: fault[:3],
-    )
-    if ranked:
-        line, _, _, loc, message = ranked[0]
-        raise HandlerFileError(f"{name}:{line}: {_render_loc(loc)}: {message}") from None
-
-
-def _rank(message: str) -> int:
-    """On one line, an unknown key comes first: it explains the "missing field" beside it."""
-    return 0 if message.startswith(_UNKNOWN_KEY) else 1
-
-
-def _pydantic_fault(error: Mapping[str, Any]) -> Fault:
-    loc: Loc = tuple(error["loc"])
-    kind, given = error["type"], error.get("input")
-    if kind == "missing":
-        return loc[:-1], f"missing required field {loc[-1]!r}"
-    if kind == "extra_forbidden":
-        return loc, f"{_UNKNOWN_KEY} {loc[-1]!r}{did_you_mean(str(loc[-1]), _known_keys(loc[:-1]))}"
-    if kind == "value_error":
-        return loc, str(error["ctx"]["error"])
-    expected = _EXPECTED.get(kind)
-    if expected is None:
-        return loc, str(error["msg"])
-    return loc, f"expected {expected}, got {_describe(given)}"
-
-
-_EXPECTED = {
-    "string_type": "a string",
-    "bool_type": "true or false",
-    "bool_parsing": "true or false",
-    "int_type": "a whole number",
-    "int_parsing": "a whole number",
-    "int_from_float": "a whole number",
-    "list_type": "a list",
-    "dict_type": "a mapping (key: value)",
-    "model_type": "a mapping (key: value)",
-    "model_attributes_type": "a mapping (key: value)",
-}
-
-
-def _describe(value: object) -> str:
-    if value is None:
-        return "nothing"
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    return repr(value)
-
-
-def _known_keys(loc: Loc) -> list[str]:
-    """The keys allowed in the mapping at ``loc``, found by walking the models along the path."""
-    model: type[BaseModel] = HandlerFile
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        fields = {field.alias or name: field for name, field in model.model_fields.items()}
-        found = _model_in(fields[str(part)].annotation) if str(part) in fields else None
-        if found is None:
-            return []
-        model = found
-    return [field.alias or name for name, field in model.model_fields.items()]
-
-
-def _model_in(annotation: Any) -> type[BaseModel] | None:
-    """The model class inside ``annotation`` (``list[Handler]``, ``Create | None``), if any."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for argument in getattr(annotation, "__args__", ()):
-        found = _model_in(argument)
-        if found is not None:
-            return found
-    return None
+    first = located(name, lines, faults)[:1]
+    if first:
+        raise HandlerFileError(first[0]) from None
 
 
 def _rule_faults(loaded: HandlerFile) -> Iterator[Fault]:
@@ -535,29 +431,5 @@ def _tenant_faults(tenants: list[str], environments: list[str], loc: Loc, key: s
         yield (*loc, "tenants"), f"a tenanted deployment goes to one environment, not {len(environments)} ({key})"
 
 
-# ---------------------------------------------------------------------------------------------
-# Paths and lines
-
-
-def _render_loc(loc: Loc) -> str:
-    """``handlers[0].create.packages['Deploy web']``, or ``(top level)`` for the root."""
-    text = ""
-    for part in loc:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        elif _VARIABLE_NAME.fullmatch(part):
-            text += f".{part}" if text else part
-        else:
-            text += f"[{part!r}]"
-    return text or "(top level)"
-
-
-def _line_of(lines: Mapping[Loc, int], loc: Loc) -> int:
-    """The line of ``loc``, or of its nearest parent that was written (a missing field)."""
-    while loc and loc not in lines:
-        loc = loc[:-1]
-    return lines.get(loc, 1)
-
-
 def _locate(name: str, lines: Mapping[Loc, int], loc: Loc) -> str:
-    return f"{name}:{_line_of(lines, loc)}: {_render_loc(loc)}"
+    return f"{name}:{line_of(lines, loc)}: {render_loc(loc)}"

@@ -1,7 +1,8 @@
 """The official npm client (@octopusdeploy/api-client 3.11.0) works against the sandbox.
 
 ``compat.mjs`` creates a release, deploys it, waits with the client's own waiter and sees a
-deployment the lifecycle forbids refused; here we run it and then look at the server's state.
+deployment the lifecycle forbids refused; then it creates a project group, an environment, a
+project and a machine and pushes a package. Here we run it and then look at the server's state.
 """
 
 from __future__ import annotations
@@ -38,3 +39,16 @@ def test_official_npm_client_creates_deploys_waits_and_is_refused_production(san
     assert sandbox.get(f"/api/tasks/{seen['taskId']}")["State"] == "Success"
     calls = [(r["method"], r["path"]) for r in sandbox.requests()]
     assert ("GET", "/api/Spaces-1/tasks") in calls, "the client's waiter polls the space's task list"
+
+    # the estate it built through its own repositories is the sandbox's now
+    assert sandbox.get(f"/api/Spaces-1/environments/{seen['environmentId']}")["Name"] == "Compat QA"
+    project = sandbox.get(f"/api/Spaces-1/projects/{seen['projectId']}")
+    assert (project["Name"], project["ProjectGroupId"]) == ("Compat API", seen["groupId"])
+    machine = sandbox.get(f"/api/Spaces-1/machines/{seen['machineId']}")
+    assert (machine["EnvironmentIds"], machine["Roles"]) == ([seen["environmentId"]], ["api"])
+    versions = sandbox.get("/api/Spaces-1/feeds/feeds-builtin/packages/versions", packageId="Compat.Api")
+    assert [v["Version"] for v in versions["Items"]] == ["1.0.0"]
+    assert "already exists" in seen["duplicate"]
+    for method, path in (("POST", "/api/Spaces-1/environments"), ("POST", "/api/Spaces-1/projects"),
+                         ("POST", "/api/Spaces-1/machines"), ("POST", "/api/Spaces-1/packages/raw")):
+        assert (method, path) in calls, f"the client sent no {method} {path}"

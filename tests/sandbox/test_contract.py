@@ -26,6 +26,7 @@ NEWER: dict[str, str] = {
     "POST /api/deployments/create/untenanted/v1": "executions API, server 2022.3 (octopus-api.md §4.1)",
     "POST /api/deployments/create/tenanted/v1": "executions API, server 2022.3 (octopus-api.md §4.1)",
     "GET /api/projects/{}/deploymentprocesses": "project-scoped process, newer servers (octopus-api-more.md §6.5)",
+    "PUT /api/projects/{}/deploymentprocesses": "project-scoped process, newer servers (octopus-api-more.md §6.5)",
     "GET /api/projects/{}/deploymentprocesses/template": "newer servers (octopus-api-more.md §3)",
     "GET /api/projects/{}/variables": "project-scoped variables, newer servers (PORT project Links)",
     "PUT /api/projects/{}/variables": "project-scoped variables, newer servers (PORT project Links)",

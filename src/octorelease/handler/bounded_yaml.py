@@ -25,6 +25,7 @@ A bound passed raises ``LimitExceeded`` with the line where it was passed.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import yaml
@@ -33,6 +34,21 @@ MAX_BYTES = 256 * 1024
 MAX_ALIASES = 100
 MAX_DEPTH = 50
 MAX_VALUES = 10_000
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The four bounds, and what the messages call the file (another kind of file, such as the
+    sandbox's estate file, may need more room: it is read with its own)."""
+
+    max_bytes: int = MAX_BYTES
+    max_aliases: int = MAX_ALIASES
+    max_depth: int = MAX_DEPTH
+    max_values: int = MAX_VALUES
+    what: str = "a handler file"
+
+
+HANDLER_FILE = Limits()
 
 
 class LimitExceeded(Exception):
@@ -44,20 +60,20 @@ class LimitExceeded(Exception):
         self.message = message
 
 
-def check_size(data: bytes) -> None:
+def check_size(data: bytes, limits: Limits = HANDLER_FILE) -> None:
     """Refuse ``data`` (the file's first bytes, read up to one past the bound) when it is too long."""
-    if len(data) > MAX_BYTES:
-        line = data.count(b"\n", 0, MAX_BYTES) + 1
-        raise LimitExceeded(line, f"the file is larger than {MAX_BYTES // 1024} KiB "
-                                  f"(a handler file may be at most {MAX_BYTES // 1024} KiB)")
+    if len(data) > limits.max_bytes:
+        line = data.count(b"\n", 0, limits.max_bytes) + 1
+        raise LimitExceeded(line, f"the file is larger than {limits.max_bytes // 1024:,} KiB "
+                                  f"({limits.what} may be at most {limits.max_bytes // 1024:,} KiB)")
 
 
-def compose(text: str) -> yaml.Node | None:
+def compose(text: str, limits: Limits = HANDLER_FILE) -> yaml.Node | None:
     """The node tree of ``text`` (``None`` when it is empty), refused past any bound above.
 
     Raises ``LimitExceeded``, or ``yaml.MarkedYAMLError`` for a syntax error."""
-    check_size(text.encode("utf-8"))
-    loader = _BoundedLoader(text)
+    check_size(text.encode("utf-8"), limits)
+    loader = _BoundedLoader(text, limits)
     try:
         root: yaml.Node | None = loader.get_single_node()
     finally:
@@ -70,8 +86,9 @@ class _BoundedLoader(yaml.SafeLoader):
     is refused as soon as it passes a bound, before the rest is even parsed (parsing costs
     about as much per value as anything done with the values later)."""
 
-    def __init__(self, stream: str) -> None:
+    def __init__(self, stream: str, limits: Limits) -> None:
         super().__init__(stream)
+        self._limits = limits
         self._aliases = 0
         self._depth = 0
         self._values = 0
@@ -83,9 +100,9 @@ class _BoundedLoader(yaml.SafeLoader):
         line = event.start_mark.line + 1
         if isinstance(event, yaml.AliasEvent):
             self._aliases += 1
-            if self._aliases > MAX_ALIASES:
-                raise LimitExceeded(line, f"more than {MAX_ALIASES} aliases (*name) "
-                                          f"(a handler file may use at most {MAX_ALIASES})")
+            if self._aliases > self._limits.max_aliases:
+                raise LimitExceeded(line, f"more than {self._limits.max_aliases} aliases (*name) "
+                                          f"({self._limits.what} may use at most {self._limits.max_aliases})")
             if event.anchor in self._composing:  # inside the value it names: it expands without end
                 raise LimitExceeded(line, "an alias (*name) refers to a value that contains it")
             node: yaml.Node | None = super().compose_node(parent, index)
@@ -98,9 +115,9 @@ class _BoundedLoader(yaml.SafeLoader):
         if anchor is not None:
             self._composing.add(anchor)
         try:
-            if self._depth > MAX_DEPTH:
-                raise LimitExceeded(line, f"nested more than {MAX_DEPTH} levels deep "
-                                          f"(a handler file needs fewer than 10)")
+            if self._depth > self._limits.max_depth:
+                raise LimitExceeded(line, f"nested more than {self._limits.max_depth} levels deep "
+                                          f"({self._limits.what} needs fewer than 10)")
             return super().compose_node(parent, index)  # type: ignore[no-any-return]
         finally:
             self._depth -= 1
@@ -109,9 +126,9 @@ class _BoundedLoader(yaml.SafeLoader):
     def _count(self, line: int, more: int) -> None:
         """Count one more value (an alias: the values it stands for) written at ``line``."""
         self._values += 1 + more
-        if self._values > MAX_VALUES:
-            raise LimitExceeded(line, f"more than {MAX_VALUES:,} values once aliases are expanded "
-                                      f"(a handler file may hold at most {MAX_VALUES:,})")
+        if self._values > self._limits.max_values:
+            raise LimitExceeded(line, f"more than {self._limits.max_values:,} values once aliases are expanded "
+                                      f"({self._limits.what} may hold at most {self._limits.max_values:,})")
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:

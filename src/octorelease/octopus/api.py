@@ -425,6 +425,10 @@ class SpaceApi:
         """The portal page of a deployment: its ``Web`` link, or where Octopus puts it."""
         return self.http.server + (link or f"/app#/{self.space.id}/deployments/{deployment_id}")
 
+    def items(self, rest: str, params: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
+        """Every item of a paged collection of the space (``rest``: its path under the space)."""
+        return self._items(rest, params)
+
     def _items(self, rest: str, params: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
         """Every item of a paged collection, following ``Page.Next`` (one page when small)."""
         path = self.path(rest)

@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute
 
+from octorelease.sandbox import estate_api
 from octorelease.sandbox import resources as shape
 from octorelease.sandbox.binding import Body, parse_bool, parse_csv, read_body
 from octorelease.sandbox.entities import (
@@ -311,17 +312,6 @@ def project(ctx: Ctx) -> Json:
 
 
 @route()
-def save_project(ctx: Ctx) -> Json:
-    """``PUT /projects/{id}``: of a whole project, only ``IncludedLibraryVariableSetIds`` is applied
-    (clients include a library set this way); other edits are not emulated (README)."""
-    project = ctx.backend.project(ctx.space_id, ctx.arg("ref"))
-    if ctx.body.has("IncludedLibraryVariableSetIds"):
-        project = ctx.backend.include_library_variable_sets(ctx.space_id, project.id,
-                                                            ctx.body.strings("IncludedLibraryVariableSetIds"))
-    return shape.project(ctx.base, project)
-
-
-@route()
 def project_deployment_settings(ctx: Ctx) -> Json:
     return shape.deployment_settings(ctx.base, ctx.backend.project(ctx.space_id, ctx.arg("ref")))
 
@@ -368,28 +358,26 @@ def project_runbooks(ctx: Ctx) -> Json:
 
 @route()
 def project_groups(ctx: Ctx) -> Json:
-    return ctx.page([shape.project_group(ctx.base, ctx.space_id)], "ProjectGroup", ctx.template("ProjectGroups"),
-                    lambda g: g)
+    return ctx.page(ctx.named(ctx.backend.project_groups(ctx.space_id)), "ProjectGroup", ctx.template("ProjectGroups"),
+                    lambda g: shape.project_group(ctx.base, g))
 
 
 @route()
 def all_project_groups(ctx: Ctx) -> list[Json]:
-    return [shape.project_group(ctx.base, ctx.space_id)]
+    return ctx.every(ctx.named(ctx.backend.project_groups(ctx.space_id)), lambda g: shape.project_group(ctx.base, g))
 
 
 @route()
 def project_group(ctx: Ctx) -> Json:
-    if ctx.arg("id").lower() != "projectgroups-1":
-        raise ResourceNotFound(ctx.arg("id"))
-    return shape.project_group(ctx.base, ctx.space_id)
+    return shape.project_group(ctx.base, ctx.backend.project_group(ctx.space_id, ctx.arg("id")))
 
 
 @route()
 def project_group_projects(ctx: Ctx) -> Json:
-    if ctx.arg("id").lower() != "projectgroups-1":
-        raise ResourceNotFound(ctx.arg("id"))
-    return ctx.page(ctx.backend.all(Project, ctx.space_id), "Project", f"{ctx.base}/api/{ctx.space_id}/projectgroups/"
-                    "ProjectGroups-1/projects{?skip,take}", lambda p: shape.project(ctx.base, p))
+    group = ctx.backend.project_group(ctx.space_id, ctx.arg("id"))
+    members = [p for p in ctx.backend.all(Project, ctx.space_id) if p.project_group_id == group.id]
+    return ctx.page(members, "Project", f"{ctx.base}/api/{ctx.space_id}/projectgroups/{group.id}/projects"
+                    "{?skip,take}", lambda p: shape.project(ctx.base, p))
 
 
 @route()
@@ -910,10 +898,10 @@ def cancel_task(ctx: Ctx) -> Json:
 # -- routing table ---------------------------------------------------------------------------------
 
 SPACE_ROUTES: list[BaseRoute] = [
+    *estate_api.ROUTES,  # create, modify and delete (editing.py)
     Route("/projects", projects),
     Route("/projects/all", all_projects),
     Route("/projects/{ref}", project),
-    Route("/projects/{ref}", save_project, methods=["PUT"]),
     Route("/projects/{ref}/runbooks", project_runbooks),
     Route("/projects/{ref}/runbooks/all/v2", project_runbooks_v2),
     Route("/projects/{ref}/deploymentsettings", project_deployment_settings),

@@ -19,6 +19,7 @@ from octorelease.sandbox.errors import ValidationFailed
 #: The largest request body served; a bigger one is a 400, counted as it arrives, never held whole.
 #: Octopus's own bodies are a few KiB (a variable set with hundreds of values stays far below).
 MAX_BODY_BYTES = 1024 * 1024
+MAX_UPLOAD_BYTES = 512 * 1024 * 1024
 #: The deepest JSON nesting served; Octopus's bodies nest 5 levels at most (variable scopes).
 MAX_JSON_DEPTH = 32
 
@@ -165,6 +166,12 @@ def _depth(data: Any) -> int:
     return deepest
 
 
-def body_too_large() -> ValidationFailed:
-    """The 400 for a body over MAX_BODY_BYTES (the middleware counts the bytes as they arrive)."""
-    return ValidationFailed(f"The request body is larger than {MAX_BODY_BYTES // 1024} KiB.")
+def body_limit(path: str) -> int:
+    """The most bytes a request to ``path`` may send: a package upload (``packages/raw``, its file
+    spooled to disk and only its size kept) may be far larger than a JSON body."""
+    return MAX_UPLOAD_BYTES if path.rstrip("/").lower().endswith("/packages/raw") else MAX_BODY_BYTES
+
+
+def body_too_large(limit: int = MAX_BODY_BYTES) -> ValidationFailed:
+    """The 400 for a body over ``limit`` (the middleware counts the bytes as they arrive)."""
+    return ValidationFailed(f"The request body is larger than {limit // 1024} KiB.")

@@ -59,6 +59,12 @@ class Machine(Named):
     is_disabled: bool = False
     health_status: str = "Healthy"
     tenant_ids: list[str] = Field(default_factory=list)
+    #: how Octopus would reach it (``TentaclePassive``, ``TentacleActive``, ``Ssh``, ``None``, ...):
+    #: stored and shown, never used (every target answers)
+    communication_style: str = "TentaclePassive"
+    uri: str | None = None
+    thumbprint: str | None = None
+    tenanted_participation: str = "TenantedOrUntenanted"
     #: package id -> the version a successful package step last installed
     installed: dict[str, str] = Field(default_factory=dict)
     #: "PackageId@Version" entries already downloaded to the machine's package cache
@@ -81,6 +87,13 @@ class Phase(BaseModel):
 class Lifecycle(Named):
     KIND: ClassVar[str] = "lifecycle"
     phases: list[Phase] = Field(default_factory=list)
+
+
+class ProjectGroup(Named):
+    """A group of projects; every space also has "Default Project Group" (``ProjectGroups-1``),
+    which is not stored (``editing.DEFAULT_GROUP``)."""
+
+    KIND: ClassVar[str] = "projectgroup"
 
 
 class Channel(Named):
@@ -298,6 +311,7 @@ ENTITY_TYPES: tuple[type[Entity], ...] = (
     Environment,
     Machine,
     Lifecycle,
+    ProjectGroup,
     Channel,
     Project,
     LibraryVariableSet,

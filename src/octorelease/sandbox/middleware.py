@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from octorelease.sandbox.binding import MAX_BODY_BYTES, body_too_large
+from octorelease.sandbox.binding import body_limit, body_too_large
 from octorelease.sandbox.errors import (
     ADMIN_KEY_HEADER,
     AdminKeyRequired,
@@ -155,7 +155,7 @@ class Gate:
                 key = headers.get("x-octopus-apikey") or _query_key(query)
                 caller = self.sandbox.backend.authenticate(key, self.sandbox.api_key)
                 scope = {**scope, "state": {**scope.get("state", {}), "caller": caller}}
-            await self.app(scope, _bounded(receive), tracking_send)
+            await self.app(scope, _bounded(receive, body_limit(local)), tracking_send)
         except Exception as exc:  # the envelope, never a traceback
             if not started:  # else the app's own handler has already served (and logged) it
                 error = as_sandbox_error(exc, scope["method"])
@@ -173,14 +173,14 @@ class Gate:
         if admin_key is not None and local.startswith(CONTROLS) \
                 and not same_secret(headers.get(ADMIN_KEY_HEADER.lower(), ""), admin_key):
             return AdminKeyRequired()
-        declared = headers.get("content-length", "").strip()
-        if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-            return body_too_large()
+        declared, limit = headers.get("content-length", "").strip(), body_limit(local)
+        if declared.isdigit() and int(declared) > limit:
+            return body_too_large(limit)
         return None
 
 
-def _bounded(receive: Receive) -> Receive:
-    """``receive`` that refuses a body once it passes MAX_BODY_BYTES, counted as it arrives (a
+def _bounded(receive: Receive, limit: int) -> Receive:
+    """``receive`` that refuses a body once it passes ``limit``, counted as it arrives (a
     chunked body declares no length), so no body over the limit is ever held whole."""
     received = 0
 
@@ -189,8 +189,8 @@ def _bounded(receive: Receive) -> Receive:
         message = await receive()
         if message["type"] == "http.request":
             received += len(message.get("body", b""))
-            if received > MAX_BODY_BYTES:
-                raise body_too_large()
+            if received > limit:
+                raise body_too_large(limit)
         return message
 
     return bounded_receive

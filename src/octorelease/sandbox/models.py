@@ -14,6 +14,7 @@ from datetime import datetime
 
 from octorelease.sandbox import lifecycle
 from octorelease.sandbox.deploying import PreviewStep
+from octorelease.sandbox.editing import EditRules
 from octorelease.sandbox.entities import (
     Channel,
     Deployment,
@@ -82,7 +83,7 @@ class Dashboard:
     items: list[DashboardItem]
 
 
-class Backend(ViewRules):
+class Backend(ViewRules, EditRules):
     """All of the sandbox's state and rules; the HTTP layer and the runner drive it."""
 
     def __init__(self, store: Store, clock: Callable[[], datetime] = utcnow) -> None:

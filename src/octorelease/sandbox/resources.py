@@ -26,6 +26,7 @@ from octorelease.sandbox.entities import (
     PackageVersion,
     Phase,
     Project,
+    ProjectGroup,
     Release,
     Space,
     Step,
@@ -178,16 +179,17 @@ MACHINE_OS, MACHINE_SHELL = "Ubuntu 22.04", "Bash"
 
 def machine(base: str, m: Machine) -> Json:
     sp = f"{base}/api/{m.space_id}"
-    uri = f"https://{m.name}:10933/"
+    tentacle = m.communication_style in ("TentaclePassive", "TentacleActive")
+    uri = m.uri or (f"https://{m.name}:10933/" if tentacle else None)
     return {"Id": m.id, "Name": m.name, "Slug": m.slug, "SpaceId": m.space_id, "EnvironmentIds": m.environment_ids,
-            "Roles": m.roles, "TenantedDeploymentParticipation": "TenantedOrUntenanted", "TenantIds": m.tenant_ids,
+            "Roles": m.roles, "TenantedDeploymentParticipation": m.tenanted_participation, "TenantIds": m.tenant_ids,
             "TenantTags": [], "IsDisabled": m.is_disabled, "MachinePolicyId": "MachinePolicies-1",
             "HealthStatus": m.health_status, "Status": "Disabled" if m.is_disabled else "Online",
             "StatusSummary": "This machine is disabled." if m.is_disabled
             else "Octopus was able to successfully establish a connection with this machine.",
-            "HasLatestCalamari": True, "IsInProcess": False, "Thumbprint": None, "Uri": uri,
-            "Endpoint": {"CommunicationStyle": "TentaclePassive", "Uri": uri, "Thumbprint": None, "ProxyId": None,
-                         "Id": None, **audit(None), "Links": {}},
+            "HasLatestCalamari": True, "IsInProcess": False, "Thumbprint": m.thumbprint, "Uri": uri,
+            "Endpoint": {"CommunicationStyle": m.communication_style, "Uri": uri, "Thumbprint": m.thumbprint,
+                         "ProxyId": None, "Id": None, **audit(None), "Links": {}},
             "OperatingSystem": MACHINE_OS, "ShellName": MACHINE_SHELL, "ShellVersion": "5.1", "Architecture": "x64",
             "SkipInitialHealthCheck": False, **audit(m),
             "Links": {"Self": f"{sp}/machines/{m.id}", "Connection": f"{sp}/machines/{m.id}/connection",
@@ -302,11 +304,12 @@ def project_progression(base: str, pp: views.ProjectProgression, now: datetime) 
             "Id": None, **audit(None), "Links": {}}
 
 
-def project_group(base: str, space_id: str) -> Json:
-    return {"Id": "ProjectGroups-1", "Name": "Default Project Group", "Slug": "default-project-group",
-            "Description": "", "EnvironmentIds": [], "RetentionPolicyId": None, "SpaceId": space_id, **audit(None),
-            "Links": {"Self": f"{base}/api/{space_id}/projectgroups/ProjectGroups-1",
-                      "Projects": f"{base}/api/{space_id}/projectgroups/ProjectGroups-1/projects{{?skip,take}}"}}
+def project_group(base: str, g: ProjectGroup) -> Json:
+    sp = f"{base}/api/{g.space_id}"
+    return {"Id": g.id, "Name": g.name, "Slug": g.slug, "Description": g.description, "EnvironmentIds": [],
+            "RetentionPolicyId": None, "SpaceId": g.space_id, **audit(g),
+            "Links": {"Self": f"{sp}/projectgroups/{g.id}",
+                      "Projects": f"{sp}/projectgroups/{g.id}/projects{{?skip,take}}"}}
 
 
 def _step(s: Step, number: int) -> Json:
@@ -410,6 +413,16 @@ def user_permissions(base: str, space_ids: list[str]) -> Json:
     return {"Id": "Users-1", "SpacePermissions": {p: restriction for p in SPACE_PERMISSIONS},
             "SystemPermissions": ["SpaceView"], "Teams": [], "IsTeamsComplete": True, "IsPermissionsComplete": True,
             **audit(None), "Links": {"Self": f"{base}/api/users/Users-1/permissions"}}
+
+
+def uploaded_package(base: str, space_id: str, p: PackageVersion) -> Json:
+    """The answer to an upload (``POST packages/raw``): the package in the built-in feed."""
+    package_id = f"packages-{p.package_id}.{p.version}"
+    return {"Id": package_id, "PackageId": p.package_id, "Version": p.version, "Title": p.package_id,
+            "Summary": None, "Description": None, "Published": iso(p.published), "ReleaseNotes": None,
+            "FileExtension": None, "PackageSizeBytes": p.size_bytes, "Hash": None, "FeedId": "feeds-builtin",
+            "NuGetPackageId": p.package_id, "NuGetFeedId": "feeds-builtin",
+            "Links": {"Self": f"{base}/api/{space_id}/packages/{package_id}"}}
 
 
 def package_version(base: str, feed_id: str, p: PackageVersion) -> Json:

@@ -1,13 +1,22 @@
 """The sandbox's starting data, and its test controls.
 
+A seed is an estate (``estate.py``): ``apply`` creates its spaces, environments, machines,
+lifecycles, feed, library variable sets, projects with their channels and variables, and tenants,
+in the order written (so ids follow it), then replays its releases and deployments through the
+sandbox's own rules on a simulated clock, so the history lies in the recent past and what the
+rules refuse is a fault of the file. All in one transaction: a refused seed leaves nothing.
+
 Seeds (``--seed``, applied only when the database is new; ``POST /_sandbox/reset`` re-applies one):
 
 ``empty``
     What a fresh Octopus has: space "Default" (Spaces-1, the default space) with an empty
     built-in feed and "Default Lifecycle" (Lifecycles-1, no phases).
 
+``FILE``
+    An estate file (``sandbox --seed estate.yml``).
+
 ``demo``
-    Space **Default** (Spaces-1, default):
+    The estate file ``demo.yml`` beside this module. Space **Default** (Spaces-1, default):
 
     - Environments: Development (Environments-1), Test (-2), Staging (-3), Production (-4),
       Disaster Recovery (-5), in that ``SortOrder``.
@@ -77,8 +86,11 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
+from octorelease.sandbox.editing import DEFAULT_GROUP_ID
 from octorelease.sandbox.entities import (
     Action,
     Channel,
@@ -87,11 +99,14 @@ from octorelease.sandbox.entities import (
     LibraryVariableSet,
     Lifecycle,
     Machine,
+    Named,
     PackageReference,
     PackageVersion,
     Phase,
     Project,
+    ProjectGroup,
     Prompt,
+    Release,
     Space,
     Step,
     Task,
@@ -99,17 +114,34 @@ from octorelease.sandbox.entities import (
     Variable,
     VariableSet,
 )
+from octorelease.sandbox.errors import SandboxError
+from octorelease.sandbox.estate import (
+    DEFAULT_GROUP,
+    PACKAGE_STEP,
+    SCRIPT_STEP,
+    Estate,
+    LifecycleSpec,
+    ProjectSpec,
+    SpaceSpec,
+    VariableSpec,
+    demo_path,
+    load_estate,
+)
 from octorelease.sandbox.models import Backend
 from octorelease.sandbox.requests import DeploymentRequest, Fault, ReleaseRequest
 from octorelease.sandbox.runner import drive
 from octorelease.sandbox.state import UNLIMITED
+from octorelease.yaml_lines import Loc
 
 SEEDS = ("demo", "empty")
 _NAMESPACE = uuid.UUID("0b5c9a3e-2f7d-4c1e-9a8b-5d6e7f8a9b0c")
+#: what a fresh Octopus has
+EMPTY = Estate(spaces=[SpaceSpec(name="Default", description="The default space", default=True,
+                                 lifecycles=[LifecycleSpec(name="Default Lifecycle")])])
 
 
 def _guid(*parts: str) -> str:
-    """Stable GUIDs for seeded steps and variables, so every demo run shows the same ids."""
+    """Stable GUIDs for seeded steps and variables, so every run of a seed shows the same ids."""
     return str(uuid.uuid5(_NAMESPACE, "/".join(parts)))
 
 
@@ -126,176 +158,223 @@ class SimulatedClock:
         self.now += timedelta(seconds=seconds)
 
 
-def apply(backend: Backend, seed: str) -> None:
-    """Wipe nothing, add the seed's data, and mark the database seeded, all in one transaction."""
+def estate_of(seed: str | Estate) -> Estate:
+    """The estate a seed names: ``demo`` (the shipped file), ``empty``, or one already loaded."""
+    if isinstance(seed, Estate):
+        return seed
     if seed not in SEEDS:
         raise ValueError(f"unknown seed {seed!r} (expected one of {', '.join(SEEDS)})")
+    return EMPTY if seed == "empty" else load_estate(demo_path())
+
+
+def apply(backend: Backend, seed: str | Estate, skipped: list[str] | None = None) -> None:
+    """Wipe nothing, add the estate, and mark the database seeded, all in one transaction: a
+    seed that fails half-way leaves nothing behind.
+
+    A release or deployment of the history that the rules refuse is a fault of the estate
+    (``EstateFileError``), unless ``skipped`` is given: then it is left out and said there (a
+    mirror replays a real server's history, which its lifecycles may no longer allow)."""
+    estate = estate_of(seed)
     with backend.store.transaction():
-        if seed == "empty":
-            _empty(backend)
-        else:
-            _demo(backend)
-        backend.store.mark_seeded(seed)
-
-
-def _empty(backend: Backend) -> None:
-    space_id = backend.new_id("Spaces")
-    backend.put(
-        Space(id=space_id, space_id=space_id, name="Default", is_default=True, description="The default space"),
-        Feed(id="feeds-builtin", space_id=space_id, name="Octopus Server (built-in)"),
-        Lifecycle(id=backend.new_id("Lifecycles"), space_id=space_id, name="Default Lifecycle"),
-    )
+        real_clock = backend.clock
+        clock = SimulatedClock(real_clock() - timedelta(days=3))
+        backend.clock = clock
+        try:
+            published = clock.now - timedelta(days=10)
+            builders = [_Builder(backend, space, published) for space in estate.spaces]
+            for builder in builders:
+                builder.catalog()
+            history = _History(backend, clock, estate, skipped)
+            for index, builder in enumerate(builders):
+                history.releases(builder, ("spaces", index))
+            for index, builder in enumerate(builders):
+                history.deployments(builder, ("spaces", index))
+        finally:
+            backend.clock = real_clock
+        backend.store.mark_seeded(seed if isinstance(seed, str) else "estate")
 
 
 class _Builder:
-    """Short constructors for the demo, each taking the next id of its kind."""
+    """One space of an estate turned into entities; names resolve within the space."""
 
-    def __init__(self, backend: Backend, space_id: str, published: datetime) -> None:
-        self.backend, self.space_id, self.published = backend, space_id, published
+    def __init__(self, backend: Backend, spec: SpaceSpec, published: datetime) -> None:
+        self.backend, self.spec, self.published = backend, spec, published
+        self.space_id = backend.new_id("Spaces")
+        self.by_name: dict[tuple[type[Named], str], str] = {}
+        self.release_ids: dict[tuple[str, str], str] = {}
 
-    def environments(self, *names: str) -> list[Environment]:
-        envs = [Environment(id=self.backend.new_id("Environments"), space_id=self.space_id, name=n, sort_order=i)
-                for i, n in enumerate(names)]
-        self.backend.put(*envs)
-        return envs
+    def id_of(self, cls: type[Named], name: str) -> str:
+        return self.by_name[(cls, name.strip().lower())]
 
-    def machine(self, name: str, env: Environment, role: str, disabled: bool = False) -> None:
-        self.backend.put(Machine(id=self.backend.new_id("Machines"), space_id=self.space_id, name=name,
-                                 environment_ids=[env.id], roles=[role], is_disabled=disabled))
+    def _keep(self, *entities: Named) -> None:
+        for entity in entities:
+            self.by_name[(type(entity), entity.name.strip().lower())] = entity.id
+        self.backend.put(*entities)
 
-    def lifecycle(self, name: str, phases: list[tuple[str, list[Environment]]]) -> Lifecycle:
-        life = Lifecycle(
-            id=self.backend.new_id("Lifecycles"), space_id=self.space_id, name=name,
-            phases=[Phase(id=_guid(name, p), name=p, optional=[e.id for e in envs]) for p, envs in phases],
-        )
-        self.backend.put(life)
-        return life
+    def catalog(self) -> None:
+        spec, backend, space_id = self.spec, self.backend, self.space_id
+        self._keep(Space(id=space_id, space_id=space_id, name=spec.name, is_default=spec.default,
+                         description=spec.description))
+        self._keep(*(Environment(id=backend.new_id("Environments"), space_id=space_id, name=e.name,
+                                 description=e.description, sort_order=i, use_guided_failure=e.guided_failure)
+                     for i, e in enumerate(spec.environments)))
+        for group in spec.project_groups:
+            self._keep(backend.save_project_group(space_id, None, group.name, group.description))
+        self._keep(*(Tenant(id=backend.new_id("Tenants"), space_id=space_id, name=t.name,
+                            description=t.description) for t in spec.tenants))
+        self._keep(*(Machine(id=backend.new_id("Machines"), space_id=space_id, name=m.name,
+                             environment_ids=[self.id_of(Environment, e) for e in m.environments],
+                             roles=list(m.roles), is_disabled=m.disabled, communication_style=m.endpoint,
+                             tenant_ids=[self.id_of(Tenant, t) for t in m.tenants])
+                     for m in spec.machines))
+        self._keep(*(Lifecycle(id=backend.new_id("Lifecycles"), space_id=space_id, name=life.name,
+                               description=life.description, phases=[
+                                   Phase(id=_guid(life.name, p.name), name=p.name, minimum=p.minimum,
+                                         is_optional_phase=p.optional,
+                                         automatic=[self.id_of(Environment, e) for e in p.automatic],
+                                         optional=[self.id_of(Environment, e) for e in p.manual])
+                                   for p in life.phases])
+                     for life in spec.lifecycles))
+        backend.put(Feed(id="feeds-builtin", space_id=space_id, name="Octopus Server (built-in)", packages=[
+            PackageVersion(package_id=package, version=v, published=self.published, size_bytes=1_048_576 + i)
+            for package, versions in spec.packages.items() for i, v in enumerate(versions)]))
+        for library_set in spec.library_variable_sets:
+            shared = LibraryVariableSet(id=backend.new_id("LibraryVariableSets"), space_id=space_id,
+                                        name=library_set.name, description=library_set.description)
+            self._keep(shared)
+            backend.put(VariableSet(id=shared.variable_set_id, space_id=space_id, owner_id=shared.id,
+                                    variables=self._variables(library_set.name, library_set.variables, {})))
+        for project in spec.projects:
+            self._project(project)
+        for t in spec.tenants:
+            tenant = backend.require(Tenant, space_id, self.id_of(Tenant, t.name))
+            tenant.project_environments = {self.id_of(Project, p): [self.id_of(Environment, e) for e in envs]
+                                           for p, envs in t.projects.items()}
+            backend.put(tenant)
 
-    def feed(self, packages: dict[str, list[str]]) -> None:
-        versions = [PackageVersion(package_id=pkg, version=v, published=self.published, size_bytes=1_048_576 + i)
-                    for pkg, vs in packages.items() for i, v in enumerate(vs)]
-        self.backend.put(Feed(id="feeds-builtin", space_id=self.space_id, name="Octopus Server (built-in)",
-                              packages=versions))
-
-    def project(self, name: str, life: Lifecycle, steps: list[tuple[str, str, str | None]],
-                tenanted: str = "Untenanted", variables: list[Variable] | None = None,
-                channels: list[tuple[str, Lifecycle | None]] | None = None) -> Project:
-        """``steps`` are (step name, role, package id or None for a script step)."""
-        project_id = self.backend.new_id("Projects")
+    def _project(self, spec: ProjectSpec) -> None:
+        backend, space_id = self.backend, self.space_id
         project = Project(
-            id=project_id, space_id=self.space_id, name=name, lifecycle_id=life.id, tenanted_mode=tenanted,
-            steps=[
-                Step(id=_guid(name, step), name=step, roles=[role], action=Action(
-                    id=_guid(name, step, "action"), name=step,
-                    action_type="Octopus.TentaclePackage" if package else "Octopus.Script",
-                    packages=[PackageReference(id=_guid(name, step, "package"), package_id=package)] if package
-                    else [],
-                    script="" if package else "curl --fail http://localhost/health",
-                ))
-                for step, role, package in steps
-            ],
+            id=backend.new_id("Projects"), space_id=space_id, name=spec.name, description=spec.description,
+            lifecycle_id=self.id_of(Lifecycle, spec.lifecycle), tenanted_mode=spec.tenanted,
+            project_group_id=self.id_of(ProjectGroup, spec.group)
+            if spec.group and spec.group.strip().lower() != DEFAULT_GROUP.lower() else DEFAULT_GROUP_ID,
+            is_disabled=spec.disabled,
+            included_library_variable_set_ids=[self.id_of(LibraryVariableSet, s)
+                                               for s in spec.library_variable_sets],
+            steps=[Step(id=_guid(spec.name, step.name), name=step.name, roles=list(step.roles), action=Action(
+                id=_guid(spec.name, step.name, "action"), name=step.name,
+                action_type=step.type or (PACKAGE_STEP if step.package else SCRIPT_STEP),
+                packages=[PackageReference(id=_guid(spec.name, step.name, "package"), package_id=step.package)]
+                if step.package else [],
+                script=step.script, is_disabled=step.disabled,
+            )) for step in spec.steps],
         )
-        self.backend.put(project, VariableSet(id=project.variable_set_id, space_id=self.space_id,
-                                              owner_id=project_id, variables=variables or []))
-        for number, (channel, channel_life) in enumerate(channels or [("Default", None)]):
-            self.backend.put(Channel(id=self.backend.new_id("Channels"), space_id=self.space_id,
-                                     project_id=project_id, name=channel, is_default=number == 0,
-                                     lifecycle_id=channel_life.id if channel_life else None))
-        return project
+        self._keep(project)
+        channels: dict[str, str] = {}
+        for number, channel in enumerate(spec.channels or [None]):
+            entity = Channel(id=backend.new_id("Channels"), space_id=space_id, project_id=project.id,
+                             name=channel.name if channel else "Default", is_default=number == 0,
+                             description=channel.description if channel else "",
+                             lifecycle_id=self.id_of(Lifecycle, channel.lifecycle)
+                             if channel and channel.lifecycle else None)
+            channels[entity.name.strip().lower()] = entity.id
+            backend.put(entity)
+        backend.put(VariableSet(id=project.variable_set_id, space_id=space_id, owner_id=project.id,
+                                variables=self._variables(spec.name, spec.variables, channels)))
+
+    def _variables(self, owner: str, specs: list[VariableSpec], channels: dict[str, str]) -> list[Variable]:
+        variables: list[Variable] = []
+        seen: set[str] = set()
+        for spec in specs:
+            key = _guid(owner, spec.name) if spec.name not in seen else _guid(owner, spec.name, str(len(variables)))
+            seen.add(spec.name)
+            scope: dict[str, list[str]] = {}
+            for kind, values in spec.scope.items():
+                if kind == "Environment":
+                    scope[kind] = [self.id_of(Environment, v) for v in values]
+                elif kind == "Machine":
+                    scope[kind] = [self.id_of(Machine, v) for v in values]
+                elif kind == "Channel":
+                    scope[kind] = [channels[v.strip().lower()] for v in values]
+                else:
+                    scope[kind] = list(values)
+            variables.append(Variable(
+                id=key, name=spec.name, value=spec.value, is_sensitive=spec.sensitive,
+                type="Sensitive" if spec.sensitive else "String", scope=scope,
+                prompt=Prompt(label=spec.prompt.label, description=spec.prompt.description,
+                              required=spec.prompt.required) if spec.prompt else None))
+        return variables
 
 
-def _demo(backend: Backend) -> None:
-    real_clock = backend.clock
-    clock = SimulatedClock(real_clock() - timedelta(days=3))
-    backend.clock = clock
-    try:
-        _demo_catalog(backend, clock.now - timedelta(days=10))
-        _demo_history(backend, clock)
-    finally:
-        backend.clock = real_clock
+class _History:
+    """Replays an estate's releases and deployments on a simulated clock, in the recent past, with
+    one seeded random source: every run of the same estate shows the same durations."""
 
+    def __init__(self, backend: Backend, clock: SimulatedClock, estate: Estate, skipped: list[str] | None) -> None:
+        self.backend, self.clock, self.estate, self.skipped = backend, clock, estate, skipped
+        self.rng = random.Random(20240310)
 
-def _demo_catalog(backend: Backend, published: datetime) -> None:
-    default_id, operations_id = backend.new_id("Spaces"), backend.new_id("Spaces")
-    backend.put(Space(id=default_id, space_id=default_id, name="Default", is_default=True,
-                      description="The default space"),
-                Space(id=operations_id, space_id=operations_id, name="Operations", description="Infrastructure work"))
-    default = _Builder(backend, default_id, published)
-    dev, test, staging, prod, dr = default.environments(
-        "Development", "Test", "Staging", "Production", "Disaster Recovery")
-    for name, env in (("dev-web-01", dev), ("test-web-01", test), ("test-web-02", test),
-                      ("stage-web-01", staging), ("stage-web-02", staging), ("prod-web-01", prod),
-                      ("prod-web-02", prod), ("prod-web-03", prod)):
-        default.machine(name, env, "web")
-    default.machine("prod-web-04", prod, "web", disabled=True)
-    default.machine("dr-web-01", dr, "web")
-    for name, env in (("dev-worker-01", dev), ("test-worker-01", test), ("stage-worker-01", staging),
-                      ("prod-worker-01", prod)):
-        default.machine(name, env, "worker")
-    web_life = default.lifecycle("Web Lifecycle", [(e.name, [e]) for e in (dev, test, staging, prod)])
-    anywhere = default.lifecycle("Anywhere", [("Anywhere", [])])
-    default_life = default.lifecycle("Default Lifecycle", [])
-    default.feed({"Web": ["1.0.0", "1.1.0", "1.2.0", "1.3.0"], "Worker": ["2.0.0", "2.1.0"],
-                  "Billing": ["3.0.0", "3.1.0"]})
-    web = default.project(
-        "Web", web_life, [("Deploy web", "web", "Web"), ("Smoke test", "web", None)],
-        tenanted="TenantedOrUntenanted", channels=[("Default", None), ("Hotfix", anywhere)],
-        variables=[
-            Variable(id=_guid("Web", "Greeting"), name="Greeting", value="hello"),
-            Variable(id=_guid("Web", "ChangeTicket"), name="ChangeTicket", value="",
-                     prompt=Prompt(label="Change ticket", description="The change ticket for this deployment")),
-        ],
-    )
-    shared = LibraryVariableSet(id=backend.new_id("LibraryVariableSets"), space_id=default_id, name="Shared settings",
-                                description="Settings every web deployment reads")
-    web.included_library_variable_set_ids = [shared.id]
-    backend.put(shared, web, VariableSet(id=shared.variable_set_id, space_id=default_id, owner_id=shared.id,
-                                         variables=[Variable(id=_guid("Shared", "Region"), name="Region",
-                                                             value="eu-west-1")]))
-    default.project("Worker", anywhere, [("Deploy worker", "worker", "Worker")])
-    default.project("Billing", default_life, [("Run migration", "worker", "Billing")], variables=[
-        Variable(id=_guid("Billing", "Approver"), name="Approver", value="",
-                 prompt=Prompt(label="Approver", description="Who approved this migration", required=True)),
-    ])
-    backend.put(*(Tenant(id=backend.new_id("Tenants"), space_id="Spaces-1", name=name,
-                         project_environments={web.id: [test.id, staging.id, prod.id]})
-                  for name in ("Acme", "Globex")))
-    ops = _Builder(backend, operations_id, published)
-    (ops_env,) = ops.environments("Ops")
-    ops.machine("ops-01", ops_env, "ops")
-    ops_life = ops.lifecycle("Ops Lifecycle", [])
-    ops.feed({"Infra": ["0.9.0"]})
-    ops.project("Infra", ops_life, [("Deploy infra", "ops", "Infra")])
+    @contextmanager
+    def _refused_at(self, loc: Loc, what: str) -> Iterator[None]:
+        """What the rules refuse while replaying (a deployment the lifecycle forbids, a prompted
+        variable with no value) is a fault of the file, at the release or deployment written."""
+        try:
+            yield
+        except SandboxError as exc:
+            reason = "; ".join(exc.errors) or exc.message
+            if self.skipped is None:
+                raise self.estate.fault(loc, reason) from None
+            self.skipped.append(f"{what}: {reason}")
 
+    def releases(self, builder: _Builder, loc: Loc) -> None:
+        for i, project in enumerate(builder.spec.projects):
+            for j, spec in enumerate(project.releases):
+                self.clock.advance(self.rng.uniform(3600, 5 * 3600))
+                with self._refused_at((*loc, "projects", i, "releases", j), f"{project.name} {spec.version}"):
+                    created, _ = self.backend.create_release(builder.space_id, ReleaseRequest(
+                        project=builder.id_of(Project, project.name), version=spec.version, channel=spec.channel,
+                        release_notes=spec.notes, packages=dict(spec.packages)))
+                    builder.release_ids[(project.name, spec.version)] = created.id
 
-def _demo_history(backend: Backend, clock: SimulatedClock) -> None:
-    rng = random.Random(20240310)  # one seeded source: every demo shows the same durations
+    def deployments(self, builder: _Builder, loc: Loc) -> None:
+        for i, project in enumerate(builder.spec.projects):
+            for j, release in enumerate(project.releases):
+                for k, spec in enumerate(release.deployments):
+                    fault = Fault(step=spec.fails.step, machine=spec.fails.machine, message=spec.fails.message) \
+                        if spec.fails else None
+                    release_id = builder.release_ids.get((project.name, release.version))
+                    if release_id is None:  # the release was refused and skipped
+                        continue
+                    with self._refused_at((*loc, "projects", i, "releases", j, "deployments", k),
+                                          f"{project.name} {release.version} to {spec.to}"):
+                        self._deploy(builder.space_id, DeploymentRequest(
+                            release_id, builder.id_of(Environment, spec.to),
+                            tenant_id=builder.id_of(Tenant, spec.tenant) if spec.tenant else None,
+                            form_values=self._form_values(release_id, spec.prompted)), fault)
 
-    def release(project: str, version: str) -> str:
-        clock.advance(rng.uniform(3600, 5 * 3600))
-        created, _ = backend.create_release("Spaces-1", ReleaseRequest(project=project, version=version,
-                                                                        package_version=version))
-        return created.id
+    def _form_values(self, release_id: str, prompted: dict[str, str]) -> dict[str, str | None]:
+        """Prompted values by name, as the deployment's ``FormValues`` (by variable id)."""
+        if not prompted:
+            return {}
+        wanted = {name.strip().lower(): value for name, value in prompted.items()}
+        release = self.backend.require(Release, None, release_id)
+        return {v.id: wanted[v.name.lower()] for v in self.backend.release_variables(release)
+                if v.prompt is not None and v.name.lower() in wanted}
 
-    def deploy(release_id: str, environment_id: str) -> None:
-        clock.advance(rng.uniform(600, 3600))
-        deployment = backend.create_deployment("Spaces-1", DeploymentRequest(release_id, environment_id), UNLIMITED)
+    def _deploy(self, space_id: str, request: DeploymentRequest, fault: Fault | None) -> None:
+        backend = self.backend
+        self.clock.advance(self.rng.uniform(600, 3600))
+        deployment = backend.create_deployment(space_id, request, UNLIMITED)
         task = backend.require(Task, None, deployment.task_id)
-        clock.advance(rng.uniform(2, 8))
-        drive(backend, task, step_takes_a_few_seconds)
+        self.clock.advance(self.rng.uniform(2, 8))
+        kept = list(backend.faults)
+        backend.faults[:] = [fault] if fault else []
+        try:
+            drive(backend, task, self._step_takes_a_few_seconds)
+        finally:
+            backend.faults[:] = kept
 
-    def step_takes_a_few_seconds() -> bool:
-        clock.advance(rng.uniform(3, 12))
+    def _step_takes_a_few_seconds(self) -> bool:
+        self.clock.advance(self.rng.uniform(3, 12))
         return True
-
-    web_1_0, web_1_1, web_1_2 = release("Web", "1.0.0"), release("Web", "1.1.0"), release("Web", "1.2.0")
-    worker_2_0 = release("Worker", "2.0.0")
-    release("Billing", "3.0.0")
-    deploy(web_1_0, "Environments-1")
-    deploy(web_1_0, "Environments-2")
-    deploy(web_1_1, "Environments-1")
-    backend.add_fault(Fault(step="Smoke test", machine="dev-web-01",
-                            message="Smoke test failed: GET /health returned 503"))
-    deploy(web_1_2, "Environments-1")
-    backend.faults.clear()
-    deploy(worker_2_0, "Environments-1")

@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException
 
 from octorelease.sandbox import api, control
 from octorelease.sandbox.errors import ADMIN_KEY_HEADER, SandboxError
+from octorelease.sandbox.estate import Estate
 from octorelease.sandbox.middleware import Gate, error_response
 from octorelease.sandbox.service import DEFAULT_API_KEY, Sandbox
 
@@ -60,13 +61,14 @@ class _Uvicorn(uvicorn.Server):  # type: ignore[misc]
 class SandboxServer:
     """A sandbox listening on ``host:port`` (``port=0``: any free port) in a background thread."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, db_path: str | None = None, seed: str = "demo",
-                 api_key: str | None = None, speed: float = 1.0, faults: str | None = None,
-                 access_log: Callable[[str], None] | None = None, admin_key: str | None = None) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, db_path: str | None = None,
+                 seed: str | Estate = "demo", api_key: str | None = None, speed: float = 1.0,
+                 faults: str | None = None, access_log: Callable[[str], None] | None = None,
+                 admin_key: str | None = None, skipped: list[str] | None = None) -> None:
         if admin_key is None and not is_loopback(host):
             admin_key = secrets.token_urlsafe(24)  # reachable by others: the controls reset everything
         self.sandbox = Sandbox(db_path=db_path, seed=seed, api_key=api_key, speed=speed, faults=faults,
-                               access_log=access_log, admin_key=admin_key)
+                               access_log=access_log, admin_key=admin_key, skipped=skipped)
         self.host = host
         # IPPROTO_TCP explicitly: asyncio turns Nagle off only on sockets that say they are TCP, and
         # with Nagle on every keep-alive request waits 40 ms for a delayed ACK.
@@ -122,17 +124,20 @@ class SandboxServer:
         self.stop()
 
 
-def serve(*, host: str = "127.0.0.1", port: int = 8065, db_path: str | None = None, seed: str = "demo",
+def serve(*, host: str = "127.0.0.1", port: int = 8065, db_path: str | None = None, seed: str | Estate = "demo",
           api_key: str | None = None, speed: float = 1.0, faults: str | None = None,
-          access_log: bool = False, admin_key: str | None = None) -> None:
+          access_log: bool = False, admin_key: str | None = None, skipped: list[str] | None = None) -> None:
     """Run a sandbox until Ctrl-C; print its URL, API key and admin key (if any) first (Ctrl-C ends it
     without a traceback).
 
     ``faults`` is a ``--faults`` spec (``faults.py``); a bad one raises ``FaultSpecError``.
-    ``access_log`` prints one line per request on stderr (``octorelease sandbox -v``)."""
+    ``access_log`` prints one line per request on stderr (``octorelease sandbox -v``).
+    ``skipped``: seed leniently, and say which parts of the history the rules refused."""
     server = SandboxServer(host=host, port=port, db_path=db_path, seed=seed, api_key=api_key, speed=speed,
                            faults=faults, access_log=_print_line if access_log else None,
-                           admin_key=admin_key)
+                           admin_key=admin_key, skipped=skipped)
+    for line in skipped or []:
+        print(f"Left out of the history (the sandbox's rules refuse it): {line}", file=sys.stderr, flush=True)
     server.start()
     print(f"Octopus sandbox listening on {server.url}", flush=True)
     print(f"API key: {server.api_key}", flush=True)

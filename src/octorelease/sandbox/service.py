@@ -11,6 +11,7 @@ from typing import Any
 
 from octorelease.sandbox import seed as seeds
 from octorelease.sandbox.errors import ValidationFailed
+from octorelease.sandbox.estate import Estate
 from octorelease.sandbox.faults import HttpFaults
 from octorelease.sandbox.models import Backend
 from octorelease.sandbox.runner import TaskRunner, recover
@@ -22,10 +23,13 @@ DEFAULT_API_KEY = "API-SANDBOX0000000000000000000000"
 class Sandbox:
     """State plus behaviour of one sandbox; ``reset`` gives tests a clean one in milliseconds."""
 
-    def __init__(self, db_path: str | None = None, seed: str = "demo", api_key: str | None = None,
+    def __init__(self, db_path: str | None = None, seed: str | Estate = "demo", api_key: str | None = None,
                  speed: float = 1.0, faults: str | None = None,
-                 access_log: Callable[[str], None] | None = None, admin_key: str | None = None) -> None:
-        if seed not in seeds.SEEDS:
+                 access_log: Callable[[str], None] | None = None, admin_key: str | None = None,
+                 skipped: list[str] | None = None) -> None:
+        """``seed``: ``demo``, ``empty`` or a loaded estate file, applied when the database is new;
+        ``skipped``: history the rules refuse is left out and listed there (``seed.apply``)."""
+        if isinstance(seed, str) and seed not in seeds.SEEDS:
             raise ValueError(f"unknown seed {seed!r} (expected one of {', '.join(seeds.SEEDS)})")
         self.store = Store(db_path)
         self.backend = Backend(self.store)
@@ -41,11 +45,15 @@ class Sandbox:
         self.startup_faults = faults
         #: the HTTP faults in force (``faults.py``); ``None``: every request is served
         self.http_faults: HttpFaults | None = HttpFaults.parse(faults) if faults else None
-        with self.backend.lock:
-            if not self.store.is_seeded():
-                self.backend.wipe()
-                seeds.apply(self.backend, seed)
-            recover(self.backend)
+        try:
+            with self.backend.lock:
+                if not self.store.is_seeded():
+                    self.backend.wipe()
+                    seeds.apply(self.backend, seed, skipped)
+                recover(self.backend)
+        except BaseException:
+            self.store.close()  # a seed refused (its transaction rolled back): nothing stays open
+            raise
         self.runner = TaskRunner(self.backend, speed)
 
     def start(self) -> None:

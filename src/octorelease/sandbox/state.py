@@ -115,6 +115,12 @@ class State:
             self._data[entity.KIND][entity.key] = entity
         self.store.save(*entities)
 
+    def remove(self, *entities: Entity) -> None:
+        """Forget the entities, in memory and in the store, in one transaction."""
+        for entity in entities:
+            self._data[entity.KIND].pop(entity.key, None)
+        self.store.delete(*entities)
+
     def new_id(self, prefix: str) -> str:
         number = self._next.get(prefix, 1)
         self._next[prefix] = number + 1

@@ -86,6 +86,11 @@ class Store:
                 [(e.KIND, e.key, e.model_dump_json()) for e in entities],
             )
 
+    def delete(self, *entities: Entity) -> None:
+        with self.transaction():
+            self._db.executemany("DELETE FROM documents WHERE kind = ? AND key = ?",
+                                 [(e.KIND, e.key) for e in entities])
+
     def load(self) -> list[Entity]:
         """Every stored entity, in the order of their numeric ids within each kind."""
         with self._lock:

@@ -66,23 +66,6 @@ class VariableRules(State):
         self.variable_set(space_id, saved.variable_set_id)
         return saved
 
-    def include_library_variable_sets(self, space_id: str, project_ref: str, set_ids: list[str]) -> Project:
-        """A project's ``IncludedLibraryVariableSetIds``, replaced as a PUT of the project does;
-        every set must exist in the project's space. Later releases take their variables too."""
-        project = self.project(space_id, project_ref)
-        chosen, missing = [], []
-        for set_id in set_ids:
-            found = self.get(LibraryVariableSet, space_id, set_id)
-            if found is None:
-                missing.append(set_id)
-            elif found.id not in chosen:
-                chosen.append(found.id)
-        if missing:
-            raise ValidationFailed(*(f"The library variable set '{m}' does not exist." for m in missing))
-        project.included_library_variable_set_ids = chosen
-        self.put(project)
-        return project
-
     def replace_variables(
         self, space_id: str, set_id: str, variables: list[Variable], version: int | None
     ) -> VariableSet:
