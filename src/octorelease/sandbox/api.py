@@ -322,12 +322,17 @@ def project_progression(ctx: Ctx) -> Json:
     return shape.project_progression(ctx.base, result, ctx.backend.clock())
 
 
+def _none_in_project(ctx: Ctx, item_type: str, collection: str) -> Json:
+    """An empty page of a per-project collection the sandbox does not emulate, once the project
+    is known to exist (404 otherwise), so tools that list it find nothing rather than fail."""
+    project = ctx.backend.project(ctx.space_id, ctx.arg("ref"))
+    return ctx.page([], item_type, f"{ctx.base}/api/{ctx.space_id}/projects/{project.id}/{collection}", lambda i: i)
+
+
 @route()
 def project_triggers(ctx: Ctx) -> Json:
     """Project triggers are not emulated: every project has none."""
-    project = ctx.backend.project(ctx.space_id, ctx.arg("ref"))
-    return ctx.page([], "ProjectTrigger", f"{ctx.base}/api/{ctx.space_id}/projects/{project.id}/triggers"
-                    "{?skip,take,partialName,triggerActionType}", lambda t: t)
+    return _none_in_project(ctx, "ProjectTrigger", "triggers{?skip,take,partialName,triggerActionType}")
 
 
 @route()
@@ -351,9 +356,7 @@ def channel_releases(ctx: Ctx) -> Json:
 @route()
 def project_runbooks(ctx: Ctx) -> Json:
     """Runbooks are not emulated: every project has none (an empty page, for tools that list them)."""
-    project = ctx.backend.project(ctx.space_id, ctx.arg("ref"))
-    return ctx.page([], "Runbook", f"{ctx.base}/api/{ctx.space_id}/projects/{project.id}/runbooks"
-                    "{?skip,take,partialName}", lambda r: r)
+    return _none_in_project(ctx, "Runbook", "runbooks{?skip,take,partialName}")
 
 
 @route()
