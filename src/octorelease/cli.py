@@ -259,6 +259,12 @@ def deployment_options(func: F) -> F:
             "one environment only.",
         ),
         click.option(
+            "--update-variables",
+            is_flag=True,
+            help="Refresh the release's variable snapshot before deploying it (octo's --updateVariables): "
+            "an existing release otherwise keeps the variables it was created with.",
+        ),
+        click.option(
             "--wait/--no-wait",
             default=True,
             show_default=True,
@@ -327,6 +333,7 @@ def _split_deployment_flags(flags: dict[str, Any]) -> tuple[dict[str, Any], Any,
         "prompted_variables": _parse_assignments(flags.pop("variables"), "--variable"),
         "guided_failure": flags.pop("guided_failure"),
         "tenants": flags.pop("tenants"),
+        "update_variables": flags.pop("update_variables"),
     }
     return options, wait, dry_run
 

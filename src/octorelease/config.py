@@ -104,6 +104,8 @@ class DeploymentOptions(_Model):
     prompted_variables: dict[str, str] = {}
     guided_failure: GuidedFailure = "default"
     tenants: Names = []
+    #: Refresh the release's variable snapshot first (the CLI's ``--update-variables``).
+    update_variables: bool = False
 
     @field_validator("guided_failure", mode="before")
     @classmethod

@@ -51,6 +51,9 @@ class Octopus:
         self.space_identifier = space
         self.observer: Observer = observer or SilentObserver()
         self._space: SpaceApi | None = None
+        #: Releases whose variable snapshot this connection refreshed (``update_variables``):
+        #: refreshed once per run, however many actions deploy them.
+        self._refreshed: set[str] = set()
 
     def __repr__(self) -> str:
         return f"Octopus({self.http.server!r}, space={self.space_identifier!r})"
@@ -222,6 +225,8 @@ class Octopus:
         result.project = Ref(created.release.project_id, created.project_name)
         result.release = Ref(created.release.id, created.release.version)
         result.release_created = created.created
+        if created.created and not dry_run:
+            self._refreshed.add(created.release.id)  # a new release's snapshot is as fresh as it gets
         verb = "Would create" if dry_run else ("Created" if created.created else "Using existing")
         message = f"{verb} release {created.release.version} of {created.project_name} ({created.reason})."
         result.messages.append(message)
@@ -341,8 +346,9 @@ class Octopus:
                     )
                     for t in plan.targets
                 ]
+                self._say_would_update(plan, result)
                 return result
-            run_plan(self.space, plan, wait, self.observer, result)
+            run_plan(self.space, plan, wait, self.observer, result, self._refreshed)
         except OctoreleaseError as exc:
             result.error = exc
         except KeyboardInterrupt as interrupt:
@@ -351,6 +357,20 @@ class Octopus:
 
             result.error = settle_interrupt(self.space, result, wait, self.observer, interrupt)
         return result
+
+    def _say_would_update(self, plan: DeploymentPlan, result: ActionResult) -> None:
+        """A dry run's word on ``update_variables``: which snapshots the real run refreshes."""
+        if not plan.options.update_variables:
+            return
+        from octorelease.actions.prospect import NEW_RELEASE_ID
+
+        fresh = {*self._refreshed, NEW_RELEASE_ID}  # a release not made yet will snapshot them anyway
+        releases = [r for r in plan.releases_to_deploy if r.id not in fresh]
+        for release in releases:
+            message = f"Would update the variable snapshot of release {release.name} of {plan.project.name} first."
+            result.messages.append(message)
+            self.observer.note(message)
+        result.variables_updated = bool(releases)
 
 
 def deployment_options_from(values: Mapping[str, Any]) -> DeploymentOptions:

@@ -115,12 +115,40 @@ def _stopped_part_way(result: ActionResult, exc: errors.OctoreleaseError, left: 
     exc.restate(f"{exc.message.rstrip('.')}. Created: {created}. Not created: {missing}.")
 
 
+def update_snapshots(
+    space: SpaceApi, plan: DeploymentPlan, observer: Observer, result: ActionResult, refreshed: set[str]
+) -> None:
+    """Refresh the variable snapshot of each release the plan deploys (``update_variables``),
+    once per release however many targets it goes to; ``refreshed`` holds the releases this
+    run refreshed already (a handler that deploys and then promotes the same release)."""
+    if not plan.options.update_variables:
+        return
+    releases = [r for r in plan.releases_to_deploy if r.id not in refreshed]
+    for release in releases:
+        space.snapshot_variables(release.id)
+        refreshed.add(release.id)
+        message = (
+            f"Updated the variable snapshot of release {release.name} of {plan.project.name}: "
+            "its deployments use the project's variables as they are now."
+        )
+        result.messages.append(message)
+        observer.note(message)
+    result.variables_updated = bool(releases)
+
+
 def run_plan(
-    space: SpaceApi, plan: DeploymentPlan, wait: WaitOptions, observer: Observer, result: ActionResult
+    space: SpaceApi,
+    plan: DeploymentPlan,
+    wait: WaitOptions,
+    observer: Observer,
+    result: ActionResult,
+    refreshed: set[str] | None = None,
 ) -> ActionResult:
-    """Create the plan's deployments, follow them as ``wait`` says, and fill in ``result``."""
+    """Create the plan's deployments, follow them as ``wait`` says, and fill in ``result``.
+    ``refreshed``: the releases whose variable snapshot this run has refreshed already."""
     for warning in plan.warnings:
         observer.warn(warning)
+    update_snapshots(space, plan, observer, result, set() if refreshed is None else refreshed)
     create_all(space, plan, observer, result)
     if not wait.wait:
         return result

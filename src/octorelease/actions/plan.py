@@ -35,6 +35,9 @@ class DeploymentOptions:
     prompted_variables: Mapping[str, str] = field(default_factory=dict)
     guided_failure: GuidedFailure = "default"
     tenants: tuple[str, ...] = ()
+    #: Refresh the release's variable snapshot before deploying it (octo's ``--updateVariables``):
+    #: an existing release otherwise keeps the variables it was created with.
+    update_variables: bool = False
 
     @property
     def redeploys(self) -> bool:
@@ -185,6 +188,12 @@ class DeploymentPlan:
         all_warnings = tuple(dict.fromkeys(w for plan in plans for w in plan.warnings)) + tuple(warnings)
         return replace(first, targets=targets, release_reason=reasons, warnings=all_warnings)
 
+    @property
+    def releases_to_deploy(self) -> tuple[Ref, ...]:
+        """The releases the plan makes a deployment of (a target that already has it makes
+        none), each once, in target order."""
+        return tuple(dict.fromkeys(self.release_of(t) for t in self.targets if t.already is None))
+
     def describe(self) -> list[str]:
         """The plan as plain lines, for ``--dry-run`` and the logs."""
         if any(t.release for t in self.targets):
@@ -216,6 +225,8 @@ class DeploymentPlan:
             flags.append("force package redeployment")
         if self.options.redeploys and self.action == "promote":
             flags.append("redeploy where the release already runs")
+        if self.options.update_variables:
+            flags.append("update the release's variable snapshot first")
         if self.options.notes:
             flags.append(f"notes: {self.options.notes!r}")
         if flags:

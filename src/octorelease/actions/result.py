@@ -123,6 +123,10 @@ class ActionResult:
     plan: Any = None
     #: Targets left without a deployment when creating stopped after others were created.
     not_created: list[NotCreated] = field(default_factory=list)
+    #: With ``update_variables``: whether this action refreshed a release's variable snapshot (in
+    #: a dry run: would); false when none needed it (a release this run created or refreshed
+    #: already, or no deployment to make). None when it was not asked for.
+    variables_updated: bool | None = None
 
     @property
     def ok(self) -> bool:
@@ -146,6 +150,8 @@ class ActionResult:
         if self.release_created is not None:
             doc["created"] = self.release_created
         doc["deployments"] = [d.to_dict() for d in self.deployments]
+        if self.variables_updated is not None:
+            doc["variables_updated"] = self.variables_updated
         if self.not_created:
             doc["not_created"] = [n.to_dict() for n in self.not_created]
         if self.dry_run:

@@ -260,15 +260,22 @@ def _set_variables(octopus: Octopus, handler: Handler, dry_run: bool) -> ActionR
     result = set_project_variables(octopus.space, handler.project, handler.variables, dry_run=dry_run)
     for message in result.messages:
         octopus.observer.note(message)
-    if handler.create is None and result.ok:
+    if handler.create is None and result.ok and not _updates_snapshots(handler):
         result.messages.append(_SNAPSHOT_NOTE)
         octopus.observer.warn(_SNAPSHOT_NOTE)
     return result
 
 
+def _updates_snapshots(handler: Handler) -> bool:
+    """Whether every deploy and promote action of the handler refreshes its release's variable
+    snapshot, so the variables the handler sets reach the deployments."""
+    return all(action.update_variables for action in (handler.deploy, handler.promote) if action is not None)
+
+
 _SNAPSHOT_NOTE = (
     "A release keeps the variables it was created with: deploying or promoting an existing "
-    "release does not use these values (add a create: action to this handler)."
+    "release does not use these values unless its snapshot is updated (add update_variables: true "
+    "to the deploy and promote actions, or a create: action to this handler)."
 )
 
 
@@ -416,4 +423,5 @@ def _deployment_options(options: DeploymentOptions) -> dict[str, Any]:
         "prompted_variables": options.prompted_variables,
         "guided_failure": options.guided_failure,
         "tenants": options.tenants,
+        "update_variables": options.update_variables,
     }

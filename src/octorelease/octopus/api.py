@@ -561,6 +561,12 @@ class SpaceApi:
             rest += f"/{tenant_id}"
         return self._one(rest, DeploymentPreview.from_json)
 
+    def snapshot_variables(self, release_id: str) -> None:
+        """``POST releases/{id}/snapshot-variables`` (no body): the release takes the project's
+        variables as they are now, as octo's ``--updateVariables`` does. Repeating it changes
+        nothing more, so it is retried like a GET."""
+        self.http.post(self.path(f"releases/{segment(release_id)}/snapshot-variables"), idempotent=True)
+
     def progression(self, release_id: str) -> dict[str, Any]:
         return self.http.get_object(self.path(f"releases/{release_id}/progression"))
 
