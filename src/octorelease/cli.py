@@ -743,8 +743,9 @@ def demo(ctx: click.Context, /) -> None:
     "--seed",
     default="demo",
     show_default=True,
-    metavar="demo|empty|FILE",
-    help="Initial data when the database is new: the demo, an empty Octopus, or an estate file (YAML).",
+    metavar="demo|empty|large[:SIZES]|FILE",
+    help="Initial data when the database is new: the demo, an empty Octopus, the demo plus a large estate "
+    "(sized e.g. 'large:environments=200,machines=1000,releases=500,deployments=5000'), or an estate file (YAML).",
 )
 @click.option(
     "--export",
@@ -858,6 +859,13 @@ def _seed_estate(seed: str) -> Any:
     before anything starts."""
     if seed in ("demo", "empty"):
         return seed
+    from octorelease.sandbox.seed_large import LargeSeedError, is_large, parse_large
+
+    if is_large(seed):
+        try:
+            return parse_large(seed)
+        except LargeSeedError as exc:
+            raise errors.InvalidInput(f"--seed {seed}: {exc}.") from None
     from octorelease.sandbox.estate import load_estate
 
     with _estate_errors():

@@ -15,6 +15,9 @@ Seeds (``--seed``, applied only when the database is new; ``POST /_sandbox/reset
 ``FILE``
     An estate file (``sandbox --seed estate.yml``).
 
+``large`` / ``large:environments=N,machines=N,...``
+    The demo plus a large bulk estate (``seed_large.py``), for scale measurements.
+
 ``demo``
     The estate file ``demo.yml`` beside this module. Space **Default** (Spaces-1, default):
 
@@ -54,7 +57,7 @@ Seeds (``--seed``, applied only when the database is new; ``POST /_sandbox/reset
 
 Test controls (outside ``/api``, no API key needed; JSON in, ``{"ok": true}`` out):
 
-- ``POST /_sandbox/reset`` ``{"seed": "demo"|"empty"}``: stop running tasks, wipe everything,
+- ``POST /_sandbox/reset`` ``{"seed": "demo"|"empty"|"large:..."}``: stop running tasks, wipe everything,
   re-seed; also clears faults, limited API keys and the request log.
 - ``POST /_sandbox/faults`` ``{"step", "machine", "environment", "message"}``, all optional: that
   step fails on the machines that match every criterion given, logging ``message`` as an error.
@@ -130,10 +133,15 @@ from octorelease.sandbox.estate import (
 from octorelease.sandbox.models import Backend
 from octorelease.sandbox.requests import DeploymentRequest, Fault, ReleaseRequest
 from octorelease.sandbox.runner import drive
+from octorelease.sandbox.seed_large import LargeEstate, is_large, parse_large, seed_large_estate
 from octorelease.sandbox.state import UNLIMITED
 from octorelease.yaml_lines import Loc
 
 SEEDS = ("demo", "empty")
+#: what names a seed: ``demo``, ``empty``, ``large[:SIZES]``, a loaded estate file, or a large estate's size
+Seed = str | Estate | LargeEstate
+#: how the large seed is written (``seed_large.py``)
+LARGE_SPEC = "large[:environments=N,machines=N,releases=N,deployments=N,projects=N,tenants=N]"
 _NAMESPACE = uuid.UUID("0b5c9a3e-2f7d-4c1e-9a8b-5d6e7f8a9b0c")
 #: what a fresh Octopus has
 EMPTY = Estate(spaces=[SpaceSpec(name="Default", description="The default space", default=True,
@@ -158,6 +166,17 @@ class SimulatedClock:
         self.now += timedelta(seconds=seconds)
 
 
+def check(seed: Seed) -> None:
+    """Raise ``ValueError`` (one line) unless ``seed`` names a seed: ``demo``, ``empty``,
+    ``large[:SIZES]`` (``seed_large.py``) or an estate already loaded."""
+    if isinstance(seed, (Estate, LargeEstate)) or seed in SEEDS:
+        return
+    if is_large(seed):
+        parse_large(seed)  # LargeSeedError is a ValueError
+        return
+    raise ValueError(f"unknown seed {seed!r} (expected one of {', '.join(SEEDS)}, {LARGE_SPEC})")
+
+
 def estate_of(seed: str | Estate) -> Estate:
     """The estate a seed names: ``demo`` (the shipped file), ``empty``, or one already loaded."""
     if isinstance(seed, Estate):
@@ -167,14 +186,20 @@ def estate_of(seed: str | Estate) -> Estate:
     return EMPTY if seed == "empty" else load_estate(demo_path())
 
 
-def apply(backend: Backend, seed: str | Estate, skipped: list[str] | None = None) -> None:
+def apply(backend: Backend, seed: Seed, skipped: list[str] | None = None) -> None:
     """Wipe nothing, add the estate, and mark the database seeded, all in one transaction: a
     seed that fails half-way leaves nothing behind.
 
     A release or deployment of the history that the rules refuse is a fault of the estate
     (``EstateFileError``), unless ``skipped`` is given: then it is left out and said there (a
-    mirror replays a real server's history, which its lifecycles may no longer allow)."""
-    estate = estate_of(seed)
+    mirror replays a real server's history, which its lifecycles may no longer allow).
+
+    ``large`` (``large:SIZES``, or a ``LargeEstate``) is the demo plus the bulk of ``seed_large.py``."""
+    if isinstance(seed, LargeEstate) or is_large(seed):
+        large: LargeEstate | None = seed if isinstance(seed, LargeEstate) else parse_large(str(seed))
+        estate = estate_of("demo")
+    else:
+        large, estate = None, estate_of(seed)
     with backend.store.transaction():
         real_clock = backend.clock
         clock = SimulatedClock(real_clock() - timedelta(days=3))
@@ -191,7 +216,9 @@ def apply(backend: Backend, seed: str | Estate, skipped: list[str] | None = None
                 history.deployments(builder, ("spaces", index))
         finally:
             backend.clock = real_clock
-        backend.store.mark_seeded(seed if isinstance(seed, str) else "estate")
+        if large is not None:
+            seed_large_estate(backend, large)
+        backend.store.mark_seeded(large.spec if large is not None else seed if isinstance(seed, str) else "estate")
 
 
 class _Builder:

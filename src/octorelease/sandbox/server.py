@@ -22,8 +22,8 @@ from starlette.exceptions import HTTPException
 
 from octorelease.sandbox import api, control
 from octorelease.sandbox.errors import ADMIN_KEY_HEADER, SandboxError
-from octorelease.sandbox.estate import Estate
 from octorelease.sandbox.middleware import Gate, error_response
+from octorelease.sandbox.seed import Seed
 from octorelease.sandbox.service import DEFAULT_API_KEY, Sandbox
 
 __all__ = ["DEFAULT_API_KEY", "SandboxServer", "build_app", "serve"]
@@ -62,7 +62,7 @@ class SandboxServer:
     """A sandbox listening on ``host:port`` (``port=0``: any free port) in a background thread."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, db_path: str | None = None,
-                 seed: str | Estate = "demo", api_key: str | None = None, speed: float = 1.0,
+                 seed: Seed = "demo", api_key: str | None = None, speed: float = 1.0,
                  faults: str | None = None, access_log: Callable[[str], None] | None = None,
                  admin_key: str | None = None, skipped: list[str] | None = None) -> None:
         if admin_key is None and not is_loopback(host):
@@ -124,7 +124,7 @@ class SandboxServer:
         self.stop()
 
 
-def serve(*, host: str = "127.0.0.1", port: int = 8065, db_path: str | None = None, seed: str | Estate = "demo",
+def serve(*, host: str = "127.0.0.1", port: int = 8065, db_path: str | None = None, seed: Seed = "demo",
           api_key: str | None = None, speed: float = 1.0, faults: str | None = None,
           access_log: bool = False, admin_key: str | None = None, skipped: list[str] | None = None) -> None:
     """Run a sandbox until Ctrl-C; print its URL, API key and admin key (if any) first (Ctrl-C ends it

@@ -11,7 +11,6 @@ from typing import Any
 
 from octorelease.sandbox import seed as seeds
 from octorelease.sandbox.errors import ValidationFailed
-from octorelease.sandbox.estate import Estate
 from octorelease.sandbox.faults import HttpFaults
 from octorelease.sandbox.models import Backend
 from octorelease.sandbox.runner import TaskRunner, recover
@@ -23,14 +22,14 @@ DEFAULT_API_KEY = "API-SANDBOX0000000000000000000000"
 class Sandbox:
     """State plus behaviour of one sandbox; ``reset`` gives tests a clean one in milliseconds."""
 
-    def __init__(self, db_path: str | None = None, seed: str | Estate = "demo", api_key: str | None = None,
+    def __init__(self, db_path: str | None = None, seed: seeds.Seed = "demo", api_key: str | None = None,
                  speed: float = 1.0, faults: str | None = None,
                  access_log: Callable[[str], None] | None = None, admin_key: str | None = None,
                  skipped: list[str] | None = None) -> None:
-        """``seed``: ``demo``, ``empty`` or a loaded estate file, applied when the database is new;
+        """``seed``: ``demo``, ``empty``, ``large[:SIZES]`` (or a ``LargeEstate``) or a loaded estate
+        file, applied when the database is new;
         ``skipped``: history the rules refuse is left out and listed there (``seed.apply``)."""
-        if isinstance(seed, str) and seed not in seeds.SEEDS:
-            raise ValueError(f"unknown seed {seed!r} (expected one of {', '.join(seeds.SEEDS)})")
+        seeds.check(seed)
         self.store = Store(db_path)
         self.backend = Backend(self.store)
         self.api_key = api_key or DEFAULT_API_KEY
@@ -91,8 +90,10 @@ class Sandbox:
 
         HTTP faults go back to the ``--faults`` spec the sandbox started with, from the start of
         its random sequence, so that a run after a reset meets the same faults again."""
-        if seed not in seeds.SEEDS:
-            raise ValidationFailed(f"Unknown seed '{seed}'; expected one of: {', '.join(seeds.SEEDS)}.")
+        try:
+            seeds.check(seed)
+        except ValueError as exc:
+            raise ValidationFailed(f"Unknown seed '{seed}': {exc}.") from None
         self.runner.stop()
         with self.backend.lock:
             self.backend.wipe()
