@@ -342,6 +342,12 @@ def _connect(options: GlobalOptions, observer: Any) -> Any:
     """An ``Octopus`` from the global options, refusing early (exit 2) when something is missing."""
     from octorelease.facade import Octopus
 
+    server, api_key, verify = _connection(options)
+    return Octopus(server, api_key, space=options.space, verify=verify, observer=observer)
+
+
+def _connection(options: GlobalOptions) -> tuple[str, str, bool | str]:
+    """Server, API key and TLS verification from the global options; exit 2 when one is missing."""
     if not options.server:
         raise errors.InvalidInput("No Octopus server given.", hint="Pass --server URL or set OCTOPUS_URL.")
     if not options.api_key:
@@ -350,7 +356,7 @@ def _connect(options: GlobalOptions, observer: Any) -> Any:
     if options.insecure:
         click.echo("Warning: TLS certificate verification is off (--insecure).", err=True)
         verify = False
-    return Octopus(options.server, options.api_key, space=options.space, verify=verify, observer=observer)
+    return options.server, options.api_key, verify
 
 
 def _configure_logging(verbosity: int) -> None:
@@ -589,7 +595,6 @@ def run_handler_file(
     """Load a handler file, run the handlers this build event selects, report, return the exit code."""
     import os
 
-    from octorelease.config import load_handler_file
     from octorelease.handler.build_values import build_values, parse_var
     from octorelease.handler.events import parse_event, parse_status
     from octorelease.handler.run import HandlerRun, run_handlers
@@ -599,18 +604,7 @@ def run_handler_file(
     event = parse_event(event)
     status = parse_status(status) if status else None
     overrides = dict(parse_var(v) for v in variables)
-    # Flags stand in for the variables a handler file usually reads its connection from.
-    environ = dict(os.environ)
-    for flag, variable in ((options.server, "OCTOPUS_URL"), (options.api_key, "OCTOPUS_API_KEY")):
-        if flag:
-            environ[variable] = flag
-    handler_file = load_handler_file(path, environ)
-    options = replace(
-        options,
-        server=options.server or handler_file.server,
-        api_key=options.api_key or (handler_file.api_key.get_secret_value() if handler_file.api_key else None),
-        space=options.space or handler_file.space,
-    )
+    handler_file, options = _load_handler_file(options, path)
     # {build.stage} is the --stage value (a --var stage=... wins).
     values = build_values(os.environ, {**({"stage": stage} if stage else {}), **overrides})
     secrets.remember(options.api_key)
@@ -647,6 +641,28 @@ def run_handler_file(
     if options.json:
         render_json(doc, secrets=keys)
     return 0 if result.error is None else exit_code_for(result.error)
+
+
+def _load_handler_file(options: GlobalOptions, path: str) -> tuple[Any, GlobalOptions]:
+    """The handler file at ``path``, and the options with its server, key and space where the
+    flags give none. The flags stand in for the variables a handler file usually reads its
+    connection from (``${OCTOPUS_URL}``, ``${OCTOPUS_API_KEY}``)."""
+    import os
+
+    from octorelease.config import load_handler_file
+
+    environ = dict(os.environ)
+    for flag, variable in ((options.server, "OCTOPUS_URL"), (options.api_key, "OCTOPUS_API_KEY")):
+        if flag:
+            environ[variable] = flag
+    handler_file = load_handler_file(path, environ)
+    options = replace(
+        options,
+        server=options.server or handler_file.server,
+        api_key=options.api_key or (handler_file.api_key.get_secret_value() if handler_file.api_key else None),
+        space=options.space or handler_file.space,
+    )
+    return handler_file, options
 
 
 def _handlers_tally(handlers: Sequence[Any], event: str, status: str | None) -> str:
@@ -733,6 +749,81 @@ def demo(ctx: click.Context, /) -> None:
         )
     click.echo("Sandbox stopped.", err=True)
     ctx.exit(code)
+
+
+SERVE_EXIT_CODES_HELP = """\b
+Exit codes:
+  0  stopped by SIGINT (Ctrl-C) or SIGTERM; runs cut short resume at the next start
+  2  usage or handler-file error (a secret not set, an unknown source, the port taken)
+  70 internal error in octorelease (a bug; -v shows the traceback)
+"""
+
+
+@cli.command(epilog=SERVE_EXIT_CODES_HELP)
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8070, show_default=True, type=click.IntRange(0, 65535),
+              help="Port to listen on (0: any free).")
+@click.option("--db", "db_path", default=None, metavar="PATH",
+              help="SQLite file holding the queue and the history (default: octorelease-serve.db in the "
+              "current directory).")
+@click.option("--max-parallel", default=4, show_default=True, type=click.IntRange(min=1), metavar="N",
+              help="Runs for different Octopus projects at once (runs for one project go one at a time).")
+@global_options(on_group=False)
+@click.pass_context
+def serve(ctx: click.Context, /, file: str, host: str, port: int, db_path: str | None, max_parallel: int) -> None:
+    """Receive build events by webhook and run the handlers of FILE they select, until Ctrl-C.
+
+    Each CI posts to /hooks/<source> (github, gitlab, azure, jenkins, generic), signed with
+    the secret the handler file's serve: section names; a run goes through the same code path
+    as `octorelease run`. The history is at /api/runs, health at /healthz, metrics at /metrics.
+    """
+    import os
+
+    from octorelease.serve.server import ServeServer, default_db_path, make_service, webhook_secrets
+    from octorelease.serve.worker import Connection
+
+    options = ctx.find_object(GlobalOptions) or GlobalOptions()
+    _configure_logging(max(options.verbose, 1))  # a service says what it resumes and what fails
+    handler_file, options = _load_handler_file(options, file)
+    sources = _webhook_sources()
+    secrets_by_source = webhook_secrets(handler_file, sources, os.environ)
+    server_url, api_key, verify = _connection(options)
+    for secret in (api_key, *secrets_by_source.values()):
+        secrets.remember(secret)
+    connection = Connection(server_url, api_key, options.space, verify)
+    db = db_path or default_db_path()
+    service = make_service(handler_file, connection, sources=sources, secrets=secrets_by_source, db_path=db,
+                           code_for=exit_code_for, internal_code=INTERNAL_ERROR, max_parallel=max_parallel,
+                           extra_routes=_page_routes())
+    try:
+        server = ServeServer(service, host, port)
+    except OSError as exc:
+        if exc.errno in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL):
+            raise errors.InvalidInput(f"Cannot listen on {host}:{port}: {exc.strerror or exc}.",
+                                      hint="Pick another --port (0: any free one) or --host.") from None
+        raise
+    click.echo(f"octorelease serve listening on {server.url}", nl=True)
+    click.echo(f"Webhooks: {', '.join(f'/hooks/{name}' for name in sorted(secrets_by_source))}; "
+               f"history in {db}", err=True)
+    sys.stdout.flush()
+    server.run()
+
+
+def _webhook_sources() -> Any:
+    """Every CI that can send build events, by route name (``serve/sources/``)."""
+    from octorelease.serve import sources
+
+    return getattr(sources, "SOURCES", {})  # the registry lands with the sources themselves
+
+
+def _page_routes() -> Any:
+    """The history page's routes (``serve/pages/``), when present."""
+    try:
+        from octorelease.serve import pages  # type: ignore[attr-defined]
+    except ImportError:
+        return ()
+    return getattr(pages, "ROUTES", ())
 
 
 @cli.command()

@@ -22,6 +22,10 @@ when the build values are known, and its errors point into the file too.
 
 The API key must be written as a reference (``api_key: ${OCTOPUS_API_KEY}``): a key typed into
 a file lands in version control, so a literal one is refused and never repeated in the error.
+The same holds for the webhook secrets of ``octorelease serve`` (``serve: secrets: {github:
+${GITHUB_WEBHOOK_SECRET}}``). Those are kept as written, not expanded: ``run`` reads the same
+file in a CI job where the service's secrets are not set, and the service resolves them itself
+when it starts (``ServeSection.secret_variables``).
 """
 
 from __future__ import annotations
@@ -185,12 +189,24 @@ class Handler(_Model):
     cancel_on_interrupt: bool = False
 
 
+class ServeSection(_Model):
+    """``serve:``, read by ``octorelease serve`` only: the webhook secret of each source, as
+    ``${ENV}`` references kept unexpanded (``run`` ignores the section)."""
+
+    secrets: dict[str, str] = {}
+
+    def secret_variables(self) -> dict[str, str]:
+        """The environment variable each source's secret is read from: ``{"github": "GITHUB_WEBHOOK_SECRET"}``."""
+        return {source: reference.strip()[2:-1] for source, reference in self.secrets.items()}
+
+
 class HandlerFile(_Model):
     """A loaded handler file; it remembers where each value was written, to point at faults."""
 
     server: str | None = None
     api_key: SecretStr | None = None
     space: str | None = None
+    serve: ServeSection | None = None
     handlers: list[Handler]
 
     _name: str = PrivateAttr(DEFAULT_FILE)
@@ -348,6 +364,15 @@ class _Reader(LineReader):
                 "write a reference such as ${OCTOPUS_API_KEY}, not the key itself "
                 "(a key in a file ends up in version control)",
             )
+        if len(loc) == 3 and loc[:2] == ("serve", "secrets"):
+            if not _PURE_REFERENCE.fullmatch(text):
+                raise self.error(
+                    self.lines[loc],
+                    loc,
+                    f"write a reference such as ${{{str(loc[2]).upper()}_WEBHOOK_SECRET}}, not the secret itself "
+                    "(a secret in a file ends up in version control)",
+                )
+            return text  # resolved by the service when it starts, not by run
         for name in placeholders(text):
             if not _BUILD_VALUE_NAME.fullmatch(name):
                 raise self.error(self.lines[loc], loc, f"bad placeholder {{build.{name}}}")

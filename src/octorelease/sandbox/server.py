@@ -1,22 +1,19 @@
 """Serving the sandbox over HTTP: in a background thread for tests and the demo, or until Ctrl-C.
 
-``SandboxServer`` binds its socket before uvicorn starts, so ``port=0`` gets a free port whose
-number is known at once, and ``start()`` returns only when uvicorn is listening.
+``SandboxServer`` binds its socket before uvicorn starts (``uvicorn_thread.py``), so ``port=0``
+gets a free port whose number is known at once, and ``start()`` returns only when uvicorn is
+listening.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import secrets
-import socket
 import sys
-import threading
-import time
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 
@@ -25,6 +22,7 @@ from octorelease.sandbox.errors import ADMIN_KEY_HEADER, SandboxError
 from octorelease.sandbox.middleware import Gate, error_response
 from octorelease.sandbox.seed import Seed
 from octorelease.sandbox.service import DEFAULT_API_KEY, Sandbox
+from octorelease.uvicorn_thread import UvicornThread
 
 __all__ = ["DEFAULT_API_KEY", "SandboxServer", "build_app", "serve"]
 
@@ -51,13 +49,6 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-class _Uvicorn(uvicorn.Server):  # type: ignore[misc]
-    """uvicorn without signal handlers: the thread that owns the server decides when it stops."""
-
-    def install_signal_handlers(self) -> None:
-        pass
-
-
 class SandboxServer:
     """A sandbox listening on ``host:port`` (``port=0``: any free port) in a background thread."""
 
@@ -70,21 +61,12 @@ class SandboxServer:
         self.sandbox = Sandbox(db_path=db_path, seed=seed, api_key=api_key, speed=speed, faults=faults,
                                access_log=access_log, admin_key=admin_key, skipped=skipped)
         self.host = host
-        # IPPROTO_TCP explicitly: asyncio turns Nagle off only on sockets that say they are TCP, and
-        # with Nagle on every keep-alive request waits 40 ms for a delayed ACK.
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        self._socket = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._socket.bind((host, port))
-        self.port: int = self._socket.getsockname()[1]
-        config = uvicorn.Config(build_app(self.sandbox), log_level="warning", access_log=False, lifespan="off")
-        self._server = _Uvicorn(config)
-        self._thread: threading.Thread | None = None
+        self._http = UvicornThread(build_app(self.sandbox), host, port, name="sandbox-http")
+        self.port: int = self._http.port
 
     @property
     def url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return self._http.url
 
     @property
     def api_key(self) -> str:
@@ -93,28 +75,17 @@ class SandboxServer:
     def start(self) -> SandboxServer:
         """Start the task runner and uvicorn; return once the server accepts connections."""
         self.sandbox.start()
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._socket]},
-                                        name="sandbox-http", daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the sandbox server did not start")
-            time.sleep(0.005)
+        self._http.start()
         return self
 
     def stop(self) -> None:
         """Stop serving, stop the task runner, close the database."""
-        self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        self._socket.close()
+        self._http.stop()
         self.sandbox.close()
 
     def wait(self) -> None:
         """Block until the server thread ends (it ends only when stopped)."""
-        while self._thread is not None and self._thread.is_alive():
-            self._thread.join(0.5)
+        self._http.wait()
 
     def __enter__(self) -> SandboxServer:
         return self.start()

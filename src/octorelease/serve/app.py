@@ -1,0 +1,200 @@
+"""The routes of ``octorelease serve``: webhooks in, runs out; thin, as the sandbox's are.
+
+``POST /hooks/{source}``, in this order, so that a request nobody signed costs nothing:
+
+1. a source that is unknown, or has no secret in the handler file's ``serve:`` section: 404;
+2. a body over ``MAX_BODY_BYTES``: 413 (read no further);
+3. a signature that is missing or wrong (``Source.verify``): 401, nothing recorded, nothing runs;
+4. a payload the source cannot read: 400; one it reads but does not act on (``Ignored``): 202,
+   recorded as ignored;
+5. a build event: written to the store, then answered 202 ``{"id", "url"}``; the same delivery
+   again is answered 202 with the first run's id, and runs no second time.
+
+``GET /api/runs`` (newest first; ``?limit=``, ``?before=ID``), ``GET /api/runs/{id}``,
+``GET /healthz`` and ``GET /metrics`` (``metrics.py``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from octorelease.config import HandlerFile
+from octorelease.serve.metrics import CONTENT_TYPE, Metrics
+from octorelease.serve.sources.base import BadPayload, BuildEvent, Source
+from octorelease.serve.store import Run, Store
+from octorelease.serve.worker import Worker, projects_of, run_values
+
+#: The largest webhook body taken. GitHub's workflow_run payloads are tens of KiB; a megabyte
+#: leaves room for any CI's and refuses a flood before it is read.
+MAX_BODY_BYTES = 1024 * 1024
+MAX_RUNS_LISTED = 200
+
+
+@dataclass
+class Service:
+    """Everything the routes need: where events go, who may send them, and what ran."""
+
+    handler_file: HandlerFile
+    store: Store
+    worker: Worker
+    sources: Mapping[str, Source]
+    #: source name -> secret; a source without one is not served.
+    secrets: Mapping[str, str]
+    metrics: Metrics
+    max_body_bytes: int = MAX_BODY_BYTES
+    extra_routes: Sequence[BaseRoute] = field(default_factory=tuple)
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+async def _read_body(request: Request, limit: int) -> bytes | None:
+    """The body, or None when it is longer than ``limit`` (said or found while reading)."""
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def run_url(request: Request, run_id: int) -> str:
+    return str(request.url_for("run", run_id=run_id))
+
+
+async def receive_hook(request: Request) -> Response:
+    service: Service = request.app.state.service
+    name = request.path_params["source"]
+    source = service.sources.get(name)
+    secret = service.secrets.get(name)
+    if source is None or not secret:
+        service.metrics.event(name if source is not None else "(unknown)", "not_served")
+        return _error(404, f"no source {name!r} is served here "
+                           "(a source needs a secret in the handler file's serve: section)")
+    body = await _read_body(request, service.max_body_bytes)
+    if body is None:
+        service.metrics.event(name, "too_large")
+        return _error(413, f"the body is larger than {service.max_body_bytes} bytes")
+    if not source.verify(request.headers, body, secret):
+        service.metrics.event(name, "unauthorized")
+        return _error(401, "the request's signature is missing or wrong")
+    try:
+        parsed = source.parse(request.headers, body)
+    except BadPayload as exc:
+        service.metrics.event(name, "bad_payload")
+        return _error(400, str(exc))
+    if isinstance(parsed, BuildEvent):
+        values = run_values(parsed.source, parsed.values, parsed.stage)
+        projects = projects_of(service.handler_file, parsed.event, parsed.status, parsed.stage, values)
+        run, new = await run_in_threadpool(service.store.accept, parsed, projects)
+        if new:
+            service.worker.notify()
+        result = "accepted" if new else "duplicate"
+    else:
+        run, new = await run_in_threadpool(service.store.ignore, parsed)
+        result = "ignored" if new else "duplicate"
+    service.metrics.event(name, result)
+    doc: dict[str, Any] = {"id": run.id, "url": run_url(request, run.id), "state": run.state}
+    if not new:
+        doc["duplicate"] = True
+    return JSONResponse(doc, status_code=202, headers={"Location": doc["url"]})
+
+
+def run_json(run: Run, url: str, *, full: bool = True) -> dict[str, Any]:
+    """A run as ``/api/runs`` shows it: the event, the state, and ``run --json``'s handlers."""
+    result = run.result or {}
+    doc: dict[str, Any] = {
+        "id": run.id,
+        "url": url,
+        "source": run.source,
+        "delivery": run.delivery,
+        "kind": run.kind,
+        "event": run.event,
+        "status": run.status,
+        "stage": run.stage,
+        "values": dict(run.values),
+        "state": run.state,
+        "reason": run.reason,
+        "received_at": run.received_at,
+        "started_at": run.started_at,
+        "finished_at": run.finished_at,
+        "duration_seconds": (round(run.finished_at - run.started_at, 3)
+                             if run.finished_at is not None and run.started_at is not None else None),
+        "attempts": run.attempts,
+        "handlers": result.get("handlers", []),
+        "error": result.get("error"),
+    }
+    if full:
+        doc["log"] = list(run.log)
+    return doc
+
+
+async def list_runs(request: Request) -> Response:
+    service: Service = request.app.state.service
+    try:
+        limit = min(MAX_RUNS_LISTED, max(1, int(request.query_params.get("limit", "50"))))
+        before = int(request.query_params["before"]) if "before" in request.query_params else None
+    except ValueError:
+        return _error(400, "limit and before must be whole numbers")
+    runs = await run_in_threadpool(service.store.recent, limit, before)
+    return JSONResponse({"runs": [run_json(run, run_url(request, run.id), full=False) for run in runs]})
+
+
+async def get_run(request: Request) -> Response:
+    service: Service = request.app.state.service
+    run_id = request.path_params["run_id"]
+    run = await run_in_threadpool(service.store.get, run_id)
+    if run is None:
+        return _error(404, f"no run {run_id}")
+    return JSONResponse(run_json(run, run_url(request, run.id)))
+
+
+async def healthz(request: Request) -> Response:
+    service: Service = request.app.state.service
+    counts = await run_in_threadpool(service.store.counts)
+    return JSONResponse({"ok": True, "queued": counts["queued"], "running": counts["running"]})
+
+
+async def metrics(request: Request) -> Response:
+    service: Service = request.app.state.service
+    body = await run_in_threadpool(service.metrics.render)
+    return Response(body, media_type=CONTENT_TYPE)
+
+
+def build_app(service: Service) -> Starlette:
+    """The ASGI app; its lifespan starts the worker (resuming what a crash cut short) and stops it."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        service.worker.start()
+        try:
+            yield
+        finally:
+            await run_in_threadpool(service.worker.stop)
+
+    routes: list[BaseRoute] = [
+        Route("/hooks/{source}", receive_hook, methods=["POST"]),
+        Route("/api/runs", list_runs, methods=["GET"]),
+        Route("/api/runs/{run_id:int}", get_run, methods=["GET"], name="run"),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+        *service.extra_routes,
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.service = service
+    return app

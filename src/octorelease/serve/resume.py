@@ -1,0 +1,134 @@
+"""A run that starts again after a crash adopts what its first attempt made; it never makes it twice.
+
+A killed service is a lost answer on a larger scale: the first attempt's POSTs may or may not
+have been carried out, and nothing of its memory is left. The reconciliation that ``create``
+and ``deploy`` do after a lost answer (``actions/once.py``, ``TargetPlan.newest_before``) applies,
+measured from a mark taken before the first attempt's first write: the newest deployment in the
+space then (``take_mark``, one GET, stored with the run).
+
+When the run starts again (``ResumingOctopus``):
+
+- ``create``: a release of the version asked for (or, without a version, the project's newest)
+  made since the mark and carrying what we asked for (notes, package versions: ``_as_asked``) is
+  the first attempt's, and is used instead of created;
+- ``deploy``, ``promote`` and ``create``'s ``deploy_to``: a deployment of the planned release to a
+  target made since the mark is the first attempt's, and is joined and followed (whatever its
+  state, a failure included) instead of deployed again.
+
+Runs for one project never overlap in the service, so what was made there since the mark is the
+first attempt's, unless someone outside the service deployed the same release meanwhile (then
+that one is followed, which is what the run asked for anyway).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from octorelease.actions.create import ReleaseRequest, _as_asked, _existing
+from octorelease.actions.plan import DeploymentPlan, Existing, Mark, TargetPlan
+from octorelease.actions.result import ActionResult, Observer
+from octorelease.facade import Octopus
+from octorelease.octopus import errors
+from octorelease.octopus.api import Release, parse_time
+
+if TYPE_CHECKING:
+    from octorelease.actions.choose import OnRelease
+    from octorelease.actions.plan import WaitOptions
+    from octorelease.octopus.api import SpaceApi
+    from octorelease.serve.worker import Connection
+
+
+def connect(connection: Connection, observer: Observer, mark: Mapping[str, Any] | None) -> Octopus:
+    """The run's Octopus: a plain one for a first attempt, a ``ResumingOctopus`` for a later one."""
+    options: dict[str, Any] = {"space": connection.space, "verify": connection.verify, "observer": observer}
+    if mark is None:
+        return Octopus(connection.server, connection.api_key, **options)
+    return ResumingOctopus(connection.server, connection.api_key, mark=mark, **options)
+
+
+def take_mark(octopus: Octopus) -> dict[str, Any]:
+    """The newest deployment in the space now (``{}`` when there is none): what "made since the
+    first attempt began" is measured from."""
+    space = octopus.space
+    page = space.http.get_object(space.path("deployments"), {"take": 1})
+    items = page.get("Items") or []
+    if not items:
+        return {}
+    newest = space.http.expect_object(items[0], "GET", space.path("deployments"))
+    return {"deployment_id": str(newest.get("Id") or ""), "created": str(newest.get("Created") or "")}
+
+
+class ResumingOctopus(Octopus):
+    """An ``Octopus`` for a run's later attempt: it adopts what was made since ``mark``."""
+
+    def __init__(self, server: str, api_key: str, *, mark: Mapping[str, Any], **options: Any) -> None:
+        super().__init__(server, api_key, **options)
+        self.mark = Mark(mark["deployment_id"], mark["created"]) if mark.get("deployment_id") else None
+
+    def _since_mark(self, created: str, deployment_id: str = "") -> bool:
+        if self.mark is None:
+            return True
+        mark_time, when = parse_time(self.mark.created), parse_time(created)
+        if deployment_id:
+            return self.mark.is_before(created, deployment_id)
+        return mark_time is None or when is None or when >= mark_time
+
+    def create(self, project: str, *, version: str | None = None, ignore_existing: bool = False,
+               notes: str | None = None, packages: Mapping[str, str] | None = None, **rest: Any) -> ActionResult:
+        adopted = None if ignore_existing else self._first_attempts_release(project, version, notes, packages)
+        if adopted is not None:
+            version, ignore_existing = adopted.version, True
+        result = super().create(project, version=version, ignore_existing=ignore_existing, notes=notes,
+                                packages=packages, **rest)
+        if adopted is not None and not rest.get("dry_run"):
+            message = f"Release {adopted.version} was created by this run before the service restarted: using it."
+            result.messages.insert(0, message)
+            self.observer.note(message)
+        return result
+
+    def _first_attempts_release(self, project: str, version: str | None, notes: str | None,
+                                packages: Mapping[str, str] | None) -> Release | None:
+        try:
+            found_project = self.space.project(project)
+            release = (_existing(self.space, found_project, version) if version
+                       else self.space.latest_release(found_project))
+        except errors.OctoreleaseError:
+            return None  # create itself says what is wrong
+        if release is None or not self._since_mark(str(release.raw.get("Assembled") or "")):
+            return None
+        request = ReleaseRequest(project, version, packages=dict(packages or {}), notes=notes)
+        return release if _as_asked(release, request) else None
+
+    def _run(self, result: ActionResult, make_plan: Callable[[SpaceApi, OnRelease], DeploymentPlan],
+             dry_run: bool, wait: WaitOptions, **options: Any) -> ActionResult:
+        def adopting(space: SpaceApi, on_release: OnRelease) -> DeploymentPlan:
+            return self._adopt(space, make_plan(space, on_release))
+
+        return super()._run(result, adopting, dry_run, wait, **options)
+
+    def _adopt(self, space: SpaceApi, plan: DeploymentPlan) -> DeploymentPlan:
+        """The plan with each target that got a deployment of its release since the mark joined to it."""
+        open_targets = [t for t in plan.targets if t.already is None]
+        if not open_targets or plan.release.id in ("", "(new)"):
+            return plan
+        listed = space.deployments(project_id=plan.project.id,
+                                   environment_ids=sorted({t.environment.id for t in open_targets}))
+        tasks = {task.id: task for task in space.tasks([d.task_id for d in listed if d.task_id])}
+
+        def adopt(target: TargetPlan) -> TargetPlan:
+            if target.already is not None:
+                return target
+            tenant_id = target.tenant.id if target.tenant else None
+            for deployment in listed:  # newest first
+                if (deployment.environment_id == target.environment.id and deployment.tenant_id == tenant_id
+                        and deployment.release_id == plan.release_of(target).id
+                        and self._since_mark(deployment.created, deployment.id)):
+                    task = tasks.get(deployment.task_id)
+                    state = task.state if task is not None else "Queued"
+                    return dataclasses.replace(
+                        target, already=Existing(deployment.id, deployment.task_id, state, deployment.created))
+            return target
+
+        return dataclasses.replace(plan, targets=tuple(adopt(t) for t in plan.targets))

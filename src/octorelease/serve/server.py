@@ -1,0 +1,116 @@
+"""Serving ``octorelease serve``: build the service from a handler file, and run it over HTTP.
+
+``ServeServer`` binds its socket before uvicorn starts (``uvicorn_thread.py``), so ``port=0``
+gets a free port whose number is known at once; ``start()`` runs it in a thread (tests,
+benchmarks) and returns when it listens, ``run()`` serves in the calling thread until SIGINT or
+SIGTERM (the command line).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any
+
+from octorelease.config import HandlerFile, HandlerFileError
+from octorelease.handler.run import CodeFor
+from octorelease.serve.app import Service, build_app
+from octorelease.serve.metrics import Metrics
+from octorelease.serve.sources.base import Source
+from octorelease.serve.store import SqliteStore
+from octorelease.serve.worker import DEFAULT_MAX_PARALLEL, Connection, Worker
+from octorelease.uvicorn_thread import UvicornThread
+
+DEFAULT_PORT = 8070
+DEFAULT_DB = "octorelease-serve.db"
+
+
+def webhook_secrets(handler_file: HandlerFile, sources: Mapping[str, Source],
+                    environ: Mapping[str, str]) -> dict[str, str]:
+    """Each configured source's secret, read from the variable the file names; a source we do not
+    know, a variable that is not set or is empty, or no source at all is an error at its line."""
+    section = handler_file.serve
+    if section is None or not section.secrets:
+        raise HandlerFileError(
+            f"{handler_file.locate(('serve',))}: no webhook secret is configured, so no source would be served "
+            "(add serve: secrets: {generic: ${OCTORELEASE_WEBHOOK_SECRET}})"
+        )
+    secrets: dict[str, str] = {}
+    for source, variable in section.secret_variables().items():
+        where = handler_file.locate(("serve", "secrets", source))
+        if source not in sources:
+            raise HandlerFileError(f"{where}: unknown source {source!r}; known: {', '.join(sorted(sources))}")
+        value = environ.get(variable, "")
+        if not value.strip():
+            raise HandlerFileError(f"{where}: environment variable {variable} is not set"
+                                   + (" (it is empty)" if variable in environ else ""))
+        secrets[source] = value
+    return secrets
+
+
+def make_service(handler_file: HandlerFile, connection: Connection, *, sources: Mapping[str, Source],
+                 secrets: Mapping[str, str], db_path: str, code_for: CodeFor, internal_code: int,
+                 max_parallel: int = DEFAULT_MAX_PARALLEL, extra_routes: Any = ()) -> Service:
+    """The service, its store opened (created when new) and its worker not started yet."""
+    store = SqliteStore(db_path)
+    metrics = Metrics(store, sorted(secrets))
+    worker = Worker(store, handler_file, connection, code_for=code_for, internal_code=internal_code,
+                    max_parallel=max_parallel, on_started=metrics.started, on_finished=metrics.finished)
+    return Service(handler_file=handler_file, store=store, worker=worker, sources=sources, secrets=secrets,
+                   metrics=metrics, extra_routes=tuple(extra_routes))
+
+
+class ServeServer:
+    """The service listening on ``host:port`` (``port=0``: any free port)."""
+
+    def __init__(self, service: Service, host: str = "127.0.0.1", port: int = DEFAULT_PORT) -> None:
+        self.service = service
+        self._http = UvicornThread(build_app(service), host, port, name="octorelease-serve", lifespan="on")
+        self.port: int = self._http.port
+
+    @property
+    def url(self) -> str:
+        return self._http.url
+
+    def run(self) -> None:
+        """Serve until SIGINT or SIGTERM (a second one: at once), then stop the worker; runs it
+        could not finish within a few seconds resume at the next start. A stop asked for is not a
+        failure: exit 0, not uvicorn's SIGTERM raised again."""
+        import signal
+
+        def stop(signum: int, frame: object) -> None:
+            self._http.ask_to_stop()
+
+        previous = {signum: signal.signal(signum, stop) for signum in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            self._http.run_here()
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+            self._close()
+
+    def start(self) -> ServeServer:
+        """Serve in a thread (tests, benchmarks); return once listening."""
+        self._http.start()
+        return self
+
+    def stop(self) -> None:
+        self._http.stop(timeout=15)
+        self._close()
+
+    def _close(self) -> None:
+        self._http.socket.close()
+        if not self.service.worker.busy:  # a run still going keeps the store; the process ends anyway
+            self.service.store.close()
+
+    def __enter__(self) -> ServeServer:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+
+def default_db_path() -> str:
+    return os.path.join(os.getcwd(), DEFAULT_DB)

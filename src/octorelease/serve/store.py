@@ -1,0 +1,298 @@
+"""The history of ``octorelease serve``: every event received, and the run each one became.
+
+The service talks to its database through :class:`Store` only, one small interface, so that a
+shared database can later serve several replicas (README, "octorelease serve"); the embedded
+default is :class:`SqliteStore`, one file (``--db PATH``).
+
+Two promises rest on it:
+
+- An accepted event is in the store before it is answered (``accept`` commits before it
+  returns), so an event answered 202 is never lost, whatever happens to the process after.
+- The same delivery, sent twice, runs once: ``(source, delivery)`` is unique, and ``accept``
+  returns the first run for a second sending.
+
+A run's state moves ``queued -> running -> succeeded | failed``; an event we do not act on is
+``ignored`` at once. A run found ``running`` when the service starts was cut short by a crash
+and goes back to ``queued`` (``requeue_interrupted``); its ``attempts`` count says so, and its
+``mark`` (what the server had before the first attempt's first write) lets the next attempt
+adopt what the first one made instead of making it again (``worker.py``).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from octorelease.serve.sources.base import BuildEvent, Ignored
+
+RunState = Literal["queued", "running", "succeeded", "failed", "ignored"]
+STATES: tuple[RunState, ...] = ("queued", "running", "succeeded", "failed", "ignored")
+
+
+@dataclass(frozen=True)
+class Run:
+    """One received event and what became of it; ``result`` is ``run --json``'s object so far."""
+
+    id: int
+    source: str
+    delivery: str
+    kind: str
+    event: str | None
+    status: str | None
+    stage: str | None
+    values: Mapping[str, str]
+    state: RunState
+    #: Why an ignored event was ignored, or why a run failed before any handler ran.
+    reason: str | None
+    #: The Octopus projects its selected handlers touch (casefolded): runs sharing one never overlap.
+    projects: tuple[str, ...]
+    received_at: float
+    started_at: float | None = None
+    finished_at: float | None = None
+    attempts: int = 0
+    mark: Mapping[str, Any] | None = None
+    result: Mapping[str, Any] | None = None
+    log: tuple[str, ...] = field(default_factory=tuple)
+
+
+class Store(Protocol):
+    """What the service needs of a database; every method is one transaction."""
+
+    def accept(self, event: BuildEvent, projects: Sequence[str]) -> tuple[Run, bool]:
+        """Record a build event as a queued run; ``(run, True)`` if new, ``(first run, False)``
+        for a delivery seen before. Durable when it returns."""
+        ...
+
+    def ignore(self, ignored: Ignored) -> tuple[Run, bool]:
+        """Record an event we do not act on, with why; a repeated delivery as for ``accept``."""
+        ...
+
+    def get(self, run_id: int) -> Run | None: ...
+
+    def recent(self, limit: int = 50, before: int | None = None) -> list[Run]:
+        """The newest runs first (``before``: only runs with a smaller id, to page back)."""
+        ...
+
+    def queued(self) -> list[Run]:
+        """The runs waiting for the worker, oldest first."""
+        ...
+
+    def start(self, run_id: int) -> Run:
+        """``queued -> running``: one more attempt, started now."""
+        ...
+
+    def set_mark(self, run_id: int, mark: Mapping[str, Any]) -> None:
+        """Remember what the server had before the run's first write (see ``worker.py``)."""
+        ...
+
+    def progress(self, run_id: int, result: Mapping[str, Any], log: Sequence[str]) -> None:
+        """A running run's result and log so far (for the page, while it runs)."""
+        ...
+
+    def finish(self, run_id: int, state: RunState, result: Mapping[str, Any] | None,
+               log: Sequence[str], reason: str | None = None) -> Run:
+        """``running -> succeeded | failed``, with the final result."""
+        ...
+
+    def requeue_interrupted(self) -> list[Run]:
+        """At start-up: runs left ``running`` by a process that died go back to ``queued``."""
+        ...
+
+    def counts(self) -> dict[str, int]:
+        """How many runs are in each state (``/metrics``)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    source TEXT NOT NULL,
+    delivery TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    event TEXT,
+    status TEXT,
+    stage TEXT,
+    build_values TEXT NOT NULL,
+    state TEXT NOT NULL,
+    reason TEXT,
+    projects TEXT NOT NULL,
+    received_at REAL NOT NULL,
+    started_at REAL,
+    finished_at REAL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    mark TEXT,
+    result TEXT,
+    log TEXT,
+    UNIQUE (source, delivery)
+);
+CREATE INDEX IF NOT EXISTS runs_by_state ON runs (state, id);
+"""
+
+
+class SqliteStore:
+    """:class:`Store` in one SQLite file (``:memory:`` for a throwaway one).
+
+    One connection behind a lock serves the web handlers and the worker threads alike: every
+    statement is a few milliseconds, and SQLite allows one writer at a time anyway. WAL mode
+    with ``synchronous=NORMAL`` keeps a committed run through a killed process (only a power
+    cut could take the last commits back).
+    """
+
+    def __init__(self, path: str = ":memory:") -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
+        self._db.row_factory = sqlite3.Row
+        if path != ":memory:":
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+        with self._transaction() as db:
+            for statement in filter(str.strip, _SCHEMA.split(";")):
+                db.execute(statement)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _insert(self, fields: Mapping[str, Any]) -> tuple[Run, bool]:
+        with self._transaction() as db:
+            found = db.execute(
+                "SELECT * FROM runs WHERE source = ? AND delivery = ?", (fields["source"], fields["delivery"])
+            ).fetchone()
+            if found is not None:
+                return _run(found), False
+            names = ", ".join(fields)
+            marks = ", ".join("?" for _ in fields)
+            cursor = db.execute(f"INSERT INTO runs ({names}) VALUES ({marks})", tuple(fields.values()))
+            row = db.execute("SELECT * FROM runs WHERE id = ?", (cursor.lastrowid,)).fetchone()
+            return _run(row), True
+
+    def accept(self, event: BuildEvent, projects: Sequence[str]) -> tuple[Run, bool]:
+        return self._insert({
+            "source": event.source,
+            "delivery": event.delivery or f"(none) {uuid.uuid4()}",
+            "kind": event.kind,
+            "event": event.event,
+            "status": event.status,
+            "stage": event.stage,
+            "build_values": json.dumps(dict(event.values)),
+            "state": "queued",
+            "projects": json.dumps(sorted(set(projects))),
+            "received_at": time.time(),
+        })
+
+    def ignore(self, ignored: Ignored) -> tuple[Run, bool]:
+        now = time.time()
+        return self._insert({
+            "source": ignored.source,
+            "delivery": ignored.delivery or f"(none) {uuid.uuid4()}",
+            "kind": ignored.kind,
+            "build_values": "{}",
+            "state": "ignored",
+            "reason": ignored.reason,
+            "projects": "[]",
+            "received_at": now,
+            "finished_at": now,
+        })
+
+    def _one(self, run_id: int) -> Run | None:
+        with self._lock:
+            row = self._db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+        return None if row is None else _run(row)
+
+    def get(self, run_id: int) -> Run | None:
+        return self._one(run_id)
+
+    def recent(self, limit: int = 50, before: int | None = None) -> list[Run]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT * FROM runs WHERE id < ? ORDER BY id DESC LIMIT ?", (before or 2**62, limit)
+            ).fetchall()
+        return [_run(row) for row in rows]
+
+    def queued(self) -> list[Run]:
+        with self._lock:
+            rows = self._db.execute("SELECT * FROM runs WHERE state = 'queued' ORDER BY id").fetchall()
+        return [_run(row) for row in rows]
+
+    def _update(self, run_id: int, sql: str, *args: Any) -> Run:
+        with self._transaction() as db:
+            db.execute(f"UPDATE runs SET {sql} WHERE id = ?", (*args, run_id))
+            return _run(db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone())
+
+    def start(self, run_id: int) -> Run:
+        return self._update(run_id, "state = 'running', attempts = attempts + 1, started_at = ?", time.time())
+
+    def set_mark(self, run_id: int, mark: Mapping[str, Any]) -> None:
+        self._update(run_id, "mark = ?", json.dumps(dict(mark)))
+
+    def progress(self, run_id: int, result: Mapping[str, Any], log: Sequence[str]) -> None:
+        self._update(run_id, "result = ?, log = ?", json.dumps(dict(result)), json.dumps(list(log)))
+
+    def finish(self, run_id: int, state: RunState, result: Mapping[str, Any] | None,
+               log: Sequence[str], reason: str | None = None) -> Run:
+        return self._update(
+            run_id,
+            "state = ?, result = ?, log = ?, reason = ?, finished_at = ?",
+            state,
+            None if result is None else json.dumps(dict(result)),
+            json.dumps(list(log)),
+            reason,
+            time.time(),
+        )
+
+    def requeue_interrupted(self) -> list[Run]:
+        with self._transaction() as db:
+            rows = db.execute("SELECT * FROM runs WHERE state = 'running' ORDER BY id").fetchall()
+            db.execute("UPDATE runs SET state = 'queued' WHERE state = 'running'")
+        return [_run(row) for row in rows]
+
+    def counts(self) -> dict[str, int]:
+        with self._lock:
+            rows = self._db.execute("SELECT state, COUNT(*) FROM runs GROUP BY state").fetchall()
+        counted: dict[str, int] = dict.fromkeys(STATES, 0)
+        counted.update({str(state): int(count) for state, count in rows})
+        return counted
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def _run(row: sqlite3.Row) -> Run:
+    return Run(
+        id=int(row["id"]),
+        source=row["source"],
+        delivery=row["delivery"],
+        kind=row["kind"],
+        event=row["event"],
+        status=row["status"],
+        stage=row["stage"],
+        values=json.loads(row["build_values"]),
+        state=row["state"],
+        reason=row["reason"],
+        projects=tuple(json.loads(row["projects"])),
+        received_at=float(row["received_at"]),
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+        attempts=int(row["attempts"]),
+        mark=json.loads(row["mark"]) if row["mark"] else None,
+        result=json.loads(row["result"]) if row["result"] else None,
+        log=tuple(json.loads(row["log"])) if row["log"] else (),
+    )

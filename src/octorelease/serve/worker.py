@@ -1,0 +1,285 @@
+"""The worker of ``octorelease serve``: take queued runs from the store and run their handlers.
+
+A run goes through ``handler.run.run_handlers``, the code path of ``octorelease run``, with the
+event's build values; its result is ``run --json``'s object.
+
+Scheduling, in the order events were accepted:
+
+- runs whose selected handlers touch the same Octopus project never overlap, and start in the
+  order they came (two events for Web: one promotion, then the other);
+- runs for different projects go side by side, at most ``max_parallel`` at once;
+- a run that waits for a busy project holds back later runs for its projects, so no event
+  overtakes an earlier one for the same project.
+
+After a crash, runs left ``running`` are queued again when the service starts. Before a run's
+first write the worker records a mark of the server (``resume.take_mark``); a run that starts
+again adopts the release and deployments its first attempt made since that mark
+(``resume.ResumingOctopus``) instead of making them twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from octorelease.actions.result import DeploymentResult, LogLine, SilentObserver
+from octorelease.config import HandlerFile
+from octorelease.handler.build_values import build_values
+from octorelease.handler.run import CodeFor, HandlerRun, RunResult, run_handlers
+from octorelease.handler.select import select_handlers
+from octorelease.octopus.errors import OctoreleaseError
+from octorelease.safe_text import one_line
+from octorelease.serve.store import Run, RunState, Store
+
+log = logging.getLogger("octorelease.serve")
+
+#: A run keeps at most this many lines of log (notes, warnings, task logs): a chatty task must
+#: not grow the database without bound.
+MAX_LOG_LINES = 5000
+#: How often a running run's progress is written for the page, at most (seconds).
+PROGRESS_EVERY = 0.5
+DEFAULT_MAX_PARALLEL = 4
+
+
+@dataclass(frozen=True)
+class Connection:
+    """Where the handlers' actions go: the handler file's server, key and space (or the flags')."""
+
+    server: str
+    api_key: str
+    space: str | None = None
+    verify: bool | str = True
+
+
+def run_values(source: str, values: Mapping[str, str], stage: str | None) -> dict[str, str]:
+    """The ``{build.*}`` values of an event: the payload's, with ``build.ci`` the source and
+    ``build.stage`` the stage, as ``run --stage`` gives it; never the service's own environment."""
+    merged = build_values({}, {**({"stage": stage} if stage else {}), **values})
+    if "ci" not in values:
+        merged["ci"] = source
+    return merged
+
+
+def projects_of(handler_file: HandlerFile, event: str, status: str | None, stage: str | None,
+                values: Mapping[str, str]) -> list[str]:
+    """The Octopus projects (casefolded) of the handlers this event selects: the runs that share
+    one are serialised. A selection that cannot be decided yet (a condition's fault) counts every
+    project of the file, the safe side."""
+    try:
+        decisions = select_handlers(handler_file, event=event, status=status, stage=stage, values=values)
+    except OctoreleaseError:
+        return sorted({handler.project.casefold() for handler in handler_file.handlers})
+    return sorted({d.handler.project.casefold() for d in decisions if d.will_run})
+
+
+class RunLog(SilentObserver):
+    """What a run tells while it works, as lines for the page (the console's observer, in text)."""
+
+    def __init__(self, changed: Callable[[], None]) -> None:
+        self.lines: list[str] = []
+        self._changed = changed
+        self._states: dict[str | None, str] = {}
+
+    def add(self, text: str) -> None:
+        if len(self.lines) < MAX_LOG_LINES:
+            self.lines.append(one_line(text))
+        elif len(self.lines) == MAX_LOG_LINES:
+            self.lines.append(f"(log cut at {MAX_LOG_LINES} lines)")
+        self._changed()
+
+    def note(self, message: str) -> None:
+        self.add(message)
+
+    def warn(self, message: str) -> None:
+        self.add(f"Warning: {message}")
+
+    def deployment_queued(self, deployment: DeploymentResult) -> None:
+        self.add(f"{deployment.label}: {deployment.deployment_id} queued ({deployment.task_id})")
+
+    def task_updated(self, deployment: DeploymentResult) -> None:
+        if self._states.get(deployment.task_id) != deployment.state:
+            self._states[deployment.task_id] = deployment.state
+            self.add(f"{deployment.label}: {deployment.state}")
+
+    def log_lines(self, deployment: DeploymentResult, lines: list[LogLine]) -> None:
+        for line in lines:
+            self.add(f"{deployment.label} | {line.step}: {line.text}")
+
+
+class Worker:
+    """Runs queued runs on threads of its own; ``notify()`` after a run is accepted."""
+
+    def __init__(
+        self,
+        store: Store,
+        handler_file: HandlerFile,
+        connection: Connection,
+        *,
+        code_for: CodeFor,
+        internal_code: int,
+        max_parallel: int = DEFAULT_MAX_PARALLEL,
+        on_started: Callable[[Run], None] | None = None,
+        on_finished: Callable[[Run], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.handler_file = handler_file
+        self.connection = connection
+        self.code_for = code_for
+        self.internal_code = internal_code  # a bug's exit code: cli.py knows exit codes, not serve/
+        self.max_parallel = max(1, max_parallel)
+        self.on_started = on_started
+        self.on_finished = on_finished
+        self._wake = threading.Condition()
+        self._pending = True
+        self._stopping = False
+        self._lock = threading.Lock()
+        self._running: dict[int, threading.Thread] = {}
+        self._busy: set[str] = set()
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def start(self) -> list[Run]:
+        """Queue again what a dead process left running, then start dispatching; returns those."""
+        resumed = self.store.requeue_interrupted()
+        for run in resumed:
+            log.warning("run %s was cut short (attempt %s); running it again", run.id, run.attempts)
+        self._thread = threading.Thread(target=self._dispatch, name="octorelease-dispatch", daemon=True)
+        self._thread.start()
+        return resumed
+
+    def notify(self) -> None:
+        """Something was queued (or finished): look at the queue now rather than at the next tick."""
+        with self._wake:
+            self._pending = True
+            self._wake.notify()
+
+    def stop(self, timeout: float = 5.0) -> bool:
+        """Start nothing more; wait up to ``timeout`` for the runs under way. True when none is
+        left: the others stay ``running`` in the store and are run again at the next start."""
+        self._stopping = True
+        self.notify()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        deadline = time.monotonic() + timeout
+        for thread in list(self._running.values()):
+            thread.join(max(0.0, deadline - time.monotonic()))
+        return not self.busy
+
+    @property
+    def busy(self) -> bool:
+        with self._lock:
+            return bool(self._running)
+
+    # -- dispatching -----------------------------------------------------------------------------
+
+    def _dispatch(self) -> None:
+        while True:
+            with self._wake:
+                if not self._pending and not self._stopping:
+                    self._wake.wait(timeout=1.0)  # a tick as well, in case a notify was missed
+                self._pending = False
+            if self._stopping:
+                return
+            try:
+                self._start_eligible()
+            except Exception:  # the store failed: say so, and try again at the next tick
+                log.exception("the worker could not read the queue")
+
+    def _start_eligible(self) -> None:
+        held: set[str] = set()  # projects an earlier queued run waits for
+        for run in self.store.queued():
+            with self._lock:
+                if len(self._running) >= self.max_parallel:
+                    return
+                if run.id in self._running:
+                    continue
+                projects = set(run.projects)
+                if projects & (self._busy | held):
+                    held |= projects
+                    continue
+                self._busy |= projects
+                thread = threading.Thread(target=self._run_and_release, args=(run,), name=f"octorelease-run-{run.id}",
+                                          daemon=True)
+                self._running[run.id] = thread
+            thread.start()
+
+    def _run_and_release(self, run: Run) -> None:
+        try:
+            self.execute(run)
+        except Exception:
+            log.exception("run %s could not be recorded", run.id)
+        finally:
+            with self._lock:
+                self._running.pop(run.id, None)
+                self._busy -= set(run.projects)
+            self.notify()
+
+    # -- one run ---------------------------------------------------------------------------------
+
+    def execute(self, queued: Run) -> Run:
+        """Run one queued run to its end and record it; returns the finished run."""
+        from octorelease.serve.resume import connect, take_mark
+
+        run = self.store.start(queued.id)
+        if self.on_started is not None:
+            self.on_started(run)
+        done: list[HandlerRun] = []
+        last_saved = [0.0]
+
+        def save(force: bool = False) -> None:
+            now = time.monotonic()
+            if force or now - last_saved[0] >= PROGRESS_EVERY:
+                last_saved[0] = now
+                progress = RunResult(handlers=list(done)).to_dict(self.code_for)
+                progress["ok"] = None
+                self.store.progress(run.id, progress, list(run_log.lines))
+
+        run_log = RunLog(save)
+        state: RunState = "failed"
+        doc: dict[str, Any] | None = None
+        reason: str | None = None
+        values = run_values(run.source, run.values, run.stage)
+        try:
+            with connect(self.connection, run_log, run.mark if run.attempts > 1 else None) as octopus:
+                if run.projects and run.mark is None:
+                    mark = take_mark(octopus)
+                    self.store.set_mark(run.id, mark)
+                if run.attempts > 1:
+                    run_log.add(f"Started again after the service stopped during attempt {run.attempts - 1}: "
+                                "what that attempt made is adopted, not made again.")
+
+                def finished(handler: HandlerRun) -> None:
+                    done.append(handler)
+                    save(force=True)
+
+                result = run_handlers(
+                    octopus,
+                    self.handler_file,
+                    event=run.event or "",
+                    status=run.status,
+                    stage=run.stage,
+                    values=values,
+                    on_handler=lambda name, runs, why: run_log.add(f"{'>>' if runs else '--'} {name}: {why}"),
+                    after_handler=finished,
+                )
+            doc = result.to_dict(self.code_for)
+            state = "succeeded" if result.ok else "failed"
+        except OctoreleaseError as exc:  # found before any handler ran: a {build.*} fault, no server
+            doc = RunResult(handlers=done, error=exc).to_dict(self.code_for)
+            reason = exc.message
+            run_log.add(f"Error: {exc.message}")
+        except Exception as exc:  # a bug: the run fails and says so; the service goes on
+            log.exception("run %s failed unexpectedly", run.id)
+            reason = f"unexpected {type(exc).__name__}: {exc}"
+            doc = {"ok": False, "handlers": [h.to_dict(self.code_for) for h in done],
+                   "error": {"code": self.internal_code, "message": reason}}
+            run_log.add(f"Error: {reason}")
+        finished_run = self.store.finish(run.id, state, doc, run_log.lines, reason)
+        if self.on_finished is not None:
+            self.on_finished(finished_run)
+        return finished_run

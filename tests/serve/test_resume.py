@@ -1,0 +1,108 @@
+"""Kill -9 ``octorelease serve`` during a run, start it again: no event lost, nothing made twice."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from testing.sandbox import SandboxControl
+from testing.serve import HANDLERS, ServeProcess
+
+
+@pytest.fixture
+def handlers(tmp_path: Path) -> Path:
+    path = tmp_path / "handlers.yml"
+    path.write_text(HANDLERS, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def processes() -> Iterator[list[ServeProcess]]:
+    started: list[ServeProcess] = []
+    yield started
+    for process in started:
+        if process.process.poll() is None:
+            process.kill()
+
+
+def environment_ids(sandbox: SandboxControl) -> dict[str, str]:
+    return {e["Name"]: e["Id"] for e in sandbox.get("/api/Spaces-1/environments/all")}
+
+
+def web_release(sandbox: SandboxControl, version: str) -> list[dict[str, Any]]:
+    web = next(p for p in sandbox.get("/api/Spaces-1/projects/all") if p["Name"] == "Web")
+    releases: list[dict[str, Any]] = sandbox.get(f"/api/Spaces-1/projects/{web['Id']}/releases", take=100)["Items"]
+    return [r for r in releases if r["Version"] == version]
+
+
+def deployments_of(sandbox: SandboxControl, release_id: str) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = sandbox.get(f"/api/Spaces-1/releases/{release_id}/deployments", take=100)["Items"]
+    return items
+
+
+def wait_for_executing(sandbox: SandboxControl, environment_id: str, process: ServeProcess,
+                       timeout: float = 30) -> str:
+    """The id of a deployment to ``environment_id`` whose task is Executing, once there is one."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.process.poll() is None, process.process.communicate()
+        for task in sandbox.get("/api/tasks", states="Executing")["Items"]:
+            deployment_id = (task.get("Arguments") or {}).get("DeploymentId")
+            if deployment_id and sandbox.get(f"/api/deployments/{deployment_id}")["EnvironmentId"] == environment_id:
+                return str(deployment_id)
+        time.sleep(0.02)
+    raise AssertionError(f"no deployment to {environment_id} was Executing within {timeout} s")
+
+
+@pytest.mark.parametrize("killed_in", ["Development", "Test"])
+def test_a_run_killed_during_a_deployment_resumes_after_a_restart_and_makes_nothing_twice(
+    sandbox: SandboxControl, handlers: Path, tmp_path: Path, processes: list[ServeProcess], killed_in: str
+) -> None:
+    sandbox.set_speed(0.4)
+    db = tmp_path / "serve.db"
+    first = ServeProcess(handlers, sandbox, db)
+    processes.append(first)
+    answer = first.client.event("crash-1", branch="main", number="77")
+    wait_for_executing(sandbox, environment_ids(sandbox)[killed_in], first)
+    first.kill()
+
+    second = ServeProcess(handlers, sandbox, db)
+    processes.append(second)
+    run = second.client.wait(answer["id"], timeout=60)
+    assert run["state"] == "succeeded", run
+    assert run["attempts"] == 2
+    assert any("Started again after the service stopped" in line for line in run["log"])
+    [release] = web_release(sandbox, "1.5.77")
+    made = deployments_of(sandbox, release["Id"])
+    ids = environment_ids(sandbox)
+    assert sorted(d["EnvironmentId"] for d in made) == sorted([ids["Development"], ids["Test"]]), made
+    create, promote = run["handlers"][0]["actions"]
+    assert create["release"]["id"] == release["Id"]
+    reported = {d["deployment_id"] for action in (create, promote) for d in action["deployments"]}
+    assert reported == {d["Id"] for d in made}
+    assert second.client.event("crash-1", branch="main", number="77")["id"] == answer["id"]
+    code, _ = second.stop()
+    assert code == 0
+
+
+def test_events_accepted_just_before_a_kill_all_run_after_the_restart(
+    sandbox: SandboxControl, handlers: Path, tmp_path: Path, processes: list[ServeProcess]
+) -> None:
+    db = tmp_path / "serve.db"
+    first = ServeProcess(handlers, sandbox, db, "--max-parallel", "1")
+    processes.append(first)
+    ids = [first.client.event(f"burst-{n}", branch="release")["id"] for n in range(5)]
+    first.kill()
+    second = ServeProcess(handlers, sandbox, db)
+    processes.append(second)
+    runs = [second.client.wait(run_id, timeout=60) for run_id in ids]
+    assert [r["state"] for r in runs] == ["succeeded"] * 5
+    assert len(second.client.runs()) == 5
+    worker = next(p for p in sandbox.get("/api/Spaces-1/projects/all") if p["Name"] == "Worker")
+    test = environment_ids(sandbox)["Test"]
+    deployed = sandbox.get("/api/Spaces-1/deployments", projects=worker["Id"], environments=test, take=100)["Items"]
+    assert len(deployed) == 5  # one per event: each ran, none twice
