@@ -19,7 +19,7 @@ import httpx
 from octorelease.cli import INTERNAL_ERROR, exit_code_for
 from octorelease.config import load_handler_file
 from octorelease.serve.server import ServeServer, make_service, webhook_secrets
-from octorelease.serve.sources.base import BadPayload, BuildEvent, Ignored, Source
+from octorelease.serve.sources import SOURCES, Source
 from octorelease.serve.worker import Connection
 
 SECRET = "serve-test-secret"
@@ -32,34 +32,9 @@ def sign(body: bytes, secret: str = SECRET) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-class SignedJsonSource:
-    """A source of the generic route's shape (``{"event", "status", "stage", "values",
-    "delivery"}``, signed like GitHub's) for the service's own tests, so they do not depend on
-    any one CI's payloads (those are tested in ``tests/serve/sources/``)."""
-
-    def __init__(self, name: str = "generic") -> None:
-        self.name = name
-
-    def verify(self, headers: Mapping[str, str], body: bytes, secret: str) -> bool:
-        given = headers.get(SIGNATURE_HEADER, "")
-        return hmac.compare_digest(given.encode(), sign(body, secret).encode())
-
-    def parse(self, headers: Mapping[str, str], body: bytes) -> BuildEvent | Ignored:
-        try:
-            doc = json.loads(body)
-        except ValueError:
-            raise BadPayload("the body is not JSON") from None
-        if not isinstance(doc, dict):
-            raise BadPayload("the body is not a JSON object")
-        delivery = str(doc.get("delivery") or "")
-        if doc.get("event") == "unknown-thing":
-            return Ignored(self.name, delivery, "unknown-thing", "not a build event")
-        return BuildEvent(self.name, delivery, str(doc["event"]), doc.get("status"), doc.get("stage"),
-                          {str(k): str(v) for k, v in (doc.get("values") or {}).items()}, kind=str(doc["event"]))
-
-
 def test_sources() -> dict[str, Source]:
-    return {"generic": SignedJsonSource("generic"), "other": SignedJsonSource("other")}
+    """The sources the service serves, and ``other``: one it knows but has no secret for."""
+    return {**SOURCES, "other": SOURCES["generic"]}
 
 
 test_sources.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
@@ -165,28 +140,14 @@ handlers:
 """
 
 
-#: ``octorelease serve`` as its own process, with the test sources in the registry (the service's
-#: tests must not depend on any one CI's payloads).
-_LAUNCH = """\
-import sys
-import octorelease.serve.sources as registry
-from testing.serve import test_sources
-registry.SOURCES = test_sources()
-from octorelease.cli import main
-sys.exit(main(sys.argv[1:]))
-"""
-
-
 class ServeProcess:
     """``octorelease serve`` in a child process, as a user runs it; ``kill()`` is kill -9."""
 
     def __init__(self, handler_file: Path, sandbox: Any, db_path: Path, *extra: str) -> None:
-        root = str(Path(__file__).resolve().parents[1])
         env = {**os.environ, "OCTOPUS_URL": sandbox.url, "OCTOPUS_API_KEY": sandbox.api_key,
-               "OCTORELEASE_WEBHOOK_SECRET": SECRET, "NO_COLOR": "1",
-               "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
-        command = [sys.executable, "-c", _LAUNCH, "serve", str(handler_file), "--port", "0", "--db", str(db_path),
-                   *extra]
+               "OCTORELEASE_WEBHOOK_SECRET": SECRET, "NO_COLOR": "1"}
+        command = [sys.executable, "-m", "octorelease.cli", "serve", str(handler_file), "--port", "0",
+                   "--db", str(db_path), *extra]
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         line = self.process.stdout.readline() if self.process.stdout else ""
         if "listening on " not in line:

@@ -812,9 +812,9 @@ def serve(ctx: click.Context, /, file: str, host: str, port: int, db_path: str |
 
 def _webhook_sources() -> Any:
     """Every CI that can send build events, by route name (``serve/sources/``)."""
-    from octorelease.serve import sources
+    from octorelease.serve.sources import SOURCES
 
-    return getattr(sources, "SOURCES", {})  # the registry lands with the sources themselves
+    return SOURCES
 
 
 def _page_routes() -> Any:

@@ -25,7 +25,8 @@ class _Uvicorn(uvicorn.Server):  # type: ignore[misc]
 class UvicornThread:
     """``app`` listening on ``host:port`` (``port=0``: any free port), served in a thread."""
 
-    def __init__(self, app: Any, host: str, port: int, *, name: str, lifespan: Literal["auto", "on", "off"] = "off") -> None:
+    def __init__(self, app: Any, host: str, port: int, *, name: str,
+                 lifespan: Literal["auto", "on", "off"] = "off") -> None:
         self.host = host
         self.name = name
         family = socket.AF_INET6 if ":" in host else socket.AF_INET

@@ -117,12 +117,12 @@ def test_a_payload_that_is_not_a_build_event_is_202_and_recorded_as_ignored(serv
     response = serve.send({"event": "unknown-thing", "delivery": "i-1"})
     assert response.status_code == 202
     run = serve.run(response.json()["id"])
-    assert run["state"] == "ignored" and run["reason"] == "not a build event" and run["handlers"] == []
+    assert run["state"] == "ignored" and "unknown-thing" in run["reason"] and run["handlers"] == []
 
 
 def test_an_unreadable_payload_is_400(serve: ServeUnderTest) -> None:
     response = serve.send(body=b"not json")
-    assert response.status_code == 400 and response.json() == {"error": "the body is not JSON"}
+    assert response.status_code == 400 and "JSON" in response.json()["error"]
 
 
 def test_the_same_delivery_sent_twice_runs_once_and_answers_with_the_first_runs_id(
