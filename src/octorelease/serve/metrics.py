@@ -5,7 +5,8 @@
 - ``octorelease_serve_runs{state}``: runs in each state, read from the store when scraped, so it
   survives a restart;
 - ``octorelease_serve_run_duration_seconds{state}``: how long finished runs took;
-- ``octorelease_serve_start_delay_seconds``: from the webhook's acceptance to its run starting.
+- ``octorelease_serve_start_delay_seconds``: from a webhook's acceptance to its run's first
+  handler starting (runs that select no handler are not counted).
 
 Each service has its own registry (not prometheus_client's global one), so several services in
 one process (the tests) do not share counts.
@@ -58,7 +59,7 @@ class Metrics:
             buckets=_DURATION_BUCKETS, registry=self.registry,
         )
         self.start_delay = Histogram(
-            "octorelease_serve_start_delay_seconds", "From a webhook accepted to its run started.",
+            "octorelease_serve_start_delay_seconds", "From a webhook accepted to its first handler started.",
             buckets=_DELAY_BUCKETS, registry=self.registry,
         )
         self.registry.register(_RunsByState(store))
@@ -72,9 +73,10 @@ class Metrics:
     def event(self, source: str, result: str) -> None:
         self.events.labels(source, result).inc()
 
-    def started(self, run: Run) -> None:
-        if run.started_at is not None and run.attempts == 1:
-            self.start_delay.observe(max(0.0, run.started_at - run.received_at))
+    def handler_started(self, run: Run, at: float) -> None:
+        """A run's first handler starts: the time from its webhook, once (not for a resumed attempt)."""
+        if run.attempts == 1:
+            self.start_delay.observe(max(0.0, at - run.received_at))
 
     def finished(self, run: Run) -> None:
         if run.started_at is not None and run.finished_at is not None:

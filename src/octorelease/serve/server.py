@@ -56,7 +56,7 @@ def make_service(handler_file: HandlerFile, connection: Connection, *, sources: 
     store = SqliteStore(db_path)
     metrics = Metrics(store, sorted(secrets))
     worker = Worker(store, handler_file, connection, code_for=code_for, internal_code=internal_code,
-                    max_parallel=max_parallel, on_started=metrics.started, on_finished=metrics.finished)
+                    max_parallel=max_parallel, on_handler_started=metrics.handler_started, on_finished=metrics.finished)
     return Service(handler_file=handler_file, store=store, worker=worker, sources=sources, secrets=secrets,
                    metrics=metrics, extra_routes=tuple(extra_routes))
 

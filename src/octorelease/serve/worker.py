@@ -122,7 +122,7 @@ class Worker:
         code_for: CodeFor,
         internal_code: int,
         max_parallel: int = DEFAULT_MAX_PARALLEL,
-        on_started: Callable[[Run], None] | None = None,
+        on_handler_started: Callable[[Run, float], None] | None = None,
         on_finished: Callable[[Run], None] | None = None,
     ) -> None:
         self.store = store
@@ -131,7 +131,8 @@ class Worker:
         self.code_for = code_for
         self.internal_code = internal_code  # a bug's exit code: cli.py knows exit codes, not serve/
         self.max_parallel = max(1, max_parallel)
-        self.on_started = on_started
+        #: told once per run, when its first handler starts (with the time): the webhook-to-handler delay
+        self.on_handler_started = on_handler_started
         self.on_finished = on_finished
         self._wake = threading.Condition()
         self._pending = True
@@ -226,10 +227,9 @@ class Worker:
         from octorelease.serve.resume import connect, take_mark
 
         run = self.store.start(queued.id)
-        if self.on_started is not None:
-            self.on_started(run)
         done: list[HandlerRun] = []
         last_saved = [0.0]
+        started = [False]
 
         def save(force: bool = False) -> None:
             now = time.monotonic()
@@ -253,6 +253,13 @@ class Worker:
                     run_log.add(f"Started again after the service stopped during attempt {run.attempts - 1}: "
                                 "what that attempt made is adopted, not made again.")
 
+                def announce(name: str, runs: bool, why: str) -> None:
+                    if runs and not started[0]:
+                        started[0] = True
+                        if self.on_handler_started is not None:
+                            self.on_handler_started(run, time.time())
+                    run_log.add(f"{'>>' if runs else '--'} {name}: {why}")
+
                 def finished(handler: HandlerRun) -> None:
                     done.append(handler)
                     save(force=True)
@@ -264,7 +271,7 @@ class Worker:
                     status=run.status,
                     stage=run.stage,
                     values=values,
-                    on_handler=lambda name, runs, why: run_log.add(f"{'>>' if runs else '--'} {name}: {why}"),
+                    on_handler=announce,
                     after_handler=finished,
                 )
             doc = result.to_dict(self.code_for)
