@@ -265,6 +265,22 @@ def deployment_options(func: F) -> F:
             "an existing release otherwise keeps the variables it was created with.",
         ),
         click.option(
+            "--deploy-at",
+            default=None,
+            metavar="TIME",
+            help="Start the deployments no earlier than TIME (octo's --deployAt): ISO 8601 with an offset "
+            "(2026-05-01T22:00+10:00), yyyy-MM-dd HH:mm (local time) or +10m from now.",
+        ),
+        click.option(
+            "--no-deploy-after",
+            "--deploy-at-expiry",
+            "no_deploy_after",
+            default=None,
+            metavar="TIME",
+            help="Do not start them after TIME (octo's --noDeployAfter, the Go CLI's --deploy-at-expiry); "
+            "a task still queued then ends TimedOut.",
+        ),
+        click.option(
             "--wait/--no-wait",
             default=True,
             show_default=True,
@@ -334,8 +350,20 @@ def _split_deployment_flags(flags: dict[str, Any]) -> tuple[dict[str, Any], Any,
         "guided_failure": flags.pop("guided_failure"),
         "tenants": flags.pop("tenants"),
         "update_variables": flags.pop("update_variables"),
+        **_schedule(flags.pop("deploy_at"), flags.pop("no_deploy_after")),
     }
     return options, wait, dry_run
+
+
+def _schedule(deploy_at: str | None, no_deploy_after: str | None) -> dict[str, Any]:
+    """``--deploy-at`` and ``--no-deploy-after`` as times, refused (exit 2) before any request
+    when unreadable, past, or in the wrong order."""
+    from octorelease.schedule import check_schedule, parse_time
+
+    start = parse_time(deploy_at, "--deploy-at") if deploy_at is not None else None
+    expiry = parse_time(no_deploy_after, "--no-deploy-after") if no_deploy_after is not None else None
+    check_schedule(start, expiry)
+    return {"deploy_at": start, "no_deploy_after": expiry}
 
 
 def _connect(options: GlobalOptions, observer: Any) -> Any:

@@ -59,6 +59,7 @@ from octorelease.handler.events import (
     parse_status,
 )
 from octorelease.octopus.errors import InvalidInput
+from octorelease.schedule import check_schedule, parse_time
 from octorelease.yaml_lines import Fault, LineReader, Loc, line_of, located, pydantic_faults, render_loc
 
 DEFAULT_FILE = "octorelease.yml"
@@ -110,6 +111,20 @@ class DeploymentOptions(_Model):
     tenants: Names = []
     #: Refresh the release's variable snapshot first (the CLI's ``--update-variables``).
     update_variables: bool = False
+    #: A scheduled deployment (the CLI's ``--deploy-at`` / ``--no-deploy-after``); relative
+    #: times (``+10m``) count from when the action runs.
+    deploy_at: str | None = None
+    no_deploy_after: str | None = None
+
+    @field_validator("deploy_at", "no_deploy_after")
+    @classmethod
+    def _time(cls, value: str | None) -> str | None:
+        if value is not None and not placeholders(value):
+            try:
+                parse_time(value, "")
+            except InvalidInput as exc:
+                raise ValueError(str(exc)) from None
+        return value
 
     @field_validator("guided_failure", mode="before")
     @classmethod
@@ -313,7 +328,14 @@ def expand_handler(handler_file: HandlerFile, index: int, values: Mapping[str, s
     expanded = {
         key: value if key in ("name", "conditions", "on") else expand(value, (*loc, key)) for key, value in data.items()
     }
-    return Handler.model_validate(expanded)
+    try:
+        handler = Handler.model_validate(expanded)
+    except ValidationError as exc:  # a value that is valid only once filled in (deploy_at: "{build.when}")
+        at, message = next(pydantic_faults(exc, Handler))
+        raise HandlerFileError(f"{handler_file.locate((*loc, *at))}: {message}") from None
+    for fault in _schedule_faults_of(handler, loc):
+        raise HandlerFileError(f"{handler_file.locate(fault[0])}: {fault[1]}")
+    return handler
 
 
 def check_references(handler_file: HandlerFile, index: int, values: Mapping[str, str]) -> None:
@@ -436,6 +458,7 @@ def _action_faults(handler: Handler, loc: Loc) -> Iterator[Fault]:
         if create.notes is not None and create.notes_file is not None:
             yield (*loc, "create", "notes_file"), "give notes or notes_file, not both"
         yield from _tenant_faults(create.tenants, create.deploy_to, (*loc, "create"), "deploy_to")
+        yield from _schedule_faults(create, (*loc, "create"))
     if handler.deploy is not None:
         if handler.deploy.release is None and handler.create is None:
             yield (*loc, "deploy"), "no release to deploy: give release: or add a create: action"
@@ -447,10 +470,32 @@ def _action_faults(handler: Handler, loc: Loc) -> Iterator[Fault]:
                 yield (*loc, "promote", "to", position), f"{environment!r} is listed in both from and to"
 
 
+def _schedule_faults_of(handler: Handler, loc: Loc) -> Iterator[Fault]:
+    for key in ("create", "deploy", "promote"):
+        action = getattr(handler, key)
+        if action is not None:
+            yield from _schedule_faults(action, (*loc, key))
+
+
 def _target_faults(action: Deploy, loc: Loc) -> Iterator[Fault]:
     if not action.to:
         yield (*loc, "to"), "at least one environment is needed"
     yield from _tenant_faults(action.tenants, action.to, loc, "to")
+    yield from _schedule_faults(action, loc)
+
+
+def _schedule_faults(action: DeploymentOptions, loc: Loc) -> Iterator[Fault]:
+    """A ``deploy_at`` or ``no_deploy_after`` already past, or in the wrong order (times with
+    ``{build.*}`` in them are checked when the action runs)."""
+    written = (action.deploy_at, action.no_deploy_after)
+    if any(value is not None and placeholders(value) for value in written):
+        return
+    start, expiry = (parse_time(value, "") if value is not None else None for value in written)
+    try:
+        check_schedule(start, expiry, ("deploy_at", "no_deploy_after"))
+    except InvalidInput as exc:
+        field = "deploy_at" if expiry is None or str(exc).startswith("deploy_at") else "no_deploy_after"
+        yield (*loc, field), str(exc)
 
 
 def _tenant_faults(tenants: list[str], environments: list[str], loc: Loc, key: str) -> Iterator[Fault]:

@@ -389,8 +389,16 @@ def deployment_options_from(values: Mapping[str, Any]) -> DeploymentOptions:
             value = dict(value)
         if name == "guided_failure" and isinstance(value, bool):
             value = "on" if value else "off"
+        if name in ("deploy_at", "no_deploy_after") and isinstance(value, str):
+            from octorelease.schedule import parse_time
+
+            value = parse_time(value, name)  # relative times (+10m) count from now
         if value is not None:
             clean[name] = value
+    if "deploy_at" in clean or "no_deploy_after" in clean:
+        from octorelease.schedule import check_schedule
+
+        check_schedule(clean.get("deploy_at"), clean.get("no_deploy_after"), ("deploy_at", "no_deploy_after"))
     return DeploymentOptions(**clean)
 
 

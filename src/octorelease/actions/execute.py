@@ -10,14 +10,17 @@ even a second before, is not ours: adopting it would report a deployment that ne
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime, timezone
 
 from octorelease.actions.once import create_once
-from octorelease.actions.plan import DeploymentPlan, TargetPlan, WaitOptions
+from octorelease.actions.plan import DeploymentOptions, DeploymentPlan, TargetPlan, WaitOptions
 from octorelease.actions.result import ActionResult, NotCreated, Observer
 from octorelease.actions.settle import Claim, settle
 from octorelease.actions.wait import TaskWaiter
+from octorelease.durations import format_duration
 from octorelease.octopus import errors
 from octorelease.octopus.api import Deployment, SpaceApi
+from octorelease.schedule import format_time
 
 #: How many of a target's newest deployments are read to find one made by a lost POST: ours is
 #: among the newest unless this many others were made there in the moments since.
@@ -88,6 +91,7 @@ def create_all(space: SpaceApi, plan: DeploymentPlan, observer: Observer, result
             task_id=deployment.task_id,
             state="Queued",
             web_url=space.web_url(deployment.id, (deployment.raw.get("Links") or {}).get("Web")),
+            scheduled_for=scheduled_for(plan.options),
         )
         result.deployments.append(entry)
         observer.deployment_queued(entry)
@@ -95,6 +99,26 @@ def create_all(space: SpaceApi, plan: DeploymentPlan, observer: Observer, result
     settle(space, plan, claims, result, observer)
     rank = {(t.environment.id, t.tenant.id if t.tenant else None): i for i, t in enumerate(plan.targets)}
     result.deployments.sort(key=lambda d: rank.get((d.environment_id, d.tenant_id), len(rank)))
+
+
+def scheduled_for(options: DeploymentOptions) -> str | None:
+    """When the deployments may start, for a deployment scheduled for later (``deploy_at``)."""
+    if options.deploy_at is None or options.deploy_at <= datetime.now(timezone.utc):
+        return None
+    return format_time(options.deploy_at)
+
+
+def _warn_if_scheduled_past_the_wait(plan: DeploymentPlan, wait: WaitOptions, observer: Observer) -> None:
+    """A wait that must end before the scheduled start can only time out: say so at once."""
+    start = plan.options.deploy_at
+    if not wait.wait or start is None:
+        return
+    if (start - datetime.now(timezone.utc)).total_seconds() > wait.timeout_seconds:
+        observer.warn(
+            f"The deployments are scheduled for {format_time(start)}, after the wait ends "
+            f"({format_duration(wait.timeout_seconds)}): it will time out (exit 5) before they start; "
+            "use --no-wait (wait: false) or a longer timeout."
+        )
 
 
 def _stopped_part_way(result: ActionResult, exc: errors.OctoreleaseError, left: Sequence[TargetPlan]) -> None:
@@ -148,6 +172,7 @@ def run_plan(
     ``refreshed``: the releases whose variable snapshot this run has refreshed already."""
     for warning in plan.warnings:
         observer.warn(warning)
+    _warn_if_scheduled_past_the_wait(plan, wait, observer)
     update_snapshots(space, plan, observer, result, set() if refreshed is None else refreshed)
     create_all(space, plan, observer, result)
     if not wait.wait:

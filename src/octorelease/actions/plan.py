@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from octorelease.actions.result import DeploymentResult, Ref
 from octorelease.octopus.api import parse_time
+from octorelease.schedule import format_time, octopus_time
 
 GuidedFailure = Literal["on", "off", "default"]
 
@@ -38,6 +39,11 @@ class DeploymentOptions:
     #: Refresh the release's variable snapshot before deploying it (octo's ``--updateVariables``):
     #: an existing release otherwise keeps the variables it was created with.
     update_variables: bool = False
+    #: Start no earlier than this (Octopus's ``QueueTime``; octo's ``--deployAt``).
+    deploy_at: datetime | None = None
+    #: Do not start after this (``QueueTimeExpiry``; octo's ``--noDeployAfter``): a task still
+    #: queued then ends TimedOut on the server.
+    no_deploy_after: datetime | None = None
 
     @property
     def redeploys(self) -> bool:
@@ -145,8 +151,8 @@ class TargetPlan:
             "ExcludedMachineIds": [m.id for m in self.excluded_machines],
             "FormValues": dict(self.form_values),
             "Comments": options.notes,
-            "QueueTime": None,
-            "QueueTimeExpiry": None,
+            "QueueTime": octopus_time(options.deploy_at),
+            "QueueTimeExpiry": octopus_time(options.no_deploy_after),
         }
 
 
@@ -225,6 +231,10 @@ class DeploymentPlan:
             flags.append("force package redeployment")
         if self.options.redeploys and self.action == "promote":
             flags.append("redeploy where the release already runs")
+        if self.options.deploy_at is not None:
+            flags.append(f"scheduled for {format_time(self.options.deploy_at)}")
+        if self.options.no_deploy_after is not None:
+            flags.append(f"not started after {format_time(self.options.no_deploy_after)}")
         if self.options.update_variables:
             flags.append("update the release's variable snapshot first")
         if self.options.notes:

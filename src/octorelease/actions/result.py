@@ -47,6 +47,8 @@ class DeploymentResult:
     cancelled_twin: str | None = None
     #: Set only when the action's deployments are of different releases (one per tenant).
     release: Ref | None = None
+    #: When a scheduled deployment (``--deploy-at``) may start, as the messages show it.
+    scheduled_for: str | None = None
 
     @property
     def label(self) -> str:
@@ -56,6 +58,11 @@ class DeploymentResult:
     @property
     def failed(self) -> bool:
         return self.state in FAILED_STATES
+
+    @property
+    def waiting_for_schedule(self) -> bool:
+        """Queued for a later time (``--deploy-at``), not merely waiting its turn."""
+        return self.scheduled_for is not None and self.state in ("Planned", "Queued")
 
     @property
     def finished(self) -> bool:
@@ -83,6 +90,8 @@ class DeploymentResult:
             doc["cancelled_twin"] = self.cancelled_twin
         if self.release is not None:
             doc["release"] = {"id": self.release.id, "version": self.release.name}
+        if self.scheduled_for:
+            doc["scheduled_for"] = self.scheduled_for
         return doc
 
 

@@ -424,4 +424,6 @@ def _deployment_options(options: DeploymentOptions) -> dict[str, Any]:
         "guided_failure": options.guided_failure,
         "tenants": options.tenants,
         "update_variables": options.update_variables,
+        "deploy_at": options.deploy_at,
+        "no_deploy_after": options.no_deploy_after,
     }

@@ -118,6 +118,8 @@ class _Track:
     def state(self) -> str:
         """The state to show: a deployment we hear of exists on the server, so an action that
         has not yet set a state past the dataclass default ("Planned") means "Queued"."""
+        if self.deployment.waiting_for_schedule:
+            return f"Queued, scheduled for {self.deployment.scheduled_for}"
         return "Queued" if self.deployment.state == "Planned" else self.deployment.state
 
     @property
@@ -227,11 +229,14 @@ class ConsoleReporter:
 
     def deployment_queued(self, deployment: DeploymentResult) -> None:
         track = self._track(deployment)
-        track.printed_state = "Queued"
+        track.printed_state = track.state
         if self._live:
             self._start_view()
         else:
-            self._say(self._prefix(track), f"Queued {deployment.task_id or deployment.deployment_id or ''}".rstrip())
+            queued = f"Queued {deployment.task_id or deployment.deployment_id or ''}".rstrip()
+            if deployment.waiting_for_schedule:
+                queued += f", scheduled for {deployment.scheduled_for}"
+            self._say(self._prefix(track), queued)
         if self._verbosity >= 1:
             where = ", ".join(part for part in (deployment.deployment_id, deployment.web_url) if part)
             if where:
@@ -403,7 +408,10 @@ class ConsoleReporter:
         succeeded = [d for d in deployments if d.state == "Success" and not d.already_deployed]
         already = [d for d in deployments if d.state == "Success" and d.already_deployed]
         pending = [d for d in deployments if d.state not in FINISHED_STATES]
-        queued = ", ".join(f"{d.task_id} ({d.label})" for d in pending)
+        queued = ", ".join(
+            f"{d.task_id} ({d.label}" + (f", scheduled for {d.scheduled_for})" if d.waiting_for_schedule else ")")
+            for d in pending
+        )
         if failed:
             return self._line((f"{len(failed)} of {_plural(len(deployments), 'deployment')} failed.", "bold red"))
         if result.error is not None:
