@@ -35,6 +35,9 @@ class UvicornThread:
         self.socket = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.socket.bind((host, port))
+        # Listening at once: a client told the port (a line printed before uvicorn runs) waits in
+        # the backlog until uvicorn accepts, instead of being refused.
+        self.socket.listen(2048)
         self.port: int = self.socket.getsockname()[1]
         config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan=lifespan)
         self.server = _Uvicorn(config)
