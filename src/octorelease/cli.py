@@ -259,6 +259,23 @@ def deployment_options(func: F) -> F:
             "one environment only.",
         ),
         click.option(
+            "--tenant-tag",
+            "tenant_tags",
+            multiple=True,
+            metavar="SET/TAG[,SET/TAG]",
+            callback=_comma_list,
+            help="Deploy for every tenant connected to the environment with this tag (octo's --tenantTag; "
+            "repeatable, or a comma list: any tag of one set, one of each set).",
+        ),
+        click.option(
+            "--target-role",
+            "target_roles",
+            multiple=True,
+            metavar="ROLE[,ROLE]",
+            callback=_comma_list,
+            help="Deploy only to the targets with one of these roles (repeatable, or a comma list).",
+        ),
+        click.option(
             "--update-variables",
             is_flag=True,
             help="Refresh the release's variable snapshot before deploying it (octo's --updateVariables): "
@@ -349,10 +366,21 @@ def _split_deployment_flags(flags: dict[str, Any]) -> tuple[dict[str, Any], Any,
         "prompted_variables": _parse_assignments(flags.pop("variables"), "--variable"),
         "guided_failure": flags.pop("guided_failure"),
         "tenants": flags.pop("tenants"),
+        "tenant_tags": _tenant_tags(flags.pop("tenant_tags")),
+        "target_roles": flags.pop("target_roles"),
         "update_variables": flags.pop("update_variables"),
         **_schedule(flags.pop("deploy_at"), flags.pop("no_deploy_after")),
     }
     return options, wait, dry_run
+
+
+def _tenant_tags(tags: tuple[str, ...]) -> tuple[str, ...]:
+    """``--tenant-tag`` values, each ``TagSetName/TagName`` (exit 2 before any request if not)."""
+    from octorelease.actions.targets import split_tag
+
+    for tag in tags:
+        split_tag(tag)
+    return tags
 
 
 def _schedule(deploy_at: str | None, no_deploy_after: str | None) -> dict[str, Any]:

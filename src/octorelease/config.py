@@ -109,6 +109,8 @@ class DeploymentOptions(_Model):
     prompted_variables: dict[str, str] = {}
     guided_failure: GuidedFailure = "default"
     tenants: Names = []
+    tenant_tags: Names = []
+    target_roles: Names = []
     #: Refresh the release's variable snapshot first (the CLI's ``--update-variables``).
     update_variables: bool = False
     #: A scheduled deployment (the CLI's ``--deploy-at`` / ``--no-deploy-after``); relative
@@ -124,6 +126,19 @@ class DeploymentOptions(_Model):
                 parse_time(value, "")
             except InvalidInput as exc:
                 raise ValueError(str(exc)) from None
+        return value
+
+    @field_validator("tenant_tags")
+    @classmethod
+    def _tenant_tags(cls, value: list[str]) -> list[str]:
+        from octorelease.actions.targets import split_tag
+
+        for tag in value:
+            if not placeholders(tag):
+                try:
+                    split_tag(tag)
+                except InvalidInput as exc:
+                    raise ValueError(f"{tag!r}: expected TagSetName/TagName") from exc
         return value
 
     @field_validator("guided_failure", mode="before")
@@ -457,7 +472,8 @@ def _action_faults(handler: Handler, loc: Loc) -> Iterator[Fault]:
         create = handler.create
         if create.notes is not None and create.notes_file is not None:
             yield (*loc, "create", "notes_file"), "give notes or notes_file, not both"
-        yield from _tenant_faults(create.tenants, create.deploy_to, (*loc, "create"), "deploy_to")
+        yield from _tenant_faults([*create.tenants, *create.tenant_tags], create.deploy_to, (*loc, "create"),
+                                  "deploy_to")
         yield from _schedule_faults(create, (*loc, "create"))
     if handler.deploy is not None:
         if handler.deploy.release is None and handler.create is None:
@@ -480,7 +496,7 @@ def _schedule_faults_of(handler: Handler, loc: Loc) -> Iterator[Fault]:
 def _target_faults(action: Deploy, loc: Loc) -> Iterator[Fault]:
     if not action.to:
         yield (*loc, "to"), "at least one environment is needed"
-    yield from _tenant_faults(action.tenants, action.to, loc, "to")
+    yield from _tenant_faults([*action.tenants, *action.tenant_tags], action.to, loc, "to")
     yield from _schedule_faults(action, loc)
 
 

@@ -383,7 +383,9 @@ def deployment_options_from(values: Mapping[str, Any]) -> DeploymentOptions:
         raise TypeError(f"unknown deployment option(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
     clean: dict[str, Any] = {}
     for name, value in values.items():
-        if name in ("machines", "exclude_machines", "skip_steps", "tenants") and value is not None:
+        if name in ("machines", "exclude_machines", "skip_steps", "tenants", "tenant_tags", "target_roles") and (
+            value is not None
+        ):
             value = (value,) if isinstance(value, str) else tuple(value)
         if name == "prompted_variables" and value is not None:
             value = dict(value)

@@ -86,7 +86,7 @@ SAMPLES = {"projects": "Projects-1", "environments": "Environments-1", "machines
            "actiontemplates": "ActionTemplates-1", "proxies": "Proxies-1", "subscriptions": "Subscriptions-1",
            "certificates": "Certificates-1"}
 #: collections that have no items to fetch one of (not emulated): their single routes answer 404
-EMPTY = ("tagsets", "workerpools", "workers", "artifacts", "interruptions", "runbooks", "runbookprocesses",
+EMPTY = ("workerpools", "workers", "artifacts", "interruptions", "runbooks", "runbookprocesses",
          "runbooksnapshots", "runbookruns", "accounts", "actiontemplates", "proxies", "subscriptions",
          "certificates")
 

@@ -36,6 +36,10 @@ class DeploymentOptions:
     prompted_variables: Mapping[str, str] = field(default_factory=dict)
     guided_failure: GuidedFailure = "default"
     tenants: tuple[str, ...] = ()
+    #: Every connected tenant with these tags (``TagSetName/TagName``; any of a set's, all sets).
+    tenant_tags: tuple[str, ...] = ()
+    #: Only the deployment targets with these roles (sent as ``SpecificMachineIds``).
+    target_roles: tuple[str, ...] = ()
     #: Refresh the release's variable snapshot before deploying it (octo's ``--updateVariables``):
     #: an existing release otherwise keeps the variables it was created with.
     update_variables: bool = False

@@ -46,7 +46,7 @@ def plan_promote(
     options = options or DeploymentOptions()
     if release:
         choices = [pinned_release(space, found_project, release)]
-    elif options.tenants:
+    elif options.tenants or options.tenant_tags:
         # Each tenant promotes what it runs in the source, not what the environment runs.
         tenants = plan_tenants(space, found_project, target_envs, options)
         choices = per_tenant(found_project, source_env, dashboard, tenants)

@@ -21,9 +21,11 @@ from octorelease.octopus.api import (
     DeploymentPreview,
     DeploymentTemplate,
     Environment,
+    Machine,
     Project,
     Release,
     SpaceApi,
+    Tenant,
     did_you_mean,
 )
 
@@ -139,8 +141,9 @@ def check_lifecycle(
 def _resolve_machines(
     space: SpaceApi, environments: Sequence[Environment], options: DeploymentOptions, warnings: list[str]
 ) -> tuple[dict[str, list[Ref]], dict[str, list[Ref]]]:
-    """Specific and excluded machines per environment id (one request for all targets)."""
-    if not options.machines and not options.exclude_machines:
+    """Specific and excluded machines per environment id (one request for all targets); the
+    targets of ``target_roles`` join the specific ones."""
+    if not options.machines and not options.exclude_machines and not options.target_roles:
         return {}, {}
     machines = space.machines([e.id for e in environments])
     env_ids = {e.id for e in environments}
@@ -168,15 +171,45 @@ def _resolve_machines(
 
     specific = place(options.machines, "--machine", "machines")
     excluded = place(options.exclude_machines, "--exclude-machine", "exclude_machines")
-    if options.machines:
+    for env_id, refs in _by_role(machines, environments, options.target_roles).items():
+        known = specific.setdefault(env_id, [])
+        known.extend(ref for ref in refs if ref not in known)
+    if options.machines or options.target_roles:
         empty = [e.name for e in environments if e.id not in specific]
         if empty:
+            flag, option = ("--machine", "machines") if options.machines else ("--target-role", "target_roles")
             raise errors.fault_in(
-                errors.InvalidInput, "--machine", "machines", [],
+                errors.InvalidInput, flag, option, [],
                 f"names no machine in {', '.join(empty)}; refusing to deploy to all of its machines.",
                 hint="Name at least one machine of each target environment, or deploy to them separately.",
             )
     return specific, excluded
+
+
+def _by_role(machines: Sequence[Machine], environments: Sequence[Environment], roles: Sequence[str]) -> dict[
+        str, list[Ref]]:
+    """The enabled targets of each environment that have one of ``roles`` (any case). A role no
+    target of these environments has is an error naming it, with the closest role they have."""
+    if not roles:
+        return {}
+    env_ids = {e.id for e in environments}
+    wanted = {role.strip().lower() for role in roles}
+    present = sorted({r for m in machines if env_ids & set(m.environment_ids) for r in m.roles}, key=str.lower)
+    missing = [role for role in roles if role.strip().lower() not in {r.lower() for r in present}]
+    if missing:
+        env_names = ", ".join(e.name for e in environments)
+        raise errors.fault_in(
+            errors.NotFound, "--target-role", "target_roles", missing[:1],
+            f"no deployment target in {env_names} has that role.",
+            hint=did_you_mean(missing[0], present) or (f"roles there: {', '.join(present)}" if present else None),
+        )
+    per_env: dict[str, list[Ref]] = {}
+    for machine in machines:
+        if machine.is_disabled or not wanted & {r.lower() for r in machine.roles}:
+            continue
+        for env_id in set(machine.environment_ids) & env_ids:
+            per_env.setdefault(env_id, []).append(Ref(machine.id, machine.name))
+    return per_env
 
 
 def _resolve_skips(preview: DeploymentPreview, names: Sequence[str]) -> tuple[Ref, ...]:
@@ -218,9 +251,58 @@ def _form_values(preview: DeploymentPreview, given: dict[str, str]) -> dict[str,
     return values
 
 
-def _resolve_tenants(space: SpaceApi, project: Project, environment: Environment, names: Sequence[str]) -> list[Ref]:
+def _resolve_tenants(
+    space: SpaceApi, project: Project, environment: Environment, names: Sequence[str], tags: Sequence[str] = ()
+) -> list[Ref]:
     tenants = space.tenants()
     connected = [t for t in tenants if environment.id in t.project_environments.get(project.id, [])]
+    tagged = _tagged(space, project, environment, connected, tags) if tags else []
+    named = _named_tenants(project, environment, tenants, connected, names) if names else []
+    return list(dict.fromkeys([*named, *tagged]))
+
+
+def split_tag(value: str) -> tuple[str, str]:
+    """``TagSetName/TagName`` as octo reads it: exactly two parts, neither empty."""
+    parts = [part.strip() for part in value.split("/")]
+    if len(parts) != 2 or not all(parts):
+        raise errors.fault_in(
+            errors.InvalidInput, "--tenant-tag", "tenant_tags", [value], "expected TagSetName/TagName.",
+        )
+    return parts[0], parts[1]
+
+
+def _tagged(
+    space: SpaceApi, project: Project, environment: Environment, connected: Sequence[Tenant], tags: Sequence[str]
+) -> list[Ref]:
+    """The connected tenants that have the tags: any of the tags given of one tag set, and one of
+    each set given (Octopus's rule for ``tags=``). Set and tag names match in any case."""
+    split = [(value, *split_tag(value)) for value in tags]
+    sets = space.tag_sets()
+    wanted: dict[str, set[str]] = {}
+    for value, set_name, tag_name in split:
+        tag_set = next((s for s in sets if s.name.lower() == set_name.lower()), None)
+        if tag_set is None:
+            raise errors.fault_in(errors.NotFound, "--tenant-tag", "tenant_tags", [value], "no such tag set.",
+                                  hint=did_you_mean(set_name, [s.name for s in sets]))
+        tag = next((t for t in tag_set.tags if t.lower() == tag_name.lower()), None)
+        if tag is None:
+            raise errors.fault_in(errors.NotFound, "--tenant-tag", "tenant_tags", [value],
+                                  f"tag set {tag_set.name} has no such tag.", hint=did_you_mean(tag_name, tag_set.tags))
+        wanted.setdefault(tag_set.name.lower(), set()).add(f"{tag_set.name}/{tag}".lower())
+    chosen = [t for t in connected if all(group & {c.lower() for c in t.tags} for group in wanted.values())]
+    if not chosen:
+        raise errors.NotFound(
+            f"No tenant of project {project.name} connected to {environment.name} has the tags "
+            f"{', '.join(tags)}.",
+            hint="Tags of one tag set are alternatives; a tenant needs one of each set given.",
+        ).about("tenant_tags", list(tags))
+    return [Ref(t.id, t.name) for t in chosen]
+
+
+def _named_tenants(
+    project: Project, environment: Environment, tenants: Sequence[Tenant], connected: Sequence[Tenant],
+    names: Sequence[str],
+) -> list[Ref]:
     if "*" in names:
         if len(names) > 1:
             raise errors.InvalidInput(
@@ -248,17 +330,17 @@ def _resolve_tenants(space: SpaceApi, project: Project, environment: Environment
 def plan_tenants(
     space: SpaceApi, project: Project, environments: Sequence[Environment], options: DeploymentOptions
 ) -> list[Ref]:
-    """The tenants ``options`` names, checked against the project and the one target environment."""
-    if options.tenants:
+    """The tenants ``options`` names or tags, checked against the project and the one target
+    environment."""
+    if options.tenants or options.tenant_tags:
+        option, flag = ("tenants", "--tenant") if options.tenants else ("tenant_tags", "--tenant-tag")
         if len(environments) != 1:
             raise errors.InvalidInput(
                 "Tenants can be deployed to one environment at a time; give a single --to."
-            ).about("tenants")
+            ).about(option)
         if project.tenanted_mode == "Untenanted":
-            raise errors.InvalidInput(f"Project {project.name} is not tenanted; --tenant cannot be used.").about(
-                "tenants"
-            )
-        return _resolve_tenants(space, project, environments[0], options.tenants)
+            raise errors.InvalidInput(f"Project {project.name} is not tenanted; {flag} cannot be used.").about(option)
+        return _resolve_tenants(space, project, environments[0], options.tenants, options.tenant_tags)
     if project.tenanted_mode == "Tenanted":
         raise errors.InvalidInput(
             f"Project {project.name} only deploys to tenants.", hint="Pass --tenant NAME or '*'."

@@ -423,6 +423,8 @@ def _deployment_options(options: DeploymentOptions) -> dict[str, Any]:
         "prompted_variables": options.prompted_variables,
         "guided_failure": options.guided_failure,
         "tenants": options.tenants,
+        "tenant_tags": options.tenant_tags,
+        "target_roles": options.target_roles,
         "update_variables": options.update_variables,
         "deploy_at": options.deploy_at,
         "no_deploy_after": options.no_deploy_after,

@@ -139,10 +139,29 @@ class Tenant:
     id: str
     name: str
     project_environments: dict[str, list[str]] = field(compare=False)
+    #: canonical tag names, ``TagSetName/TagName``
+    tags: tuple[str, ...] = field(default=(), compare=False)
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> Tenant:
-        return cls(doc["Id"], doc["Name"], dict(doc.get("ProjectEnvironments") or {}))
+        return cls(
+            doc["Id"],
+            doc["Name"],
+            dict(doc.get("ProjectEnvironments") or {}),
+            tuple(str(t) for t in doc.get("TenantTags") or ()),
+        )
+
+
+@dataclass(frozen=True)
+class TagSet:
+    id: str
+    name: str
+    tags: tuple[str, ...]
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> TagSet:
+        tags = doc.get("Tags") or ()
+        return cls(doc["Id"], doc["Name"], tuple(str(t.get("Name")) for t in tags if isinstance(t, dict)))
 
 
 @dataclass(frozen=True)
@@ -479,6 +498,10 @@ class SpaceApi:
 
     def tenants(self) -> list[Tenant]:
         return self._all("tenants", Tenant.from_json)
+
+    def tag_sets(self) -> list[TagSet]:
+        """Every tag set of the space (octo pages through them too: the link has no name filter)."""
+        return self._all("tagsets", TagSet.from_json)
 
     # -- releases ---------------------------------------------------------------------------------
 

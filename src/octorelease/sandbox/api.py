@@ -36,6 +36,7 @@ from octorelease.sandbox.entities import (
     Prompt,
     Release,
     Space,
+    TagSet,
     Task,
     Tenant,
     Variable,
@@ -474,8 +475,13 @@ def _machine_filters(ctx: Ctx, items: list[Machine]) -> list[Machine]:
 
 
 def _tenant_filters(ctx: Ctx, items: list[Tenant]) -> list[Tenant]:
+    """``projectId``, and ``tags`` (canonical names): any tag of one set, one of each set given."""
     project_id = ctx.q("projectId")
-    return [t for t in items if not project_id or project_id in t.project_environments]
+    sets: dict[str, set[str]] = {}
+    for tag in ctx.q_list("tags"):
+        sets.setdefault(tag.partition("/")[0].strip().lower(), set()).add(tag.strip().lower())
+    return [t for t in items if (not project_id or project_id in t.project_environments)
+            and all(wanted & {c.lower() for c in t.tenant_tags} for wanted in sets.values())]
 
 
 ENVIRONMENTS = catalog(Environment, "Environment", "Environments", shape.environment,
@@ -503,7 +509,8 @@ LIBRARY_VARIABLE_SETS = catalog(
     LibraryVariableSet, "LibraryVariableSet", "LibraryVariables", shape.library_variable_set,
     lambda ctx, items: [s for s in sorted(items, key=lambda s: s.name.lower())
                         if (ctx.q("contentType") or s.content_type).lower() == s.content_type.lower()])
-TAG_SETS = unemulated("TagSet", "TagSets")
+TAG_SETS = catalog(TagSet, "TagSet", "TagSets", shape.tag_set,
+                   lambda ctx, items: sorted(items, key=lambda s: s.sort_order))
 RUNBOOKS = unemulated("Runbook", "Runbooks")
 ACCOUNTS = unemulated("Account", "Accounts")
 ACTION_TEMPLATES = unemulated("ActionTemplate", "ActionTemplates")

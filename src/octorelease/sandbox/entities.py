@@ -208,6 +208,17 @@ class Tenant(Named):
     KIND: ClassVar[str] = "tenant"
     #: project id -> the environment ids the tenant is connected to for that project
     project_environments: dict[str, list[str]] = Field(default_factory=dict)
+    #: canonical tag names, ``TagSetName/TagName``
+    tenant_tags: list[str] = Field(default_factory=list)
+
+
+class TagSet(Named):
+    """A set of tags tenants carry (``Region``: ``EU``, ``US``); a tag's canonical name is
+    ``TagSetName/TagName``."""
+
+    KIND: ClassVar[str] = "tagset"
+    sort_order: int = 0
+    tags: list[str] = Field(default_factory=list)
 
 
 class SelectedPackage(BaseModel):
@@ -318,6 +329,7 @@ ENTITY_TYPES: tuple[type[Entity], ...] = (
     VariableSet,
     Feed,
     Tenant,
+    TagSet,
     Release,
     Deployment,
     Task,

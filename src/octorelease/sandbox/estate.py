@@ -187,6 +187,14 @@ class TenantSpec(_Spec):
     description: str = ""
     #: project name -> the environments the tenant is connected to for it
     projects: dict[str, Names] = {}
+    #: tags, each ``TagSetName/TagName`` of a tag set of the space
+    tags: Names = []
+
+
+class TagSetSpec(_Spec):
+    name: str
+    description: str = ""
+    tags: Names = []
 
 
 class SpaceSpec(_Spec):
@@ -202,6 +210,7 @@ class SpaceSpec(_Spec):
     library_variable_sets: list[LibrarySetSpec] = []
     projects: list[ProjectSpec] = []
     tenants: list[TenantSpec] = []
+    tag_sets: list[TagSetSpec] = []
 
 
 class Estate(_Spec):
@@ -326,7 +335,8 @@ def _space_faults(space: SpaceSpec, loc: Loc) -> Iterator[Fault]:
                              ("machines", space.machines, "machine"),
                              ("lifecycles", space.lifecycles, "lifecycle"), ("projects", space.projects, "project"),
                              ("tenants", space.tenants, "tenant"), ("project_groups", space.project_groups, "group"),
-                             ("library_variable_sets", space.library_variable_sets, "library variable set")):
+                             ("library_variable_sets", space.library_variable_sets, "library variable set"),
+                             ("tag_sets", space.tag_sets, "tag set")):
         yield from _unique(items, (*loc, key), kind)
     for i, group in enumerate(space.project_groups):
         if group.name.strip().lower() == DEFAULT_GROUP.lower():
@@ -355,6 +365,9 @@ def _space_faults(space: SpaceSpec, loc: Loc) -> Iterator[Fault]:
             yield from _refers(project_name, projects, at, "project", space.name)
             for j, env in enumerate(connected):
                 yield from _refers(env, envs, (*at, j), "environment", space.name)
+        tags = [f"{s.name}/{tag}" for s in space.tag_sets for tag in s.tags]
+        for j, tag in enumerate(tenant.tags):
+            yield from _refers(tag, tags, (*loc, "tenants", i, "tags", j), "tag", space.name)
 
 
 def _project_faults(project: ProjectSpec, loc: Loc, space: SpaceSpec, lifecycles: list[str], sets: list[str],

@@ -26,6 +26,7 @@ from octorelease.sandbox.entities import (
     ProjectGroup,
     Release,
     Space,
+    TagSet,
     Task,
     Tenant,
     Variable,
@@ -50,6 +51,7 @@ from octorelease.sandbox.estate import (
     ReleaseSpec,
     SpaceSpec,
     StepSpec,
+    TagSetSpec,
     TenantSpec,
     VariableSpec,
 )
@@ -109,8 +111,10 @@ def _space(state: Backend, space: Space) -> SpaceSpec:
         projects=[_project(state, p) for p in state.all(Project, sid)],
         tenants=[TenantSpec(name=t.name, description=t.description, projects={
             project.name: _names(state, Environment, envs) for project_id, envs in t.project_environments.items()
-            if (project := state.get(Project, None, project_id)) is not None})
+            if (project := state.get(Project, None, project_id)) is not None}, tags=list(t.tenant_tags))
             for t in state.all(Tenant, sid)],
+        tag_sets=[TagSetSpec(name=s.name, description=s.description, tags=list(s.tags))
+                  for s in sorted(state.all(TagSet, sid), key=lambda s: s.sort_order)],
     )
 
 

@@ -30,6 +30,7 @@ from octorelease.sandbox.entities import (
     Release,
     Space,
     Step,
+    TagSet,
     Task,
     Tenant,
     Variable,
@@ -434,10 +435,19 @@ def package_version(base: str, feed_id: str, p: PackageVersion) -> Json:
 def tenant(base: str, t: Tenant) -> Json:
     sp = f"{base}/api/{t.space_id}"
     return {"Id": t.id, "Name": t.name, "Slug": t.slug, "Description": t.description, "SpaceId": t.space_id,
-            "ProjectEnvironments": t.project_environments, "TenantTags": [], "IsDisabled": False,
+            "ProjectEnvironments": t.project_environments, "TenantTags": t.tenant_tags, "IsDisabled": False,
             "ClonedFromTenantId": None, **audit(t),
             "Links": {"Self": f"{sp}/tenants/{t.id}", "Variables": f"{sp}/tenants/{t.id}/variables",
                       "Web": f"{base}/app#/{t.space_id}/tenants/{t.id}/overview"}}
+
+
+def tag_set(base: str, s: TagSet) -> Json:
+    sp = f"{base}/api/{s.space_id}"
+    return {"Id": s.id, "Name": s.name, "Description": s.description, "SortOrder": s.sort_order,
+            "SpaceId": s.space_id, **audit(s),
+            "Tags": [{"Id": f"{s.id}/Tags-{n}", "Name": tag, "CanonicalTagName": f"{s.name}/{tag}",
+                      "Color": "#333333", "Description": "", "SortOrder": n} for n, tag in enumerate(s.tags, 1)],
+            "Links": {"Self": f"{sp}/tagsets/{s.id}"}}
 
 
 def library_variable_set(base: str, s: LibraryVariableSet) -> Json:

@@ -41,8 +41,9 @@ Seeds (``--seed``, applied only when the database is new; ``POST /_sandbox/reset
       **Worker** (Projects-2, Anywhere, channel Channels-3; step "Deploy worker" [worker, package
       Worker]). **Billing** (Projects-3, Default Lifecycle, channel Channels-4; step "Run migration"
       [worker, package Billing]; required prompted variable Approver, label "Approver").
-    - Tenants: Acme (Tenants-1) and Globex (Tenants-2), connected to Web for Test, Staging and
-      Production.
+    - Tenants: Acme (Tenants-1, tags Region/EU, Tier/Gold) and Globex (Tenants-2, tags Region/US,
+      Tier/Gold), connected to Web for Test, Staging and Production; tag sets Region (EU, US) and
+      Tier (Gold, Silver).
     - History, finished in the last days with full logs: Web 1.0.0 (Releases-1) to Development
       and Test, succeeded; Web 1.1.0 (Releases-2) to Development, succeeded; Web 1.2.0
       (Releases-3) to Development, **failed** in "Smoke test" on dev-web-01 ("Smoke test failed:
@@ -112,6 +113,7 @@ from octorelease.sandbox.entities import (
     Release,
     Space,
     Step,
+    TagSet,
     Task,
     Tenant,
     Variable,
@@ -247,8 +249,12 @@ class _Builder:
                      for i, e in enumerate(spec.environments)))
         for group in spec.project_groups:
             self._keep(backend.save_project_group(space_id, None, group.name, group.description))
+        self._keep(*(TagSet(id=backend.new_id("TagSets"), space_id=space_id, name=s.name, description=s.description,
+                            sort_order=i, tags=list(s.tags)) for i, s in enumerate(spec.tag_sets)))
+        canonical = {f"{s.name}/{tag}".lower(): f"{s.name}/{tag}" for s in spec.tag_sets for tag in s.tags}
         self._keep(*(Tenant(id=backend.new_id("Tenants"), space_id=space_id, name=t.name,
-                            description=t.description) for t in spec.tenants))
+                            description=t.description, tenant_tags=[canonical[tag.lower()] for tag in t.tags])
+                     for t in spec.tenants))
         self._keep(*(Machine(id=backend.new_id("Machines"), space_id=space_id, name=m.name,
                              environment_ids=[self.id_of(Environment, e) for e in m.environments],
                              roles=list(m.roles), is_disabled=m.disabled, communication_style=m.endpoint,
