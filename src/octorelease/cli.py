@@ -405,9 +405,13 @@ def _connect(options: GlobalOptions, observer: Any) -> Any:
 def _connection(options: GlobalOptions) -> tuple[str, str, bool | str]:
     """Server, API key and TLS verification from the global options; exit 2 when one is missing."""
     if not options.server:
-        raise errors.InvalidInput("No Octopus server given.", hint="Pass --server URL or set OCTOPUS_URL.")
+        raise errors.InvalidInput(
+            "No Octopus server given.", hint="Pass --server URL, or set OCTOPUS_URL (or octo's OCTOPUS_CLI_SERVER)."
+        )
     if not options.api_key:
-        raise errors.InvalidInput("No API key given.", hint="Pass --api-key KEY or set OCTOPUS_API_KEY.")
+        raise errors.InvalidInput(
+            "No API key given.", hint="Pass --api-key KEY, or set OCTOPUS_API_KEY (or octo's OCTOPUS_CLI_API_KEY)."
+        )
     verify: bool | str = options.ca_bundle or True
     if options.insecure:
         click.echo("Warning: TLS certificate verification is off (--insecure).", err=True)
@@ -486,7 +490,7 @@ def _report_and_exit(ctx: click.Context, run: Callable[[Any], Any], *, log: bool
 
 
 @cli.command(epilog=EXIT_CODES_HELP)
-@click.option("--project", required=True, help="Project name, slug or id.")
+@click.option("--project", required=True, metavar="NAME|ID", help="Project name, slug or id.")
 @click.option("--from", "source", required=True, metavar="ENV", help="Environment whose release is promoted.")
 @click.option("--to", "targets", required=True, multiple=True, metavar="ENV", help="Target environment (repeatable).")
 @click.option(
@@ -543,7 +547,7 @@ def promote(
 
 
 @cli.command(epilog=EXIT_CODES_HELP)
-@click.option("--project", required=True, help="Project name, slug or id.")
+@click.option("--project", required=True, metavar="NAME|ID", help="Project name, slug or id.")
 @click.option("--release", required=True, metavar="VERSION|latest", help="Release version to deploy, or 'latest'.")
 @click.option("--to", "targets", required=True, multiple=True, metavar="ENV", help="Target environment (repeatable).")
 @click.option("--notes", default=None, help="Deployment notes (the deployments' Comments).")
@@ -565,9 +569,10 @@ def deploy(
 
 
 @cli.command(epilog=EXIT_CODES_HELP)
-@click.option("--project", required=True, help="Project name, slug or id.")
-@click.option("--version", "version", default=None, help="Release version (default: the next after the highest).")
-@click.option("--channel", default=None, help="Channel name (default: the project's default channel).")
+@click.option("--project", required=True, metavar="NAME|ID", help="Project name, slug or id.")
+@click.option("--version", "version", default=None, metavar="VERSION",
+    help="Release version (default: the next after the highest).")
+@click.option("--channel", default=None, metavar="NAME", help="Channel name (default: the project's default channel).")
 @click.option(
     "--package",
     "packages",
@@ -742,7 +747,7 @@ def _handlers_tally(handlers: Sequence[Any], event: str, status: str | None) -> 
     help=f"The build event, one of ContinuaCI's: {', '.join(BUILD_EVENTS)}.",
 )
 @click.option("--status", default=None, type=click.Choice(["success", "failure"]), help="The build status.")
-@click.option("--stage", default=None, help="The stage, for stage events.")
+@click.option("--stage", default=None, metavar="NAME", help="The stage, for stage events.")
 @click.option("--var", "variables", multiple=True, metavar="KEY=VALUE", help="A build value, e.g. build.number=7.")
 @click.option("--dry-run", is_flag=True, help="Show which handlers would run and their plans; create nothing.")
 @global_options(on_group=False)
@@ -883,9 +888,11 @@ def _page_routes() -> Any:
 
 
 @cli.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
-@click.option("--port", default=8065, show_default=True, type=int, help="Port to listen on (0: any free).")
-@click.option("--db", "db_path", default=None, help="SQLite file to keep state in (default: in memory).")
+@click.option("--host", default="127.0.0.1", show_default=True, metavar="HOST", help="Interface to listen on.")
+@click.option("--port", default=8065, show_default=True, type=int, metavar="PORT",
+    help="Port to listen on (0: any free).")
+@click.option("--db", "db_path", default=None, metavar="PATH",
+    help="SQLite file to keep state in (default: in memory).")
 @click.option(
     "--seed",
     default="demo",
@@ -918,16 +925,19 @@ def _page_routes() -> Any:
     metavar="N",
     help="Copy the last N releases of each project, with their deployments.",
 )
-@click.option("--api-key", default=None, help="API key clients must send (default: a fixed sandbox key).")
+@click.option("--api-key", default=None, metavar="KEY",
+    help="API key clients must send (default: a fixed sandbox key).")
 @click.option(
     "--admin-key",
     default=None,
+    metavar="KEY",
     envvar="OCTORELEASE_SANDBOX_ADMIN_KEY",
     help="Key the test controls (/_sandbox/*) demand in X-Sandbox-Admin-Key (env OCTORELEASE_SANDBOX_ADMIN_KEY; "
     "default: none on loopback, a random one, printed, on any other --host).",
 )
 @click.option(
-    "--speed", default=1.0, show_default=True, type=float, help="Seconds each deployment step takes on each machine."
+    "--speed", default=1.0, show_default=True, type=float, metavar="SECONDS",
+    help="Seconds each deployment step takes on each machine."
 )
 @click.option(
     "--faults",

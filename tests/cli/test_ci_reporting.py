@@ -241,3 +241,14 @@ def test_a_handler_says_which_release_it_deploys_and_promotes_and_why(
     assert "Release 1.9.0 of Web: the release this handler created." in run.err
     assert "Release 1.9.0 of Web: the release this handler deployed to Development." in run.err
     assert "asked for" not in run.err
+
+
+@pytest.mark.parametrize("variable", ["GITLAB_CI", "JENKINS_URL"])
+def test_on_gitlab_and_jenkins_an_error_is_said_once(
+    sandbox: SandboxControl, octorelease: Octorelease, monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
+    monkeypatch.setenv(variable, "http://ci.example" if variable == "JENKINS_URL" else "true")
+    run = octorelease("deploy", "--project", "Web", "--release", "9.9.9", "--to", "Development")
+    assert run.code == 3
+    said = [line for line in run.err.splitlines() if "Release '9.9.9' of project 'Web' not found" in line]
+    assert said == ["Error: Release '9.9.9' of project 'Web' not found."], run.err

@@ -44,8 +44,13 @@ def test_help_says_what_each_command_takes(capsys: pytest.CaptureFixture[str]) -
     package_help = " ".join(help_of(capsys, "create").split("--package", 1)[1].split("--default-package")[0].split())
     assert "(repeatable)" in package_help
     promote_help = help_of(capsys, "promote")
-    for flag, metavar in (("--server", "URL"), ("--space", "NAME\\|ID"), ("--ca-bundle", "FILE")):
+    for flag, metavar in (("--server", "URL"), ("--space", "NAME\\|ID"), ("--ca-bundle", "FILE"),
+                          ("--project", "NAME\\|ID")):
         assert re.search(rf"{flag} {metavar}\s", promote_help), flag
+    for command in ("promote", "deploy", "create", "run", "sandbox"):
+        # Click's type names say nothing of what to give; only notes are plain text.
+        vague = re.findall(r"(--[a-z-]+) (?:TEXT|INTEGER|FLOAT)\b", help_of(capsys, command))
+        assert set(vague) <= {"--notes", "--deployment-notes"}, (command, vague)
 
 
 def test_demo_refuses_a_server_it_would_ignore(capsys: pytest.CaptureFixture[str]) -> None:

@@ -155,3 +155,50 @@ def test_octopus_url_and_key_win_over_octos_names(sandbox, capsys, monkeypatch):
     run = run_cli(capsys, "deploy", "--project", "Web", "--release", "latest", "--to", "Development", "--json")
     assert run.code == 0, run.err
     assert run.json["deployments"][0]["state"] == "Success"
+
+
+def test_a_handler_files_machines_are_a_comma_list_as_the_flag_is(sandbox):
+    from tests.handler.test_run import run
+
+    before = server_deployments(sandbox)
+    doc = run(sandbox, """\
+handlers:
+  - name: Two machines
+    project: Web
+    on: {event: build-completed}
+    promote: {from: Test, to: Staging, machines: "stage-web-01, stage-web-02", skip: "Smoke test,"}
+    log_messages: false
+""")
+    assert doc["ok"], doc
+    (created,) = new_deployments(sandbox, before)
+    assert sorted(created["SpecificMachineIds"]) == sorted(machine_ids(sandbox, "stage-web-01", "stage-web-02"))
+    assert len(created["SkipActions"]) == 1
+
+
+def test_a_blank_machine_in_a_handler_file_is_an_error_at_its_line():
+    from octorelease.config import HandlerFileError, parse_handler_file
+
+    with pytest.raises(HandlerFileError, match=r"octorelease.yml:5: handlers\[0\].promote.machines: expects a name"):
+        parse_handler_file("""\
+handlers:
+  - name: Blank
+    project: Web
+    on: {event: build-completed}
+    promote: {from: Test, to: Staging, machines: " , "}
+""", environ={})
+
+
+@pytest.mark.parametrize(
+    ("given", "words"),
+    [
+        (("--api-key", "API-X"), ("No Octopus server given.", "OCTOPUS_URL", "OCTOPUS_CLI_SERVER", "--server")),
+        (("--server", "http://127.0.0.1:9"), ("No API key given.", "OCTOPUS_API_KEY", "OCTOPUS_CLI_API_KEY",
+                                             "--api-key")),
+    ],
+)
+def test_a_missing_server_or_key_names_every_way_to_give_it(capsys, monkeypatch, given, words):
+    for name in ("OCTOPUS_URL", "OCTOPUS_API_KEY", "OCTOPUS_CLI_SERVER", "OCTOPUS_CLI_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    run = run_cli(capsys, "deploy", "--project", "Web", "--release", "latest", "--to", "Development", *given)
+    assert run.code == 2
+    assert all(word in run.err for word in words), run.err

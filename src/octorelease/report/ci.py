@@ -7,13 +7,13 @@ CI          fold a group                   error / warning                     o
 =========== ============================== =================================== =====================
 GitHub      ``::group::T`` /               ``::error title=T::M`` /            ``name=value`` lines in
             ``::endgroup::``               ``::warning title=T::M``            ``$GITHUB_OUTPUT`` (1)
-GitLab      ``section_start`` /            ``ERROR: M`` / ``WARNING: M``       ``OCTORELEASE_N=value``
+GitLab      ``section_start`` /            ``Error: M`` (4) / ``WARNING: M``   ``OCTORELEASE_N=value``
             ``section_end`` (collapsed)                                        in a dotenv report (3)
 Azure       ``##[group]T`` /               ``##vso[task.logissue type=error]M`` ``##vso[task.setvariable
             ``##[endgroup]``                                                   variable=N;isOutput=true]V``
 TeamCity    ``##teamcity[blockOpened`` /   ``##teamcity[buildProblem`` (2) /   ``##teamcity[setParameter
             ``blockClosed``                ``message ... status='WARNING']``   name='octorelease.N']``
-Jenkins     a plain ``== T`` line          ``ERROR: M`` / ``WARNING: M``       -
+Jenkins     a plain ``== T`` line          ``Error: M`` (4) / ``WARNING: M``   -
 =========== ============================== =================================== =====================
 
 (1) Multi-line values use GitHub's ``name<<DELIMITER`` form, with a random delimiter that is
@@ -21,6 +21,7 @@ checked not to occur in the value. GitHub also gets a Markdown table in
 ``$GITHUB_STEP_SUMMARY`` (``write_summary``). (2) ``buildProblem`` fails the TeamCity build, so
 call ``error`` only for failures that should fail it (``--fail-on-error``); use ``warning`` else.
 (3) ``$OCTORELEASE_DOTENV``, default ``octorelease.env``, for ``artifacts: reports: dotenv:``.
+(4) The console's own error line, written once: ``error`` writes nothing more there.
 A message that starts ``FILE:LINE: `` (a handler-file error) is annotated at that file and line
 on GitHub (``file=,line=``) and Azure (``sourcepath=;linenumber=``).
 
@@ -445,7 +446,9 @@ class CiReporter:
                 self._write(f"##teamcity[buildProblem description='{text}']")
             else:
                 self._write(f"##teamcity[message text='{text}' status='WARNING']")
-        elif self.ci is not None:
+        elif self.ci is not None and level != "error":
+            # GitLab and Jenkins have no annotations: the console's own ``Error:`` line is the
+            # error line there, and an ``ERROR:`` line after it would say it twice.
             self._write(f"{level.upper()}: {title + ': ' if title else ''}{message}")
 
     def _clean(self, text: str) -> str:
