@@ -192,7 +192,8 @@ def _env_names(ctx: Ctx) -> dict[str, str]:
 
 def _deployment(ctx: Ctx, d: Deployment) -> Json:
     tenant = ctx.backend.get(Tenant, None, d.tenant_id) if d.tenant_id else None
-    return shape.deployment(ctx.base, d, _env_names(ctx).get(d.environment_id, ""), tenant.name if tenant else None)
+    environment = ctx.backend.get(Environment, None, d.environment_id)
+    return shape.deployment(ctx.base, d, environment.name if environment else "", tenant.name if tenant else None)
 
 
 def _task(ctx: Ctx, t: Task) -> Json:

@@ -65,6 +65,13 @@ class DeploymentRules(ReleaseRules):
         lifecycle_id = channel.lifecycle_id if channel and channel.lifecycle_id else project.lifecycle_id
         return self.require(Lifecycle, None, lifecycle_id)
 
+    def phases_of(self, life: Lifecycle, space_id: str) -> list[lifecycle.ResolvedPhase]:
+        """The lifecycle's phases over the space's environments (``lifecycle.resolve_phases``),
+        worked out again only when a lifecycle or an environment has changed: with thousands of
+        environments it is the dearest part of every template, preview and create."""
+        return self.cached(("phases", life.id, space_id), (Lifecycle, Environment),
+                           lambda: lifecycle.resolve_phases(life, self.environments_in_order(space_id)))
+
     def latest_states(self, release: Release, tenant_id: str | None = None) -> dict[str, str]:
         """Per environment, the state of the latest deployment of the release that counts for
         ``tenant_id`` (octopus-api.md §9: progress is counted per tenant).
@@ -76,9 +83,9 @@ class DeploymentRules(ReleaseRules):
         Staging. A failed or queued re-deployment still blocks (OctopusDeploy/Issues #2248).
         """
         latest: dict[tuple[str, str | None], str] = {}
-        for deployment in self.all(Deployment):
+        for deployment in self.deployments_of(release.id):
             task = self.get(Task, None, deployment.task_id)
-            if deployment.release_id == release.id and task is not None:
+            if task is not None:
                 latest[(deployment.environment_id, deployment.tenant_id)] = task.state
         untenanted = {env: state for (env, tenant), state in latest.items() if tenant is None}
         if tenant_id is None:
@@ -87,7 +94,7 @@ class DeploymentRules(ReleaseRules):
         return {**untenanted, **own}
 
     def progression_of(self, release: Release, tenant_id: str | None = None) -> lifecycle.Progression:
-        phases = lifecycle.resolve_phases(self.lifecycle_of(release), self.all(Environment, release.space_id))
+        phases = self.phases_of(self.lifecycle_of(release), release.space_id)
         return lifecycle.progress(phases, self.latest_states(release, tenant_id))
 
     def lifecycle_problem(self, release: Release, environment: Environment, tenant: Tenant | None = None) -> str | None:
@@ -218,7 +225,7 @@ class DeploymentRules(ReleaseRules):
     ) -> list[Tenant | None]:
         if len(environments) > 1:
             raise ValidationFailed("Please specify only one environment at a time when deploying to tenants.")
-        connected = [t for t in self.all(Tenant, space_id) if project.id in t.project_environments]
+        connected = [t for t in self.tenants_of(project.id) if t.space_id == space_id]
         if any(name.strip() == "*" for name in request.tenants):
             chosen = [t for t in connected if all(e.id in t.project_environments[project.id] for e in environments)]
         else:

@@ -2,11 +2,14 @@
 
 Entities are pydantic models so that ``store.py`` can keep each one as a JSON document and load
 it back unchanged. Field names are Python's; ``resources.py`` maps them to Octopus's JSON.
-Every entity has a ``KIND`` (its table key in the store) and a ``key`` unique within the kind.
+Every entity has a ``KIND`` (its table key in the store) and a ``key`` unique within the kind,
+and says what it is looked up by (``index_keys``), which ``State`` indexes it under so that no
+lookup scans a kind: the rules' queries are declared here, beside the fields they read.
 """
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from datetime import datetime
 from typing import ClassVar
 
@@ -27,6 +30,12 @@ class Entity(BaseModel):
     def key(self) -> str:
         return self.id
 
+    def index_keys(self) -> tuple[Hashable, ...]:
+        """The ``(tag, value)`` pairs ``State.indexed`` finds this entity under: every entity
+        by its space and its lower-cased id (ids match in any letter case); subclasses add their
+        own."""
+        return ("space", self.space_id), ("id", self.id.lower())
+
 
 class Named(Entity):
     """A resource looked up by name, partial name or id (spaces, projects, environments, ...)."""
@@ -37,6 +46,11 @@ class Named(Entity):
     @property
     def slug(self) -> str:
         return "-".join(self.name.lower().split())
+
+    def index_keys(self) -> tuple[Hashable, ...]:
+        """By name and slug within its space too (``State.find``)."""
+        return (*super().index_keys(), ("name", (self.space_id, self.name.lower())),
+                ("slug", (self.space_id, self.slug)))
 
 
 class Space(Named):
@@ -69,6 +83,10 @@ class Machine(Named):
     installed: dict[str, str] = Field(default_factory=dict)
     #: "PackageId@Version" entries already downloaded to the machine's package cache
     cached: list[str] = Field(default_factory=list)
+
+    def index_keys(self) -> tuple[Hashable, ...]:
+        """By each of its environments too (``State.machines_in``)."""
+        return (*super().index_keys(), *(("environment", e) for e in dict.fromkeys(self.environment_ids)))
 
 
 class Phase(BaseModel):
@@ -211,6 +229,10 @@ class Tenant(Named):
     #: canonical tag names, ``TagSetName/TagName``
     tenant_tags: list[str] = Field(default_factory=list)
 
+    def index_keys(self) -> tuple[Hashable, ...]:
+        """By each project it is connected to too (``State.tenants_of``)."""
+        return (*super().index_keys(), *(("project", p) for p in self.project_environments))
+
 
 class TagSet(Named):
     """A set of tags tenants carry (``Region``: ``EU``, ``US``); a tag's canonical name is
@@ -244,6 +266,11 @@ class Release(Entity):
     steps: list[Step] = Field(default_factory=list)
     process_snapshot_id: str
 
+    def index_keys(self) -> tuple[Hashable, ...]:
+        """By project, and by project and version (``State.releases_of``, ``State.release_of``)."""
+        return (*super().index_keys(), ("project", self.project_id),
+                ("version", (self.project_id, self.version.lower())))
+
 
 class Deployment(Entity):
     KIND: ClassVar[str] = "deployment"
@@ -267,6 +294,13 @@ class Deployment(Entity):
     deployed_to_machine_ids: list[str] = Field(default_factory=list)
     failure_encountered: bool = False
     process_id: str = ""
+
+    def index_keys(self) -> tuple[Hashable, ...]:
+        """By release, project, environment and each machine it deployed to: what deployments
+        are filtered by (``State.deployments_of``, ``Backend.deployments``, machine tasks)."""
+        return (*super().index_keys(), ("release", self.release_id), ("project", self.project_id),
+                ("environment", self.environment_id),
+                *(("machine", m) for m in dict.fromkeys(self.deployed_to_machine_ids)))
 
 
 class LogLine(BaseModel):
@@ -315,6 +349,10 @@ class Task(Entity):
     @property
     def is_completed(self) -> bool:
         return self.state not in TASK_ACTIVE_STATES
+
+    def index_keys(self) -> tuple[Hashable, ...]:
+        """By state too: the runner and ``active=true`` look only at the active ones."""
+        return (*super().index_keys(), ("state", self.state))
 
 
 ENTITY_TYPES: tuple[type[Entity], ...] = (

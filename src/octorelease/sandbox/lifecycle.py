@@ -92,19 +92,24 @@ def resolve_phases(lifecycle: Lifecycle, environments: list[Environment]) -> lis
 def progress(phases: list[ResolvedPhase], latest_states: dict[str, str]) -> Progression:
     """Where a release stands, given the state of its latest deployment to each environment."""
     result = Progression(phases=[], allowed=[], next_deployments=[], next_minimum=0)
+    allowed: set[str] = set()  # a set beside the list: an "any environment" phase has thousands
     blocked = False
     for phase in phases:
         item = PhaseProgress(phase, succeeded=[e for e in phase.environment_ids if latest_states.get(e) == "Success"])
         result.phases.append(item)
         if blocked:
             continue
-        result.allowed.extend(e for e in phase.environment_ids if e not in result.allowed)
+        for e in phase.environment_ids:
+            if e not in allowed:
+                allowed.add(e)
+                result.allowed.append(e)
         need = min(phase.minimum or len(phase.environment_ids), len(phase.environment_ids))
         if phase.is_optional_phase or len(item.succeeded) >= need:
             item.progress = "Complete"
             continue
         item.progress = "Current"
-        result.next_deployments = [e for e in phase.environment_ids if e not in item.succeeded]
+        succeeded = set(item.succeeded)
+        result.next_deployments = [e for e in phase.environment_ids if e not in succeeded]
         result.next_minimum = need - len(item.succeeded)
         blocked = True
     return result

@@ -16,6 +16,7 @@ from octorelease.sandbox import lifecycle
 from octorelease.sandbox.deploying import PreviewStep
 from octorelease.sandbox.editing import EditRules
 from octorelease.sandbox.entities import (
+    TASK_ACTIVE_STATES,
     Channel,
     Deployment,
     Environment,
@@ -32,7 +33,7 @@ from octorelease.sandbox.entities import (
 )
 from octorelease.sandbox.errors import ResourceNotFound, Unauthorized, ValidationFailed
 from octorelease.sandbox.requests import DeploymentRequest, Fault
-from octorelease.sandbox.state import UNLIMITED, Caller, same_secret, utcnow
+from octorelease.sandbox.state import UNLIMITED, Caller, id_order, same_secret, utcnow
 from octorelease.sandbox.store import Store
 from octorelease.sandbox.versions import parse_range, version_key
 from octorelease.sandbox.views import ViewRules
@@ -121,7 +122,7 @@ class Backend(ViewRules, EditRules):
         promote_to = deployable(None) if project.tenanted_mode != "Tenanted" else []
         tenant_promotions = []
         if project.tenanted_mode != "Untenanted":
-            for tenant in self.all(Tenant, space_id):
+            for tenant in self.tenants_of(project.id):
                 connected = tenant.project_environments.get(project.id)
                 if connected:
                     tenant_promotions.append((tenant, [e for e in deployable(tenant) if e.id in connected]))
@@ -130,9 +131,9 @@ class Backend(ViewRules, EditRules):
     def release_progression(self, space_id: str, release_id: str) -> ReleaseProgression:
         release = self.require(Release, space_id, release_id)
         by_env: dict[str, list[tuple[Deployment, Task]]] = {}
-        for deployment in self.all(Deployment):
+        for deployment in self.deployments_of(release.id):
             task = self.get(Task, None, deployment.task_id)
-            if deployment.release_id == release.id and task is not None:
+            if task is not None:
                 by_env.setdefault(deployment.environment_id, []).insert(0, (deployment, task))
         return ReleaseProgression(release, self.progression_of(release), by_env)
 
@@ -164,23 +165,57 @@ class Backend(ViewRules, EditRules):
     ) -> list[Deployment]:
         """Deployments matching every filter given, newest first."""
 
-        def wanted(values: list[str] | None, value: str | None) -> bool:
-            return not values or (value or "").lower() in {v.lower() for v in values}
+        def lowered(values: list[str] | None) -> set[str] | None:
+            return {v.lower() for v in values} if values else None
 
+        def wanted(values: set[str] | None, value: str | None) -> bool:
+            return values is None or (value or "").lower() in values
+
+        want_ids, want_projects, want_environments = lowered(ids), lowered(projects), lowered(environments)
+        want_tenants, want_channels, want_states = lowered(tenants), lowered(channels), lowered(task_states)
         chosen = []
-        for d in reversed(self.all(Deployment, space_id)):
-            task = self.get(Task, None, d.task_id)
+        for d in reversed(self._deployment_candidates(space_id, ids, projects, environments, release_id)):
             if (
-                wanted(ids, d.id)
-                and wanted(projects, d.project_id)
-                and wanted(environments, d.environment_id)
-                and wanted(tenants, d.tenant_id)
-                and wanted(channels, d.channel_id)
-                and wanted(task_states, task.state if task else None)
+                d.space_id == space_id
+                and wanted(want_ids, d.id)
+                and wanted(want_projects, d.project_id)
+                and wanted(want_environments, d.environment_id)
+                and wanted(want_tenants, d.tenant_id)
+                and wanted(want_channels, d.channel_id)
                 and (release_id is None or d.release_id == release_id)
             ):
+                if want_states is not None:
+                    task = self.get(Task, None, d.task_id)
+                    if not wanted(want_states, task.state if task else None):
+                        continue
                 chosen.append(d)
         return chosen
+
+    def _deployment_candidates(self, space_id: str, ids: list[str] | None, projects: list[str] | None,
+                               environments: list[str] | None, release_id: str | None) -> list[Deployment]:
+        """The deployments that may match, in id order, from the narrowest index a filter allows
+        (every filter is still applied to each): a release's, the ids', the projects' or the
+        environments' deployments, whichever are fewest; the space's when no filter narrows."""
+        groups: list[list[Deployment]] = []
+        if release_id is not None:
+            groups.append(self.deployments_of(release_id))
+        if ids:
+            found = {d.key: d for i in ids if (d := self.get(Deployment, space_id, i)) is not None}
+            groups.append(sorted(found.values(), key=id_order))
+        for index, values in (("project", projects), ("environment", environments)):
+            if values:
+                found = {d.key: d for v in values for d in self._by_id_any_case(index, v)}
+                groups.append(sorted(found.values(), key=id_order))
+        return min(groups, key=len) if groups else self.all(Deployment, space_id)
+
+    def _by_id_any_case(self, index: str, value: str) -> list[Deployment]:
+        """Deployments filed under an id as given or as the entity spells it (filters ignore case)."""
+        found = self.indexed(Deployment, index, value)
+        if not found:
+            owner = self.get(Project if index == "project" else Environment, None, value)
+            if owner is not None and owner.id != value:
+                found = self.indexed(Deployment, index, owner.id)
+        return found
 
     def release_deployments(self, space_id: str, release_id: str) -> list[Deployment]:
         release = self.require(Release, space_id, release_id)
@@ -197,7 +232,9 @@ class Backend(ViewRules, EditRules):
         environments = [e for e in self.all(Environment, space_id) if not environment_ids or e.id in environment_ids]
         wanted_p, wanted_e = {p.id for p in projects}, {e.id for e in environments}
         history: dict[tuple[str, str, str | None], list[tuple[Deployment, Task]]] = {}
-        for d in self.all(Deployment, space_id):
+        source = self.all(Deployment, space_id) if not project_ids else sorted(
+            (d for p in wanted_p for d in self.indexed(Deployment, "project", p)), key=id_order)
+        for d in source:
             task = self.get(Task, None, d.task_id)
             if task is not None and d.project_id in wanted_p and d.environment_id in wanted_e:
                 history.setdefault((d.project_id, d.environment_id, d.tenant_id), []).append((d, task))
@@ -210,7 +247,8 @@ class Backend(ViewRules, EditRules):
                     if task.state == "Success":
                         items.append(DashboardItem(d, task, self.require(Release, None, d.release_id), False))
                         break
-        tenants = [t for t in self.all(Tenant, space_id) if any(p in wanted_p for p in t.project_environments)]
+        connected = {t.key: t for p in wanted_p for t in self.tenants_of(p) if t.space_id == space_id}
+        tenants = sorted(connected.values(), key=id_order)
         return Dashboard(projects, environments, tenants, items)
 
     # -- tasks -----------------------------------------------------------------------------------
@@ -226,11 +264,15 @@ class Backend(ViewRules, EditRules):
         active: bool | None = None,
     ) -> list[Task]:
         """Tasks matching the filters, newest first."""
+        want_ids = {i.lower() for i in ids} if ids else None
+        want_states = {s.lower() for s in states} if states else None
         chosen = []
-        for task in reversed(self.all(Task, space_id)):
-            if ids and task.id.lower() not in {i.lower() for i in ids}:
+        for task in reversed(self._task_candidates(space_id, ids, want_states, project, environment, active)):
+            if space_id is not None and task.space_id != space_id:
                 continue
-            if states and task.state.lower() not in {s.lower() for s in states}:
+            if want_ids is not None and task.id.lower() not in want_ids:
+                continue
+            if want_states is not None and task.state.lower() not in want_states:
                 continue
             if active is not None and task.is_completed == active:
                 continue
@@ -244,6 +286,27 @@ class Backend(ViewRules, EditRules):
                     continue
             chosen.append(task)
         return chosen
+
+    def _task_candidates(self, space_id: str | None, ids: list[str] | None, states: set[str] | None,
+                         project: str | None, environment: str | None, active: bool | None) -> list[Task]:
+        """The tasks that may match, in id order, from the narrowest index a filter allows (each
+        filter is still applied): the ids', the active ones, those in the states asked for, or
+        those of the project's or environment's deployments; else every task of the space."""
+        if ids:
+            return sorted({t.key: t for i in ids if (t := self.get(Task, None, i)) is not None}.values(),
+                          key=id_order)
+        if active or (states is not None and states <= {s.lower() for s in TASK_ACTIVE_STATES}):
+            return self.active_tasks()
+        groups: list[list[Task]] = []
+        if states is not None:
+            known = {str(s).lower(): str(s) for s in self.index_values(Task, "state")}
+            groups.append(sorted((t for s in states if s in known for t in self.indexed(Task, "state", known[s])),
+                                 key=id_order))
+        for index, value in (("project", project), ("environment", environment)):
+            if value:
+                tasks = (self.get(Task, None, d.task_id) for d in self.indexed(Deployment, index, value))
+                groups.append([t for t in tasks if t is not None])
+        return min(groups, key=len) if groups else self.all(Task, space_id)
 
     def task(self, space_id: str | None, task_id: str) -> Task:
         return self.require(Task, space_id, task_id)

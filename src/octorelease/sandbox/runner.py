@@ -38,6 +38,8 @@ FAILED_MESSAGE = "The deployment failed because one or more steps failed. Please
 CANCELED_MESSAGE = "The task was canceled."
 RESTARTED_MESSAGE = "The task failed because the Octopus Server was restarted while it was running."
 EXPIRED_MESSAGE = "The task did not start before its expiry time (QueueTimeExpiry) and was not run."
+#: the longest the scheduler sleeps with nothing due: a backstop should the clock jump
+MAX_SLEEP = 1.0
 
 
 @dataclass
@@ -325,7 +327,7 @@ def recover(backend: Backend) -> None:
     """After a restart: a task that was executing failed (the server went away under it); one that
     was being cancelled is canceled. Queued tasks simply run again."""
     now = backend.clock()
-    for task in backend.all(Task):
+    for task in backend.active_tasks():
         if task.state not in ("Executing", "Cancelling"):
             continue
         state, message = ("Canceled", CANCELED_MESSAGE) if task.state == "Cancelling" else ("Failed", RESTARTED_MESSAGE)
@@ -372,32 +374,45 @@ class TaskRunner:
         self._workers.clear()
 
     def _schedule(self) -> None:
+        """Start what is runnable, then sleep until woken (a task queued, a worker done, a stop)
+        or until the next queue time or expiry is due, at most ``MAX_SLEEP``: an idle sandbox,
+        however many finished tasks it holds, costs no CPU, and a task is started as soon as
+        it may run."""
         stop = self._stop
+        sleep: float | None = 0.0
         while not stop.is_set():
-            self._wake.wait(0.05)
+            self._wake.wait(sleep)
             self._wake.clear()
             if stop.is_set():
                 return
             try:
                 with self.backend.lock:
-                    runnable = self._runnable()
+                    runnable, sleep = self._runnable()
             except Exception:  # a bad task must not stop every other one from running
                 log.exception("the sandbox scheduler skipped a cycle")
+                sleep = MAX_SLEEP
                 continue
             for task in runnable:
                 worker = threading.Thread(target=self._run, args=(task, stop), name=task.id, daemon=True)
                 self._workers[task.id] = worker
                 worker.start()
 
-    def _runnable(self) -> list[Task]:
-        """Queued tasks whose time has come, one per (project, environment, tenant) at a time;
-        those whose expiry passed first are timed out instead."""
+    def _runnable(self) -> tuple[list[Task], float]:
+        """Queued tasks whose time has come, one per (project, environment, tenant) at a time
+        (those whose expiry passed first are timed out instead), and how long the scheduler may
+        sleep before a queue time or expiry falls due. Only active tasks are looked at."""
         now = self.backend.clock()
         self._workers = {k: w for k, w in self._workers.items() if w.is_alive()}
-        busy = {self._slot(t) for t in self.backend.all(Task) if t.state in ("Executing", "Cancelling")}
+        active = self.backend.active_tasks()
+        busy = {self._slot(t) for t in active if t.state in ("Executing", "Cancelling")}
         chosen = []
-        for task in self.backend.all(Task):
-            if task.state != "Queued" or task.id in self._workers or task.queue_time > now:
+        due: list[datetime] = []
+        for task in active:
+            if task.state != "Queued" or task.id in self._workers:
+                continue
+            if task.queue_time > now:
+                due += [task.queue_time] if task.queue_time_expiry is None else [task.queue_time,
+                                                                                 task.queue_time_expiry]
                 continue
             if task.queue_time_expiry is not None and task.queue_time_expiry <= now:
                 task.state, task.error_message, task.completed_time, task.last_updated = (
@@ -412,7 +427,10 @@ class TaskRunner:
             if slot not in busy:
                 busy.add(slot)
                 chosen.append(task)
-        return chosen
+            elif task.queue_time_expiry is not None:  # waiting for its slot, it may expire meanwhile
+                due.append(task.queue_time_expiry)
+        soonest = min(((d - now).total_seconds() for d in due), default=MAX_SLEEP)
+        return chosen, min(max(soonest, 0.0), MAX_SLEEP)
 
     def _slot(self, task: Task) -> tuple[str, str, str | None]:
         d = self.backend.deployment_of(task)

@@ -35,6 +35,7 @@ from octorelease.sandbox.entities import (
     Lifecycle,
     LogLine,
     Machine,
+    Phase,
     Project,
     Release,
     Space,
@@ -129,30 +130,30 @@ class _Bulk:
             p.environment_ids for p in life.phases) and life.phases), None)
         lifecycle_id = anywhere.id if anywhere else self._anywhere().id
         first_order = max((e.sort_order for e in backend.all(Environment, space_id)), default=-1) + 1
-        environments = [Environment(id=backend.new_id("Environments"), space_id=space_id, name=f"Region {i:04d}",
-                                    sort_order=first_order + i) for i in range(1, size.environments + 1)]
+        environments = [Environment(id=backend.new_id("Environments"), space_id=space_id,
+                                                    name=f"Region {i:04d}", sort_order=first_order + i)
+                        for i in range(1, size.environments + 1)]
         per_env: dict[str, list[str]] = {e.id: [] for e in environments}
         machines = []
         for i in range(1, size.machines + 1):
             env = environments[(i - 1) % len(environments)] if environments else None
-            machine = Machine(id=backend.new_id("Machines"), space_id=space_id, name=f"bulk-web-{i:05d}",
-                              environment_ids=[env.id] if env else [], roles=["web"])
+            machine = Machine(id=backend.new_id("Machines"), space_id=space_id,
+                                              name=f"bulk-web-{i:05d}", environment_ids=[env.id] if env else [],
+                                              roles=["web"])
             machines.append(machine)
             if env is not None:
                 per_env[env.id].append(machine.id)
         projects, channels, snapshots = self._projects(lifecycle_id)
         releases = self._releases(projects, channels, snapshots)
         history = self._history(releases, environments, per_env, {p.id: p for p in projects})
+        connected = {projects[0].id: [e.id for e in environments[:3]]} if projects and environments else {}
         tenants = [Tenant(id=backend.new_id("Tenants"), space_id=space_id, name=f"Customer {i:04d}",
-                          project_environments={projects[0].id: [e.id for e in environments[:3]]}
-                          if projects and environments else {})
+                                          project_environments={k: list(v) for k, v in connected.items()})
                    for i in range(1, size.tenants + 1)]
         backend.put(*environments, *machines, *projects, *channels, *snapshots, *releases, *history, *tenants)
 
     def _anywhere(self) -> Lifecycle:
         """A lifecycle whose one phase covers every environment, when the estate has none."""
-        from octorelease.sandbox.entities import Phase
-
         life = Lifecycle(id=self.backend.new_id("Lifecycles"), space_id=self.space.id, name="Bulk Anywhere",
                          phases=[Phase(id=_guid("bulk-anywhere"), name="Anywhere")])
         self.backend.put(life)
@@ -218,9 +219,10 @@ class _Bulk:
             description = f"Deploy {projects[release.project_id].name} release {release.version} to {env.name}"
             state = "Failed" if failed else "Success"
             message = "The deployment failed because one or more steps failed." if failed else ""
-            root = Activity(id=deployment.task_id, name=description, status=state, started=started, ended=ended,
-                            logs=[LogLine(category="Fatal" if failed else "Info", occurred_at=ended,
-                                          message=message or f"Deployed {release.version} to {env.name}")])
+            line = LogLine(category="Fatal" if failed else "Info", occurred_at=ended,
+                                           message=message or f"Deployed {release.version} to {env.name}")
+            root = Activity(id=deployment.task_id, name=description, status=state, started=started,
+                                            ended=ended, logs=[line])
             made += [deployment, Task(
                 id=deployment.task_id, space_id=release.space_id, description=description,
                 deployment_id=deployment.id, state=state, queue_time=created, start_time=started,

@@ -6,6 +6,7 @@ server (``server.py``) only decides where it listens.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -17,6 +18,8 @@ from octorelease.sandbox.runner import TaskRunner, recover
 from octorelease.sandbox.store import Store
 
 DEFAULT_API_KEY = "API-SANDBOX0000000000000000000000"
+#: how many requests the request log (``GET /_sandbox/requests``) keeps: the newest
+REQUEST_LOG_LIMIT = 10_000
 
 
 class Sandbox:
@@ -25,7 +28,7 @@ class Sandbox:
     def __init__(self, db_path: str | None = None, seed: seeds.Seed = "demo", api_key: str | None = None,
                  speed: float = 1.0, faults: str | None = None,
                  access_log: Callable[[str], None] | None = None, admin_key: str | None = None,
-                 skipped: list[str] | None = None) -> None:
+                 skipped: list[str] | None = None, request_log_limit: int = REQUEST_LOG_LIMIT) -> None:
         """``seed``: ``demo``, ``empty``, ``large[:SIZES]`` (or a ``LargeEstate``) or a loaded estate
         file, applied when the database is new;
         ``skipped``: history the rules refuse is left out and listed there (``seed.apply``)."""
@@ -33,9 +36,10 @@ class Sandbox:
         self.store = Store(db_path)
         self.backend = Backend(self.store)
         self.api_key = api_key or DEFAULT_API_KEY
-        #: every /api request as {"method", "path", "query", "status"} (plus "fault"); never
-        #: headers (they hold the key); "status" is None until answered, and for a dropped one
-        self.requests: list[dict[str, Any]] = []
+        #: the last ``request_log_limit`` /api requests as {"method", "path", "query", "status"}
+        #: (plus "fault"), oldest first; never headers (they hold the key); "status" is None until
+        #: answered, and for a dropped one. Bounded, so a long-running sandbox does not grow.
+        self.requests: deque[dict[str, Any]] = deque(maxlen=request_log_limit)
         #: where one line per request goes (``octorelease sandbox -v``), if anywhere
         self.access_log = access_log
         #: what the test controls (``/_sandbox/*``) demand in ``X-Sandbox-Admin-Key``; None: nothing

@@ -26,6 +26,7 @@ from octorelease.sandbox.entities import (
     Tenant,
 )
 from octorelease.sandbox.errors import ResourceNotFound
+from octorelease.sandbox.state import id_order
 from octorelease.sandbox.versions import version_key
 
 
@@ -67,12 +68,12 @@ class ViewRules(DeploymentRules):
         """``/projects/{id}/progression``: the newest ``release_count`` releases per channel and
         where each stands, over the environments of the project's channels' lifecycles."""
         project = self.project(space_id, project_ref)
-        environments = sorted(self.all(Environment, space_id), key=lambda e: (e.sort_order, e.id))
+        environments = self.environments_in_order(space_id)
         channels = [c for c in self.all(Channel, space_id) if c.project_id == project.id]
         by_channel: dict[str, list[Environment]] = {}
         for channel in channels:
             life = self.require(Lifecycle, None, channel.lifecycle_id or project.lifecycle_id)
-            ids = {e for p in lifecycle.resolve_phases(life, environments) for e in p.environment_ids}
+            ids = {e for p in self.phases_of(life, space_id) for e in p.environment_ids}
             by_channel[channel.id] = [e for e in environments if e.id in ids]
         used = {e.id for envs in by_channel.values() for e in envs}
         rows = []
@@ -87,9 +88,9 @@ class ViewRules(DeploymentRules):
 
     def _latest_deployments(self, release: Release) -> dict[str, list[tuple[Deployment, Task]]]:
         latest: dict[tuple[str, str | None], tuple[Deployment, Task]] = {}
-        for deployment in self.all(Deployment, release.space_id):
+        for deployment in self.deployments_of(release.id):
             task = self.get(Task, None, deployment.task_id)
-            if deployment.release_id == release.id and task is not None:
+            if task is not None:
                 latest[(deployment.environment_id, deployment.tenant_id)] = (deployment, task)
         result: dict[str, list[tuple[Deployment, Task]]] = {}
         for (environment_id, _), pair in sorted(latest.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):
@@ -100,7 +101,7 @@ class ViewRules(DeploymentRules):
         """A lifecycle with its phases as they apply: implicit phases and "any environment"
         phases filled in with the environments they cover."""
         life = self.require(Lifecycle, space_id, lifecycle_id)
-        return life, lifecycle.resolve_phases(life, self.all(Environment, space_id))
+        return life, self.phases_of(life, space_id)
 
     def lifecycle_projects(self, space_id: str, lifecycle_id: str) -> list[Project]:
         """Projects that use the lifecycle, themselves or through one of their channels."""
@@ -124,15 +125,15 @@ class ViewRules(DeploymentRules):
     def machine_tasks(self, space_id: str, machine_id: str) -> list[Task]:
         """Tasks that deployed to the machine, newest first."""
         machine = self.require(Machine, space_id, machine_id)
-        ran = {d.task_id for d in self.all(Deployment, space_id) if machine.id in d.deployed_to_machine_ids}
-        return [t for t in reversed(self.all(Task, space_id)) if t.id in ran]
+        ran = (self.get(Task, space_id, d.task_id) for d in self.indexed(Deployment, "machine", machine.id))
+        return sorted((t for t in ran if t is not None), key=id_order, reverse=True)
 
     def queued_behind(self, space_id: str | None, task_id: str) -> list[Task]:
         """The unfinished tasks queued before a queued task, oldest first; none once it has started."""
         task = self.require(Task, space_id, task_id)
         if task.state != "Queued":
             return []
-        return [t for t in self.all(Task) if not t.is_completed and t.id != task.id
+        return [t for t in self.active_tasks() if not t.is_completed and t.id != task.id
                 and (t.queue_time, t.id) < (task.queue_time, task.id)]
 
     def package_search(self, space_id: str, feed_id: str, term: str | None) -> list[PackageSummary]:
