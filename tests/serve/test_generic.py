@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
@@ -137,3 +138,12 @@ def test_newlines_and_tabs_are_allowed_in_values() -> None:
     event = parse(body_of({"event": "build-completed", "values": {"notes": "line one\nline\ttwo"}}))
     assert isinstance(event, BuildEvent)
     assert event.values["notes"] == "line one\nline\ttwo"
+
+
+def test_a_sender_that_cannot_sign_sends_the_secret_itself_as_continuaci_s_http_request_can() -> None:
+    body = payload("generic", "build-completed.json")
+    password = "Basic " + base64.b64encode(f"continua:{SECRET}".encode()).decode()
+    assert GENERIC.verify(headers(X_Octorelease_Token=SECRET), body, SECRET)
+    assert GENERIC.verify(headers(Authorization=password), body, SECRET)
+    assert not GENERIC.verify(headers(X_Octorelease_Token=SECRET[:-1]), body, SECRET)
+    assert not GENERIC.verify(headers(Authorization="Basic " + base64.b64encode(b"continua:x").decode()), body, SECRET)

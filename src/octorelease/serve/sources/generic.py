@@ -11,7 +11,12 @@ strings only, bounded in number and length. ``delivery`` is the idempotency key:
 delivery, sent twice, runs once; without one, the SHA-256 of the body stands in for it.
 
 The header ``X-Octorelease-Signature-256: sha256=<hex HMAC-SHA256 of the raw body>`` proves the
-sender holds the secret (GitHub's scheme, so the same few lines of shell sign both).
+sender holds the secret and that the body is the one it sent (GitHub's scheme, so the same few
+lines of shell sign both). A sender that cannot compute an HMAC, such as ContinuaCI's own HTTP
+Request build event handler, sends the secret itself instead: in the header
+``X-Octorelease-Token``, or as the password of HTTP basic auth (a secret written
+``user:password`` must match both). That proves the sender but not the body, as GitLab's token
+does; send it over HTTPS only.
 """
 
 from __future__ import annotations
@@ -21,7 +26,14 @@ from collections.abc import Mapping
 from octorelease.handler.events import STAGE_EVENTS, STATUS_EVENTS, parse_event, parse_status
 from octorelease.octopus.errors import InvalidInput
 from octorelease.serve.sources.base import BadPayload, BuildEvent, Ignored
-from octorelease.serve.sources.common import bounded_values, delivery, hmac_matches, load_object, word
+from octorelease.serve.sources.common import (
+    basic_or_header_matches,
+    bounded_values,
+    delivery,
+    hmac_matches,
+    load_object,
+    word,
+)
 
 SIGNATURE_HEADER = "X-Octorelease-Signature-256"
 
@@ -32,8 +44,9 @@ class GenericSource:
     name = "generic"
 
     def verify(self, headers: Mapping[str, str], body: bytes, secret: str) -> bool:
-        """The body's HMAC-SHA256 under ``secret`` is in ``X-Octorelease-Signature-256``."""
-        return hmac_matches(headers.get(SIGNATURE_HEADER), body, secret)
+        """The body's HMAC-SHA256 under ``secret`` is in ``X-Octorelease-Signature-256``, or the
+        secret itself is sent (``X-Octorelease-Token`` or basic auth) by a sender that cannot sign."""
+        return hmac_matches(headers.get(SIGNATURE_HEADER), body, secret) or basic_or_header_matches(headers, secret)
 
     def parse(self, headers: Mapping[str, str], body: bytes) -> BuildEvent | Ignored:
         """An unknown event name is ignored (202, recorded), a malformed body is :class:`BadPayload`."""
