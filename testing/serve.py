@@ -18,6 +18,7 @@ import httpx
 
 from octorelease.cli import INTERNAL_ERROR, exit_code_for
 from octorelease.config import load_handler_file
+from octorelease.serve import pages
 from octorelease.serve.server import ServeServer, make_service, webhook_secrets
 from octorelease.serve.sources import SOURCES, Source
 from octorelease.serve.worker import Connection
@@ -112,7 +113,8 @@ def start_serve(handler_file: Path, sandbox: Any, db_path: Path, *, max_parallel
     secrets = webhook_secrets(loaded, served, env)
     connection = Connection(sandbox.url, sandbox.api_key, loaded.space)
     service = make_service(loaded, connection, sources=served, secrets=secrets, db_path=str(db_path),
-                           code_for=exit_code_for, internal_code=INTERNAL_ERROR, max_parallel=max_parallel)
+                           code_for=exit_code_for, internal_code=INTERNAL_ERROR, max_parallel=max_parallel,
+                           extra_routes=pages.routes())
     return ServeUnderTest(ServeServer(service, port=0).start())
 
 

@@ -879,12 +879,10 @@ def _webhook_sources() -> Any:
 
 
 def _page_routes() -> Any:
-    """The history page's routes (``serve/pages/``), when present."""
-    try:
-        from octorelease.serve import pages  # type: ignore[attr-defined]
-    except ImportError:
-        return ()
-    return getattr(pages, "ROUTES", ())
+    """The history page's routes (``serve/pages/``): ``/``, ``/runs/{id}`` and its script."""
+    from octorelease.serve import pages
+
+    return pages.routes()
 
 
 @cli.command()
