@@ -1,0 +1,90 @@
+"""The history page in a real browser: headless Chromium from the system's packages, driven by
+Playwright (never a browser Playwright downloads). Load the page, fire a signed webhook at
+``octorelease serve`` as a user runs it, and watch the run appear, go and finish without
+reloading: the page's own script does the live updates.
+
+Where no Chromium is installed the test skips and says so; ``.ci/run`` installs Debian's
+``chromium`` so CI runs it for real. ``OCTORELEASE_CHROMIUM`` names another executable.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from testing.sandbox import SandboxControl
+from testing.serve import HANDLERS, ServeProcess
+
+#: Where Debian, Ubuntu and Google put the browser, in the order tried.
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+#: Long enough for a loaded machine; every wait below polls and returns as soon as it holds.
+DEADLINE_MS = 60_000
+
+
+def chromium_executable() -> str | None:
+    named = os.environ.get("OCTORELEASE_CHROMIUM")
+    if named:
+        return shutil.which(named)
+    return next((path for path in map(shutil.which, CHROMIUM_NAMES) if path), None)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    executable = chromium_executable()
+    if executable is None:
+        pytest.skip(f"no Chromium here ({', '.join(CHROMIUM_NAMES)} not on PATH): apt-get install chromium")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
+    with sync_api.sync_playwright() as playwright:
+        # --no-sandbox: CI runs as root, where Chromium's sandbox refuses to start.
+        launched = playwright.chromium.launch(
+            executable_path=executable, args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def serve(sandbox: SandboxControl, tmp_path: Path) -> Iterator[ServeProcess]:
+    handlers = tmp_path / "handlers.yml"
+    handlers.write_text(HANDLERS, encoding="utf-8")
+    process = ServeProcess(handlers, sandbox, tmp_path / "serve.db")
+    yield process
+    process.stop()
+
+
+def test_a_fired_event_appears_runs_and_finishes_on_the_open_page(
+    browser: Any, serve: ServeProcess, sandbox: SandboxControl
+) -> None:
+    from playwright.sync_api import expect
+
+    sandbox.set_speed(0.05)  # a run that lasts long enough to be seen going
+    page = browser.new_page()
+    problems: list[str] = []
+    page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.goto(serve.url + "/")
+    expect(page.locator("main#live")).to_contain_text("No events yet")
+
+    run_id = serve.client.event("browser-1", branch="main", number="41")["id"]
+
+    row = page.locator(f'tr.run[data-run="{run_id}"]')
+    expect(row).to_be_visible(timeout=DEADLINE_MS)  # appeared without a reload
+    expect(row).to_contain_text("build-completed")
+    expect(row).to_contain_text("41")
+    page.locator(f'a[href="/runs/{run_id}"]').click()
+    expect(page.locator("main#live h1 .state")).to_have_text("succeeded", timeout=DEADLINE_MS)
+    deployments = page.locator("tr.deployment")
+    expect(deployments.first).to_have_attribute("data-state", "Success")
+    link = deployments.first.locator("a")
+    assert (link.get_attribute("href") or "").startswith(sandbox.url)
+    expect(page.locator("pre.log")).to_contain_text("Ship Web")
+
+    page.go_back()
+    expect(page.locator(f'tr.run[data-run="{run_id}"]')).to_have_attribute("data-state", "succeeded")
+    expect(page.locator(f'tr.run[data-run="{run_id}"] li.skipped')).to_contain_text("Ship Worker")
+    assert problems == []
