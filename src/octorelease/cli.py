@@ -343,6 +343,19 @@ def _parse_assignments(values: Sequence[str], flag: str) -> dict[str, str]:
     return parsed
 
 
+def _package_versions(values: Sequence[str]) -> dict[str, str]:
+    """``--package`` values by step (or package id): ``STEP=VERSION``, ``STEP:VERSION``, or
+    octo's ``STEP:PACKAGE:VERSION`` for one package of a step with several, kept as the key
+    ``STEP:PACKAGE`` (a version never holds a ':')."""
+    versions: dict[str, str] = {}
+    for name, value in _parse_assignments(values, "--package").items():
+        reference, colon, version = value.rpartition(":")
+        if colon and not (reference.strip() and version.strip()):
+            raise click.UsageError(f"--package expects STEP:PACKAGE:VERSION, got {name}:{value!r}.")
+        versions[f"{name}:{reference.strip()}" if colon else name] = version.strip() if colon else value
+    return versions
+
+
 def _split_deployment_flags(flags: dict[str, Any]) -> tuple[dict[str, Any], Any, bool]:
     """Deployment options, wait options and dry-run from the parsed flags (which it empties)."""
     from octorelease.actions.plan import WaitOptions
@@ -579,7 +592,7 @@ def deploy(
     multiple=True,
     metavar="STEP=VERSION|STEP:VERSION",
     help="Version for a package step, named by step or package id (repeatable). STEP:VERSION is octo's form; "
-    "the name ends at the first '=' or ':'.",
+    "the name ends at the first '=' or ':'. octo's STEP:PACKAGE:VERSION names one package of a step.",
 )
 @click.option(
     "--default-package-version",
@@ -621,7 +634,7 @@ def create(
     if notes_file:
         with open(notes_file, encoding="utf-8") as handle:
             notes = handle.read()
-    package_versions = _parse_assignments(packages, "--package")
+    package_versions = _package_versions(packages)
     options, wait, dry_run = _split_deployment_flags(flags)
     _report_and_exit(
         ctx,

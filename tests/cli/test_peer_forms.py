@@ -202,3 +202,30 @@ def test_a_missing_server_or_key_names_every_way_to_give_it(capsys, monkeypatch,
     run = run_cli(capsys, "deploy", "--project", "Web", "--release", "latest", "--to", "Development", *given)
     assert run.code == 2
     assert all(word in run.err for word in words), run.err
+
+
+def test_octos_step_package_version_form_names_one_package_of_a_step(sandbox, octorelease):
+    run = octorelease("create", "--project", "Web", "--version", "1.3.0", "--package", "Deploy web:Web:1.3.0",
+                      "--json")
+    assert run.code == 0, run.err
+    release = sandbox.get(f"/api/Spaces-1/releases/{run.json['release']['id']}")
+    assert [(p["StepName"], p["Version"]) for p in release["SelectedPackages"]] == [("Deploy web", "1.3.0")]
+    from octorelease.cli import _package_versions
+
+    assert _package_versions(["Deploy web:Web:1.3.0", "Deploy web=Web:1.3.0", "Web:1.3.0"]) == {
+        "Deploy web:Web": "1.3.0", "Web": "1.3.0"}
+
+
+@pytest.mark.parametrize(
+    ("given", "code", "words"),
+    [
+        ("Deploy web:Nope:1.3.0", 3, ("--package 'Deploy web:Nope': step Deploy web has no package 'Nope'",)),
+        ("Deploy web:Web:", 2, ("--package expects STEP:PACKAGE:VERSION",)),
+    ],
+)
+def test_a_bad_three_part_package_is_one_line_and_creates_nothing(sandbox, octorelease, given, code, words):
+    run = octorelease("create", "--project", "Web", "--version", "1.3.0", "--package", given)
+    assert run.code == code, run.err
+    assert all(word in run.err for word in words), run.err
+    releases = sandbox.get("/api/Spaces-1/projects/Projects-1/releases", take=100)["Items"]
+    assert "1.3.0" not in [r["Version"] for r in releases]

@@ -20,7 +20,7 @@ from typing import Any
 from octorelease.actions.choose import version_key
 from octorelease.actions.once import create_once
 from octorelease.octopus import errors
-from octorelease.octopus.api import Project, Release, SpaceApi, did_you_mean
+from octorelease.octopus.api import Project, Release, SpaceApi, TemplatePackage, did_you_mean
 
 
 @dataclass(frozen=True)
@@ -106,6 +106,8 @@ def _as_asked(release: Release, request: ReleaseRequest) -> bool:
         return False
     for package in raw.get("SelectedPackages") or ():
         names = {str(package.get(k) or "").lower() for k in ("ActionName", "StepName", "PackageReferenceName")}
+        names |= {f"{package.get(s)}:{package.get(r)}".lower() for s in ("ActionName", "StepName")
+                  for r in ("PackageReferenceName", "PackageId") if package.get(s) and package.get(r)}
         wanted = [v.strip() for k, v in request.packages.items() if k.strip().lower() in names]
         wanted = wanted or [v.strip() for k, v in request.packages.items() if k.strip() == "*"]
         if wanted and package.get("Version") != wanted[0]:
@@ -136,17 +138,28 @@ def _check_packages(space: SpaceApi, project: Project, request: ReleaseRequest) 
     template = space.release_template(str(process.get("Id")), _channel_id(space, project, request.channel))
     known = {s.lower() for s in steps} | {p.package_id.lower() for p in template} | {"*"}
     for key in request.packages:
-        if key.strip().lower() not in known:
+        step, _, reference = (part.strip() for part in key.partition(":"))
+        if step.lower() not in known:
             raise errors.fault_in(
                 errors.NotFound, "--package", "packages", [key], f"project {project.name} has no step of that name.",
-                hint=did_you_mean(key, steps),
+                hint=did_you_mean(step, steps),
+            )
+        if reference and not any(reference.lower() in _references(p) for p in template
+                                 if step == "*" or step.lower() in (p.step_name.lower(), p.action_name.lower())):
+            raise errors.fault_in(
+                errors.NotFound, "--package", "packages", [key], f"step {step} has no package {reference!r}.",
+                hint=did_you_mean(reference, [r for p in template if p.step_name.lower() == step.lower()
+                                              for r in (p.reference_name, p.package_id) if r]),
             )
     wanted = {key.strip().lower(): (key, version.strip()) for key, version in request.packages.items()}
     problems: list[errors.OctoreleaseError] = []
     for package in template:
         if not package.resolvable:
             continue  # the package id is a variable expression: only the server can resolve it
-        keys = (package.step_name, package.action_name, package.package_id, "*")
+        # octo's StepName:PackageName first (the most specific), then a step, package id or '*'.
+        keys = (*(f"{step}:{ref}" for step in (package.step_name, package.action_name, "*")
+                  for ref in _references(package)),
+                package.step_name, package.action_name, package.package_id, "*")
         named = next((wanted[k.lower()] for k in keys if k.lower() in wanted), None)
         if named is not None:
             flag, option, given, version = "--package", "packages", named[0], named[1]
@@ -177,6 +190,12 @@ def _check_packages(space: SpaceApi, project: Project, request: ReleaseRequest) 
         if len(problems) > 1:
             first.restate(" ".join(p.message for p in problems))
         raise first
+
+
+def _references(package: TemplatePackage) -> tuple[str, ...]:
+    """What octo's ``StepName:PackageName:Version`` may call a package of a step: its reference
+    name, its package id, or ``*`` (lower case)."""
+    return tuple(name.lower() for name in (package.reference_name, package.package_id, "*") if name)
 
 
 def check_release(space: SpaceApi, request: ReleaseRequest) -> CheckedRelease:

@@ -187,6 +187,8 @@ class TemplatePackage:
     feed_id: str
     feed_name: str
     resolvable: bool
+    #: the package reference's name within its step (empty for a step's primary package)
+    reference_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -530,6 +532,7 @@ class SpaceApi:
                 p.get("FeedId") or "",
                 p.get("FeedName") or p.get("FeedId") or "",
                 bool(p.get("IsResolvable", True)),
+                p.get("PackageReferenceName") or "",
             )
             for p in doc.get("Packages") or ()
         ]
