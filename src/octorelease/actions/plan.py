@@ -87,6 +87,8 @@ class Mark:
 
     deployment_id: str
     created: str
+    #: How long its task ran, if it has ended: what the wait expects the next one to take.
+    took_seconds: float | None = None
 
     def is_before(self, created: str, deployment_id: str) -> bool:
         """Whether the deployment (``created``, ``deployment_id``) was made after this one."""
@@ -138,6 +140,7 @@ class TargetPlan:
             tenant=self.tenant.name if self.tenant else None,
             tenant_id=self.tenant.id if self.tenant else None,
             release=self.release,
+            expected_seconds=self.newest_before.took_seconds if self.newest_before else None,
             **fields,
         )
 

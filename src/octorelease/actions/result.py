@@ -49,6 +49,9 @@ class DeploymentResult:
     release: Ref | None = None
     #: When a scheduled deployment (``--deploy-at``) may start, as the messages show it.
     scheduled_for: str | None = None
+    #: Seconds the target's previous deployment ran, if known: when to look for the end of
+    #: this one (the wait polls densely around then). Not reported.
+    expected_seconds: float | None = None
 
     @property
     def label(self) -> str:

@@ -358,7 +358,7 @@ def newest_per_target(dashboard: Sequence[DashboardItem]) -> dict[tuple[str, str
         if known is None or creation_order(known.created, known.deployment_id) < creation_order(
             item.created, item.deployment_id
         ):
-            newest[key] = Mark(item.deployment_id, item.created)
+            newest[key] = Mark(item.deployment_id, item.created, item.took_seconds)
     return newest
 
 

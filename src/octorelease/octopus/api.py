@@ -57,6 +57,15 @@ def parse_time(value: Any) -> datetime | None:
         return None
 
 
+def seconds_between(start: Any, end: Any) -> float | None:
+    """Seconds from one Octopus timestamp to another (both read on the server's clock, so no
+    skew between its clock and ours enters), or None when either is missing or unreadable."""
+    first, last = parse_time(start), parse_time(end)
+    if first is None or last is None or first.year < 2 or last < first:
+        return None
+    return (last - first).total_seconds()
+
+
 def did_you_mean(wanted: str, candidates: Iterable[str]) -> str | None:
     """A hint naming the closest candidate (case-insensitive), or the few there are, or None."""
     names = list(candidates)
@@ -206,6 +215,9 @@ class DashboardItem:
     is_current: bool
     is_previous: bool
     created: str
+    #: How long its task ran (``CompletedTime - StartTime``), when it has ended: the next
+    #: deployment of the project to the same place likely takes about as long.
+    took_seconds: float | None = None
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> DashboardItem:
@@ -221,6 +233,7 @@ class DashboardItem:
             bool(doc.get("IsCurrent")),
             bool(doc.get("IsPrevious")),
             str(doc.get("Created") or doc.get("QueueTime") or ""),
+            seconds_between(doc.get("StartTime"), doc.get("CompletedTime")),
         )
 
 
@@ -618,8 +631,12 @@ class SpaceApi:
         items = _collection(self.http, "/api/tasks", {"ids": list(task_ids), "take": len(task_ids)})
         return [_build(self.http, "/api/tasks", Task.from_json, d) for d in items]
 
-    def task_details(self, task_id: str) -> dict[str, Any]:
-        return self.http.get_object(f"/api/tasks/{task_id}/details", {"verbose": False})
+    def task_details(self, task_id: str, tail: int | None = None) -> dict[str, Any]:
+        """A task's activity log; ``tail``: only the last so many lines of each element."""
+        params: dict[str, Any] = {"verbose": False}
+        if tail:
+            params["tail"] = tail
+        return self.http.get_object(f"/api/tasks/{task_id}/details", params)
 
     def cancel_task(self, task_id: str) -> Task:
         path = f"/api/tasks/{task_id}/cancel"

@@ -147,6 +147,8 @@ class Execution:
         """Begin the next unit (marking its step Running); ``None`` when the plan is finished or
         stopped by a failed step. A unit that needs no work (already installed) is done at once."""
         now = self.backend.clock()
+        # Whatever follows writes to the log: LastUpdatedTime says so, as Octopus's does.
+        self.task.last_updated = now
         while self._position < len(self.steps):
             planned = self.steps[self._position]
             if planned.element.status == "Pending":
