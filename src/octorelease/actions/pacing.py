@@ -2,12 +2,13 @@
 seldom enough that any number of tasks costs the server one request a second (two with logs).
 
 One token bucket bounds the cost of a wait: it earns one token a second, two when logs are on,
-and starts with one, so a wait of ``T`` seconds sends about ``1 + rate * T`` requests at most
+and starts with two, so a wait of ``T`` seconds sends at most ``2 + rate * T`` requests
 (task polls, one request for every task, and log reads together). A running task's log is read
 only when its task resource says it changed, and only while the tokens held also cover the
 final read of every task still running: each task's last lines must come before its verdict,
 so that read is never put off, and is paid for in advance whenever the wait lasts longer than
-there are tasks to read (when it does not, the final reads are the only excess: one per task).
+there are tasks to read. When it does not, the final reads are the only excess (at most one
+per task), and they take no more than the tokens left, so they never delay the next poll.
 
 Within that budget the polls go where a finish is likely:
 
@@ -49,9 +50,10 @@ class Bucket:
         held = self.fill(now)
         return now if held >= need else now + (need - held) / self.rate
 
-    def spend(self, now: float, cost: float = 1.0) -> None:
-        self.fill(now)
-        self.tokens -= cost
+    def spend(self, now: float, cost: float = 1.0, *, debt: bool = True) -> None:
+        """Take ``cost`` tokens; without ``debt``, take no more than are held."""
+        held = self.fill(now)
+        self.tokens = held - cost if debt else max(held - cost, min(held, 0.0))
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,8 @@ class Pace:
     log_rate: float = 2.0
     #: polls saved up at most, spent around an expected finish (besides the final reads)
     saved: float = 3.0
+    #: tokens in hand when the wait starts: the early poll, and one more
+    start: float = 2.0
     #: the first poll, this soon after the wait starts
     first: float = 0.1
     #: never two polls closer than this
@@ -89,7 +93,7 @@ class Pacer:
         self.pace = pace
         self.start = start
         rate = pace.log_rate if log else pace.rate
-        self.budget = Bucket(rate, pace.saved + (tasks if log else 0), 1.0, start)
+        self.budget = Bucket(rate, pace.saved + (tasks if log else 0), pace.start, start)
         self.last_poll: float | None = None
 
     def polled(self, now: float) -> None:
@@ -122,6 +126,7 @@ class Pacer:
         cover this read, the final read of every task still running, and the next poll."""
         return self.budget.fill(now) >= running + 2.0
 
-    def read_log(self, now: float) -> None:
-        """A log read went out at ``now`` (a final one may leave the budget in debt)."""
-        self.budget.spend(now)
+    def read_log(self, now: float, *, final: bool = False) -> None:
+        """A log read went out at ``now``. A final read takes what tokens are left and no more:
+        it cannot wait, and must not hold back the poll that sees the next task end."""
+        self.budget.spend(now, debt=not final)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,34 +39,88 @@ class PollSchedule:
             interval = min(self.ceiling, interval * self.factor)
 
 
+#: Logs read side by side at most, when several tasks end in the same poll.
+_READERS = 8
+
 #: How long to wait for a cancelled task to reach Canceled on the server before giving up.
 CANCEL_GRACE_SECONDS = 30.0
 
 
+#: Lines of each log element a read after the first asks for (``/details?tail=``): a read then
+#: costs the same bytes however long the log has grown. More new lines than this in one element
+#: between two reads leave a gap, which the cursor finds and a whole read fills.
+TAIL = 100
+
+_Entry = tuple[str, str, str]  # (OccurredAt, Category, MessageText): what tells two lines apart
+
+
 @dataclass
 class _LogCursor:
-    """What of one task's log has been passed on already (element id -> lines seen)."""
+    """What of one task's log has been passed on already: per element id, how many lines and
+    the last ``TAIL`` of them (to find where a tail read picks up)."""
 
     seen: dict[str, int] = field(default_factory=dict)
+    recent: dict[str, list[_Entry]] = field(default_factory=dict)
 
-    def new_lines(self, details: dict[str, Any]) -> list[LogLine]:
-        lines: list[LogLine] = []
+    @property
+    def started(self) -> bool:
+        """Whether a read was passed on already (so the next may be a tail read)."""
+        return bool(self.seen)
+
+    def new_lines(self, details: dict[str, Any], tail: int | None = None) -> list[LogLine] | None:
+        """The lines not passed on yet, in order; None when ``details`` came from a tail read
+        that does not reach back to the last line passed on (then nothing is taken from it)."""
+        found: list[tuple[str, dict[str, Any], LogLine]] = []
         for root in details.get("ActivityLogs") or ():
             for step in root.get("Children") or ():
-                self._walk(step, step_name(step), None, lines, top=True)
-        return lines
+                if not self._walk(step, step_name(step), None, found, tail, top=True):
+                    return None
+        for key, entry, _ in found:
+            self.seen[key] = self.seen.get(key, 0) + 1
+            self.recent.setdefault(key, []).append(_entry(entry))
+        for kept in self.recent.values():
+            del kept[:-TAIL]
+        return [line for _, _, line in found]
 
-    def _walk(self, element: dict[str, Any], step: str, machine: str | None, out: list[LogLine], top: bool) -> None:
+    def _walk(
+        self,
+        element: dict[str, Any],
+        step: str,
+        machine: str | None,
+        out: list[tuple[str, dict[str, Any], LogLine]],
+        tail: int | None,
+        top: bool,
+    ) -> bool:
+        """Collect an element's new lines and its children's; False at a gap."""
         key = str(element.get("Id") or id(element))
-        entries = element.get("LogElements") or ()
-        start = self.seen.get(key, 0)
+        entries = list(element.get("LogElements") or ())
+        start = self._start(key, entries, tail)
+        if start is None:
+            return False
         for entry in entries[start:]:
-            out.append(
-                LogLine(step, machine, str(entry.get("Category") or "Info"), str(entry.get("MessageText") or ""))
-            )
-        self.seen[key] = len(entries)
-        for child in element.get("Children") or ():
-            self._walk(child, step, child.get("Name") if top else machine, out, top=False)
+            category, text = str(entry.get("Category") or "Info"), str(entry.get("MessageText") or "")
+            out.append((key, entry, LogLine(step, machine, category, text)))
+        return all(
+            self._walk(child, step, child.get("Name") if top else machine, out, tail, top=False)
+            for child in element.get("Children") or ()
+        )
+
+    def _start(self, key: str, entries: list[dict[str, Any]], tail: int | None) -> int | None:
+        """Where the new lines of an element begin in ``entries``, or None for a gap."""
+        seen = self.seen.get(key, 0)
+        if not tail or len(entries) < tail:
+            return seen  # the element's whole log
+        # A full tail ends at the newest line and may begin anywhere: the longest overlap of its
+        # start with the last lines passed on says where the new ones begin.
+        lines, kept = [_entry(e) for e in entries], self.recent.get(key, [])
+        for overlap in range(min(len(lines), len(kept)), 0, -1):
+            if lines[:overlap] == kept[-overlap:]:
+                return overlap
+        return None
+
+
+def _entry(entry: dict[str, Any]) -> _Entry:
+    return (str(entry.get("OccurredAt")), str(entry.get("Category")), str(entry.get("MessageText")))
 
 
 _STEP_PREFIX = re.compile(r"^Step \d+: ")
@@ -121,6 +176,7 @@ class TaskWaiter:
         self.cursors: dict[str, _LogCursor] = {}
         #: per task, what its resource said when its log was last read (see ``_log_mark``)
         self.log_marks: dict[str, tuple[Any, ...]] = {}
+        self.read_at: dict[str, float] = {}  # per task, when its log was last read
         self.pacer: Pacer | None = None
         self.ends: _ExpectedEnds | None = None
 
@@ -146,6 +202,12 @@ class TaskWaiter:
         tasks = [t for t in self.space.tasks(list(pending)) if t.id in pending]
         if self.ends is not None:
             self.ends.observe(tasks, self.clock())
+        # A deployment that was already done before we came adds nothing to this build's log.
+        finals = [
+            t for t in tasks
+            if log and t.is_completed and not (pending[t.id].already_deployed and pending[t.id].state == t.state)
+        ]
+        read = self._read_logs(finals)
         changed_logs: list[tuple[Task, DeploymentResult]] = []
         # Ended tasks first: their verdicts are what the user waits for.
         for task in sorted(tasks, key=lambda t: not t.is_completed):
@@ -159,9 +221,7 @@ class TaskWaiter:
                 if log and task.state != "Queued" and self.log_marks.get(task.id) != _log_mark(task):
                     changed_logs.append((task, deployment))
                 continue
-            # A deployment that was already done before we came adds nothing to this build's log.
-            old_news = deployment.already_deployed and not changed
-            details = self._stream_log(task, deployment) if log and not old_news else None
+            details = self._stream_log(task, deployment, read[task.id]) if task.id in read else None
             # The final state comes after the last log lines, with the failure explained.
             if not task.succeeded:
                 self._explain_failure(deployment, task, details)
@@ -169,20 +229,45 @@ class TaskWaiter:
             if changed:
                 self.observer.task_updated(deployment)
         # Running tasks whose log changed, the longest unread first, while the budget allows.
-        changed_logs.sort(key=lambda pair: self.log_marks.get(pair[0].id) is not None)
+        changed_logs.sort(key=lambda pair: self.read_at.get(pair[0].id, float("-inf")))
         for task, deployment in changed_logs:
             if self.pacer is not None and not self.pacer.may_read_log(self.clock(), len(pending)):
                 break
-            self._stream_log(task, deployment)
+            self._stream_log(task, deployment, self._read_logs([task])[task.id])
 
-    def _stream_log(self, task: Task, deployment: DeploymentResult) -> dict[str, Any]:
-        """Pass on the task's new log lines; returns the details read, for reuse."""
-        if self.pacer is not None:
-            self.pacer.read_log(self.clock())
-        details = self.space.task_details(task.id)
+    def _read_logs(self, tasks: Sequence[Task]) -> dict[str, tuple[dict[str, Any], int | None]]:
+        """Read the logs of ``tasks`` (each from where its cursor is: a tail after the first read),
+        side by side when there are several: tasks that end together should not each wait
+        for the others' round trips before their verdicts are told."""
+        if not tasks:
+            return {}
+        now = self.clock()
+        wanted = []
+        for task in tasks:
+            if self.pacer is not None:
+                self.pacer.read_log(now, final=task.is_completed)
+            self.read_at[task.id] = now
+            wanted.append((task.id, TAIL if self.cursors.setdefault(task.id, _LogCursor()).started else None))
+        if len(wanted) == 1:
+            task_id, tail = wanted[0]
+            return {task_id: (self.space.task_details(task_id, tail), tail)}
+        with ThreadPoolExecutor(max_workers=min(len(wanted), _READERS)) as pool:
+            found = list(pool.map(lambda pair: self.space.task_details(*pair), wanted))
+        return {task_id: (details, tail) for (task_id, tail), details in zip(wanted, found, strict=True)}
+
+    def _stream_log(
+        self, task: Task, deployment: DeploymentResult, read: tuple[dict[str, Any], int | None]
+    ) -> dict[str, Any]:
+        """Pass on the new log lines of a read; returns the details, for reuse."""
+        details, tail = read
+        cursor = self.cursors[task.id]
+        lines = cursor.new_lines(details, tail)
+        if lines is None:  # more new lines than a tail holds: read the whole log once
+            if self.pacer is not None:
+                self.pacer.read_log(self.clock(), final=task.is_completed)
+            details = self.space.task_details(task.id)
+            lines = cursor.new_lines(details) or []
         self.log_marks[task.id] = _log_mark(task)
-        cursor = self.cursors.setdefault(task.id, _LogCursor())
-        lines = cursor.new_lines(details)
         if lines:
             self.observer.log_lines(deployment, lines)
         return details
