@@ -161,3 +161,35 @@ def test_reset_stops_running_tasks(sandbox: SandboxControl) -> None:
     sandbox.reset()
     assert time.monotonic() - started < 2
     assert sandbox.call("GET", f"/api/tasks/{task_id}").status_code == 404
+
+
+def test_details_tail_gives_the_last_lines_of_each_element(sandbox: SandboxControl) -> None:
+    task_id = sandbox.wait_for_task(deploy(sandbox)["TaskId"])["Id"]
+
+    def counts(details: dict[str, Any]) -> list[int]:
+        def walk(element: dict[str, Any]) -> list[int]:
+            return [len(element["LogElements"]), *(n for c in element["Children"] for n in walk(c))]
+        return walk(details["ActivityLogs"][0])
+
+    whole = sandbox.get(f"/api/tasks/{task_id}/details")
+    tailed = sandbox.get(f"/api/tasks/{task_id}/details", tail=1)
+    assert max(counts(whole)) > 1
+    assert counts(tailed) == [min(n, 1) for n in counts(whole)]
+    last = whole["ActivityLogs"][0]["Children"][1]["Children"][0]["LogElements"][-1]
+    assert tailed["ActivityLogs"][0]["Children"][1]["Children"][0]["LogElements"] == [last]
+
+
+def test_last_updated_time_is_never_older_than_the_newest_log_line(sandbox: SandboxControl) -> None:
+    """A waiter reads a log only when the task resource says it changed, so every line written
+    (a unit's first lines too, as it starts) moves LastUpdatedTime, as Octopus's does."""
+    sandbox.set_speed(0.2)
+    task_id = deploy(sandbox)["TaskId"]
+    deadline = time.monotonic() + 10
+    while True:
+        details = sandbox.get(f"/api/tasks/{task_id}/details")
+        stamps = [entry["OccurredAt"] for step in details["ActivityLogs"][0]["Children"]
+                  for element in [step, *step["Children"]] for entry in element["LogElements"]]
+        assert details["Task"]["LastUpdatedTime"] >= max(stamps, default=""), details["Task"]["LastUpdatedTime"]
+        if details["Task"]["IsCompleted"]:
+            return
+        assert time.monotonic() < deadline, "the task never completed"
