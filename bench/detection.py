@@ -1,7 +1,8 @@
 """How soon octorelease sees a task end, and what its wait costs: figures, not a test.
 
 Run with ``PYTHONPATH=. .venv/bin/python bench/detection.py [--short-runs N] [--long-runs N]
-[--long SECONDS]``; ``make bench`` calls ``detection(server)``.
+[--long SECONDS]``. From another script: ``detection(server, task_seconds, runs, name)`` on a
+started ``SandboxServer`` returns a ``Detection`` (``median``, ``p95``, ``per_second``, ``line()``).
 
 Each run deploys Worker 2.0.0 to its four environments at once (four tasks, one wait; package
 download and redeploy forced, so each task is two units of ``speed`` seconds) through the Python

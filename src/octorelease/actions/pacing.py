@@ -10,13 +10,15 @@ so that read is never put off, and is paid for in advance whenever the wait last
 there are tasks to read. When it does not, the final reads are the only excess (at most one
 per task), and they take no more than the tokens left, so they never delay the next poll.
 
-Within that budget the polls go where a finish is likely:
+Within that budget the polls go where an end is likely:
 
 - one early poll (``first``), for the short tasks of small projects and of the sandbox;
-- when the target's previous deployment says how long this one should take, sparse polls
-  (``far``) until then, which save tokens, a poll just after the expected end, and then polls
-  every ``near`` seconds while the saved tokens last;
-- without an expectation, one poll a second.
+- without an expectation, one poll a second (every 0.75 s with logs, leaving a third of the
+  budget to log reads);
+- when the target's previous deployment says how long this one should take, polls sparser
+  until the window where it may end (``spread``: 20 % of that duration either side), as much
+  denser within it (``stretch``: 1.5 times, twice with logs), with one just after the expected
+  end, and steady after it. The sparse polls save the tokens the dense ones spend.
 
 Everything here is arithmetic on the times it is given, so the schedule is the same in every
 run and tests can assert it exactly.
@@ -64,25 +66,46 @@ class Pace:
     rate: float = 1.0
     #: requests a second when logs are on (polls and log reads together)
     log_rate: float = 2.0
-    #: polls saved up at most, spent around an expected finish (besides the final reads)
-    saved: float = 3.0
+    #: gap between polls without an expectation: the budget's pace, and with logs a little
+    #: faster, leaving a third of the budget to log reads
+    steady: float = 1.0
+    log_steady: float = 0.75
+    #: tokens saved up at most (besides one final read per task), spent around an expected end
+    saved: float = 120.0
     #: tokens in hand when the wait starts: the early poll, and one more
     start: float = 2.0
     #: the first poll, this soon after the wait starts
     first: float = 0.1
     #: never two polls closer than this
     min_gap: float = 0.1
-    #: the poll after an expected finish comes this much after it (the finish is rarely early)
+    #: the poll after an expected end comes this much after it
     margin: float = 0.05
-    #: gap between polls once an expected finish has passed
-    near: float = 0.25
-    #: gap between polls while no finish is expected soon, and without an expectation
-    far: float = 1.5
-    steady: float = 1.0
+    #: how far, as a share of the previous deployment's duration, this one may end from it:
+    #: polls are ``stretch`` times as sparse before that window and as many times as dense
+    #: within it, which costs about what the sparse ones saved
+    spread: float = 0.2
+    stretch: float = 1.5
+    #: with logs the budget is twice as large, and the polls save more of it
+    log_stretch: float = 2.0
+    #: the window is at least this wide on each side of the expected end
+    least_spread: float = 0.5
 
 
 #: The pace of every wait unless a test or a benchmark gives another.
 DEFAULT_PACE = Pace()
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """When a task should end on our clock, and how long its previous deployment ran."""
+
+    end: float
+    seconds: float
+
+    def window(self, pace: Pace) -> tuple[float, float]:
+        """Where the end is likely: ``spread`` of the duration either side (``least_spread`` at least)."""
+        half = max(pace.spread * self.seconds, pace.least_spread)
+        return self.end - half, self.end + half
 
 
 class Pacer:
@@ -92,6 +115,8 @@ class Pacer:
     def __init__(self, start: float, tasks: int, log: bool, pace: Pace = DEFAULT_PACE) -> None:
         self.pace = pace
         self.start = start
+        self.steady = pace.log_steady if log else pace.steady
+        self.stretch = pace.log_stretch if log else pace.stretch
         rate = pace.log_rate if log else pace.rate
         self.budget = Bucket(rate, pace.saved + (tasks if log else 0), pace.start, start)
         self.last_poll: float | None = None
@@ -101,25 +126,25 @@ class Pacer:
         self.budget.spend(now)
         self.last_poll = now
 
-    def next_poll(self, now: float, expected_ends: Iterable[float | None]) -> float:
-        """When to poll next, given each pending task's expected end (None: unknown)."""
+    def next_poll(self, now: float, expected: Iterable[Expectation | None]) -> float:
+        """When to poll next, given what is expected of each pending task (None: nothing)."""
         pace, last = self.pace, self.last_poll
         if last is None:
             return max(now, self.start + pace.first)
-        wanted = [self._wanted(last, end) for end in expected_ends] or [last + pace.steady]
+        wanted = [self._wanted(last, e) for e in expected] or [last + self.steady]
         return self.budget.ready_at(max(min(wanted), last + pace.min_gap, now))
 
-    def _wanted(self, last: float, end: float | None) -> float:
+    def _wanted(self, last: float, expected: Expectation | None) -> float:
         """When one task would like the next poll."""
-        pace = self.pace
-        if end is None:
-            return last + pace.steady
-        just_after = end + pace.margin
-        if last >= just_after:  # the expected end has passed: look often while tokens last
-            return last + pace.near
-        sparse = last + pace.far
-        # No sparse poll shortly before the expected end: its token is worth more just after.
-        return just_after if just_after <= sparse + pace.far else sparse
+        if expected is None:
+            return last + self.steady
+        opens, closes = expected.window(self.pace)
+        if last < opens:  # sparse, but into the window, not past its start
+            return min(last + self.steady * self.stretch, opens)
+        if last < closes:  # dense, and right after the expected end
+            after = expected.end + self.pace.margin
+            return min(last + self.steady / self.stretch, after if after > last else float("inf"))
+        return last + self.steady
 
     def may_read_log(self, now: float, running: int) -> bool:
         """Whether a running task's changed log may be read now: only while the tokens held

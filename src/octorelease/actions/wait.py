@@ -1,7 +1,7 @@
 """One poller for all tasks of an action: paced polls, timeout, cancel, log streaming.
 
 Each poll asks for every pending task in ONE request (``/api/tasks?ids=A,B``). When to poll is
-``pacing.py``'s: an early poll, then about one a second, denser just after the moment the
+``pacing.py``'s: an early poll, then about one a second, denser around the moment the
 target's previous deployment says this one should end. A task's log (``/details``) is read
 only when logging and the task resource says it changed (its state, ``LastUpdatedTime``, or
 warnings), at a bounded rate, and always once when the task ends, so its last lines come
@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from octorelease.actions.pacing import DEFAULT_PACE, Pace, Pacer
+from octorelease.actions.pacing import DEFAULT_PACE, Expectation, Pace, Pacer
 from octorelease.actions.plan import WaitOptions
 from octorelease.actions.result import DeploymentResult, LogLine, Observer
 from octorelease.octopus import errors
@@ -358,11 +358,11 @@ class _ExpectedEnds:
             elif task.state == "Queued":  # it starts no sooner than now
                 self.anchors[task.id] = now
 
-    def of(self, task_id: str, expected_seconds: float | None) -> float | None:
+    def of(self, task_id: str, expected_seconds: float | None) -> Expectation | None:
         anchor = self.anchors.get(task_id)
         if anchor is None or expected_seconds is None:
             return None
-        return anchor + expected_seconds
+        return Expectation(anchor + expected_seconds, expected_seconds)
 
 
 def _stamp(value: Any) -> float | None:
