@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from octorelease._version import __version__
 from octorelease.handler.events import BUILD_EVENTS
 from octorelease.octopus import errors, secrets
 
@@ -177,7 +178,7 @@ def global_options(on_group: bool) -> Callable[[F], F]:
 
 
 @click.group(epilog=EXIT_CODES_HELP, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="octorelease")
+@click.version_option(version=__version__, prog_name="octorelease")
 @global_options(on_group=True)
 def cli() -> None:
     """Create, deploy and promote Octopus Deploy releases from any CI build."""
@@ -1119,6 +1120,15 @@ def _sigterm_unwinds() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def _without_httpx_cli() -> None:
+    """httpx's ``__init__`` imports httpx's own command line (``httpx._main``: rich.syntax,
+    rich.progress, pygments, a third of the client's import time) unless that import fails, and
+    then defines a stand-in; octorelease never runs it. Only the command line does this, in its
+    own process: a program that imports octorelease as a library keeps its httpx untouched."""
+    if "httpx" not in sys.modules:
+        sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return its exit code (tests call this with a list).
 
@@ -1126,6 +1136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     given (``secrets.redacted_output``)."""
     import os
 
+    _without_httpx_cli()
     args = list(argv) if argv is not None else sys.argv[1:]
     with secrets.redacted_output(secrets.secrets_of(args, os.environ)):
         return _main(args)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 
 
 def closest(word: str, choices: Iterable[str], *, ignore_case: bool = False, cutoff: float = 0.6) -> str | None:
     """The choice most like ``word`` (difflib's ratio of at least ``cutoff``), or None.
 
-    With ``ignore_case`` the comparison is case-insensitive and the choice is returned as written."""
+    With ``ignore_case`` the comparison is case-insensitive and the choice is returned as written.
+    difflib is imported here, on the first suggestion: the command line imports this module at
+    start-up (``handler/events.py``), and ``--help`` must not pay for it."""
+    import difflib
+
     options = list(choices)
     if not ignore_case:
         close = difflib.get_close_matches(word, options, n=1, cutoff=cutoff)

@@ -17,9 +17,6 @@ import sys
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, TextIO
-from urllib.parse import unquote, urlsplit
-
-from octorelease.safe_text import redact
 
 #: Shorter pieces of a URL's credentials are not hidden: hiding every ``x`` garbles the output.
 MIN_SECRET_LENGTH = 4
@@ -29,7 +26,10 @@ _active: set[str] | None = None
 
 def url_secrets(url: str) -> list[str]:
     """The credentials a URL carries (user, password, query and fragment values), raw and
-    percent-decoded: what output must never show, though such a URL is refused."""
+    percent-decoded: what output must never show, though such a URL is refused. urllib.parse
+    is imported here, not at start-up: ``--help`` and ``--version`` have no URL."""
+    from urllib.parse import unquote, urlsplit
+
     try:
         parts = urlsplit(url.strip())
         netloc, query, fragment = parts.netloc, parts.query, parts.fragment
@@ -55,7 +55,8 @@ def secrets_of(args: Sequence[str], environ: Mapping[str, str]) -> set[str]:
                 into.append(arg.split("=", 1)[1])
     found = {key for key in keys if key}
     for url in urls:
-        found.update(url_secrets(url))
+        if url:
+            found.update(url_secrets(url))
     return found
 
 
@@ -95,7 +96,12 @@ class RedactingStream:
 
     def _emit(self, upto: int) -> None:
         if upto > 0:
-            self._stream.write(redact(self._pending[:upto], self._secrets))
+            text = self._pending[:upto]
+            if self._secrets:  # none for --help: safe_text compiles its patterns when imported
+                from octorelease.safe_text import redact
+
+                text = redact(text, self._secrets)
+            self._stream.write(text)
             self._pending = self._pending[upto:]
 
     def _possible_start(self) -> int:
