@@ -33,8 +33,10 @@ pytest: install $(COMPAT)/node_modules/.installed
 
 test: lint typecheck pytest
 
-bench: install
-	$(BIN)/python bench/run.py
+# One table: octorelease against the official npm client on the same jobs (a few minutes;
+# BENCH_ARGS=--smoke checks the harness in about two, --only SECTION runs one part).
+bench: install $(COMPAT)/node_modules/.installed
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(COMPAT)/node_modules

@@ -1,120 +1,519 @@
-"""Benchmarks that print figures (not tests): start-up time and the cost of a promotion.
+"""``make bench``: octorelease against the official client, on the same jobs, in one table.
 
-Run with ``make bench``. It starts the sandbox on a free port, then measures:
+Every figure of issue 11 is measured in one run: octorelease (its console script, a fresh
+process per job, as a CI step runs it), the official npm client ``@octopusdeploy/api-client``
+doing the same job (``bench/node/official.mjs``, the version the compatibility test installs),
+their ratio, the target and whether it is met. Requests and bytes are counted by a proxy between
+each client and the sandbox (``bench/proxy.py``); the sandbox runs in its own process.
 
-* how long ``octorelease --help`` takes in a fresh interpreter (median of several runs);
-* for a promotion to 1 and to 3 environments with waiting: wall time, requests sent by kind,
-  and how many task-poll cycles were needed (each cycle is ONE request for all tasks);
-* the promotion to 3 environments again through a flaky sandbox (``--faults``, seeded), with the
-  default retry policy: requests sent, faults met, retries, and the price in time.
+Sections (``--only`` picks some): startup, detection, waiting, jobs, flat, scale. ``--smoke``
+runs each with the smallest sizes, to check the harness itself in seconds, not to measure.
 """
 
 from __future__ import annotations
 
-import logging
+import argparse
+import os
+import platform
+import random
+import re
 import statistics
-import subprocess
 import sys
 import time
-from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
 
-import httpx
+sys.path.insert(0, str(Path(__file__).parent))  # bench/'s modules
+sys.path.insert(1, str(Path(__file__).parent.parent))  # testing/
 
-from octorelease import Octopus
-from octorelease.actions.plan import WaitOptions
-from octorelease.sandbox.server import SandboxServer
-
-
-def startup_seconds(runs: int = 7) -> float:
-    timings = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "octorelease.cli", "--help"], check=True, capture_output=True)
-        timings.append(time.perf_counter() - started)
-    return statistics.median(timings)
+from clients import Run, completed_at, node_available, octorelease, official
+from estate import PROJECT, RELEASE, environment, estate_file
+from proxy import CountingProxy, Exchange
+from sandbox_process import SandboxProcess
 
 
-def request_kind(path: str) -> str:
-    parts = [p for p in path.split("/") if p and not p.startswith("Spaces-")]
-    if len(parts) >= 2 and parts[1] in ("tasks",) and len(parts) > 3:
-        return "tasks/{id}/" + parts[3]
-    return "/".join(parts[1:3]) if len(parts) > 1 else path
+@dataclass
+class Row:
+    """One line of the table: a figure for octorelease, for the official client, and the verdict."""
+
+    figure: str
+    ours: str
+    theirs: str = "—"
+    ratio: str = "—"
+    target: str = "—"
+    met: bool | None = None
 
 
-def promote_cost(server: SandboxServer, targets: list[str]) -> None:
-    control = httpx.Client(base_url=server.url)
-    control.post("/_sandbox/reset", json={"seed": "demo"})
-    control.post("/_sandbox/speed", json={"seconds_per_step": 0.05})
-    control.delete("/_sandbox/requests")
+@dataclass
+class Sizes:
+    """How much of each thing one run measures; ``SMOKE`` only checks that the harness works."""
+
+    startup_runs: int = 15
+    short_task: float = 1.5  # seconds per task (one script step)
+    short_samples: int = 10  # per client
+    long_task: float = 40.0
+    long_samples: int = 6
+    wait_task: float = 6.0
+    many_tasks: int = 12  # "N tasks" while waiting
+    job_repeats: int = 3
+    large_seed: str = "large"
+    endpoint_repeats: int = 15
+    poll_seconds: float = 3.0
+    poll_tasks: int = 3000
+    idle_seconds: float = 10.0
+    notes: list[str] = field(default_factory=list)
+
+
+SMOKE = Sizes(startup_runs=1, short_task=0.2, short_samples=1, long_task=0.5, long_samples=1, wait_task=0.5,
+              many_tasks=2, job_repeats=1, large_seed="large:environments=20,machines=40,releases=20,deployments=40",
+              endpoint_repeats=1, poll_seconds=0.5, poll_tasks=10, idle_seconds=0.5)
+
+
+def ratio(ours: float, theirs: float) -> str:
+    return f"{ours / theirs:.2f}x" if theirs else "—"
+
+
+def log(message: str) -> None:
+    """Progress on stderr: the table alone goes to stdout."""
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """The nearest-rank percentile (p95 of 10 samples is the largest)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(fraction * len(ordered) + 0.5) - 1))]
+
+
+# -- start-up ----------------------------------------------------------------------------------------
+
+
+def section_startup(sizes: Sizes) -> list[Row]:
+    from startup import startup_medians
+
+    medians = startup_medians(sizes.startup_runs)
+    click = medians["click"]
+    return [Row(f"start-up: octorelease --{name} (vs python -c 'import click')", f"{medians[name] * 1000:.0f} ms",
+                f"{click * 1000:.0f} ms", ratio(medians[name], click), "≤ 1.5x", medians[name] <= 1.5 * click)
+            for name in ("help", "version")]
+
+
+# -- detection -----------------------------------------------------------------------------------------
+
+
+def _deploy_one(url: str, client: str, env: str, delay: float, *extra: str) -> Run:
+    time.sleep(delay)
+    if client == "octorelease":
+        return octorelease(url, "deploy", "--project", PROJECT, "--release", RELEASE, "--to", env, *extra)
+    return official(url, "deploy", project=PROJECT, release=RELEASE, to=[env], wait=True)
+
+
+def _detections(sandbox: SandboxProcess, samples: int, stagger: float, rounds: int) -> dict[str, list[float]]:
+    """Seconds from each task's completion on the server to its client reporting it, per client."""
+    found: dict[str, list[float]] = {"octorelease": [], "official": []}
+    per_round = -(-samples // rounds)
+    number = 0
+    for _ in range(rounds):
+        jobs = []
+        for _ in range(per_round):
+            for client in found:
+                number += 1
+                jobs.append((client, environment(number)))
+        with ThreadPoolExecutor(len(jobs)) as pool:
+            runs = list(pool.map(lambda job: _deploy_one(sandbox.url, job[0], job[1], random.uniform(0, stagger)),
+                                 jobs))
+        for (client, _), run in zip(jobs, runs, strict=True):
+            run.check(f"{client} deploy")
+            for task_id, seen in run.finished().items():
+                found[client].append(seen - completed_at(sandbox.get(f"/api/tasks/{task_id}")))
+    return found
+
+
+def section_detection(sizes: Sizes, sandbox: SandboxProcess) -> list[Row]:
+    rows = []
+    for kind, seconds, samples, stagger, rounds in (
+            ("short", sizes.short_task, sizes.short_samples, 0.5, max(1, sizes.short_samples // 2)),
+            ("long", sizes.long_task, sizes.long_samples, min(8.0, sizes.long_task / 4), 1)):
+        sandbox.set_speed(seconds)
+        log(f"detection: {samples} {kind} tasks ({seconds:g} s) per client")
+        found = _detections(sandbox, samples, stagger, rounds)
+        for name, fraction, limit in (("median", 0.5, 0.5), ("p95", 0.95, 1.0)):
+            ours = statistics.median(found["octorelease"]) if fraction == 0.5 else percentile(found["octorelease"],
+                                                                                              fraction)
+            theirs = statistics.median(found["official"]) if fraction == 0.5 else percentile(found["official"],
+                                                                                             fraction)
+            rows.append(Row(f"detection {name}, {kind} tasks ({seconds:g} s, {len(found['octorelease'])} runs)",
+                            f"{ours:.2f} s", f"{theirs:.2f} s", ratio(ours, theirs), f"≤ {limit:g} s", ours <= limit))
+    return rows
+
+
+# -- requests while waiting ------------------------------------------------------------------------------
+
+
+def waiting_rate(exchanges: list[Exchange]) -> float:
+    """Requests per second after the last POST (the deployments were made: only waiting is left)."""
+    posts = [e.started for e in exchanges if e.method == "POST"]
+    after = [e for e in exchanges if posts and e.started > posts[-1]]
+    if len(after) < 2:
+        return 0.0
+    return len(after) / (after[-1].started - posts[-1])
+
+
+@contextmanager
+def proxied(sandbox: SandboxProcess) -> Iterator[CountingProxy]:
+    with CountingProxy(sandbox.port) as proxy:
+        yield proxy
+
+
+def _counted(sandbox: SandboxProcess, job: Callable[[str], Run]) -> tuple[Run, list[Exchange]]:
+    with proxied(sandbox) as proxy:
+        run = job(proxy.url)
+        return run, proxy.take()
+
+
+def section_waiting(sizes: Sizes, sandbox: SandboxProcess) -> list[Row]:
+    sandbox.set_speed(sizes.wait_task)
+    rows = []
+    for tasks in (1, sizes.many_tasks):
+        for log_on in (False, True):
+            log(f"waiting: {tasks} task(s) of {sizes.wait_task:g} s, logs {'on' if log_on else 'off'}")
+            ours_envs = [environment(n) for n in range(1, tasks + 1)]
+            theirs_envs = [environment(n) for n in range(tasks + 1, 2 * tasks + 1)]
+            targets = [arg for env in ours_envs for arg in ("--to", env)]
+
+            def ours(url: str, targets: list[str] = targets, log_on: bool = log_on) -> Run:
+                return octorelease(url, "deploy", "--project", PROJECT, "--release", RELEASE, *targets,
+                                   "--log" if log_on else "--no-log").check("octorelease deploy")
+
+            def theirs(url: str, envs: list[str] = theirs_envs, log_on: bool = log_on) -> Run:
+                return official(url, "deploy", project=PROJECT, release=RELEASE, to=envs, wait=True,
+                                log=log_on).check("official deploy")
+
+            with ThreadPoolExecutor(2) as pool:
+                mine, other = pool.submit(_counted, sandbox, ours), pool.submit(_counted, sandbox, theirs)
+                our_rate, their_rate = waiting_rate(mine.result()[1]), waiting_rate(other.result()[1])
+            limit = 2.0 if log_on else 1.0
+            rows.append(Row(f"requests/s while waiting, {tasks} task(s), logs {'on' if log_on else 'off'}",
+                            f"{our_rate:.2f}/s", f"{their_rate:.2f}/s", ratio(our_rate, their_rate),
+                            f"≤ {limit:g}/s", our_rate <= limit))
+    return rows
+
+
+# -- the same jobs, on the demo seed ---------------------------------------------------------------------
+
+
+@dataclass
+class Job:
+    """One job for both clients: octorelease's arguments and the official client's job and arguments."""
+
+    name: str
+    ours: list[str]
+    theirs: str
+    theirs_args: dict[str, object]
+
+    def run_ours(self, url: str) -> Run:
+        return octorelease(url, *self.ours).check(f"octorelease {' '.join(self.ours)}")
+
+    def run_theirs(self, url: str) -> Run:
+        return official(url, self.theirs, **self.theirs_args).check(f"official {self.theirs} {self.theirs_args}")
+
+
+def _worker_promote(targets: list[str]) -> Job:
+    return Job(f"promote setup, K={len(targets)}",
+               ["promote", "--project", "Worker", "--from", "Development", *[a for t in targets for a in ("--to", t)],
+                "--no-wait"], "promote", {"project": "Worker", "from": "Development", "to": targets})
+
+
+DEMO_JOBS = {
+    "deploy": Job("deploy-and-wait, logs off", ["deploy", "--project", "Web", "--release", "1.1.0", "--to", "Test",
+                                                "--no-log"],
+                  "deploy", {"project": "Web", "release": "1.1.0", "to": ["Test"], "wait": True}),
+    "deploy-log": Job("deploy-and-wait, logs on", ["deploy", "--project", "Web", "--release", "1.1.0", "--to", "Test"],
+                      "deploy", {"project": "Web", "release": "1.1.0", "to": ["Test"], "wait": True, "log": True}),
+    "promote-1": _worker_promote(["Test"]),
+    "promote-3": _worker_promote(["Test", "Staging", "Production"]),
+    "create": Job("create", ["create", "--project", "Web", "--version", "9.0.0", "--package", "Deploy web=1.3.0"],
+                  "create", {"project": "Web", "version": "9.0.0", "packages": ["Deploy web:1.3.0"]}),
+    "create-deploy": Job("create --deploy-to (no wait)",
+                         ["create", "--project", "Web", "--version", "9.0.0", "--package", "Deploy web=1.3.0",
+                          "--deploy-to", "Development", "--no-wait"],
+                         "create", {"project": "Web", "version": "9.0.0", "packages": ["Deploy web:1.3.0"],
+                                    "to": ["Development"]}),
+}
+
+
+@dataclass
+class Measured:
+    """A job's medians over its runs, for one client."""
+
+    requests: float
+    bytes_down: float
+    seconds: float
+    exchanges: list[Exchange]
+
+
+def _measure(sandbox: SandboxProcess, run: Callable[[str], Run], repeats: int, reset: str | None,
+             speed: float) -> Measured:
+    counts, sizes, walls, last = [], [], [], []
+    for _ in range(repeats):
+        if reset:
+            sandbox.control("POST", "reset", {"seed": reset})
+            sandbox.set_speed(speed)
+        result, exchanges = _counted(sandbox, run)
+        counts.append(len(exchanges))
+        sizes.append(sum(e.bytes_down for e in exchanges))
+        walls.append(result.seconds)
+        last = exchanges
+    return Measured(statistics.median(counts), statistics.median(sizes), statistics.median(walls), last)
+
+
+def _refetches(exchanges: list[Exchange]) -> list[str]:
+    """GETs of what the client already had: the created release after its POST, the project twice."""
+    created = [i for i, e in enumerate(exchanges) if e.method == "POST" and "/releases" in e.path]
+    after = exchanges[created[0] + 1:] if created else []
+    again = [f"GET {e.path}" for e in after if e.method == "GET" and "/releases/" in e.path
+             and "/deployments/" not in e.path]
+    projects = [e.target for e in exchanges
+                if e.method == "GET" and re.search(r"/projects(/Projects-\d+)?$", e.path)]
+    if len(projects) > 1:
+        again.append(f"the project {len(projects)} times")
+    return again
+
+
+def section_jobs(sizes: Sizes, sandbox: SandboxProcess) -> list[Row]:
+    rows = []
+    speed = 0.3
+    for key, job in DEMO_JOBS.items():
+        log(f"jobs: {job.name}")
+        ours = _measure(sandbox, job.run_ours, sizes.job_repeats, "demo", speed)
+        theirs = _measure(sandbox, job.run_theirs, sizes.job_repeats, "demo", speed)
+        requests = Row(f"{job.name}: requests", f"{ours.requests:g}", f"{theirs.requests:g}",
+                       ratio(ours.requests, theirs.requests))
+        if key.startswith("deploy"):
+            requests.target, requests.met = "≤ client + 1", ours.requests <= theirs.requests + 1
+            rows.append(requests)
+            rows.append(Row(f"{job.name}: wall", f"{ours.seconds:.2f} s", f"{theirs.seconds:.2f} s",
+                            ratio(ours.seconds, theirs.seconds), "< client", ours.seconds < theirs.seconds))
+        elif key.startswith("promote"):
+            k = len(job.theirs_args["to"])  # type: ignore[arg-type]
+            requests.target, requests.met = f"≤ 5 + K = {5 + k}", ours.requests <= 5 + k
+            rows.append(requests)
+        else:
+            again = _refetches(ours.exchanges)
+            requests.target, requests.met = "no GET of what it has", not again
+            if again:
+                requests.figure += f" (again: {', '.join(again)})"
+            rows.append(requests)
+    return rows
+
+
+# -- flat cost: the large estate against the demo seed ---------------------------------------------------
+
+
+def flat_jobs(seed: str) -> list[Job]:
+    """create, deploy and promote (no waiting: the cost of the estate, not of the task), in that
+    order, on a fresh sandbox of ``seed``. The names are the demo's; the large seed keeps them."""
+    return [
+        Job("create", ["create", "--project", "Web", "--version", "9.0.0", "--package", "Deploy web=1.3.0"],
+            "create", {"project": "Web", "version": "9.0.1", "packages": ["Deploy web:1.3.0"]}),
+        Job("deploy", ["deploy", "--project", "Web", "--release", "1.1.0", "--to", "Test", "--no-wait"],
+            "deploy", {"project": "Web", "release": "1.1.0", "to": ["Test"]}),
+        Job("promote", ["promote", "--project", "Worker", "--from", "Development", "--to", "Test", "--no-wait"],
+            "promote", {"project": "Worker", "from": "Development", "to": ["Test"]}),
+    ]
+
+
+def _kb(size: float) -> str:
+    return f"{size / 1024:.1f} KB" if size < 1024 * 1024 else f"{size / 1024 / 1024:.2f} MB"
+
+
+def _flat_runs(seed: str) -> tuple[dict[str, tuple[Measured, Measured]], list[Exchange], float]:
+    """Each flat job on a fresh sandbox of ``seed``: (ours, theirs), every exchange, start seconds."""
+    found: dict[str, tuple[Measured, Measured]] = {}
+    exchanges: list[Exchange] = []
+    with SandboxProcess(seed=seed, speed=0.05) as sandbox:
+        for job in flat_jobs(seed):
+            ours = _measure(sandbox, job.run_ours, 1, None, 0.05)
+            theirs = _measure(sandbox, job.run_theirs, 1, None, 0.05)
+            found[job.name] = (ours, theirs)
+            exchanges += ours.exchanges + theirs.exchanges
+    return found, exchanges, sandbox.seconds_to_start
+
+
+def section_flat(sizes: Sizes) -> tuple[list[Row], list[Exchange]]:
+    log("flat: the jobs on the demo seed")
+    demo, _, _ = _flat_runs("demo")
+    log(f"flat: the jobs on --seed {sizes.large_seed} (seeding takes a while)")
+    large, exchanges, seeded = _flat_runs(sizes.large_seed)
+    sizes.notes.append(f"--seed {sizes.large_seed} started in {seeded:.0f} s")
+    rows = []
+    for name, ((ours_demo, theirs_demo), (ours_large, theirs_large)) in ((n, (demo[n], large[n])) for n in demo):
+        for figure, get, show, limit in (
+                ("requests", lambda m: m.requests, lambda v: f"{v:g}", 1.0),
+                ("bytes", lambda m: m.bytes_down, _kb, 2.0),
+                ("wall", lambda m: m.seconds, lambda v: f"{v:.2f} s", 1.5)):
+            ours_growth = get(ours_large) / get(ours_demo)
+            theirs_growth = get(theirs_large) / get(theirs_demo)
+            rows.append(Row(f"flat cost, {name}: {figure}, demo → large",
+                            f"{show(get(ours_demo))} → {show(get(ours_large))} ({ours_growth:.2f}x)",
+                            f"{show(get(theirs_demo))} → {show(get(theirs_large))} ({theirs_growth:.2f}x)",
+                            ratio(get(ours_large), get(theirs_large)),
+                            "same" if figure == "requests" else f"≤ {limit:g}x demo", ours_growth <= limit))
+    return rows, exchanges
+
+
+# -- sandbox scale ---------------------------------------------------------------------------------------
+
+#: Ids in a path, so that requests for different tasks or releases count as one endpoint.
+_IDS = re.compile(r"(?<=/)(?:[A-Za-z]+-\d+|\d+(?:\.\d+)+[^/]*)(?=/|$)")
+
+
+def endpoint(exchange: Exchange) -> str:
+    return f"{exchange.method} {_IDS.sub('{id}', exchange.path)}"
+
+
+def _endpoint_medians(sandbox: SandboxProcess, exchanges: list[Exchange], repeats: int) -> dict[str, float]:
+    """Median seconds per endpoint: each GET the clients sent replayed ``repeats`` times straight
+    to the sandbox; a write as the proxy timed it when the client sent it (a replay would write)."""
+    timings: dict[str, list[float]] = {}
+    seen: set[str] = set()
+    for exchange in exchanges:
+        if exchange.method != "GET":
+            if exchange.seconds is not None:
+                timings.setdefault(endpoint(exchange), []).append(exchange.seconds)
+            continue
+        if exchange.target in seen:
+            continue
+        seen.add(exchange.target)
+        for _ in range(repeats):
+            started = time.perf_counter()
+            sandbox.http.get(exchange.target)
+            timings.setdefault(endpoint(exchange), []).append(time.perf_counter() - started)
+    return {name: statistics.median(values) for name, values in timings.items()}
+
+
+def poll_target(exchanges: list[Exchange]) -> str | None:
+    """The request a client repeats while it waits (its poll), with ``{task}`` for the task id."""
+    posts = [i for i, e in enumerate(exchanges) if e.method == "POST"]
+    waiting = [re.sub(r"ServerTasks-\d+", "{task}", e.target) for e in exchanges[posts[-1] + 1:]] if posts else []
+    return max(set(waiting), key=waiting.count) if waiting else None
+
+
+def _polls_per_second(sandbox: SandboxProcess, target: str, tasks: int, seconds: float) -> float:
+    """Requests per second the sandbox answers for ``target`` (``{task}``: each of ``tasks`` tasks in turn)."""
+    script = Path(__file__).parent / "node" / "polls.mjs"
+    run = octorelease_free_run(["node", str(script), sandbox.url, target, str(tasks), str(seconds)])
+    return float(run.lines[-1][1])
+
+
+def octorelease_free_run(command: list[str]) -> Run:
+    from clients import run_timed
+
+    return run_timed(command).check(" ".join(command[:2]))
+
+
+def section_scale(sizes: Sizes, exchanges: list[Exchange], polls: dict[str, str | None]) -> list[Row]:
+    rows = []
+    with SandboxProcess(seed=sizes.large_seed, speed=0.05) as sandbox:
+        census = sandbox.control("GET", "census")
+        tasks = int(census.get("tasks", 0) or 0)
+        log(f"scale: {len(exchanges)} requests' endpoints replayed on --seed {sizes.large_seed} ({tasks} tasks)")
+        medians = _endpoint_medians(sandbox, exchanges, sizes.endpoint_repeats)
+        slowest = max(medians, key=lambda name: medians[name])
+        over = sorted(name for name, value in medians.items() if value > 0.010)
+        rows.append(Row(f"sandbox: slowest endpoint median, large estate ({len(medians)} endpoints)",
+                        f"{medians[slowest] * 1000:.1f} ms ({slowest})", target="≤ 10 ms each",
+                        met=not over))
+        if over:
+            rows[-1].figure += f"; over 10 ms: {', '.join(over)}"
+        rates = {}
+        for client, target in polls.items():
+            if target:
+                log(f"scale: polls/s of {client}'s poll {target}")
+                rates[client] = _polls_per_second(sandbox, target, min(tasks, sizes.poll_tasks), sizes.poll_seconds)
+        if "octorelease" in rates:
+            theirs = rates.get("official", 0.0)
+            rows.append(Row(f"sandbox: task polls/s, {min(tasks, sizes.poll_tasks)} tasks polled in turn",
+                            f"{rates['octorelease']:.0f}/s", f"{theirs:.0f}/s" if theirs else "—",
+                            ratio(rates["octorelease"], theirs), "≥ 500/s", rates["octorelease"] >= 500))
+        log(f"scale: idle CPU over {sizes.idle_seconds:g} s")
+        before = sandbox.cpu_seconds()
+        time.sleep(sizes.idle_seconds)
+        idle = (sandbox.cpu_seconds() - before) / sizes.idle_seconds
+        rows.append(Row(f"sandbox: idle CPU, large estate ({tasks} tasks)", f"{idle * 100:.1f}% of a core",
+                        target="≤ 2%", met=idle <= 0.02))
+    return rows
+
+
+# -- the table ---------------------------------------------------------------------------------------------
+
+
+def machine() -> str:
+    load = os.getloadavg()
+    return (f"{platform.node()} {platform.system()} {platform.release()} {platform.machine()}, {os.cpu_count()} CPUs, "
+            f"Python {platform.python_version()}, load {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}, "
+            f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+
+
+def table(rows: list[Row]) -> str:
+    lines = ["| figure | octorelease | official client | ratio | target | met |", "|---|---|---|---|---|---|"]
+    verdict = {True: "met", False: "**missed**", None: "—"}
+    lines += [f"| {r.figure} | {r.ours} | {r.theirs} | {r.ratio} | {r.target} | {verdict[r.met]} |" for r in rows]
+    return "\n".join(lines)
+
+
+SECTIONS = ("startup", "detection", "waiting", "jobs", "flat", "scale")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--smoke", action="store_true", help="smallest sizes: checks the harness, measures nothing")
+    parser.add_argument("--only", action="append", choices=SECTIONS, help="run only this section (repeatable)")
+    parser.add_argument("--large-seed", help="the large estate's --seed (default: 'large', the issue's sizes)")
+    options = parser.parse_args(argv)
+    sizes = SMOKE if options.smoke else Sizes()
+    if options.large_seed:
+        sizes.large_seed = options.large_seed
+    wanted = options.only or list(SECTIONS)
+    missing = node_available()
+    if missing and set(wanted) - {"startup"}:
+        print(f"bench: the official client cannot run: {missing}", file=sys.stderr)
+        return 2
     started = time.perf_counter()
-    with Octopus(server.url, server.api_key) as octopus:
-        result = octopus.promote("Worker", source="Development", to=targets, wait=WaitOptions(log=False))
-    elapsed = time.perf_counter() - started
-    requests = control.get("/_sandbox/requests").json()
-    kinds = Counter(request_kind(r["path"]) for r in requests)
-    polls = kinds.get("tasks", 0)
-    print(
-        f"promote to {len(targets)} environment(s): ok={result.ok} in {elapsed:.2f}s, "
-        f"{len(requests)} requests ({len(requests) - polls} + {polls} poll cycles)"
-    )
-    for kind, count in sorted(kinds.items()):
-        print(f"    {count:3d}  {kind}")
-
-
-#: Some of every kind of fault, at rates a bad day might bring; seeded, so every run meets the same.
-FLAKY = "503:0.1,429:0.05,reset:0.05,lost:0.05,seed=7"
-
-
-class RetryCounter(logging.Handler):
-    """Counts the client's retries (``octopus/http.py`` logs each one in one place)."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.INFO)
-        self.retries = 0
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.retries += record.getMessage().startswith("retrying ")
-
-
-def promote_through_faults(server: SandboxServer, targets: list[str], spec: str) -> None:
-    control = httpx.Client(base_url=server.url)
-    control.post("/_sandbox/reset", json={"seed": "demo"})
-    control.post("/_sandbox/speed", json={"seconds_per_step": 0.05})
-    control.delete("/_sandbox/requests")
-    control.post("/_sandbox/faults/http", json={"spec": spec}).raise_for_status()
-    counter = RetryCounter()
-    http_log = logging.getLogger("octorelease.http")
-    http_log.addHandler(counter)
-    http_log.setLevel(logging.INFO)
-    started = time.perf_counter()
-    try:
-        with Octopus(server.url, server.api_key) as octopus:
-            result = octopus.promote("Worker", source="Development", to=targets, wait=WaitOptions(log=False))
-    finally:
-        http_log.removeHandler(counter)
-    elapsed = time.perf_counter() - started
-    requests = control.get("/_sandbox/requests").json()
-    control.delete("/_sandbox/faults/http")
-    faults = Counter(r["fault"] for r in requests if "fault" in r)
-    listed = control.get("/api/Spaces-1/deployments", params={"projects": "Projects-2", "take": 100},
-                         headers={"X-Octopus-ApiKey": server.api_key}).json()["Items"]
-    created = sum(d["EnvironmentId"] != "Environments-1" for d in listed)  # Development had one already
-    posts = sum(r["method"] == "POST" and r["path"].endswith("/deployments") for r in requests)
-    print(
-        f"promote to {len(targets)} environment(s) with --faults {spec}: ok={result.ok} in {elapsed:.2f}s, "
-        f"{len(requests)} requests, {sum(faults.values())} faults met "
-        f"({', '.join(f'{k} {v}' for k, v in sorted(faults.items()))}), {counter.retries} retries by the "
-        f"HTTP layer, {posts - len(targets)} POSTs sent again after a look, {created} deployments created"
-    )
-
-
-def main() -> None:
-    print(f"octorelease --help: median {startup_seconds() * 1000:.0f} ms over 7 runs")
-    with SandboxServer(port=0, speed=0.05) as server:
-        promote_cost(server, ["Test"])
-        promote_cost(server, ["Test", "Staging", "Production"])
-        promote_through_faults(server, ["Test", "Staging", "Production"], FLAKY)
+    rows: list[Row] = []
+    polls: dict[str, str | None] = {}
+    if "startup" in wanted:
+        log("start-up")
+        rows += section_startup(sizes)
+    if {"detection", "waiting"} & set(wanted):
+        bench_estate = estate_file(max(2 * sizes.many_tasks, 2 * sizes.long_samples, 2 * sizes.short_samples))
+        with SandboxProcess(seed=str(bench_estate), speed=sizes.short_task) as sandbox:
+            if "detection" in wanted:
+                rows += section_detection(sizes, sandbox)
+            if "waiting" in wanted:
+                rows += section_waiting(sizes, sandbox)
+    if "jobs" in wanted:
+        with SandboxProcess(seed="demo", speed=0.3) as sandbox:
+            rows += section_jobs(sizes, sandbox)
+            for client, job in (("octorelease", DEMO_JOBS["deploy"].run_ours),
+                                ("official", DEMO_JOBS["deploy"].run_theirs)):
+                polls[client] = poll_target(_counted(sandbox, job)[1])
+    exchanges: list[Exchange] = []
+    if "flat" in wanted:
+        flat_rows, exchanges = section_flat(sizes)
+        rows += flat_rows
+    if "scale" in wanted:
+        rows += section_scale(sizes, exchanges, polls)
+    print(machine())
+    print(table(rows))
+    for note in sizes.notes:
+        print(f"- {note}")
+    met = [r.met for r in rows if r.met is not None]
+    print(f"{sum(met)} of {len(met)} targets met; {time.perf_counter() - started:.0f} s")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
