@@ -421,7 +421,7 @@ def section_scale(sizes: Sizes, sandbox: SandboxProcess, exchanges: list[Exchang
     """The sandbox's own figures on the large estate: per endpoint, polls, idle CPU."""
     rows = []
     census = sandbox.control("GET", "census")
-    tasks = int(census.get("tasks", 0) or 0)
+    tasks = int(census.get("task", 0) or 0)
     log(f"scale: {len(exchanges)} requests' endpoints replayed on --seed {sizes.large_seed} ({tasks} tasks)")
     medians = _endpoint_medians(sandbox, exchanges, sizes.endpoint_repeats)
     slowest = max(medians, key=lambda name: medians[name])
