@@ -513,6 +513,8 @@ def main(argv: list[str] | None = None) -> int:
             if "flat" in wanted:
                 flat_rows, exchanges = section_flat(sizes, large)
                 rows += flat_rows
+            else:  # the endpoints the clients use on the large estate, to time them
+                exchanges = [e for runs in _flat_runs(large).values() for m in runs for e in m.exchanges]
             if "scale" in wanted:
                 rows += section_scale(sizes, large, exchanges, polls)
     print(machine())
