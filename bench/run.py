@@ -270,11 +270,14 @@ def _measure(sandbox: SandboxProcess, run: Callable[[str], Run], repeats: int, r
 
 
 def _refetches(exchanges: list[Exchange]) -> list[str]:
-    """GETs of what the client already had: the created release after its POST, the project twice."""
+    """What ``create`` fetched that it had, or did not need (issue 11): the release list (only a
+    hint needs it, and a new version's 404 is no error), the created release after its POST, the
+    project more than once."""
     created = [i for i, e in enumerate(exchanges) if e.method == "POST" and "/releases" in e.path]
     after = exchanges[created[0] + 1:] if created else []
-    again = [f"GET {e.path}" for e in after if e.method == "GET" and "/releases/" in e.path
-             and "/deployments/" not in e.path]
+    again = [f"GET {e.path} (list)" for e in exchanges if e.method == "GET" and e.path.endswith("/releases")]
+    again += [f"GET {e.path}" for e in after if e.method == "GET" and "/releases/" in e.path
+              and "/deployments/" not in e.path]
     projects = [e.target for e in exchanges
                 if e.method == "GET" and re.search(r"/projects(/Projects-\d+)?$", e.path)]
     if len(projects) > 1:
