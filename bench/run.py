@@ -51,7 +51,7 @@ class Row:
 class Sizes:
     """How much of each thing one run measures; ``SMOKE`` only checks that the harness works."""
 
-    startup_runs: int = 15
+    startup_runs: int = 10
     short_task: float = 1.5  # seconds per task (one script step)
     short_samples: int = 10  # per client
     long_task: float = 40.0
@@ -308,7 +308,8 @@ def section_jobs(sizes: Sizes, sandbox: SandboxProcess) -> list[Row]:
             again = _refetches(ours.exchanges)
             requests.target, requests.met = "no GET of what it has", not again
             if again:
-                requests.figure += f" (again: {', '.join(again)})"
+                requests.ours += f" ({len(again)} needless)"
+                sizes.notes.append(f"{job.name} fetched needlessly: {', '.join(again)}")
             rows.append(requests)
     return rows
 
@@ -375,12 +376,15 @@ _IDS = re.compile(r"(?<=/)(?:[A-Za-z]+-\d+|\d+(?:\.\d+)+[^/]*)(?=/|$)")
 
 
 def endpoint(exchange: Exchange) -> str:
-    return f"{exchange.method} {_IDS.sub('{id}', exchange.path)}"
+    """``GET /api/Spaces-1/releases/Releases-9/deployments/template`` -> ``GET releases/{id}/deployments/template``."""
+    path = _IDS.sub("{id}", exchange.path).removeprefix("/api").removeprefix("/{id}").strip("/")
+    return f"{exchange.method} {path or '/api'}"
 
 
 def _endpoint_medians(sandbox: SandboxProcess, exchanges: list[Exchange], repeats: int) -> dict[str, float]:
     """Median seconds per endpoint: each GET the clients sent replayed ``repeats`` times straight
-    to the sandbox; a write as the proxy timed it when the client sent it (a replay would write)."""
+    to the sandbox (fewer when they take over 1.5 s in all); a write as the proxy timed it when the
+    client sent it (a replay would write again)."""
     timings: dict[str, list[float]] = {}
     seen: set[str] = set()
     for exchange in exchanges:
@@ -391,10 +395,15 @@ def _endpoint_medians(sandbox: SandboxProcess, exchanges: list[Exchange], repeat
         if exchange.target in seen:
             continue
         seen.add(exchange.target)
-        for _ in range(repeats):
+        spent = 0.0
+        for _ in range(repeats):  # at most a second and a half each: one slow answer says enough
             started = time.perf_counter()
             sandbox.http.get(exchange.target)
-            timings.setdefault(endpoint(exchange), []).append(time.perf_counter() - started)
+            took = time.perf_counter() - started
+            timings.setdefault(endpoint(exchange), []).append(took)
+            spent += took
+            if spent > 1.5:
+                break
     return {name: statistics.median(values) for name, values in timings.items()}
 
 
@@ -429,11 +438,11 @@ def section_scale(sizes: Sizes, sandbox: SandboxProcess, exchanges: list[Exchang
     medians = _endpoint_medians(sandbox, exchanges, sizes.endpoint_repeats)
     slowest = max(medians, key=lambda name: medians[name])
     over = sorted(name for name, value in medians.items() if value > 0.010)
-    rows.append(Row(f"sandbox: slowest endpoint median, large estate ({len(medians)} endpoints)",
-                    f"{medians[slowest] * 1000:.1f} ms ({slowest})", target="≤ 10 ms each",
-                    met=not over))
-    if over:
-        rows[-1].figure += f"; over 10 ms: {', '.join(over)}"
+    rows.append(Row(f"sandbox: endpoint medians, large estate ({len(medians)} endpoints the clients use)",
+                    f"slowest {medians[slowest] * 1000:.1f} ms ({slowest}), {len(over)} over 10 ms",
+                    target="≤ 10 ms each", met=not over))
+    sizes.notes.append("endpoint medians on the large estate: " + ", ".join(
+        f"{name} {medians[name] * 1000:.1f} ms" for name in sorted(medians, key=lambda n: -medians[n])))
     rates = {}
     for client, target in polls.items():
         if target:
