@@ -66,3 +66,20 @@ def test_importing_the_cli_loads_neither_httpx_nor_the_server():
     code = f"import sys, octorelease.cli; print(sorted(m for m in {heavy} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_a_schedule_may_be_a_datetime_naive_ones_being_local_time(sandbox):
+    from datetime import datetime, timedelta
+
+    from octorelease.facade import WaitOptions
+
+    start = datetime.now() + timedelta(hours=1)  # naive: local time
+    with Octopus(sandbox.url, sandbox.api_key) as octopus:
+        result = octopus.deploy("Web", release="1.0.0", to=["Development"], deploy_at=start,
+                                no_deploy_after="+2h", wait=WaitOptions(wait=False))
+    assert result.ok, result.error
+    (deployment,) = result.deployments
+    server = sandbox.get(f"/api/Spaces-1/deployments/{deployment.deployment_id}")
+    queued = datetime.fromisoformat(server["QueueTime"].replace("Z", "+00:00"))
+    assert abs((queued - start.astimezone()).total_seconds()) < 1
+    assert deployment.scheduled_for is not None

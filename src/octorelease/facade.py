@@ -395,6 +395,8 @@ def deployment_options_from(values: Mapping[str, Any]) -> DeploymentOptions:
             from octorelease.schedule import parse_time
 
             value = parse_time(value, name)  # relative times (+10m) count from now
+        if name in ("deploy_at", "no_deploy_after") and getattr(value, "tzinfo", False) is None:
+            value = value.astimezone()  # a naive datetime is local time, as octo takes one
         if value is not None:
             clean[name] = value
     if "deploy_at" in clean or "no_deploy_after" in clean:

@@ -477,12 +477,8 @@ def _machine_filters(ctx: Ctx, items: list[Machine]) -> list[Machine]:
 
 def _tenant_filters(ctx: Ctx, items: list[Tenant]) -> list[Tenant]:
     """``projectId``, and ``tags`` (canonical names): any tag of one set, one of each set given."""
-    project_id = ctx.q("projectId")
-    sets: dict[str, set[str]] = {}
-    for tag in ctx.q_list("tags"):
-        sets.setdefault(tag.partition("/")[0].strip().lower(), set()).add(tag.strip().lower())
-    return [t for t in items if (not project_id or project_id in t.project_environments)
-            and all(wanted & {c.lower() for c in t.tenant_tags} for wanted in sets.values())]
+    project_id, tags = ctx.q("projectId"), ctx.q_list("tags")
+    return [t for t in items if (not project_id or project_id in t.project_environments) and t.has_tags(tags)]
 
 
 ENVIRONMENTS = catalog(Environment, "Environment", "Environments", shape.environment,

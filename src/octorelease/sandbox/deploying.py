@@ -238,6 +238,9 @@ class DeploymentRules(ReleaseRules):
                     chosen.append(tenant)
             if missing:
                 raise ValidationFailed(*(f"The tenant '{m}' does not exist." for m in missing))
+        if request.tenant_tags:  # every connected tenant with the tags, beside those named
+            chosen += [t for t in connected if t.has_tags(request.tenant_tags) and t not in chosen
+                       and all(e.id in t.project_environments[project.id] for e in environments)]
         if not chosen:
             raise ValidationFailed(f"No tenants of project '{project.name}' can be deployed to these environments.")
         return list(chosen)

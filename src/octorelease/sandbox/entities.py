@@ -229,6 +229,15 @@ class Tenant(Named):
     #: canonical tag names, ``TagSetName/TagName``
     tenant_tags: list[str] = Field(default_factory=list)
 
+    def has_tags(self, tags: list[str]) -> bool:
+        """Octopus's rule for ``tags=`` and ``TenantTags``: any of the tags given of one set, and
+        one of each set given (names in any case)."""
+        sets: dict[str, set[str]] = {}
+        for tag in tags:
+            sets.setdefault(tag.partition("/")[0].strip().lower(), set()).add(tag.strip().lower())
+        held = {tag.lower() for tag in self.tenant_tags}
+        return all(wanted & held for wanted in sets.values())
+
     def index_keys(self) -> tuple[Hashable, ...]:
         """By each project it is connected to too (``State.tenants_of``)."""
         return (*super().index_keys(), *(("project", p) for p in self.project_environments))
