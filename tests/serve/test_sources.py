@@ -255,11 +255,12 @@ def test_the_idempotency_key_is_what_each_ci_keeps_across_a_redelivery() -> None
         assert SOURCES[source].parse(*request(source, name)).delivery == key
 
 
-def test_gitlab_falls_back_to_the_idempotency_key_then_to_the_body() -> None:
+def test_gitlab_keys_a_delivery_by_its_retry_stable_idempotency_key_else_the_event_uuid_else_the_body() -> None:
     body = payload("gitlab", "job-success.json")
+    both = SOURCES["gitlab"].parse(headers(Idempotency_Key="k-1", X_Gitlab_Event_UUID="e-1"), body)
     keyed = SOURCES["gitlab"].parse(headers(Idempotency_Key="k-1"), body)
     bare = SOURCES["gitlab"].parse(headers(), body)
-    assert keyed.delivery == "k-1"
+    assert both.delivery == keyed.delivery == "k-1"
     assert bare.delivery.startswith("sha256:")
     assert bare.delivery == SOURCES["gitlab"].parse(headers(), body).delivery
 

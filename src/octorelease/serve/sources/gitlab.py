@@ -29,7 +29,8 @@ project's path, ``job`` the pipeline's name (the job's for jobs), ``actor`` the 
 
 The secret token is compared in constant time; it proves the sender, not the body (GitLab does
 not sign bodies unless its newer signing token is set, which is not read here). Idempotency:
-``X-Gitlab-Event-UUID`` (one per event, kept on a retry), else ``Idempotency-Key``.
+``Idempotency-Key`` (GitLab 17.4 and later: the same on every retry of one delivery, a resend
+from the webhook's page included), else ``X-Gitlab-Event-UUID`` (one per event, since 14.8).
 """
 
 from __future__ import annotations
@@ -72,8 +73,8 @@ class GitLabSource:
 
     def parse(self, headers: Mapping[str, str], body: bytes) -> BuildEvent | Ignored:
         """A pipeline or job status change; other hooks and statuses are ignored."""
-        given = headers.get("X-Gitlab-Event-UUID") or headers.get("Idempotency-Key") or ""
-        key = delivery(given, body, "X-Gitlab-Event-UUID")
+        given = headers.get("Idempotency-Key") or headers.get("X-Gitlab-Event-UUID") or ""
+        key = delivery(given, body, "Idempotency-Key")
         payload = load_object(body)
         object_kind = word(text(payload, "object_kind"), "object_kind")
         if object_kind == "pipeline":
