@@ -13,7 +13,7 @@ from octorelease.sandbox.entities import Deployment, Environment, Machine, Relea
 from octorelease.sandbox.requests import DeploymentRequest
 from octorelease.sandbox.seed_large import LargeEstate
 from octorelease.sandbox.service import Sandbox
-from octorelease.sandbox.state import UNLIMITED
+from octorelease.sandbox.state import UNLIMITED, select
 
 SIZE = LargeEstate(environments=12, machines=36, releases=30, deployments=240, projects=3, tenants=6)
 
@@ -92,3 +92,15 @@ def test_the_request_log_keeps_only_the_newest_requests() -> None:
         assert [r["path"] for r in sandbox.requests] == ["/api/2", "/api/3", "/api/4"]
     finally:
         sandbox.close()
+
+
+def test_list_filters_by_index_keep_what_a_scan_keeps(large: Sandbox) -> None:
+    backend = large.backend
+    machines = backend.all(Machine, "Spaces-1")
+    for filters in ({"name": " BULK-WEB-00003 "}, {"ids": ["machines-20", "Machines-3", "Machines-999"]},
+                    {"partial_name": "web-0001"}, {"name": "bulk-web-00003", "ids": ["Machines-1"]}, {}):
+        assert backend.named(Machine, "Spaces-1", **filters) == select(machines, **filters), filters  # type: ignore[arg-type]
+    within = backend.machines_in_any("Spaces-1", ["environments-8", "Environments-9", "Environments-404"])
+    assert within == [m for m in machines if {"Environments-8", "Environments-9"} & set(m.environment_ids)]
+    assert backend.named(Machine, "Spaces-1", partial_name="00", within=within) == select(within, partial_name="00")
+    assert backend.named(Machine, "Spaces-2", name="bulk-web-00003") == []

@@ -160,6 +160,11 @@ class Ctx:
     def named(self, items: Sequence[Any]) -> list[Any]:
         return select(items, name=self.q("name"), partial_name=self.q("partialName"), ids=self.q_list("ids"))
 
+    def stored(self, cls: type[N], within: list[N] | None = None) -> list[N]:
+        """``named`` for a stored kind: the models find ``name`` and ``ids`` by index."""
+        return self.backend.named(cls, self.space_id, name=self.q("name"), partial_name=self.q("partialName"),
+                                  ids=self.q_list("ids"), within=within)
+
     def template(self, name: str) -> str:
         return f"{self.base}/api/{self.space_id}{shape.SPACE_LINKS[name]}"
 
@@ -299,13 +304,13 @@ def user_spaces(ctx: Ctx) -> list[Json]:
 
 @route()
 def projects(ctx: Ctx) -> Json:
-    return ctx.page(ctx.named(ctx.backend.all(Project, ctx.space_id)), "Project", ctx.template("Projects"),
+    return ctx.page(ctx.stored(Project), "Project", ctx.template("Projects"),
                     lambda p: shape.project(ctx.base, p))
 
 
 @route()
 def all_projects(ctx: Ctx) -> list[Json]:
-    return ctx.every(ctx.named(ctx.backend.all(Project, ctx.space_id)), lambda p: shape.project(ctx.base, p))
+    return ctx.every(ctx.stored(Project), lambda p: shape.project(ctx.base, p))
 
 
 @route()
@@ -423,12 +428,14 @@ def release_template(ctx: Ctx) -> Json:
 
 
 def catalog(cls: type[N], item_type: str, link: str, render: Callable[[str, N], Json],
-            narrow: Callable[[Ctx, list[N]], list[N]] | None = None) -> Collection:
+            narrow: Callable[[Ctx, list[N]], list[N]] | None = None,
+            within: Callable[[Ctx], list[N] | None] | None = None) -> Collection:
     """The endpoints of a named resource: ``name``/``partialName``/``ids`` filters, paging (not
-    on ``/all``), 404 for an unknown id; ``narrow`` adds the resource's own filters."""
+    on ``/all``), 404 for an unknown id; ``narrow`` adds the resource's own filters, ``within``
+    the models' query that narrows first (None: it does not apply)."""
 
     def chosen(ctx: Ctx) -> list[N]:
-        items: list[N] = ctx.named(ctx.backend.all(cls, ctx.space_id))
+        items: list[N] = ctx.stored(cls, within(ctx) if within else None)
         return narrow(ctx, items) if narrow else items
 
     @route()
@@ -468,7 +475,7 @@ def _machine_filters(ctx: Ctx, items: list[Machine]) -> list[Machine]:
     roles = {r.lower() for r in ctx.q_list("roles")}
     health = {h.lower() for h in ctx.q_list("healthStatuses")}
     disabled = ctx.q_bool("isDisabled")
-    return [m for m in ctx.named(items)
+    return [m for m in items
             if (not env_ids or env_ids & {e.lower() for e in m.environment_ids})
             and (not roles or roles & {r.lower() for r in m.roles})
             and (not health or m.health_status.lower() in health)
@@ -483,7 +490,9 @@ def _tenant_filters(ctx: Ctx, items: list[Tenant]) -> list[Tenant]:
 
 ENVIRONMENTS = catalog(Environment, "Environment", "Environments", shape.environment,
                        lambda ctx, items: sorted(items, key=lambda e: e.sort_order))
-MACHINES = catalog(Machine, "Machine", "Machines", shape.machine, _machine_filters)
+MACHINES = catalog(Machine, "Machine", "Machines", shape.machine, _machine_filters,
+                   lambda ctx: ctx.backend.machines_in_any(ctx.space_id, ids) if (ids := ctx.q_list("environmentIds"))
+                   else None)
 LIFECYCLES = catalog(Lifecycle, "Lifecycle", "Lifecycles", shape.lifecycle)
 
 

@@ -228,6 +228,23 @@ class State:
         """Every value something of the kind is filed under ``tag`` (the task states there are, ...)."""
         return self._indexes[cls.KIND].keys(tag)
 
+    def named(self, cls: type[N], space_id: str, *, name: str | None = None, partial_name: str | None = None,
+              ids: list[str] | None = None, within: list[N] | None = None) -> list[N]:
+        """A space's entities of a kind that Octopus's list filters keep (``select``), found
+        through the id and name indexes when ``ids`` or ``name`` is given; ``within``: only among
+        these (already narrowed by another index, in id order)."""
+        if ids:
+            found = {e.key: e for i in ids for e in self.indexed(cls, "id", i.lower()) if e.space_id == space_id}
+            candidates = sorted(found.values(), key=id_order)
+        elif name:
+            candidates = self.indexed(cls, "name", (space_id, name.strip().lower()))
+        else:
+            candidates = within if within is not None else self.all(cls, space_id)
+        if within is not None and (ids or name):
+            allowed = {e.key for e in within}
+            candidates = [e for e in candidates if e.key in allowed]
+        return select(candidates, name=name, partial_name=partial_name, ids=ids)
+
     def get(self, cls: type[T], space_id: str | None, entity_id: str) -> T | None:
         """The entity with this id (ids are matched case-insensitively), optionally in one space."""
         exact = self._data[cls.KIND].get(entity_id)  # the usual case
@@ -281,6 +298,12 @@ class State:
 
     def machines_in(self, environment_id: str) -> list[Machine]:
         return self.indexed(Machine, "environment", environment_id)
+
+    def machines_in_any(self, space_id: str, environment_ids: list[str]) -> list[Machine]:
+        """The space's machines in any of these environments (ids in any letter case), in id order."""
+        environments = (self.get(Environment, space_id, e) for e in environment_ids)
+        found = {m.key: m for e in environments if e is not None for m in self.machines_in(e.id)}
+        return sorted(found.values(), key=id_order)
 
     def releases_of(self, project_id: str) -> list[Release]:
         return self.indexed(Release, "project", project_id)
