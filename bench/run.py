@@ -56,7 +56,7 @@ class Sizes:
     short_samples: int = 10  # per client
     long_task: float = 40.0
     long_samples: int = 6
-    wait_task: float = 6.0
+    wait_task: float = 10.0
     many_tasks: int = 12  # "N tasks" while waiting
     job_repeats: int = 3
     large_seed: str = "large"
@@ -158,12 +158,14 @@ def section_detection(sizes: Sizes, sandbox: SandboxProcess) -> list[Row]:
 
 
 def waiting_rate(exchanges: list[Exchange]) -> float:
-    """Requests per second after the last POST (the deployments were made: only waiting is left)."""
-    posts = [e.started for e in exchanges if e.method == "POST"]
-    after = [e for e in exchanges if posts and e.started > posts[-1]]
-    if len(after) < 2:
+    """Requests per second while waiting: from the client's first request about a task (its first
+    poll) to its last request, every request counted (polls, log reads), as intervals: n requests
+    over the time from the first to the last are n - 1 intervals."""
+    first = next((i for i, e in enumerate(exchanges) if "/tasks" in e.path), None)
+    waiting = exchanges[first:] if first is not None else []
+    if len(waiting) < 2:
         return 0.0
-    return len(after) / (after[-1].started - posts[-1])
+    return (len(waiting) - 1) / (waiting[-1].started - waiting[0].started)
 
 
 @contextmanager
