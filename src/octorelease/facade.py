@@ -54,6 +54,9 @@ class Octopus:
         #: Releases whose variable snapshot this connection refreshed (``update_variables``):
         #: refreshed once per run, however many actions deploy them.
         self._refreshed: set[str] = set()
+        #: Releases a dry run has said it would refresh: the real run refreshes each once, so
+        #: the dry run of a later action of the same run says nothing more of it.
+        self._would_refresh: set[str] = set()
 
     def __repr__(self) -> str:
         return f"Octopus({self.http.server!r}, space={self.space_identifier!r})"
@@ -364,8 +367,10 @@ class Octopus:
             return
         from octorelease.actions.prospect import NEW_RELEASE_ID
 
-        fresh = {*self._refreshed, NEW_RELEASE_ID}  # a release not made yet will snapshot them anyway
+        # A release not made yet will snapshot them anyway.
+        fresh = {*self._refreshed, *self._would_refresh, NEW_RELEASE_ID}
         releases = [r for r in plan.releases_to_deploy if r.id not in fresh]
+        self._would_refresh.update(r.id for r in releases)
         for release in releases:
             message = f"Would update the variable snapshot of release {release.name} of {plan.project.name} first."
             result.messages.append(message)

@@ -152,3 +152,13 @@ def test_update_variables_must_be_true_or_false_in_a_handler_file(sandbox: Any) 
 
     with pytest.raises(HandlerFileError, match=r"octorelease.yml:6: handlers\[0\].deploy.update_variables"):
         parse_handler_file(_handler(", update_variables: sometimes"), environ={})
+
+
+def test_a_handlers_dry_run_says_once_that_it_would_update_the_snapshot(sandbox: Any) -> None:
+    doc = run(sandbox, _handler(", update_variables: true", ", update_variables: true"), dry_run=True)
+
+    assert doc["ok"], doc
+    deploy, promote = doc["handlers"][0]["actions"][1:]
+    assert (deploy["variables_updated"], promote["variables_updated"]) == (True, False)  # as the real run
+    said = [m for action in (deploy, promote) for m in action.get("messages", []) if "variable snapshot" in m]
+    assert said == ["Would update the variable snapshot of release 1.2.0 of Web first."]
