@@ -111,3 +111,16 @@ def test_the_api_key_travels_only_in_the_header():
     assert seen["key"] == "API-KEY123"
     assert "API-KEY123" not in seen["url"]
     assert "API-KEY123" not in repr(http)
+
+
+def test_clients_verifying_with_the_default_cas_share_one_tls_context_made_once() -> None:
+    """Loading the CAs costs about 0.1 s of CPU; a service making a client per run paid it each time."""
+    from octorelease.octopus.http import ssl_context_for
+
+    first, second = OctopusHttp("https://a.example", "API-X"), OctopusHttp("https://b.example", "API-Y")
+    try:
+        assert ssl_context_for(True) is ssl_context_for(True)
+        assert first._client._transport._pool._ssl_context is second._client._transport._pool._ssl_context
+    finally:
+        first.close()
+        second.close()

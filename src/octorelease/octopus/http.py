@@ -20,6 +20,7 @@ that carries credentials is refused, and a redirect to another host is not follo
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 import re
@@ -165,7 +166,10 @@ def check_api_key(api_key: str) -> None:
 
 def ssl_context_for(verify: bool | str) -> bool | ssl.SSLContext:
     """What httpx needs for ``verify``; a CA bundle is loaded now, so a missing or unreadable
-    file is a usage error (exit 2) before any request rather than a crash at the first one."""
+    file is a usage error (exit 2) before any request rather than a crash at the first one.
+    Verifying with the default CAs shares one context per process (``_default_ssl_context``)."""
+    if verify is True:
+        return _default_ssl_context()
     if not isinstance(verify, str):
         return verify
     import os
@@ -183,6 +187,15 @@ def ssl_context_for(verify: bool | str) -> bool | ssl.SSLContext:
             f"The CA bundle {verify} holds no usable CA certificate ({reason}).",
             hint="Give --ca-bundle / OCTOPUS_CA_BUNDLE a PEM file of CA certificates (-----BEGIN CERTIFICATE-----).",
         ) from None
+
+
+@functools.lru_cache(maxsize=1)
+def _default_ssl_context() -> ssl.SSLContext:
+    """httpx's own default context (certifi's CAs, ``SSL_CERT_FILE``/``SSL_CERT_DIR`` as read
+    when first needed), made once: loading the CAs costs about 0.1 s of CPU, which every client
+    paid before, each run of ``octorelease serve`` included. A context may serve many clients
+    and threads."""
+    return httpx.create_ssl_context()
 
 
 def _status_line(response: httpx.Response) -> str:
