@@ -89,6 +89,46 @@ def test_a_run_killed_during_a_deployment_resumes_after_a_restart_and_makes_noth
     assert code == 0
 
 
+REDEPLOY = """\
+server: ${OCTOPUS_URL}
+api_key: ${OCTOPUS_API_KEY}
+serve:
+  secrets:
+    generic: ${OCTORELEASE_WEBHOOK_SECRET}
+handlers:
+  - name: Redeploy 1.0.0
+    project: Web
+    on: {event: build-completed}
+    deploy: {to: [Development, Test], release: 1.0.0}
+"""
+
+
+def test_a_redeploy_killed_mid_way_joins_the_deployments_it_made_instead_of_deploying_again(
+    sandbox: SandboxControl, tmp_path: Path, processes: list[ServeProcess]
+) -> None:
+    """A deploy deploys again by design, so only the mark keeps a resumed run from doing so."""
+    sandbox.set_speed(0.4)
+    handlers = tmp_path / "redeploy.yml"
+    handlers.write_text(REDEPLOY, encoding="utf-8")
+    [release] = web_release(sandbox, "1.0.0")
+    before = {d["Id"] for d in deployments_of(sandbox, release["Id"])}
+    db = tmp_path / "serve.db"
+    first = ServeProcess(handlers, sandbox, db)
+    processes.append(first)
+    answer = first.client.event("redeploy-1")
+    wait_for_executing(sandbox, environment_ids(sandbox)["Test"], first)
+    first.kill()
+    second = ServeProcess(handlers, sandbox, db)
+    processes.append(second)
+    run = second.client.wait(answer["id"], timeout=60)
+    assert run["state"] == "succeeded" and run["attempts"] == 2, run
+    made = [d for d in deployments_of(sandbox, release["Id"]) if d["Id"] not in before]
+    assert len(made) == 2, made  # one to Development, one to Test: none twice
+    [deploy] = run["handlers"][0]["actions"]
+    assert {d["deployment_id"] for d in deploy["deployments"]} == {d["Id"] for d in made}
+    assert all(d.get("already_deployed") for d in deploy["deployments"])
+
+
 def test_events_accepted_just_before_a_kill_all_run_after_the_restart(
     sandbox: SandboxControl, handlers: Path, tmp_path: Path, processes: list[ServeProcess]
 ) -> None:
