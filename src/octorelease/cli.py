@@ -883,6 +883,10 @@ def serve(ctx: click.Context, /, file: str, host: str, port: int, db_path: str |
                f"history in {db}", err=True)
     sys.stdout.flush()
     server.run()
+    left = service.worker.running_ids()
+    if left:
+        click.echo(f"Stopped with {len(left)} run(s) under way ({', '.join(map(str, left))}): they resume at the next "
+                   "start, adopting what they made.", err=True)
 
 
 def _webhook_sources() -> Any:

@@ -176,6 +176,11 @@ class Worker:
         with self._lock:
             return bool(self._running)
 
+    def running_ids(self) -> list[int]:
+        """The runs under way now (after ``stop``: those left for the next start to resume)."""
+        with self._lock:
+            return sorted(self._running)
+
     # -- dispatching -----------------------------------------------------------------------------
 
     def _dispatch(self) -> None:
