@@ -168,8 +168,8 @@ class DeploymentRules(ReleaseRules):
         project = self.find(Project, space_id, request.project)
         if project is None:
             raise ValidationFailed(f"Cannot find the project with name or id '{request.project}'.")
-        release = next((r for r in self.releases_of(project.id) if r.version == request.release_version.strip()), None)
-        if release is None:
+        release = self.release_of(project.id, request.release_version)
+        if release is None or release.version != request.release_version.strip():  # the version exactly
             raise ValidationFailed(
                 f"Release '{request.release_version}' of project '{project.name}' could not be found."
             )

@@ -392,10 +392,10 @@ class Backend(ViewRules, EditRules):
 
     def project_release(self, space_id: str, project_ref: str, version: str) -> Release:
         project = self.project(space_id, project_ref)
-        for release in self.releases_of(project.id):
-            if release.version.lower() == version.strip().lower():
-                return release
-        raise ResourceNotFound(f"{project.name} {version}")
+        release = self.release_of(project.id, version)
+        if release is None:
+            raise ResourceNotFound(f"{project.name} {version}")
+        return release
 
     # -- packages --------------------------------------------------------------------------------
 

@@ -97,13 +97,13 @@ class ReleaseRules(VariableRules):
             version = next_version(existing)
         if len(version) > MAX_VERSION_LENGTH:
             raise ValidationFailed("The version number is too long. Please enter a shorter version number.")
-        for release in self.releases_of(project.id):
-            if release.version.lower() == version.lower():
-                if request.ignore_if_exists:
-                    return release, False
-                raise ValidationFailed(
-                    f"A release with the version number '{version}' already exists in project '{project.name}'."
-                )
+        release = self.release_of(project.id, version)
+        if release is not None:
+            if request.ignore_if_exists:
+                return release, False
+            raise ValidationFailed(
+                f"A release with the version number '{version}' already exists in project '{project.name}'."
+            )
         channel = self._channel(space_id, project, request.channel)
         packages = self._select_packages(space_id, project, request)
         snapshot = self.take_snapshot(space_id, project)
