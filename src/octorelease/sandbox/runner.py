@@ -16,7 +16,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from octorelease.sandbox.entities import (
     Activity,
@@ -40,6 +40,9 @@ RESTARTED_MESSAGE = "The task failed because the Octopus Server was restarted wh
 EXPIRED_MESSAGE = "The task did not start before its expiry time (QueueTimeExpiry) and was not run."
 #: the longest the scheduler sleeps with nothing due: a backstop should the clock jump
 MAX_SLEEP = 1.0
+#: answers give times to the millisecond, so a scheduled task starts in the millisecond after its
+#: QueueTime at the earliest: its StartTime never reads earlier than its QueueTime
+_START_AFTER = timedelta(milliseconds=1)
 
 
 @dataclass
@@ -412,9 +415,10 @@ class TaskRunner:
         for task in active:
             if task.state != "Queued" or task.id in self._workers:
                 continue
-            if task.queue_time > now:
-                due += [task.queue_time] if task.queue_time_expiry is None else [task.queue_time,
-                                                                                 task.queue_time_expiry]
+            if task.queue_time + _START_AFTER > now:
+                due.append(task.queue_time + _START_AFTER)
+                if task.queue_time_expiry is not None:
+                    due.append(task.queue_time_expiry)
                 continue
             if task.queue_time_expiry is not None and task.queue_time_expiry <= now:
                 task.state, task.error_message, task.completed_time, task.last_updated = (
