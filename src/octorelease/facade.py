@@ -112,6 +112,7 @@ class Octopus:
                 release=release,
                 options=deployment_options,
                 on_release=on_release,
+                leave_to_server=not dry_run,
             ),
             dry_run,
             wait or WaitOptions(),
@@ -137,7 +138,8 @@ class Octopus:
         return self._run(
             ActionResult("deploy"),
             lambda space, on_release: plan_deploy(
-                space, project=project, release=release, targets=to, options=deployment_options, on_release=on_release
+                space, project=project, release=release, targets=to, options=deployment_options, on_release=on_release,
+                leave_to_server=not dry_run,
             ),
             dry_run,
             wait or WaitOptions(),
@@ -162,6 +164,8 @@ class Octopus:
     ) -> ActionResult:
         """Create a release (the next version after the project's highest unless ``version``),
         then deploy it to ``deploy_to`` when given, with the deployment ``options``."""
+        from dataclasses import replace
+
         from octorelease.actions.create import ReleaseRequest, check_release, make_release
         from octorelease.actions.deploy import plan_deploy
         from octorelease.actions.prospect import plan_new_release
@@ -191,23 +195,25 @@ class Octopus:
                 return plan_new_release(
                     space,
                     action="deploy",
-                    project=checked.project.id,
+                    project=checked.project,
                     version=checked.version,
                     targets=deploy_to,
                     options=deployment_options,
                     reason="the release this run creates",
                     on_release=on_release,
                     channel=request.channel,
+                    baseline=not dry_run,
                 )
             return plan_deploy(
                 space,
-                project=checked.project.id,
-                release=existing.version,
+                project=checked.project,
+                release=existing,
                 targets=deploy_to,
                 options=deployment_options,
                 on_release=on_release,
             )
 
+        probe = None
         if deploy_to and not dry_run:
             probe = self._run(ActionResult("create"), plan_targets, True, WaitOptions(), announce_release=False)
             if probe.error is not None:
@@ -239,20 +245,17 @@ class Octopus:
             return result
         if dry_run:
             return self._run(result, plan_targets, True, WaitOptions(), announce_release=False)
-        return self._run(
-            result,
-            lambda space, on_release: plan_deploy(
-                space,
-                project=created.release.project_id,
-                release=created.release.version,
-                targets=deploy_to,
-                options=deployment_options,
-                on_release=on_release,
-            ),
-            False,
-            wait or WaitOptions(),
-            announce_release=False,
-        )
+        # The deployments were planned and checked before the release was made, with what each
+        # target had then: that plan, naming the release now made, is carried out as it is, so
+        # the project, the release and the environments are not read again.
+        assert probe is not None and probe.plan is not None
+        plan: DeploymentPlan = replace(probe.plan, release=Ref(created.release.id, created.release.version))
+
+        def planned(space: SpaceApi, on_release: OnRelease) -> DeploymentPlan:
+            self.observer.release_chosen(created.project_name, created.release.version)
+            return plan
+
+        return self._run(result, planned, False, wait or WaitOptions(), announce_release=False)
 
     def plan(
         self,

@@ -90,9 +90,9 @@ def test_a_redirect_to_another_host_is_not_followed_so_the_key_stays_home(capsys
 
 
 def test_a_body_cut_on_the_wire_is_retried_then_named(capsys, fake_server):
-    server = fake_server({"/api/spaces": Answer(body=SPACES_JSON[:30], claimed_length=len(SPACES_JSON))})
+    server = fake_server({"/api/projects": Answer(body=SPACES_JSON[:30], claimed_length=len(SPACES_JSON))})
     run = run_cli(capsys, *PROMOTE, "--server", server.url, "--api-key", KEY)
-    assert_one_line_error(run, 6, server.url, "did not answer GET /api/spaces", "gave up after 2 attempts")
+    assert_one_line_error(run, 6, server.url, "did not answer GET /api/projects", "gave up after 2 attempts")
     assert len(server.requests) == 2
 
 
@@ -103,5 +103,5 @@ def test_a_server_that_never_answers_fails_within_the_total_retry_time(capsys, f
     started = time.monotonic()
     run = run_cli(capsys, *PROMOTE, "--server", server.url, "--api-key", KEY)
     elapsed = time.monotonic() - started
-    assert_one_line_error(run, 6, server.url, "did not answer GET /api/spaces")
+    assert_one_line_error(run, 6, server.url, "did not answer GET /api/projects")
     assert 2.5 < elapsed < 3 + 1.5, elapsed

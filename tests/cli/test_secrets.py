@@ -57,10 +57,10 @@ def test_a_click_usage_error_redacts_the_key(sandbox, capsys):
 
 def test_retry_lines_at_vv_never_show_the_key(sandbox, capsys, monkeypatch):
     monkeypatch.setenv("OCTORELEASE_RETRY_ATTEMPTS", "2")
-    sandbox.set_http_faults("503:1,path=/api/spaces,seed=1")
+    sandbox.set_http_faults("503:1,path=/api/projects,seed=1")
     run = run_cli(capsys, *PROMOTE, "--server", sandbox.url, "--api-key", sandbox.api_key, "-vv")
     assert run.code == 6
-    assert "retrying GET /api/spaces" in run.err
+    assert "retrying GET /api/projects" in run.err
 
 
 def test_v_keeps_exit_70_prints_the_traceback_and_json_the_object(sandbox, capsys, monkeypatch):

@@ -90,13 +90,6 @@ def _step_names(process: dict[str, Any]) -> list[str]:
     return [n for n in names if n]
 
 
-def _existing(space: SpaceApi, project: Project, version: str) -> Release | None:
-    try:
-        return space.release_by_version(project, version)
-    except errors.NotFound:
-        return None
-
-
 def _as_asked(release: Release, request: ReleaseRequest) -> bool:
     """Whether ``release`` carries what ``request`` asked for: its notes and the package versions
     named for its steps (``*`` for all). A concurrent run asking for exactly the same cannot be
@@ -212,7 +205,7 @@ def check_release(space: SpaceApi, request: ReleaseRequest) -> CheckedRelease:
         raise errors.fault_in(
             errors.InvalidInput, "--version", "version", [], f"longer than {MAX_VERSION_LENGTH} characters."
         )
-    existing = _existing(space, project, version)
+    existing = space.find_release(project, version)
     if existing is not None:
         if request.ignore_existing:
             return CheckedRelease(project, version, "it already exists", existing)
@@ -251,21 +244,20 @@ def make_release(
     }
     sent = {k: v for k, v in body.items() if v not in (None, [])}
 
-    def post_and_read() -> Release:
-        space.create_release(sent)
-        return space.release_by_version(project, version)
+    def post() -> Release:
+        return space.create_release(project, sent)
 
     theirs: list[Release] = []
 
     def find_ours() -> Release | None:
         """After a lost answer: the version did not exist when we checked, so one found now was
         made since, by our POST or by a concurrent run; it is ours only if it is as asked."""
-        found = _existing(space, project, version)
+        found = space.find_release(project, version)
         if found is not None and not _as_asked(found, request):
             theirs.append(found)
         return found
 
-    release = create_once(space.http, post_and_read, find_ours)
+    release = create_once(space.http, post, find_ours)
     if theirs:
         if request.ignore_existing:
             return CreatedRelease(release, project.name, False, "another run created it meanwhile (--ignore-existing)")

@@ -4,31 +4,37 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from octorelease.actions.choose import OnRelease, pinned_release
+from octorelease.actions.choose import ChosenRelease, OnRelease, pinned_release
 from octorelease.actions.plan import DeploymentOptions, DeploymentPlan
 from octorelease.actions.targets import build_plan, newest_per_target, resolve_environments
 from octorelease.octopus import errors
-from octorelease.octopus.api import SpaceApi
+from octorelease.octopus.api import Project, Release, SpaceApi
 
 
 def plan_deploy(
     space: SpaceApi,
     *,
-    project: str,
-    release: str,
+    project: str | Project,
+    release: str | Release,
     targets: Sequence[str],
     options: DeploymentOptions | None = None,
     on_release: OnRelease | None = None,
     lifecycle: bool = True,
+    leave_to_server: bool = False,
 ) -> DeploymentPlan:
-    """Resolve and validate a deployment; sends GET requests only."""
+    """Resolve and validate a deployment; sends GET requests only. A ``project`` or ``release``
+    the caller has already read (``create --ignore-existing --deploy-to``) is not read again.
+    ``leave_to_server``: a real run, which may leave some checks to the server (``build_plan``)."""
     if not targets:
         raise errors.InvalidInput("No target environment given.", hint="Pass --to ENV (one or more).")
-    if not release.strip():
+    if isinstance(release, str) and not release.strip():
         raise errors.InvalidInput("No release given.", hint="Pass --release VERSION or --release latest.")
-    found_project = space.project(project)
-    environments = resolve_environments(space.environments(), targets, space.space.name)
-    chosen = pinned_release(space, found_project, release)
+    found_project = project if isinstance(project, Project) else space.project(project)
+    environments = resolve_environments(space, targets)
+    if isinstance(release, Release):
+        chosen = ChosenRelease(release, "the version asked for")
+    else:
+        chosen = pinned_release(space, found_project, release)
     # What each target has now: after a lost answer, only a deployment made since can be ours.
     dashboard = space.dashboard(found_project.id, [e.id for e in environments], include_previous=False)
     return build_plan(
@@ -41,4 +47,5 @@ def plan_deploy(
         on_release=on_release,
         lifecycle=lifecycle,
         newest=newest_per_target(dashboard),
+        leave_to_server=leave_to_server,
     )

@@ -16,6 +16,7 @@ from octorelease.actions.once import create_once
 from octorelease.actions.plan import DeploymentOptions, DeploymentPlan, TargetPlan, WaitOptions
 from octorelease.actions.result import ActionResult, NotCreated, Observer
 from octorelease.actions.settle import Claim, settle
+from octorelease.actions.targets import explain_refusal
 from octorelease.actions.wait import TaskWaiter
 from octorelease.durations import format_duration
 from octorelease.octopus import errors
@@ -83,6 +84,11 @@ def create_all(space: SpaceApi, plan: DeploymentPlan, observer: Observer, result
             continue
         try:
             deployment = creator.create(target)
+        except (errors.OctopusRejected, errors.PermissionDenied) as exc:
+            if plan.deferred and not any(not d.already_deployed for d in result.deployments):
+                explain_refusal(space, plan)  # nothing created: the checks left to the server say why
+            _stopped_part_way(result, exc, order[index:])
+            raise
         except errors.OctoreleaseError as exc:
             _stopped_part_way(result, exc, order[index:])
             raise

@@ -168,6 +168,8 @@ class DeploymentPlan:
     """Everything ``deploy`` or ``promote`` will do, decided before anything is created."""
 
     action: Literal["deploy", "promote"]
+    #: The space; its name is "" for the default space, whose resource is not read for a plan
+    #: (the project's ``SpaceId`` says which space it is).
     space: Ref
     project: Ref
     release: Ref
@@ -176,6 +178,9 @@ class DeploymentPlan:
     options: DeploymentOptions
     from_environment: Ref | None = None
     warnings: tuple[str, ...] = ()
+    #: Checks left to the server's answer to the first POST (``targets.build_plan``): a real run
+    #: saves their requests; a refusal is then explained by making them (``explain_refusal``).
+    deferred: tuple[str, ...] = ()
 
     def release_of(self, target: TargetPlan) -> Ref:
         """The release ``target`` gets: its own when tenants differ, else the plan's."""

@@ -25,8 +25,10 @@ def plan_promote(
     options: DeploymentOptions | None = None,
     on_release: OnRelease | None = None,
     lifecycle: bool = True,
+    leave_to_server: bool = False,
 ) -> DeploymentPlan:
-    """Resolve and validate a promotion; sends GET requests only."""
+    """Resolve and validate a promotion; sends GET requests only. ``leave_to_server``: a real
+    run, which may leave some checks to the server (``targets.build_plan``)."""
     if not targets:
         raise errors.InvalidInput("No target environment given.", hint="Pass --to ENV (one or more).")
     if release is not None and not release.strip():
@@ -39,8 +41,7 @@ def plan_promote(
             f"'{source}' is both --from and --to.", hint="Use 'octorelease deploy' to redeploy to the same environment."
         )
     found_project = space.project(project)
-    environments = space.environments()
-    source_env, *target_envs = resolve_environments(environments, [source, *targets], space.space.name)
+    source_env, *target_envs = resolve_environments(space, [source, *targets])
     # One dashboard request tells both what the source runs and what the targets already have.
     dashboard = space.dashboard(found_project.id, [source_env.id, *(e.id for e in target_envs)], include_previous=True)
     options = options or DeploymentOptions()
@@ -65,6 +66,7 @@ def plan_promote(
             already=None if options.redeploys else already_there(dashboard, chosen.release.id),
             lifecycle=lifecycle,
             newest=newest_per_target(dashboard),
+            leave_to_server=leave_to_server,
         )
         for chosen in choices
     ]

@@ -16,7 +16,7 @@ from typing import Literal
 
 from octorelease.actions.choose import ChosenRelease, OnRelease
 from octorelease.actions.plan import DeploymentOptions, DeploymentPlan
-from octorelease.actions.targets import build_plan, resolve_environments
+from octorelease.actions.targets import build_plan, newest_per_target, resolve_environments
 from octorelease.octopus import errors
 from octorelease.octopus.api import (
     DeploymentPreview,
@@ -99,7 +99,7 @@ def plan_new_release(
     space: SpaceApi,
     *,
     action: Literal["deploy", "promote"],
-    project: str,
+    project: str | Project,
     version: str,
     targets: Sequence[str],
     source: str | None = None,
@@ -108,14 +108,17 @@ def plan_new_release(
     on_release: OnRelease | None = None,
     lifecycle: bool = True,
     channel: str | None = None,
+    baseline: bool = False,
 ) -> DeploymentPlan:
     """Validate deployments of the release ``version`` that this run will create (GETs only):
     environments, tenants, machines, steps to skip, prompted variables and, unless
     ``lifecycle=False`` (an earlier deployment moves it on), where the lifecycle of ``channel``
-    lets a new release go first."""
-    found_project = space.project(project)
+    lets a new release go first. ``baseline``: read what each target has now (the dashboard), so
+    that the plan can be carried out once the release is made (``create --deploy-to``): only a
+    deployment made after this look can then be ours after a lost answer, or a twin."""
+    found_project = project if isinstance(project, Project) else space.project(project)
     named = [source, *targets] if source is not None else list(targets)
-    environments = resolve_environments(space.environments(), named, space.space.name)
+    environments = resolve_environments(space, named)
     source_env = environments.pop(0) if source is not None else None
     if lifecycle:
         check_first_lifecycle(space, found_project, version, channel, environments)
@@ -130,4 +133,7 @@ def plan_new_release(
         from_environment=source_env,
         on_release=on_release,
         content=release_content(space, found_project),
+        newest=newest_per_target(space.dashboard(found_project.id, [e.id for e in environments], False))
+        if baseline
+        else None,
     )

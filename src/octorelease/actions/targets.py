@@ -30,29 +30,27 @@ from octorelease.octopus.api import (
 )
 
 
-def resolve_environments(environments: Sequence[Environment], wanted: Sequence[str], space: str) -> list[Environment]:
-    """Environments by name or id, case-insensitively, in the order given, without repeats.
-    Unknown names are reported together, each with its closest match."""
-    by_key: dict[str, Environment] = {}
-    for env in environments:
-        by_key[env.name.lower()] = env
-        by_key[env.id.lower()] = env
+def resolve_environments(space: SpaceApi, wanted: Sequence[str]) -> list[Environment]:
+    """Environments by name or id, case-insensitively, in the order given, without repeats,
+    each looked up with the API's filters (``SpaceApi.environments_named``). Unknown names are
+    reported together, each with its closest match: only then is the whole list read."""
+    named = space.environments_named(wanted)
     found: list[Environment] = []
     missing: list[str] = []
     for name in wanted:
-        match = by_key.get(name.strip().lower())
+        match = named.get(name.strip().lower())
         if match is None:
             missing.append(name)
         elif match not in found:
             found.append(match)
     if missing:
-        names = [e.name for e in environments]
+        names = [e.name for e in space.environments()]
         quoted = ", ".join(f"'{m}'" for m in missing)
         noun = "Environment" if len(missing) == 1 else "Environments"
         hints = [h for h in (did_you_mean(m, names) for m in missing) if h]
-        raise errors.NotFound(f"{noun} {quoted} not found in space '{space}'.", hint="; ".join(hints) or None).about(
-            "to", missing
-        )
+        raise errors.NotFound(
+            f"{noun} {quoted} not found in space '{space.space.name}'.", hint="; ".join(hints) or None
+        ).about("to", missing)
     return found
 
 
@@ -141,19 +139,37 @@ def check_lifecycle(
 def _resolve_machines(
     space: SpaceApi, environments: Sequence[Environment], options: DeploymentOptions, warnings: list[str]
 ) -> tuple[dict[str, list[Ref]], dict[str, list[Ref]]]:
-    """Specific and excluded machines per environment id (one request for all targets); the
-    targets of ``target_roles`` join the specific ones."""
+    """Specific and excluded machines per environment id; the targets of ``target_roles`` join
+    the specific ones. A machine name costs one request for all targets, filtered by environment
+    and name; only roles (and the suggestion after a typo) read every machine of the targets."""
     if not options.machines and not options.exclude_machines and not options.target_roles:
         return {}, {}
-    machines = space.machines([e.id for e in environments])
     env_ids = {e.id for e in environments}
     env_names = ", ".join(e.name for e in environments)
+    everything: list[Machine] = []
+    named: dict[str, list[Machine]] = {}
+
+    def of_targets() -> list[Machine]:
+        """Every machine of the targets (one request, read once)."""
+        if not everything:
+            everything.extend(space.machines(sorted(env_ids)))
+        return everything
+
+    def machines_called(name: str) -> list[Machine]:
+        key = name.strip().lower()
+        if key not in named:
+            named[key] = ([m for m in everything if m.name.lower() == key] if everything
+                          else space.machines(sorted(env_ids), name=name))
+        return named[key]
+
+    if options.target_roles:
+        of_targets()
 
     def place(names: Sequence[str], flag: str, option: str) -> dict[str, list[Ref]]:
         per_env: dict[str, list[Ref]] = {}
         missing = []
         for name in names:
-            matches = [m for m in machines if m.name.lower() == name.strip().lower()]
+            matches = machines_called(name)
             if not matches:
                 missing.append(name)
             for machine in matches:
@@ -162,7 +178,7 @@ def _resolve_machines(
                 for env_id in set(machine.environment_ids) & env_ids:
                     per_env.setdefault(env_id, []).append(Ref(machine.id, machine.name))
         if missing:
-            hints = [h for h in (did_you_mean(m, [x.name for x in machines]) for m in missing) if h]
+            hints = [h for h in (did_you_mean(m, [x.name for x in of_targets()]) for m in missing) if h]
             raise errors.fault_in(
                 errors.NotFound, flag, option, missing, f"no such machine in {env_names}.",
                 hint="; ".join(hints) or None,
@@ -171,7 +187,7 @@ def _resolve_machines(
 
     specific = place(options.machines, "--machine", "machines")
     excluded = place(options.exclude_machines, "--exclude-machine", "exclude_machines")
-    for env_id, refs in _by_role(machines, environments, options.target_roles).items():
+    for env_id, refs in _by_role(everything, environments, options.target_roles).items():
         known = specific.setdefault(env_id, [])
         known.extend(ref for ref in refs if ref not in known)
     if options.machines or options.target_roles:
@@ -254,10 +270,15 @@ def _form_values(preview: DeploymentPreview, given: dict[str, str]) -> dict[str,
 def _resolve_tenants(
     space: SpaceApi, project: Project, environment: Environment, names: Sequence[str], tags: Sequence[str] = ()
 ) -> list[Ref]:
-    tenants = space.tenants()
-    connected = [t for t in tenants if environment.id in t.project_environments.get(project.id, [])]
+    """The tenants named, every connected one (``*``) or the connected ones with ``tags``, each
+    looked up with the API's filters (``name=``, ``projectId=``): a space's other tenants are
+    read only to suggest a name."""
+    connected = []
+    if tags or "*" in names:
+        connected = [t for t in space.project_tenants(project.id)
+                     if environment.id in t.project_environments.get(project.id, [])]
     tagged = _tagged(space, project, environment, connected, tags) if tags else []
-    named = _named_tenants(project, environment, tenants, connected, names) if names else []
+    named = _named_tenants(space, project, environment, connected, names) if names else []
     return list(dict.fromkeys([*named, *tagged]))
 
 
@@ -300,8 +321,7 @@ def _tagged(
 
 
 def _named_tenants(
-    project: Project, environment: Environment, tenants: Sequence[Tenant], connected: Sequence[Tenant],
-    names: Sequence[str],
+    space: SpaceApi, project: Project, environment: Environment, connected: Sequence[Tenant], names: Sequence[str]
 ) -> list[Ref]:
     if "*" in names:
         if len(names) > 1:
@@ -315,11 +335,11 @@ def _named_tenants(
         return [Ref(t.id, t.name) for t in connected]
     refs = []
     for name in names:
-        tenant = next((t for t in tenants if name.lower() in (t.name.lower(), t.id.lower())), None)
+        tenant = space.tenant_named(name)
         if tenant is None:
-            hint = did_you_mean(name, [t.name for t in tenants])
+            hint = did_you_mean(name, [t.name for t in space.tenants()])
             raise errors.NotFound(f"Tenant '{name}' not found.", hint=hint).about("tenants", [name])
-        if tenant not in connected:
+        if environment.id not in tenant.project_environments.get(project.id, []):
             raise errors.OctopusRejected(
                 f"Tenant '{tenant.name}' is not connected to project {project.name} in {environment.name}."
             ).about("tenants", [name])
@@ -386,6 +406,7 @@ def build_plan(
     lifecycle: bool = True,
     content: DeploymentPreview | None = None,
     newest: Mapping[tuple[str, str | None], Mark] | None = None,
+    leave_to_server: bool = False,
 ) -> DeploymentPlan:
     """Validate every target and option against the server, and return the plan (GETs only).
 
@@ -394,7 +415,14 @@ def build_plan(
     ``lifecycle=False`` leaves the lifecycle unchecked, for a plan made before an earlier
     deployment of the same run moves it on. ``content`` gives the steps and prompted variables
     of a release that is not created yet (``prospect.py``): it has no lifecycle to check.
-    ``newest`` is what each target had when we looked (``newest_per_target``)."""
+    ``newest`` is what each target had when we looked (``newest_per_target``).
+
+    ``leave_to_server`` (a real run, not a dry run or a handler's plan) leaves to the server the
+    checks it makes itself on the first ``POST`` when they cannot differ between targets, saving
+    their requests: the lifecycle of a single untenanted target (the template), and the prompted
+    variables when none are given nor steps skipped (the preview: they are the release's).
+    A refusal of that first POST creates nothing, and ``explain_refusal`` then makes the checks
+    to say why in the same words a dry run uses. ``plan.deferred`` names what was left."""
     if on_release is not None:
         on_release(project, chosen)
     release = chosen.release
@@ -402,16 +430,25 @@ def build_plan(
     warnings: list[str] = []
     tenants = list(chosen.tenants) or plan_tenants(space, project, environments, options)
 
+    deferred: list[str] = []
+    leave = leave_to_server and content is None and not tenants
     template = None
     if lifecycle and content is None:
-        template = space.template(release.id)
-        check_lifecycle(space, project, release, template, environments, tenants)
+        if leave and len(environments) == 1:
+            deferred.append(LIFECYCLE)
+        else:
+            template = space.template(release.id)
+            check_lifecycle(space, project, release, template, environments, tenants)
     ranks = _lifecycle_ranks(environments, template)
     specific, excluded = _resolve_machines(space, environments, options, warnings)
 
     # One preview tells the steps and the prompted variables; they are the release's, not the target's.
     first = environments[0]
-    preview = content or space.preview(release.id, first.id, tenants[0].id if tenants else None)
+    if leave and not options.skip_steps and not options.prompted_variables:
+        deferred.append(PROMPTED_VARIABLES)
+        preview = DeploymentPreview((), (), False)
+    else:
+        preview = content or space.preview(release.id, first.id, tenants[0].id if tenants else None)
     skips = _resolve_skips(preview, options.skip_steps)
     form_values = _form_values(preview, dict(options.prompted_variables))
     for step in preview.steps:
@@ -445,7 +482,7 @@ def build_plan(
             )
     return DeploymentPlan(
         action=action,
-        space=Ref(space.space.id, space.space.name),
+        space=Ref(space.space_id or space.space.id, space.space_name),
         project=Ref(project.id, project.name),
         release=Ref(release.id, release.version),
         release_reason=chosen.reason,
@@ -453,5 +490,25 @@ def build_plan(
         options=options,
         from_environment=Ref(from_environment.id, from_environment.name) if from_environment else None,
         warnings=tuple(warnings),
+        deferred=tuple(deferred),
     )
+
+
+#: What a plan may leave to the server's own checks of its first POST (``build_plan``).
+LIFECYCLE = "lifecycle"
+PROMPTED_VARIABLES = "prompted variables"
+
+
+def explain_refusal(space: SpaceApi, plan: DeploymentPlan) -> None:
+    """After the server refused the first deployment of a plan that left checks to it (nothing
+    was created), make those checks now: each raises the error a dry run would have given, in
+    our words. Returns when they pass, and the server's own refusal stands."""
+    project = Project(plan.project.id, plan.project.name, "", None, "Untenanted", {})
+    release = Release(plan.release.id, plan.release.name, plan.project.id, None, {})
+    environments = list({t.environment.id: Environment(t.environment.id, t.environment.name, 0, False)
+                         for t in plan.targets}.values())
+    if LIFECYCLE in plan.deferred:
+        check_lifecycle(space, project, release, space.template(release.id), environments)
+    if PROMPTED_VARIABLES in plan.deferred:
+        _form_values(space.preview(release.id, environments[0].id), {})
 

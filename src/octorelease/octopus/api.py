@@ -4,9 +4,10 @@ Resources are small frozen dataclasses built from Octopus JSON; each keeps the r
 in ``raw`` for fields we do not model. This is where shapes are checked: an object where an
 object belongs (``get_object``), a list of objects in ``Items``, and the fields a resource
 cannot do without (``_build``); anything else is a ``BadResponse`` naming the URL, not a
-``KeyError`` three modules further on. Every lookup asks for as little as the job needs: one
-request for all environments, machines filtered by environment, no paging through whole
-collections unless a filter cannot be expressed.
+``KeyError`` three modules further on. Every lookup asks for as little as the job needs: what
+is named is resolved with the API's filters (``ids=``, ``name=``, ``environmentIds=``,
+``projectId=``), so a space of thousands of environments costs what a space of ten does; whole
+collections are read only on the error path, to suggest a name.
 """
 
 from __future__ import annotations
@@ -419,45 +420,77 @@ class OctopusApi:
     def space(self, identifier: str | None) -> SpaceApi:
         """The space named or numbered ``identifier``, or the server's default space."""
         http = self.http
-        if identifier and looks_like_id(identifier, "Spaces"):
+        if not identifier:
+            return SpaceApi(http, None)
+        if looks_like_id(identifier, "Spaces"):
             path = f"/api/spaces/{segment(identifier)}"
             try:
                 return SpaceApi(http, _build(http, path, Space.from_json, http.get(path)))
             except errors.NotFound:
                 pass
-        spaces = [_build(http, "/api/spaces", Space.from_json, d) for d in _collection(http, "/api/spaces", {
-            "partialName": identifier, "take": BIG_PAGE} if identifier else {"take": BIG_PAGE})]
-        if identifier:
-            for space in spaces:
-                if space.name.strip().lower() == identifier.strip().lower():
-                    return SpaceApi(http, space)
-            everything = _collection(http, "/api/spaces", {"take": BIG_PAGE})
-            raise errors.NotFound(
-                f"Space '{identifier}' not found.",
-                hint=did_you_mean(identifier, (str(d.get("Name")) for d in everything)),
-            )
+        spaces = [_build(http, "/api/spaces", Space.from_json, d)
+                  for d in _collection(http, "/api/spaces", {"partialName": identifier, "take": BIG_PAGE})]
         for space in spaces:
-            if space.is_default:
+            if space.name.strip().lower() == identifier.strip().lower():
                 return SpaceApi(http, space)
+        everything = _collection(http, "/api/spaces", {"take": BIG_PAGE})
+        raise errors.NotFound(
+            f"Space '{identifier}' not found.",
+            hint=did_you_mean(identifier, (str(d.get("Name")) for d in everything)),
+        )
+
+    def default_space(self) -> Space:
+        """The server's default space (one request); an error when it has none."""
+        http = self.http
+        for doc in _collection(http, "/api/spaces", {"take": BIG_PAGE}):
+            space = _build(http, "/api/spaces", Space.from_json, doc)
+            if space.is_default:
+                return space
         raise errors.InvalidInput(
             "Octopus has no default space, so a space must be named.", hint="Pass --space NAME or set OCTOPUS_SPACE."
         )
 
 
 class SpaceApi:
-    """Calls scoped to one space (paths ``/api/{spaceId}/...``); tasks are system-level."""
+    """Calls scoped to one space (paths ``/api/{spaceId}/...``); tasks are system-level.
 
-    def __init__(self, http: OctopusHttp, space: Space) -> None:
+    Without a space (``space=None``: the server's default), nothing is asked up front: the
+    first lookup goes to Octopus's unscoped routes (``/api/projects``), which serve the default
+    space, and the project it finds says which space that is (``SpaceId``); every later path is
+    scoped to it. The space's own resource (its name) is read only when something needs it."""
+
+    def __init__(self, http: OctopusHttp, space: Space | None) -> None:
         self.http = http
-        self.space = space
-        self._prefix = f"/api/{space.id}"
+        self._space = space
+        self.space_id: str | None = space.id if space is not None else None
+        self._prefix = f"/api/{space.id}" if space is not None else "/api"
+
+    @property
+    def space(self) -> Space:
+        """The space resource; for the default space, looked up on first use (one request)."""
+        if self._space is None:
+            self._space = OctopusApi(self.http).default_space()
+            self._scope(self._space.id)
+        return self._space
+
+    @property
+    def space_name(self) -> str:
+        """The space's name when it is known without a request, else ""."""
+        return self._space.name if self._space is not None else ""
+
+    def _scope(self, space_id: str | None) -> None:
+        """Scope later paths to ``space_id``, once an unscoped answer has said which space it is."""
+        if space_id and self.space_id is None:
+            self.space_id = space_id
+            self._prefix = f"/api/{space_id}"
 
     def path(self, rest: str) -> str:
         return f"{self._prefix}/{rest.lstrip('/')}"
 
     def web_url(self, deployment_id: str, link: str | None = None) -> str:
         """The portal page of a deployment: its ``Web`` link, or where Octopus puts it."""
-        return self.http.server + (link or f"/app#/{self.space.id}/deployments/{deployment_id}")
+        space_id = self.space_id or self.space.id
+        return self.http.server + (link or f"/app#/{space_id}/deployments/{deployment_id}")
 
     def items(self, rest: str, params: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
         """Every item of a paged collection of the space (``rest``: its path under the space)."""
@@ -489,34 +522,101 @@ class SpaceApi:
     # -- projects, environments, machines, tenants ----------------------------------------------
 
     def project(self, identifier: str) -> Project:
-        """A project by id, slug or name (names match case-insensitively)."""
+        """A project by id, name or slug (names match case-insensitively), looked up with the
+        API's filters (its id, ``name=``, its slug as a path): one request when it is named as
+        Octopus knows it, whatever the size of the space. Only when none matches is the list
+        read, to suggest a name."""
         if looks_like_id(identifier, "Projects"):
             try:
-                return self._one(f"projects/{segment(identifier)}", Project.from_json)
+                return self._found(self._one(f"projects/{segment(identifier)}", Project.from_json))
             except errors.NotFound:
                 pass
         wanted = identifier.strip().lower()
-        for project in self._all("projects", Project.from_json, {"partialName": identifier.strip()}):
-            if project.name.lower() == wanted or project.slug.lower() == wanted:
-                return project
+        try:
+            named = self._all("projects", Project.from_json, {"name": identifier.strip()})
+        except errors.NotFound:
+            if self.space_id is not None:
+                raise
+            # The unscoped routes serve the default space: a server without one says so here.
+            self._scope(self.space.id)
+            named = self._all("projects", Project.from_json, {"name": identifier.strip()})
+        for project in named:
+            if project.name.lower() == wanted:
+                return self._found(project)
+        try:
+            project = self._one(f"projects/{segment(wanted)}", Project.from_json)
+            if project.slug and project.slug.lower() == wanted:
+                return self._found(project)
+        except errors.NotFound:
+            pass
         names = [p.name for p in self._all("projects", Project.from_json)]
         raise errors.NotFound(
             f"Project '{identifier}' not found in space '{self.space.name}'.", hint=did_you_mean(identifier, names)
         ).about("project", [identifier])
 
+    def _found(self, project: Project) -> Project:
+        """``project``, after scoping later paths to its space (when the lookup was unscoped)."""
+        self._scope(str(project.raw.get("SpaceId") or "") or None)
+        return project
+
     def environments(self) -> list[Environment]:
+        """Every environment of the space: for suggestions on the error path only, since a large
+        space has thousands (``environments_named`` resolves what is named)."""
         return self._all("environments", Environment.from_json)
 
-    def machines(self, environment_ids: Sequence[str]) -> list[Machine]:
-        """The machines of some environments, in one request."""
-        return self._all("machines", Machine.from_json, {"environmentIds": list(environment_ids)})
+    def environments_named(self, wanted: Sequence[str]) -> dict[str, Environment]:
+        """The environments named by id or name, keyed by the lower-case text given; one ``ids=``
+        request for those that look like ids, one ``name=`` request per other name, so the cost
+        is the same in a space of ten environments and of thousands. Missing ones are absent."""
+        originals: dict[str, str] = {}
+        for given in wanted:
+            originals.setdefault(given.strip().lower(), given.strip())
+        found: dict[str, Environment] = {}
+        ids = [given for given in originals.values() if looks_like_id(given, "Environments")]
+        if ids:
+            for env in self._all("environments", Environment.from_json, {"ids": ids}):
+                found[env.id.lower()] = env
+        for key, given in originals.items():
+            if key in found:
+                continue
+            for env in self._all("environments", Environment.from_json, {"name": given}):
+                if env.name.lower() == key:
+                    found[key] = env
+                    break
+        return found
+
+    def machines(self, environment_ids: Sequence[str], name: str | None = None) -> list[Machine]:
+        """The machines of some environments in one request; only those called ``name`` (exactly,
+        ignoring case) when it is given, so a large environment costs no more than a small one."""
+        params: dict[str, Any] = {"environmentIds": list(environment_ids)}
+        if name is None:
+            return self._all("machines", Machine.from_json, params)
+        wanted = name.strip().lower()
+        return [m for m in self._all("machines", Machine.from_json, {**params, "name": name.strip()})
+                if m.name.lower() == wanted]
 
     def tenants(self) -> list[Tenant]:
+        """Every tenant of the space: for suggestions on the error path only."""
         return self._all("tenants", Tenant.from_json)
 
     def tag_sets(self) -> list[TagSet]:
         """Every tag set of the space (octo pages through them too: the link has no name filter)."""
         return self._all("tagsets", TagSet.from_json)
+
+    def tenant_named(self, identifier: str) -> Tenant | None:
+        """A tenant by id or name (ignoring case), with the API's filters; None when there is none."""
+        wanted = identifier.strip()
+        if looks_like_id(wanted, "Tenants"):
+            for tenant in self._all("tenants", Tenant.from_json, {"ids": [wanted]}):
+                return tenant
+        return next(
+            (t for t in self._all("tenants", Tenant.from_json, {"name": wanted}) if t.name.lower() == wanted.lower()),
+            None,
+        )
+
+    def project_tenants(self, project_id: str) -> list[Tenant]:
+        """The tenants connected to a project (``projectId=``), not every tenant of the space."""
+        return self._all("tenants", Tenant.from_json, {"projectId": project_id})
 
     # -- releases ---------------------------------------------------------------------------------
 
@@ -559,16 +659,25 @@ class SpaceApi:
         doc = self.http.get(self.path(f"feeds/{feed_id}/packages/versions"), params)
         return [str(item.get("Version")) for item in doc.get("Items") or ()]
 
-    def release_by_version(self, project: Project, version: str) -> Release:
+    def find_release(self, project: Project, version: str) -> Release | None:
+        """The project's release of this version, or None (one request, no listing)."""
         try:
             return self._one(f"projects/{project.id}/releases/{segment(version)}", Release.from_json)
         except errors.NotFound:
-            releases = _collection(self.http, self.path(f"projects/{project.id}/releases"))
-            recent = [str(d.get("Version")) for d in releases]
-            raise errors.NotFound(
-                f"Release '{version}' of project '{project.name}' not found.",
-                hint=("recent releases: " + ", ".join(recent[:5])) if recent else "the project has no releases yet",
-            ).about("release", [version]) from None
+            return None
+
+    def release_by_version(self, project: Project, version: str) -> Release:
+        """The project's release of this version; when there is none, the error names the recent
+        ones (read only then, since the error is going to be shown)."""
+        release = self.find_release(project, version)
+        if release is not None:
+            return release
+        releases = _collection(self.http, self.path(f"projects/{project.id}/releases"), {"take": 5})
+        recent = [str(d.get("Version")) for d in releases]
+        raise errors.NotFound(
+            f"Release '{version}' of project '{project.name}' not found.",
+            hint=("recent releases: " + ", ".join(recent[:5])) if recent else "the project has no releases yet",
+        ).about("release", [version])
 
     def latest_release(self, project: Project) -> Release | None:
         """The newest release of the project."""
@@ -576,10 +685,15 @@ class SpaceApi:
         items = _collection(self.http, path, {"take": 1})
         return _build(self.http, path, Release.from_json, items[0]) if items else None
 
-    def create_release(self, body: dict[str, Any]) -> dict[str, Any]:
-        """``POST releases/create/v1`` (the executions API: names, not ids)."""
+    def create_release(self, project: Project, body: dict[str, Any]) -> Release:
+        """``POST releases/create/v1`` (the executions API: names, not ids). Its answer names the
+        release made (``ReleaseId``, ``ReleaseVersion``): all a deployment of it needs, so the
+        release is not read again."""
         path = self.path("releases/create/v1")
-        return self.http.expect_object(self.http.post(path, body), "POST", path)
+        answer = self.http.expect_object(self.http.post(path, body), "POST", path)
+        return _build(
+            self.http, path, lambda d: Release(d["ReleaseId"], d["ReleaseVersion"], project.id, None, d), answer, "POST"
+        )
 
 
     def dashboard(self, project_id: str, environment_ids: Sequence[str], include_previous: bool) -> list[DashboardItem]:
