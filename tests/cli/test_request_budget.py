@@ -1,8 +1,9 @@
 """What promote, deploy and create cost in requests, counted in the sandbox's request log.
 
-Each command is run on the demo and on the demo widened with hundreds of environments, machines
-and tenants (testing/estates.py): it must send the same requests on both, because what is named
-is looked up with the API's filters and no collection is read whole. ``create`` must not read
+Each command is run on the demo and on the large seed at a size that keeps the suite fast (the
+demo plus hundreds of environments, machines, tenants and releases and thousands of
+deployments; ``make bench`` measures the full size): it must send the same requests on both,
+because what is named is looked up with the API's filters and no collection is read whole. ``create`` must not read
 again what it already has.
 """
 
@@ -15,8 +16,8 @@ from urllib.parse import parse_qs
 import pytest
 
 from octorelease.facade import Octopus, WaitOptions
+from octorelease.sandbox.seed_large import LargeEstate
 from octorelease.sandbox.server import SandboxServer
-from testing.estates import wide_estate
 from testing.sandbox import SandboxControl
 
 FAST = 0.005
@@ -57,8 +58,10 @@ def unnarrowed(requests: list[dict[str, Any]]) -> list[str]:
 
 @pytest.fixture
 def wide() -> Iterator[SandboxControl]:
-    """A fresh sandbox holding the demo widened with 300 environments, 900 machines, 100 tenants."""
-    with SandboxServer(port=0, speed=FAST, seed=wide_estate()) as server:
+    """A fresh sandbox holding the demo and a bulk estate of 300 environments, 900 machines,
+    100 tenants, 200 releases and 1,000 deployments."""
+    size = LargeEstate(environments=300, machines=900, releases=200, deployments=1000, projects=3, tenants=100)
+    with SandboxServer(port=0, speed=FAST, seed=size) as server:
         control = SandboxControl(server)
         yield control
         control.close()
