@@ -26,7 +26,7 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from octorelease.actions.create import ReleaseRequest, _as_asked, _existing
+from octorelease.actions.create import ReleaseRequest, _as_asked
 from octorelease.actions.plan import DeploymentPlan, Existing, Mark, TargetPlan
 from octorelease.actions.result import ActionResult, Observer
 from octorelease.facade import Octopus
@@ -92,7 +92,7 @@ class ResumingOctopus(Octopus):
                                 packages: Mapping[str, str] | None) -> Release | None:
         try:
             found_project = self.space.project(project)
-            release = (_existing(self.space, found_project, version) if version
+            release = (self.space.find_release(found_project, version) if version
                        else self.space.latest_release(found_project))
         except errors.OctoreleaseError:
             return None  # create itself says what is wrong
