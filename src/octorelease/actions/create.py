@@ -90,7 +90,7 @@ def _step_names(process: dict[str, Any]) -> list[str]:
     return [n for n in names if n]
 
 
-def _as_asked(release: Release, request: ReleaseRequest) -> bool:
+def made_as_asked(release: Release, request: ReleaseRequest) -> bool:
     """Whether ``release`` carries what ``request`` asked for: its notes and the package versions
     named for its steps (``*`` for all). A concurrent run asking for exactly the same cannot be
     told apart, and needs not be: the release is the one both asked for."""
@@ -253,7 +253,7 @@ def make_release(
         """After a lost answer: the version did not exist when we checked, so one found now was
         made since, by our POST or by a concurrent run; it is ours only if it is as asked."""
         found = space.find_release(project, version)
-        if found is not None and not _as_asked(found, request):
+        if found is not None and not made_as_asked(found, request):
             theirs.append(found)
         return found
 

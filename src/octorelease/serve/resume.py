@@ -9,7 +9,7 @@ space then (``take_mark``, one GET, stored with the run).
 When the run starts again (``ResumingOctopus``):
 
 - ``create``: a release of the version asked for (or, without a version, the project's newest)
-  made since the mark and carrying what we asked for (notes, package versions: ``_as_asked``) is
+  made since the mark and carrying what we asked for (notes, package versions: ``made_as_asked``) is
   the first attempt's, and is used instead of created;
 - ``deploy``, ``promote`` and ``create``'s ``deploy_to``: a deployment of the planned release to a
   target made since the mark is the first attempt's, and is joined and followed (whatever its
@@ -26,7 +26,7 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from octorelease.actions.create import ReleaseRequest, _as_asked
+from octorelease.actions.create import ReleaseRequest, made_as_asked
 from octorelease.actions.plan import DeploymentPlan, Existing, Mark, TargetPlan
 from octorelease.actions.result import ActionResult, Observer
 from octorelease.facade import Octopus
@@ -99,7 +99,7 @@ class ResumingOctopus(Octopus):
         if release is None or not self._since_mark(str(release.raw.get("Assembled") or "")):
             return None
         request = ReleaseRequest(project, version, packages=dict(packages or {}), notes=notes)
-        return release if _as_asked(release, request) else None
+        return release if made_as_asked(release, request) else None
 
     def _run(self, result: ActionResult, make_plan: Callable[[SpaceApi, OnRelease], DeploymentPlan],
              dry_run: bool, wait: WaitOptions, **options: Any) -> ActionResult:
