@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 COMPAT := tests/compat
 
-.PHONY: install demo test lint typecheck pytest bench clean
+.PHONY: install demo test lint typecheck pytest docs bench clean
 
 install: $(VENV)/.installed
 
@@ -31,7 +31,12 @@ typecheck: install
 pytest: install $(COMPAT)/node_modules/.installed
 	$(BIN)/pytest
 
-test: lint typecheck pytest
+# The documentation site (docs/, mkdocs.yml) into site/; --strict fails on a broken link or anchor,
+# a page missing from the nav, or a docstring the API reference cannot read.
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+test: lint typecheck pytest docs
 
 # One table: octorelease against the official npm client on the same jobs (a few minutes;
 # BENCH_ARGS=--smoke checks the harness in about two, --only SECTION runs one part).
@@ -39,4 +44,4 @@ bench: install $(COMPAT)/node_modules/.installed
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) $(COMPAT)/node_modules
+	rm -rf $(VENV) $(COMPAT)/node_modules site

@@ -6,7 +6,7 @@ sandbox are loaded only when used.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from octorelease.octopus.errors import (
     AuthenticationFailed,
@@ -22,6 +22,9 @@ from octorelease.octopus.errors import (
     Terminated,
     WaitTimedOut,
 )
+
+if TYPE_CHECKING:  # loaded lazily by __getattr__ below; named here for type checkers and the API docs
+    from octorelease.facade import Octopus
 
 __all__ = [
     "AuthenticationFailed",

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from testing.docs import block_after
 from testing.sandbox import SandboxControl
 
 S = "/api/Spaces-1"
@@ -241,18 +242,16 @@ def test_an_estate_built_through_the_api_exports_and_seeds_back_the_same(
         copy.close()
 
 
-def test_the_readme_curl_commands_build_an_estate(sandbox: SandboxControl, tmp_path: Any) -> None:
+def test_the_documented_curl_commands_build_an_estate(sandbox: SandboxControl, tmp_path: Any) -> None:
     import json
     import shlex
     import shutil
     import subprocess
-    from pathlib import Path
 
     if shutil.which("curl") is None:
         pytest.skip("curl is not installed")
-    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
-    start = readme.index("```\n", readme.index("**Create it through the API.**")) + 4
-    commands = [line for line in readme[start:readme.index("```", start)].splitlines() if line.startswith("curl")]
+    block = block_after("docs/guides/rehearse.md", "## Create it through the API")
+    commands = [line for line in block.splitlines() if line.startswith("curl")]
     assert len(commands) == 4
     (tmp_path / "Shop.Api.2.1.0.zip").write_bytes(b"PK shop")
     answers = []

@@ -12,6 +12,7 @@ from octorelease.sandbox.export import dump_estate, export_estate, read_estate
 from octorelease.sandbox.server import SandboxServer
 from octorelease.sandbox.service import Sandbox
 from testing.cli import run_cli
+from testing.docs import block_after
 
 
 def _exported(seed: object) -> str:
@@ -181,16 +182,10 @@ def test_a_history_the_rules_refuse_is_a_fault_of_the_file_and_nothing_is_kept(
     assert read_estate(str(db)) is None  # the seed's transaction rolled back whole
 
 
-def _readme_block(after: str, fence: str) -> str:
-    text = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
-    start = text.index(fence, text.index(after)) + len(fence)
-    return text[start:text.index("```", start)]
-
-
-def test_the_readme_estate_seeds_and_the_promotion_it_shows_runs(
+def test_the_documented_estate_seeds_and_the_promotion_it_shows_runs(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     file = tmp_path / "estate.yml"
-    file.write_text(_readme_block("**Seed it from a file.**", "```yaml\n"), encoding="utf-8")
+    file.write_text(block_after("docs/guides/rehearse.md", "## Seed it from a file"), encoding="utf-8")
     with SandboxServer(port=0, seed=load_estate(file), speed=0.001) as server:
         result = run_cli(capsys, "promote", "--server", server.url, "--api-key", server.api_key,
                          "--project", "Shop API", "--from", "QA", "--to", "Live", "--json")

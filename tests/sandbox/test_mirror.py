@@ -116,8 +116,9 @@ def test_a_mirror_needs_the_real_servers_key_and_a_new_database(
     assert result.code == 2 and "give one of them" in result.err
 
 
-def test_the_readme_mirror_serves_the_copy(sandbox: SandboxControl, tmp_path: Path) -> None:
-    """The README's first example, as a user runs it: a process that serves until stopped."""
+def test_the_documented_mirror_serves_the_copy(sandbox: SandboxControl, tmp_path: Path) -> None:
+    """The first mirror example of the docs (docs/guides/rehearse.md), as a user runs it: a process
+    that serves until stopped."""
     import os
     import subprocess
     import sys

@@ -1,34 +1,27 @@
-"""The README's webhook examples work as written: the generic route's curl command, run by bash,
-and ContinuaCI's HTTP Request body, filled in as ContinuaCI fills its expressions."""
+"""The documentation's webhook examples work as written: the generic route's curl command (the
+service's guide), run by bash, and ContinuaCI's HTTP Request body (the ContinuaCI page), filled in
+as ContinuaCI fills its expressions."""
 
 from __future__ import annotations
 
 import base64
 import json
 import os
-import re
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from testing.docs import block_after
 from testing.serve import SECRET, ServeUnderTest
-
-README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-
-
-def block_after(marker: str) -> str:
-    match = re.search(re.escape(marker) + r".*?```[a-z]*\n(.*?)```", README, re.S)
-    assert match is not None, f"no block after {marker!r} in README.md"
-    return match[1]
 
 
 def test_the_generic_curl_example_runs_verbatim_and_its_run_succeeds(served: ServeUnderTest, tmp_path: Path) -> None:
     missing = [tool for tool in ("bash", "curl", "openssl") if shutil.which(tool) is None]
     if missing:
         pytest.skip(f"{', '.join(missing)} not installed")
-    script = block_after("<!-- generic webhook example -->")
+    script = block_after("docs/guides/serve.md", "<!-- generic webhook example -->")
     env = {**os.environ, "OCTORELEASE_SERVE_URL": served.url, "OCTORELEASE_WEBHOOK_SECRET": SECRET}
     done = subprocess.run(
         ["bash", "-euo", "pipefail", "-c", script], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
@@ -55,7 +48,7 @@ def test_the_continuaci_http_request_body_reaches_the_generic_route_with_basic_a
         "$Configuration.Name$": "Widget",
         "$Source.MyRepo.Branch$": "main",
     }
-    body = block_after("<!-- continuaci http request body -->")
+    body = block_after("docs/guides/ci/continuaci.md", "<!-- continuaci http request body -->")
     for expression, value in expressions.items():
         body = body.replace(expression, value)
     assert "$" not in body
