@@ -16,6 +16,7 @@ from octorelease.octopus.errors import OctoreleaseError
 
 if TYPE_CHECKING:
     from octorelease.actions.choose import ChosenRelease, OnRelease
+    from octorelease.actions.targets import Adopter
     from octorelease.octopus.api import Project, SpaceApi
     from octorelease.octopus.http import OctopusHttp, RetryPolicy
 
@@ -57,6 +58,9 @@ class Octopus:
         #: Releases a dry run has said it would refresh: the real run refreshes each once, so
         #: the dry run of a later action of the same run says nothing more of it.
         self._would_refresh: set[str] = set()
+        #: Who knows of deployments a target joins instead of getting again (``actions.targets.Adopter``):
+        #: none here; a run started again after a crash knows its first attempt's (``serve/resume.py``).
+        self._adopt: Adopter | None = None
 
     def __repr__(self) -> str:
         return f"Octopus({self.http.server!r}, space={self.space_identifier!r})"
@@ -113,6 +117,7 @@ class Octopus:
                 options=deployment_options,
                 on_release=on_release,
                 leave_to_server=not dry_run,
+                adopt=self._adopt,
             ),
             dry_run,
             wait or WaitOptions(),
@@ -139,7 +144,7 @@ class Octopus:
             ActionResult("deploy"),
             lambda space, on_release: plan_deploy(
                 space, project=project, release=release, targets=to, options=deployment_options, on_release=on_release,
-                leave_to_server=not dry_run,
+                leave_to_server=not dry_run, adopt=self._adopt,
             ),
             dry_run,
             wait or WaitOptions(),
@@ -211,6 +216,7 @@ class Octopus:
                 targets=deploy_to,
                 options=deployment_options,
                 on_release=on_release,
+                adopt=self._adopt,
             )
 
         probe = None
@@ -292,11 +298,11 @@ class Octopus:
                 assert source is not None, "a promotion needs a source environment"
                 return plan_promote(
                     space, project=project, source=source, targets=to, release=release, options=deployment_options,
-                    on_release=on_release, lifecycle=lifecycle,
+                    on_release=on_release, lifecycle=lifecycle, adopt=self._adopt,
                 )
             return plan_deploy(
                 space, project=project, release=release or "", targets=to, options=deployment_options,
-                on_release=on_release, lifecycle=lifecycle,
+                on_release=on_release, lifecycle=lifecycle, adopt=self._adopt,
             )
 
         return self._run(result, make_plan, True, WaitOptions())

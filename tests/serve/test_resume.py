@@ -103,11 +103,10 @@ handlers:
 """
 
 
-def test_a_redeploy_killed_mid_way_joins_the_deployments_it_made_instead_of_deploying_again(
-    sandbox: SandboxControl, tmp_path: Path, processes: list[ServeProcess]
-) -> None:
-    """A deploy deploys again by design, so only the mark keeps a resumed run from doing so."""
-    sandbox.set_speed(0.4)
+def start_redeploy(sandbox: SandboxControl, tmp_path: Path, processes: list[ServeProcess], delivery: str
+                   ) -> tuple[Path, Path, dict[str, Any], set[str], ServeProcess, dict[str, Any]]:
+    """A service redeploying Web 1.0.0 to Development and Test, its event sent: the handler file,
+    the database, the release, its deployments before, the service and the event's answer."""
     handlers = tmp_path / "redeploy.yml"
     handlers.write_text(REDEPLOY, encoding="utf-8")
     [release] = web_release(sandbox, "1.0.0")
@@ -115,7 +114,15 @@ def test_a_redeploy_killed_mid_way_joins_the_deployments_it_made_instead_of_depl
     db = tmp_path / "serve.db"
     first = ServeProcess(handlers, sandbox, db)
     processes.append(first)
-    answer = first.client.event("redeploy-1")
+    return handlers, db, release, before, first, first.client.event(delivery)
+
+
+def test_a_redeploy_killed_mid_way_joins_the_deployments_it_made_instead_of_deploying_again(
+    sandbox: SandboxControl, tmp_path: Path, processes: list[ServeProcess]
+) -> None:
+    """A deploy deploys again by design, so only the mark keeps a resumed run from doing so."""
+    sandbox.set_speed(0.4)
+    handlers, db, release, before, first, answer = start_redeploy(sandbox, tmp_path, processes, "redeploy-1")
     running = wait_for_executing(sandbox, environment_ids(sandbox)["Test"], first)
     first.kill()
     second = ServeProcess(handlers, sandbox, db)
@@ -169,3 +176,29 @@ def test_sigterm_during_a_run_exits_0_says_what_resumes_and_the_restart_finishes
     assert run["state"] == "succeeded" and run["attempts"] == 2, run
     [release] = web_release(sandbox, "1.5.78")
     assert len(deployments_of(sandbox, release["Id"])) == 2
+
+
+def test_a_redeploy_killed_while_its_first_deployment_runs_joins_both_without_refusing_the_lifecycle(
+    sandbox: SandboxControl, tmp_path: Path, processes: list[ServeProcess]
+) -> None:
+    """Killed with Development's deployment still running and Test's made: Development's running
+    deployment of the release holds Test's lifecycle back, yet Test's deployment exists. The resumed
+    run joins both; checking Test's lifecycle again refused it (exit 3) whenever a loaded machine
+    killed the first attempt at that moment."""
+    sandbox.set_speed(2.0)  # Development's task outlasts the kill and the restart's planning
+    handlers, db, release, before, first, answer = start_redeploy(sandbox, tmp_path, processes, "redeploy-running")
+    deadline = time.monotonic() + 30
+    while len(made := [d for d in deployments_of(sandbox, release["Id"]) if d["Id"] not in before]) < 2:
+        assert time.monotonic() < deadline, made
+        assert first.process.poll() is None, first.process.communicate()
+        time.sleep(0.02)
+    first.kill()
+    second = ServeProcess(handlers, sandbox, db)
+    processes.append(second)
+    started = second.client.wait(answer["id"], states=("running", "succeeded", "failed"), timeout=30)
+    sandbox.set_speed(0.05)
+    run = second.client.wait(answer["id"], timeout=60) if started["state"] == "running" else started
+    assert run["state"] == "succeeded" and run["attempts"] == 2, run["error"]
+    assert {d["Id"] for d in deployments_of(sandbox, release["Id"]) if d["Id"] not in before} == {d["Id"] for d in made}
+    [deploy] = run["handlers"][0]["actions"]
+    assert [d.get("already_deployed") for d in deploy["deployments"]] == [True, True]

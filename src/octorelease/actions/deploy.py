@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from octorelease.actions.choose import ChosenRelease, OnRelease, pinned_release
 from octorelease.actions.plan import DeploymentOptions, DeploymentPlan
-from octorelease.actions.targets import build_plan, newest_per_target, resolve_environments
+from octorelease.actions.targets import Adopter, build_plan, newest_per_target, resolve_environments
 from octorelease.octopus import errors
 from octorelease.octopus.api import Project, Release, SpaceApi
 
@@ -21,10 +21,12 @@ def plan_deploy(
     on_release: OnRelease | None = None,
     lifecycle: bool = True,
     leave_to_server: bool = False,
+    adopt: Adopter | None = None,
 ) -> DeploymentPlan:
     """Resolve and validate a deployment; sends GET requests only. A ``project`` or ``release``
     the caller has already read (``create --ignore-existing --deploy-to``) is not read again.
-    ``leave_to_server``: a real run, which may leave some checks to the server (``build_plan``)."""
+    ``leave_to_server``: a real run, which may leave some checks to the server; ``adopt``: who
+    knows of deployments to join (both: ``build_plan``)."""
     if not targets:
         raise errors.InvalidInput("No target environment given.", hint="Pass --to ENV (one or more).")
     if isinstance(release, str) and not release.strip():
@@ -48,4 +50,5 @@ def plan_deploy(
         lifecycle=lifecycle,
         newest=newest_per_target(dashboard),
         leave_to_server=leave_to_server,
+        adopt=adopt,
     )

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from octorelease.actions.choose import OnRelease, per_tenant, pinned_release, release_in_environment
 from octorelease.actions.plan import DeploymentOptions, DeploymentPlan, Existing
-from octorelease.actions.targets import build_plan, newest_per_target, plan_tenants, resolve_environments
+from octorelease.actions.targets import Adopter, build_plan, newest_per_target, plan_tenants, resolve_environments
 from octorelease.octopus import errors
 from octorelease.octopus.api import ACTIVE_TASK_STATES, DashboardItem, SpaceApi
 
@@ -26,9 +26,11 @@ def plan_promote(
     on_release: OnRelease | None = None,
     lifecycle: bool = True,
     leave_to_server: bool = False,
+    adopt: Adopter | None = None,
 ) -> DeploymentPlan:
     """Resolve and validate a promotion; sends GET requests only. ``leave_to_server``: a real
-    run, which may leave some checks to the server (``targets.build_plan``)."""
+    run, which may leave some checks to the server; ``adopt``: who knows of deployments to join
+    (both: ``targets.build_plan``)."""
     if not targets:
         raise errors.InvalidInput("No target environment given.", hint="Pass --to ENV (one or more).")
     if release is not None and not release.strip():
@@ -67,6 +69,7 @@ def plan_promote(
             lifecycle=lifecycle,
             newest=newest_per_target(dashboard),
             leave_to_server=leave_to_server,
+            adopt=adopt,
         )
         for chosen in choices
     ]

@@ -8,7 +8,7 @@ lifecycle, no permission).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -52,6 +52,14 @@ def resolve_environments(space: SpaceApi, wanted: Sequence[str]) -> list[Environ
             f"{noun} {quoted} not found in space '{space.space.name}'.", hint="; ".join(hints) or None
         ).about("to", missing)
     return found
+
+
+#: A target: an environment id, and a tenant id or None.
+TargetKey = tuple[str, str | None]
+#: Who knows of deployments of the release that a target should join rather than get again, beyond
+#: what the dashboard shows: a resumed run, of what its first attempt made (``serve/resume.py``).
+#: Given the project, the release and the open targets, it answers the deployment each one joins.
+Adopter = Callable[[SpaceApi, Project, Release, Sequence[TargetKey]], Mapping[TargetKey, Existing]]
 
 
 #: The reason given when the lifecycle allows a target but the server still leaves it out.
@@ -98,18 +106,21 @@ def check_lifecycle(
     template: DeploymentTemplate,
     environments: Sequence[Environment],
     tenants: Sequence[Ref] = (),
+    joined: Collection[TargetKey] = (),
 ) -> None:
-    """Raise ``DeploymentNotAllowed`` naming every target the release may not go to now."""
+    """Raise ``DeploymentNotAllowed`` naming every target the release may not go to now. The
+    ``joined`` targets are not checked: they get no deployment, they follow one that exists (its
+    own run of the release may be what keeps the lifecycle from allowing it again now)."""
     refusals: list[_Refusal] = []
     if tenants:
         for tenant in tenants:
             allowed = {t.environment_id for t in template.tenant_promotions.get(tenant.id, ())}
             for env in environments:
-                if env.id not in allowed:
+                if env.id not in allowed and (env.id, tenant.id) not in joined:
                     refusals.append(_Refusal(f"{env.name} for tenant {tenant.name}", "not allowed for this tenant now"))
     else:
         allowed = {t.environment_id for t in template.promote_to}
-        refused = [env for env in environments if env.id not in allowed]
+        refused = [env for env in environments if env.id not in allowed and (env.id, None) not in joined]
         if refused:
             reasons = _lifecycle_reasons(space, release, refused)
             refusals.extend(_Refusal(env.name, reasons[env.id]) for env in refused)
@@ -402,11 +413,12 @@ def build_plan(
     options: DeploymentOptions | None = None,
     from_environment: Environment | None = None,
     on_release: OnRelease | None = None,
-    already: Mapping[tuple[str, str | None], Existing] | None = None,
+    already: Mapping[TargetKey, Existing] | None = None,
     lifecycle: bool = True,
     content: DeploymentPreview | None = None,
-    newest: Mapping[tuple[str, str | None], Mark] | None = None,
+    newest: Mapping[TargetKey, Mark] | None = None,
     leave_to_server: bool = False,
+    adopt: Adopter | None = None,
 ) -> DeploymentPlan:
     """Validate every target and option against the server, and return the plan (GETs only).
 
@@ -415,7 +427,9 @@ def build_plan(
     ``lifecycle=False`` leaves the lifecycle unchecked, for a plan made before an earlier
     deployment of the same run moves it on. ``content`` gives the steps and prompted variables
     of a release that is not created yet (``prospect.py``): it has no lifecycle to check.
-    ``newest`` is what each target had when we looked (``newest_per_target``).
+    ``newest`` is what each target had when we looked (``newest_per_target``). A target
+    ``already`` running the release, or given a deployment to join by ``adopt``, is joined: it gets
+    no deployment, so its lifecycle is not checked.
 
     ``leave_to_server`` (a real run, not a dry run or a handler's plan) leaves to the server the
     checks it makes itself on the first ``POST`` when they cannot differ between targets, saving
@@ -430,15 +444,21 @@ def build_plan(
     warnings: list[str] = []
     tenants = list(chosen.tenants) or plan_tenants(space, project, environments, options)
 
+    tenant_choices: list[Ref | None] = list(tenants) or [None]
+    joined: dict[TargetKey, Existing] = dict(already or {})
+    open_keys = [(env.id, t.id if t else None) for env in environments for t in tenant_choices]
+    if adopt is not None and release.id not in ("", "(new)"):
+        for key, existing in adopt(space, project, release, [k for k in open_keys if k not in joined]).items():
+            joined.setdefault(key, existing)
     deferred: list[str] = []
     leave = leave_to_server and content is None and not tenants
     template = None
-    if lifecycle and content is None:
+    if lifecycle and content is None and any(key not in joined for key in open_keys):
         if leave and len(environments) == 1:
             deferred.append(LIFECYCLE)
         else:
             template = space.template(release.id)
-            check_lifecycle(space, project, release, template, environments, tenants)
+            check_lifecycle(space, project, release, template, environments, tenants, joined)
     ranks = _lifecycle_ranks(environments, template)
     specific, excluded = _resolve_machines(space, environments, options, warnings)
 
@@ -457,7 +477,6 @@ def build_plan(
 
     mode = str(project.raw.get("DefaultGuidedFailureMode") or "EnvironmentDefault")
     targets = []
-    tenant_choices: list[Ref | None] = list(tenants) or [None]
     for env in environments:
         if options.guided_failure != "default":
             guided = options.guided_failure == "on"
@@ -475,7 +494,7 @@ def build_plan(
                     skip_steps=skips,
                     form_values=form_values,
                     use_guided_failure=guided,
-                    already=(already or {}).get((env.id, tenant.id if tenant else None)),
+                    already=joined.get((env.id, tenant.id if tenant else None)),
                     newest_before=(newest or {}).get((env.id, tenant.id if tenant else None)),
                     lifecycle_rank=ranks[env.id],
                 )

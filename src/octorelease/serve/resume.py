@@ -13,7 +13,8 @@ When the run starts again (``ResumingOctopus``):
   the first attempt's, and is used instead of created;
 - ``deploy``, ``promote`` and ``create``'s ``deploy_to``: a deployment of the planned release to a
   target made since the mark is the first attempt's, and is joined and followed (whatever its
-  state, a failure included) instead of deployed again.
+  state, a failure included) instead of deployed again; a joined target is not checked against
+  the lifecycle again (the first attempt's deployment under way may be what holds it back now).
 
 Runs for one project never overlap in the service, so what was made there since the mark is the
 first attempt's, unless someone outside the service deployed the same release meanwhile (then
@@ -22,21 +23,19 @@ that one is followed, which is what the run asked for anyway).
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from octorelease.actions.create import ReleaseRequest, made_as_asked
-from octorelease.actions.plan import DeploymentPlan, Existing, Mark, TargetPlan
+from octorelease.actions.plan import Existing, Mark
 from octorelease.actions.result import ActionResult, Observer
 from octorelease.facade import Octopus
 from octorelease.octopus import errors
 from octorelease.octopus.api import Release, parse_time
 
 if TYPE_CHECKING:
-    from octorelease.actions.choose import OnRelease
-    from octorelease.actions.plan import WaitOptions
-    from octorelease.octopus.api import SpaceApi
+    from octorelease.actions.targets import TargetKey
+    from octorelease.octopus.api import Project, SpaceApi
     from octorelease.serve.worker import Connection
 
 
@@ -66,6 +65,7 @@ class ResumingOctopus(Octopus):
     def __init__(self, server: str, api_key: str, *, mark: Mapping[str, Any], **options: Any) -> None:
         super().__init__(server, api_key, **options)
         self.mark = Mark(mark["deployment_id"], mark["created"]) if mark.get("deployment_id") else None
+        self._adopt = self._first_attempts_deployments
 
     def _since_mark(self, created: str, deployment_id: str = "") -> bool:
         if self.mark is None:
@@ -101,34 +101,21 @@ class ResumingOctopus(Octopus):
         request = ReleaseRequest(project, version, packages=dict(packages or {}), notes=notes)
         return release if made_as_asked(release, request) else None
 
-    def _run(self, result: ActionResult, make_plan: Callable[[SpaceApi, OnRelease], DeploymentPlan],
-             dry_run: bool, wait: WaitOptions, **options: Any) -> ActionResult:
-        def adopting(space: SpaceApi, on_release: OnRelease) -> DeploymentPlan:
-            return self._adopt(space, make_plan(space, on_release))
-
-        return super()._run(result, adopting, dry_run, wait, **options)
-
-    def _adopt(self, space: SpaceApi, plan: DeploymentPlan) -> DeploymentPlan:
-        """The plan with each target that got a deployment of its release since the mark joined to it."""
-        open_targets = [t for t in plan.targets if t.already is None]
-        if not open_targets or plan.release.id in ("", "(new)"):
-            return plan
-        listed = space.deployments(project_id=plan.project.id,
-                                   environment_ids=sorted({t.environment.id for t in open_targets}))
-        tasks = {task.id: task for task in space.tasks([d.task_id for d in listed if d.task_id])}
-
-        def adopt(target: TargetPlan) -> TargetPlan:
-            if target.already is not None:
-                return target
-            tenant_id = target.tenant.id if target.tenant else None
-            for deployment in listed:  # newest first
-                if (deployment.environment_id == target.environment.id and deployment.tenant_id == tenant_id
-                        and deployment.release_id == plan.release_of(target).id
-                        and self._since_mark(deployment.created, deployment.id)):
-                    task = tasks.get(deployment.task_id)
-                    state = task.state if task is not None else "Queued"
-                    return dataclasses.replace(
-                        target, already=Existing(deployment.id, deployment.task_id, state, deployment.created))
-            return target
-
-        return dataclasses.replace(plan, targets=tuple(adopt(t) for t in plan.targets))
+    def _first_attempts_deployments(self, space: SpaceApi, project: Project, release: Release,
+                                    targets: Sequence[TargetKey]) -> dict[TargetKey, Existing]:
+        """The deployment of ``release`` each target got since the mark (newest first): the first
+        attempt's, joined and followed instead of made again, and so not checked against the
+        lifecycle again either (its own run may be what holds the lifecycle back now)."""
+        if not targets:
+            return {}
+        listed = space.deployments(project_id=project.id, environment_ids=sorted({env for env, _ in targets}))
+        mine = [d for d in listed if d.release_id == release.id and self._since_mark(d.created, d.id)]
+        tasks = {task.id: task for task in space.tasks([d.task_id for d in mine if d.task_id])}
+        adopted: dict[TargetKey, Existing] = {}
+        for deployment in mine:  # newest first: the first one found per target is kept
+            key = (deployment.environment_id, deployment.tenant_id)
+            if key in targets and key not in adopted:
+                task = tasks.get(deployment.task_id)
+                state = task.state if task is not None else "Queued"
+                adopted[key] = Existing(deployment.id, deployment.task_id, state, deployment.created)
+        return adopted
