@@ -24,7 +24,7 @@ import httpx
 
 from octorelease.actions.plan import WaitOptions
 from octorelease.facade import Octopus
-from octorelease.sandbox.server import SandboxServer
+from octorelease.sandbox.http.server import SandboxServer
 
 NO_WAIT = WaitOptions(wait=False)
 

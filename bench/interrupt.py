@@ -16,7 +16,7 @@ import signal
 import statistics
 import time
 
-from octorelease.sandbox.server import SandboxServer
+from octorelease.sandbox.http.server import SandboxServer
 from testing.processes import executing_task, start_cli
 from testing.sandbox import SandboxControl
 

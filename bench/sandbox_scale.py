@@ -33,7 +33,7 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
-from octorelease.sandbox.service import DEFAULT_API_KEY, REQUEST_LOG_LIMIT
+from octorelease.sandbox.http.service import DEFAULT_API_KEY, REQUEST_LOG_LIMIT
 
 #: the targets of issue 11 (target 4)
 MEDIAN_TARGET_MS = 10.0

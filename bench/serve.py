@@ -25,7 +25,7 @@ import threading
 import time
 from pathlib import Path
 
-from octorelease.sandbox.server import SandboxServer
+from octorelease.sandbox.http.server import SandboxServer
 from testing.sandbox import SandboxControl
 from testing.serve import HANDLERS, ServeClient, ServeProcess
 

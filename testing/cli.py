@@ -21,7 +21,7 @@ from urllib.parse import unquote
 import pytest
 
 from octorelease.cli import main
-from octorelease.sandbox.service import DEFAULT_API_KEY
+from octorelease.sandbox.http.service import DEFAULT_API_KEY
 
 
 @dataclass

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from octorelease.sandbox.errors import ADMIN_KEY_HEADER
-from octorelease.sandbox.server import SandboxServer
+from octorelease.sandbox.http.server import SandboxServer
 
 
 class SandboxControl:

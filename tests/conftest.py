@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from octorelease.sandbox.server import SandboxServer
+from octorelease.sandbox.http.server import SandboxServer
 from testing.fake_server import AnswerFor, FakeServer
 from testing.sandbox import SandboxControl
 

@@ -804,7 +804,7 @@ def demo(ctx: click.Context, /) -> None:
     the summary.
     """
     from octorelease.demo import DEMO_BUILD_VALUES, DEMO_SPEED, handler_file
-    from octorelease.sandbox.server import SandboxServer
+    from octorelease.sandbox.http.server import SandboxServer
 
     options = ctx.find_object(GlobalOptions) or GlobalOptions()
     with SandboxServer(port=0, seed="demo", speed=DEMO_SPEED) as server:
@@ -974,7 +974,7 @@ def sandbox(ctx: click.Context, /, host: str, port: int, db_path: str | None, se
     or from a real space with --mirror; --export writes a database's (or the mirror's) estate as
     a file that --seed takes, and exits.
     """
-    from octorelease.sandbox.faults import FaultSpecError, parse_spec
+    from octorelease.sandbox.http.faults import FaultSpecError, parse_spec
 
     skipped: list[str] | None = None
     if mirror_url is not None and seed != "demo":
@@ -982,7 +982,7 @@ def sandbox(ctx: click.Context, /, host: str, port: int, db_path: str | None, se
     if mirror_url is not None:
         estate: Any = _mirror(mirror_url, mirror_space, mirror_history, db_path, to_file=export_path is not None)
         if export_path is not None:
-            from octorelease.sandbox.export import dump_estate
+            from octorelease.sandbox.estate.export import dump_estate
 
             _write_estate(dump_estate(estate), export_path, f"the mirror of {mirror_url}")
             return
@@ -998,7 +998,7 @@ def sandbox(ctx: click.Context, /, host: str, port: int, db_path: str | None, se
             parse_spec(faults)
         except FaultSpecError as exc:
             raise errors.InvalidInput(f"--faults: {exc}") from None
-    from octorelease.sandbox.server import serve
+    from octorelease.sandbox.http.server import serve
 
     options = ctx.find_object(GlobalOptions) or GlobalOptions()
     try:
@@ -1017,7 +1017,7 @@ def sandbox(ctx: click.Context, /, host: str, port: int, db_path: str | None, se
 @contextmanager
 def _estate_errors() -> Iterator[None]:
     """An estate file's faults, each one ``Error: file:line: field: message`` line, then exit 2."""
-    from octorelease.sandbox.estate import EstateFileError
+    from octorelease.sandbox.estate.file import EstateFileError
 
     try:
         yield
@@ -1032,14 +1032,14 @@ def _seed_estate(seed: str) -> Any:
     before anything starts."""
     if seed in ("demo", "empty"):
         return seed
-    from octorelease.sandbox.seed_large import LargeSeedError, is_large, parse_large
+    from octorelease.sandbox.estate.seed_large import LargeSeedError, is_large, parse_large
 
     if is_large(seed):
         try:
             return parse_large(seed)
         except LargeSeedError as exc:
             raise errors.InvalidInput(f"--seed {seed}: {exc}.") from None
-    from octorelease.sandbox.estate import load_estate
+    from octorelease.sandbox.estate.file import load_estate
 
     with _estate_errors():
         return load_estate(seed)
@@ -1053,7 +1053,7 @@ def _export_estate(db_path: str | None, export_path: str) -> None:
         raise errors.InvalidInput("--export needs --db PATH: the database whose estate to write.")
     if not os.path.isfile(db_path):
         raise errors.InvalidInput(f"--db {db_path}: no such database.")
-    from octorelease.sandbox.export import read_estate
+    from octorelease.sandbox.estate.export import read_estate
 
     text = read_estate(db_path)
     if text is None:
@@ -1093,7 +1093,7 @@ def _mirror(url: str, space: str | None, history: int, db_path: str | None, *, t
             f"Mirroring {http.server}") as progress:
         estate, summary = mirror_space(http, space, history, progress)
     with _estate_errors():
-        from octorelease.sandbox.estate import check_estate
+        from octorelease.sandbox.estate.file import check_estate
 
         check_estate(estate, name=f"the mirror of {url}")
     from octorelease.safe_text import one_line

@@ -1,5 +1,5 @@
 """``sandbox --mirror URL``: the structure of a real Octopus space, read with GET requests only,
-as an estate (``sandbox/estate.py``) that a new sandbox is seeded with.
+as an estate (``sandbox/estate/file.py``) that a new sandbox is seeded with.
 
 The mirror reads through our own client (``octopus/``), and only ever calls its ``get``: a real
 server is never changed by it (a test mirrors one sandbox into another and reads the source's
@@ -21,7 +21,7 @@ from typing import Any
 
 from octorelease.octopus.api import OctopusApi, SpaceApi
 from octorelease.octopus.http import OctopusHttp
-from octorelease.sandbox.estate import (
+from octorelease.sandbox.estate.file import (
     DEFAULT_GROUP,
     PACKAGE_STEP,
     SCRIPT_STEP,
@@ -44,7 +44,7 @@ from octorelease.sandbox.estate import (
     TenantSpec,
     VariableSpec,
 )
-from octorelease.sandbox.versions import version_key
+from octorelease.sandbox.rules.versions import version_key
 
 Json = dict[str, Any]
 #: (what is being read, how many units are done, how many there are)

@@ -16,8 +16,8 @@ from urllib.parse import parse_qs
 import pytest
 
 from octorelease.facade import Octopus, WaitOptions
-from octorelease.sandbox.seed_large import LargeEstate
-from octorelease.sandbox.server import SandboxServer
+from octorelease.sandbox.estate.seed_large import LargeEstate
+from octorelease.sandbox.http.server import SandboxServer
 from testing.sandbox import SandboxControl
 
 FAST = 0.005

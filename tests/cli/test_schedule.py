@@ -15,7 +15,7 @@ from tests.handler.test_run import RecordingObserver
 from octorelease import Octopus
 from octorelease.config import HandlerFileError, parse_handler_file
 from octorelease.handler.run import run_handlers
-from octorelease.sandbox.runner import EXPIRED_MESSAGE
+from octorelease.sandbox.rules.runner import EXPIRED_MESSAGE
 from testing.cli import assert_one_line_error
 
 DEPLOY = ("deploy", "--project", "Web", "--release", "1.0.0", "--to", "Development", "--no-log")

@@ -16,7 +16,7 @@ import time
 import httpx
 import pytest
 
-from octorelease.sandbox.server import SandboxServer
+from octorelease.sandbox.http.server import SandboxServer
 from testing.sandbox import SandboxControl
 
 LINE = re.compile(r"^(GET|POST|PUT|DELETE) (\S+) (\d{3}|dropped) \d+\.\d ms( \(fault: \w+\))?$")

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from starlette.routing import BaseRoute, Mount, Route
 
-from octorelease.sandbox import api
+from octorelease.sandbox.http import urls
 from testing import swagger
 from testing.sandbox import SandboxControl
 
@@ -103,7 +103,7 @@ def sandbox_routes() -> list[tuple[str, str]]:
             elif isinstance(r, Route):
                 found.extend((m, prefix + r.path) for m in sorted(r.methods or ()) if m != "HEAD")
 
-    walk(api.ROUTES, "")
+    walk(urls.ROUTES, "")
     return sorted(set(found))
 
 

@@ -219,9 +219,9 @@ def test_a_bad_package_file_is_refused(sandbox: SandboxControl, name: str, conte
 
 def test_an_estate_built_through_the_api_exports_and_seeds_back_the_same(
         sandbox: SandboxControl, sandbox_server: Any) -> None:
-    from octorelease.sandbox.estate import parse_estate
-    from octorelease.sandbox.export import dump_estate, export_estate
-    from octorelease.sandbox.service import Sandbox
+    from octorelease.sandbox.estate.export import dump_estate, export_estate
+    from octorelease.sandbox.estate.file import parse_estate
+    from octorelease.sandbox.http.service import Sandbox
 
     group = _ok(sandbox.call("POST", f"{S}/projectgroups", json={"Name": "Shop"}), 201)
     env = _ok(sandbox.call("POST", f"{S}/environments", json={"Name": "QA"}), 201)

@@ -7,10 +7,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from octorelease.sandbox.estate import EstateFileError, demo_path, load_estate, parse_estate
-from octorelease.sandbox.export import dump_estate, export_estate, read_estate
-from octorelease.sandbox.server import SandboxServer
-from octorelease.sandbox.service import Sandbox
+from octorelease.sandbox.estate.export import dump_estate, export_estate, read_estate
+from octorelease.sandbox.estate.file import EstateFileError, demo_path, load_estate, parse_estate
+from octorelease.sandbox.http.server import SandboxServer
+from octorelease.sandbox.http.service import Sandbox
 from testing.cli import run_cli
 from testing.docs import block_after
 

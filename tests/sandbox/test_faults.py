@@ -9,9 +9,9 @@ from typing import Any
 import httpx
 import pytest
 
-from octorelease.sandbox.faults import FaultRule, FaultSpec, FaultSpecError, HttpFault, HttpFaults, parse_spec
-from octorelease.sandbox.server import SandboxServer
-from octorelease.sandbox.service import Sandbox
+from octorelease.sandbox.http.faults import FaultRule, FaultSpec, FaultSpecError, HttpFault, HttpFaults, parse_spec
+from octorelease.sandbox.http.server import SandboxServer
+from octorelease.sandbox.http.service import Sandbox
 from testing.cli import run_cli
 from testing.sandbox import SandboxControl
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from octorelease.sandbox.seed_large import LargeEstate, LargeSeedError, parse_large
-from octorelease.sandbox.server import SandboxServer
-from octorelease.sandbox.service import Sandbox
+from octorelease.sandbox.estate.seed_large import LargeEstate, LargeSeedError, parse_large
+from octorelease.sandbox.http.server import SandboxServer
+from octorelease.sandbox.http.service import Sandbox
 from testing.cli import run_cli
 
 SMALL = LargeEstate(environments=30, machines=90, releases=40, deployments=300, projects=4, tenants=10)

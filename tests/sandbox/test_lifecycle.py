@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from octorelease.sandbox import lifecycle
-from octorelease.sandbox.entities import Environment, Lifecycle, Phase
+from octorelease.sandbox.rules import lifecycle
+from octorelease.sandbox.state.entities import Environment, Lifecycle, Phase
 from testing.sandbox import SandboxControl
 
 DEV, TEST, STAGING, PROD, DR = (f"Environments-{n}" for n in range(1, 6))

@@ -16,9 +16,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from octorelease.sandbox.binding import MAX_BODY_BYTES, MAX_JSON_DEPTH
 from octorelease.sandbox.errors import ADMIN_KEY_HEADER, INVALID_KEY
-from octorelease.sandbox.server import SandboxServer
+from octorelease.sandbox.http.binding import MAX_BODY_BYTES, MAX_JSON_DEPTH
+from octorelease.sandbox.http.server import SandboxServer
 from testing.sandbox import SandboxControl
 
 RELEASES = "/api/Spaces-1/releases"

@@ -11,8 +11,8 @@ from octorelease.demo import DEMO_BUILD_VALUES, handler_file
 from octorelease.mirror import mirror_space
 from octorelease.octopus.http import OctopusHttp
 from octorelease.report.progress import progress_bar
-from octorelease.sandbox.estate import SENSITIVE_PLACEHOLDER, load_estate
-from octorelease.sandbox.server import SandboxServer
+from octorelease.sandbox.estate.file import SENSITIVE_PLACEHOLDER, load_estate
+from octorelease.sandbox.http.server import SandboxServer
 from testing.cli import run_cli
 from testing.sandbox import SandboxControl
 

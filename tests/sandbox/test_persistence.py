@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from octorelease.sandbox.server import SandboxServer
+from octorelease.sandbox.http.server import SandboxServer
 from testing.sandbox import SandboxControl
 
 

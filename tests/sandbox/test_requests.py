@@ -8,8 +8,8 @@ import httpx
 import pytest
 from starlette.types import Receive, Scope, Send
 
-from octorelease.sandbox.middleware import Gate
-from octorelease.sandbox.server import SandboxServer
+from octorelease.sandbox.http.middleware import Gate
+from octorelease.sandbox.http.server import SandboxServer
 from testing.sandbox import SandboxControl
 
 

@@ -9,11 +9,11 @@ from datetime import timedelta
 
 import pytest
 
-from octorelease.sandbox.entities import Deployment, Environment, Machine, Release, Task
-from octorelease.sandbox.requests import DeploymentRequest
-from octorelease.sandbox.seed_large import LargeEstate
-from octorelease.sandbox.service import Sandbox
-from octorelease.sandbox.state import UNLIMITED, select
+from octorelease.sandbox.estate.seed_large import LargeEstate
+from octorelease.sandbox.http.service import Sandbox
+from octorelease.sandbox.rules.requests import DeploymentRequest
+from octorelease.sandbox.state.entities import Deployment, Environment, Machine, Release, Task
+from octorelease.sandbox.state.state import UNLIMITED, select
 
 SIZE = LargeEstate(environments=12, machines=36, releases=30, deployments=240, projects=3, tenants=6)
 

@@ -1,6 +1,6 @@
 """The errors the sandbox's rules raise, each with Octopus's wording and the status it is served with.
 
-Models raise these and never see HTTP; ``api.py`` turns one into Octopus's error envelope
+Models raise these and never see HTTP; ``http/middleware.py`` turns one into Octopus's error envelope
 ``{"ErrorMessage": ..., "Errors": [...]}`` with the class's ``status`` (moto's split: the rule
 knows the words, the HTTP layer owns the response)::
 

@@ -1,0 +1,1 @@
+"""Estates: the estate file (``--seed FILE``), seeding one (the demo, the large seed) and exporting one."""

@@ -1,0 +1,1 @@
+"""The ``/api`` handlers, one module per resource; ``urls.py`` routes to them."""

@@ -1,0 +1,226 @@
+"""Cross-cutting HTTP behaviour, in one ASGI layer in front of the routes.
+
+In order: honour ``X-HTTP-Method-Override`` (the C# client sends PUT and DELETE as POST), record
+the request (method, path, query string, and its status once answered; never headers, which hold
+the API key; ``Sandbox.answered`` also writes the access log line), demand the admin key on the
+test controls when the sandbox has one, refuse a body over the limit (``binding.py``; by its
+Content-Length, else counted as it arrives), inject the HTTP
+fault ``--faults`` chose for it, if any (``faults.py``; before authentication, as a proxy or a
+busy server would), demand an API key on everything under ``/api`` except ``GET /api``, and turn
+any error into Octopus's envelope, so that no request ever gets a 500 with a Python traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from octorelease.sandbox.errors import (
+    ADMIN_KEY_HEADER,
+    AdminKeyRequired,
+    MethodNotAllowed,
+    ResourceNotFound,
+    SandboxError,
+)
+from octorelease.sandbox.http.binding import body_limit, body_too_large
+from octorelease.sandbox.http.faults import HttpFault
+from octorelease.sandbox.http.service import Sandbox
+from octorelease.sandbox.state.state import same_secret
+
+log = logging.getLogger(__name__)
+
+_PUBLIC = {"/api", "/api/"}
+CONTROLS = "/_sandbox"
+BASE_KEY = "octorelease.base"
+PATH_KEY = "octorelease.path"
+
+
+def envelope(error: SandboxError) -> dict[str, Any]:
+    return {"ErrorMessage": error.message, "Errors": error.errors}
+
+
+def as_sandbox_error(exc: Exception, method: str) -> SandboxError:
+    """Map anything raised below to the error served for it."""
+    if isinstance(exc, SandboxError):
+        return exc
+    if isinstance(exc, HTTPException) and exc.status_code == 405:
+        return MethodNotAllowed(method)
+    if isinstance(exc, HTTPException) and exc.status_code == 404:
+        return ResourceNotFound()
+    log.error("the sandbox failed to handle a request", exc_info=exc)
+    return SandboxError(f"The sandbox could not handle this request ({type(exc).__name__}).")
+
+
+async def error_response(request: Request, exc: Exception) -> Response:
+    """Starlette's handler for every exception a route raises: Octopus's envelope."""
+    error = as_sandbox_error(exc, request.method)
+    return JSONResponse(envelope(error), status_code=error.status)
+
+
+async def send_error(send: Send, error: SandboxError, headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    body = json.dumps(envelope(error)).encode()
+    await send({"type": "http.response.start", "status": error.status,
+                "headers": [(b"content-type", b"application/json; charset=utf-8"),
+                            (b"content-length", str(len(body)).encode()), *(headers or [])]})
+    await send({"type": "http.response.body", "body": body})
+
+
+class InjectedFailure(SandboxError):
+    """The answer of a status fault (500, 502, 503, 429), in Octopus's envelope."""
+
+    def __init__(self, fault: HttpFault) -> None:
+        super().__init__(f"The sandbox answered {fault.kind} on purpose (--faults); the request was not carried out.")
+        self.status = fault.status or 500
+
+
+async def drop_connection(receive: Receive, send: Send) -> None:
+    """Close the client's connection without an answer, so it sees a transport error.
+
+    ASGI has no message for this, so we abort uvicorn's transport (``send`` is its request
+    cycle's bound method, which holds the transport), then wait until uvicorn has noticed the
+    disconnection: returning earlier would make it answer a 500 on the dead connection."""
+    transport = getattr(getattr(send, "__self__", None), "transport", None)
+    if transport is None or not hasattr(transport, "abort"):
+        raise RuntimeError("dropping a connection needs the sandbox to be served by uvicorn")
+    transport.abort()
+    await asyncio.wait_for(_until_disconnected(receive), timeout=5)
+
+
+async def _until_disconnected(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+async def _ignore(message: Message) -> None:
+    """The ``send`` of a request whose answer is to be lost."""
+
+
+class Gate:
+    """The ASGI layer described above; ``sandbox`` supplies the keys and keeps the request log."""
+
+    def __init__(self, app: ASGIApp, sandbox: Sandbox) -> None:
+        self.app = app
+        self.sandbox = sandbox
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        override = headers.get("x-http-method-override", "").strip().upper()
+        if scope["method"] == "POST" and override in ("PUT", "DELETE", "PATCH"):
+            scope = {**scope, "method": override}
+        path = scope["path"]
+        root = str(scope.get("root_path", "")).rstrip("/")
+        local = path.removeprefix(root) if root else path
+        # routes read these (mounts rewrite root_path): the base of every Link, the path as sent
+        scope = {**scope, BASE_KEY: root, PATH_KEY: path}
+        started = False
+        status: int | None = None  # what was answered, for the request log and the access log
+        reply: Send = send  # where the answer goes: nowhere when it is to be lost
+        began = time.perf_counter()
+        query = scope.get("query_string", b"").decode("latin-1")
+        is_api = local == "/api" or local.startswith("/api/")
+        faults = self.sandbox.http_faults
+        fault = faults.decide(scope["method"], local) if faults is not None and is_api else None
+        entry = self.sandbox.record(scope["method"], local, _redacted(query), fault.kind if fault else None)
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started, status
+            if message["type"] == "http.response.start":
+                started, status = True, message["status"]
+            await reply(message)
+
+        try:
+            refusal = self._refusal(local, headers)
+            if refusal is not None:
+                status = refusal.status
+                await send_error(send, refusal)
+                return
+            if fault is not None and await _answered_by(fault, receive, send):
+                status = fault.status
+                return
+            if fault is not None and fault.kind == "lost":
+                reply = _ignore
+            if is_api and not (scope["method"] == "GET" and local in _PUBLIC):
+                key = headers.get("x-octopus-apikey") or _query_key(query)
+                caller = self.sandbox.backend.authenticate(key, self.sandbox.api_key)
+                scope = {**scope, "state": {**scope.get("state", {}), "caller": caller}}
+            await self.app(scope, _bounded(receive, body_limit(local)), tracking_send)
+        except Exception as exc:  # the envelope, never a traceback
+            if not started:  # else the app's own handler has already served (and logged) it
+                error = as_sandbox_error(exc, scope["method"])
+                status = error.status
+                await send_error(reply, error)
+        finally:
+            self.sandbox.answered(entry, status, time.perf_counter() - began)
+        if reply is _ignore:  # carried out (or refused), and now the answer is lost
+            await drop_connection(receive, send)
+
+    def _refusal(self, local: str, headers: dict[str, str]) -> SandboxError | None:
+        """What refuses this request before anything else: a test control without the admin key
+        (when the sandbox has one), or a body that says it is over the limit."""
+        admin_key = self.sandbox.admin_key
+        if admin_key is not None and local.startswith(CONTROLS) \
+                and not same_secret(headers.get(ADMIN_KEY_HEADER.lower(), ""), admin_key):
+            return AdminKeyRequired()
+        declared, limit = headers.get("content-length", "").strip(), body_limit(local)
+        if declared.isdigit() and int(declared) > limit:
+            return body_too_large(limit)
+        return None
+
+
+def _bounded(receive: Receive, limit: int) -> Receive:
+    """``receive`` that refuses a body once it passes ``limit``, counted as it arrives (a
+    chunked body declares no length), so no body over the limit is ever held whole."""
+    received = 0
+
+    async def bounded_receive() -> Message:
+        nonlocal received
+        message = await receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > limit:
+                raise body_too_large(limit)
+        return message
+
+    return bounded_receive
+
+
+async def _answered_by(fault: HttpFault, receive: Receive, send: Send) -> bool:
+    """Carry out the part of ``fault`` that comes before the request is handled; ``True`` when
+    that was all (the request is not to be carried out)."""
+    if fault.status is not None:
+        retry_after = fault.retry_after
+        headers = [(b"retry-after", retry_after.encode())] if retry_after is not None else []
+        await send_error(send, InjectedFailure(fault), headers)
+        return True
+    if fault.kind == "reset":
+        await drop_connection(receive, send)
+        return True
+    if fault.kind == "slow":
+        await asyncio.sleep(fault.seconds or 0.0)
+    return False
+
+
+def _redacted(query: str) -> str:
+    """The query string with any ``apikey`` value masked, so the request log never holds a key."""
+    if "apikey" not in query.lower():
+        return query
+    return urlencode([(k, "[redacted]" if k.lower() == "apikey" else v) for k, v in parse_qsl(query, True)])
+
+
+def _query_key(query: str) -> str | None:
+    for name, value in parse_qsl(query):
+        if name.lower() == "apikey":
+            return value
+    return None

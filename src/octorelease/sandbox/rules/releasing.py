@@ -1,0 +1,196 @@
+"""Releases: versions, channels, the package version of each step, and variable snapshots."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from octorelease.sandbox.errors import ResourceNotFound, ValidationFailed
+from octorelease.sandbox.rules.requests import ReleaseRequest
+from octorelease.sandbox.rules.variables import VariableRules
+from octorelease.sandbox.rules.versions import next_version, version_key
+from octorelease.sandbox.state.entities import Channel, Feed, PackageReference, Project, Release, SelectedPackage, Step
+
+MAX_VERSION_LENGTH = 349
+
+
+@dataclass(frozen=True)
+class TemplatePackage:
+    """One package a new release must choose a version for (``ReleaseTemplatePackage``)."""
+
+    step: Step
+    reference: PackageReference
+    feed: Feed | None
+    #: the version the channel's latest release chose for it, if any
+    version_selected_last_release: str | None
+
+
+@dataclass(frozen=True)
+class ReleaseTemplate:
+    """What ``deploymentprocesses/{id}/template`` answers: how the next release would be made."""
+
+    project: Project
+    channel: Channel
+    last_release_version: str | None
+    next_version_increment: str
+    packages: list[TemplatePackage]
+
+
+class ReleaseRules(VariableRules):
+    def release_template(self, space_id: str, process_ref: str, channel_ref: str | None,
+                         release_id: str | None) -> ReleaseTemplate:
+        """The release template of a project's process (octopus-api-more.md §3), for a channel.
+
+        ``NextVersionIncrement`` is the version ``POST /releases`` would take without one, and each
+        enabled package step's ``VersionSelectedLastRelease`` comes from the channel's newest release.
+        """
+        project = self.project(space_id, process_ref.strip().removeprefix("deploymentprocess-"))
+        channel = self._template_channel(space_id, project, channel_ref)
+        if release_id:
+            self.require(Release, space_id, release_id)
+        releases = self.releases_of(project.id)
+        in_channel = sorted((r for r in releases if r.channel_id == channel.id),
+                            key=lambda r: (version_key(r.version), r.assembled))
+        last = in_channel[-1] if in_channel else None
+        feeds = {f.id.lower(): f for f in self.all(Feed, space_id)}
+        packages = []
+        for step in project.steps:
+            if step.action.is_disabled:
+                continue
+            for ref in step.action.packages:
+                chosen = next((p.version for p in (last.selected_packages if last else [])
+                               if p.action_name == step.action.name and p.package_reference_name == ref.name), None)
+                packages.append(TemplatePackage(step, ref, feeds.get(ref.feed_id.lower()), chosen))
+        return ReleaseTemplate(project, channel, last.version if last else None,
+                               next_version([r.version for r in releases]), packages)
+
+    def _template_channel(self, space_id: str, project: Project, ref: str | None) -> Channel:
+        """The channel a template is for: the one named (by id), else the default one, else the
+        only one; several without a default is Octopus's 400."""
+        channels = [c for c in self.all(Channel, space_id) if c.project_id == project.id]
+        if ref and ref.strip():
+            for channel in channels:
+                if channel.id.lower() == ref.strip().lower():
+                    return channel
+            raise ResourceNotFound(ref)
+        defaults = [c for c in channels if c.is_default] or (channels if len(channels) == 1 else [])
+        if not defaults:
+            raise ValidationFailed("A channelId must be provided when more than one exists for that project and no "
+                                   "default channel has been specified.")
+        return defaults[0]
+
+    def create_release(self, space_id: str, request: ReleaseRequest) -> tuple[Release, bool]:
+        """Create a release (or, with ``ignore_if_exists``, return the existing one); the flag says
+        whether it was created."""
+        project = self.find(Project, space_id, request.project) if request.project else None
+        if project is None:
+            raise ValidationFailed(
+                f"Cannot find the project with name or id '{request.project}'."
+                if request.project
+                else "Please specify the project to create the release in."
+            )
+        existing = [r.version for r in self.releases_of(project.id)]
+        version = (request.version or "").strip()
+        if not version:
+            if request.version_required:
+                raise ValidationFailed("Please provide a version number for this release.")
+            version = next_version(existing)
+        if len(version) > MAX_VERSION_LENGTH:
+            raise ValidationFailed("The version number is too long. Please enter a shorter version number.")
+        release = self.release_of(project.id, version)
+        if release is not None:
+            if request.ignore_if_exists:
+                return release, False
+            raise ValidationFailed(
+                f"A release with the version number '{version}' already exists in project '{project.name}'."
+            )
+        channel = self._channel(space_id, project, request.channel)
+        packages = self._select_packages(space_id, project, request)
+        snapshot = self.take_snapshot(space_id, project)
+        release = Release(
+            id=self.new_id("Releases"),
+            space_id=space_id,
+            project_id=project.id,
+            channel_id=channel.id,
+            version=version,
+            release_notes=request.release_notes,
+            assembled=self.clock(),
+            selected_packages=packages,
+            variable_snapshot_id=snapshot.id,
+            library_variable_snapshot_ids=self.take_library_snapshots(space_id, project),
+            steps=[s.model_copy(deep=True) for s in project.steps],
+            process_snapshot_id=f"{project.process_id}-s-{project.process_version}-{uuid.uuid4().hex[:5].upper()}",
+        )
+        self.put(release)
+        return release, True
+
+    def _channel(self, space_id: str, project: Project, ref: str | None) -> Channel:
+        channels = [c for c in self.all(Channel, space_id) if c.project_id == project.id]
+        if ref:
+            wanted = ref.strip().lower()
+            for channel in channels:
+                if wanted in (channel.id.lower(), channel.name.lower(), channel.slug):
+                    return channel
+            raise ValidationFailed(f"The channel '{ref}' does not exist in project '{project.name}'.")
+        for channel in channels:
+            if channel.is_default:
+                return channel
+        raise ValidationFailed(f"Project '{project.name}' has no default channel.")
+
+    def _select_packages(self, space_id: str, project: Project, request: ReleaseRequest) -> list[SelectedPackage]:
+        """One version per package step: named for the step (or its package), else the request's
+        default, else the newest in the feed. A version the feed lacks is refused by name."""
+        feed = self.feed(space_id)
+        wanted = {k.strip().lower(): v.strip() for k, v in request.packages.items()}
+        selected, problems = [], []
+        for step in project.steps:
+            for ref in step.action.packages:
+                published = [p.version for p in feed.packages if p.package_id.lower() == ref.package_id.lower()]
+                version = next(
+                    (
+                        wanted[k]
+                        for k in (step.name.lower(), step.action.name.lower(), ref.package_id.lower(), "*")
+                        if k in wanted
+                    ),
+                    request.package_version or (max(published, key=version_key) if published else None),
+                )
+                if version is None:
+                    problems.append(
+                        f"No versions of package '{ref.package_id}' (step '{step.name}') are in the built-in feed."
+                    )
+                elif version not in published:
+                    problems.append(
+                        f"The package '{ref.package_id}' version '{version}' (step '{step.name}') "
+                        "could not be found in the built-in feed."
+                    )
+                else:
+                    selected.append(
+                        SelectedPackage(
+                            step_name=step.name,
+                            action_name=step.action.name,
+                            package_id=ref.package_id,
+                            version=version,
+                            package_reference_name=ref.name,
+                        )
+                    )
+        if problems:
+            raise ValidationFailed(*problems)
+        return selected
+
+    def snapshot_variables(self, space_id: str, release_id: str) -> Release:
+        """Refresh the release's copies of the project's variables and of its library sets
+        (``--updateVariables``)."""
+        release = self.require(Release, space_id, release_id)
+        project = self.require(Project, None, release.project_id)
+        release.variable_snapshot_id = self.take_snapshot(space_id, project).id
+        release.library_variable_snapshot_ids = self.take_library_snapshots(space_id, project)
+        self.put(release)
+        return release
+
+    def project_releases(self, space_id: str, project_ref: str, search: str | None = None) -> list[Release]:
+        """A project's releases, newest version first."""
+        project = self.project(space_id, project_ref)
+        releases = self.releases_of(project.id)
+        if search:
+            releases = [r for r in releases if search.strip().lower() in r.version.lower()]
+        return sorted(releases, key=lambda r: (version_key(r.version), r.assembled), reverse=True)

@@ -1,0 +1,1 @@
+"""What the sandbox holds: its entities, in memory, written through to SQLite."""
