@@ -21,6 +21,7 @@ adopt what the first one made instead of making it again (``worker.py``).
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import threading
 import time
@@ -31,6 +32,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from octorelease.serve.sources.base import BuildEvent, Ignored
+
+#: The largest id SQLite can hold (a signed 64-bit integer): a larger one names no run.
+MAX_ID = 2**63 - 1
 
 RunState = Literal["queued", "running", "succeeded", "failed", "ignored"]
 STATES: tuple[RunState, ...] = ("queued", "running", "succeeded", "failed", "ignored")
@@ -172,14 +176,13 @@ class SqliteStore:
 
     def _insert(self, fields: Mapping[str, Any]) -> tuple[Run, bool]:
         with self._transaction() as db:
-            found = db.execute(
-                "SELECT * FROM runs WHERE source = ? AND delivery = ?", (fields["source"], fields["delivery"])
-            ).fetchone()
+            key = (_text(fields["source"]), _text(fields["delivery"]))
+            found = db.execute("SELECT * FROM runs WHERE source = ? AND delivery = ?", key).fetchone()
             if found is not None:
                 return _run(found), False
             names = ", ".join(fields)
             marks = ", ".join("?" for _ in fields)
-            cursor = db.execute(f"INSERT INTO runs ({names}) VALUES ({marks})", tuple(fields.values()))
+            cursor = db.execute(f"INSERT INTO runs ({names}) VALUES ({marks})", tuple(map(_text, fields.values())))
             row = db.execute("SELECT * FROM runs WHERE id = ?", (cursor.lastrowid,)).fetchone()
             return _run(row), True
 
@@ -212,6 +215,8 @@ class SqliteStore:
         })
 
     def _one(self, run_id: int) -> Run | None:
+        if not 0 < run_id <= MAX_ID:  # a route takes any digits; SQLite's integers stop at 2**63 - 1
+            return None
         with self._lock:
             row = self._db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
         return None if row is None else _run(row)
@@ -220,10 +225,10 @@ class SqliteStore:
         return self._one(run_id)
 
     def recent(self, limit: int = 50, before: int | None = None) -> list[Run]:
+        below = max(0, min(before, MAX_ID)) if before else MAX_ID  # any whole number: SQLite's stop at 2**63 - 1
         with self._lock:
-            rows = self._db.execute(
-                "SELECT * FROM runs WHERE id < ? ORDER BY id DESC LIMIT ?", (before or 2**62, limit)
-            ).fetchall()
+            cursor = self._db.execute("SELECT * FROM runs WHERE id < ? ORDER BY id DESC LIMIT ?", (below, limit))
+            rows = cursor.fetchall()
         return [_run(row) for row in rows]
 
     def queued(self) -> list[Run]:
@@ -233,7 +238,7 @@ class SqliteStore:
 
     def _update(self, run_id: int, sql: str, *args: Any) -> Run:
         with self._transaction() as db:
-            db.execute(f"UPDATE runs SET {sql} WHERE id = ?", (*args, run_id))
+            db.execute(f"UPDATE runs SET {sql} WHERE id = ?", (*map(_text, args), run_id))
             return _run(db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone())
 
     def start(self, run_id: int) -> Run:
@@ -275,6 +280,38 @@ class SqliteStore:
             self._db.close()
 
 
+#: A surrogate code point standing alone: JSON's ``"\ud800"`` decodes to one, and no UTF-8
+#: (SQLite's text, an HTTP answer, a page) can hold it. The sources refuse one in a webhook; what
+#: comes otherwise (an Octopus answer in a result, a run's reason) is kept as U+FFFD, so that one
+#: odd run can never break a write, the API or the history pages.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+#: How ``json.dumps`` writes a surrogate (an escape): only a document holding one needs cleaning.
+_ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _text(value: Any) -> Any:
+    """A text column's value as UTF-8 can hold it (other values as they are)."""
+    return _LONE_SURROGATE.sub("\ufffd", value) if isinstance(value, str) else value
+
+
+def _cleaned(value: Any) -> Any:
+    if isinstance(value, str):
+        return _text(value)
+    if isinstance(value, list):
+        return [_cleaned(item) for item in value]
+    if isinstance(value, dict):
+        return {_text(key): _cleaned(item) for key, item in value.items()}
+    return value
+
+
+def _json(text: str | None) -> Any:
+    """A JSON column read back, any lone surrogate in it replaced (``_LONE_SURROGATE``)."""
+    if not text:
+        return None
+    value = json.loads(text)
+    return _cleaned(value) if _ESCAPED_SURROGATE.search(text) else value
+
+
 def _run(row: sqlite3.Row) -> Run:
     return Run(
         id=int(row["id"]),
@@ -284,15 +321,15 @@ def _run(row: sqlite3.Row) -> Run:
         event=row["event"],
         status=row["status"],
         stage=row["stage"],
-        values=json.loads(row["build_values"]),
+        values=_json(row["build_values"]),
         state=row["state"],
         reason=row["reason"],
-        projects=tuple(json.loads(row["projects"])),
+        projects=tuple(_json(row["projects"])),
         received_at=float(row["received_at"]),
         started_at=row["started_at"],
         finished_at=row["finished_at"],
         attempts=int(row["attempts"]),
-        mark=json.loads(row["mark"]) if row["mark"] else None,
-        result=json.loads(row["result"]) if row["result"] else None,
-        log=tuple(json.loads(row["log"])) if row["log"] else (),
+        mark=_json(row["mark"]),
+        result=_json(row["result"]),
+        log=tuple(_json(row["log"]) or ()),
     )

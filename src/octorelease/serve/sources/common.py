@@ -31,8 +31,11 @@ MAX_WORD_LENGTH = 256  # a delivery id, a stage name, an event name
 TOKEN_HEADER = "X-Octorelease-Token"
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
-#: C0 controls but tab and newline, DEL, C1, and the bidirectional controls: never in a value.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+#: C0 controls but tab and newline, DEL, C1, and the bidirectional controls: never in a value. Nor
+#: a lone surrogate (JSON's ``"\ud800"`` decodes to one): no UTF-8 holds it, so a request, a
+#: database row or a page carrying it would fail far from here.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_CONTROL_SAID = "contains a control character or a lone surrogate"
 
 
 def hmac_matches(signature: str | None, body: bytes, secret: str) -> bool:
@@ -114,7 +117,7 @@ def word(value: str, what: str) -> str:
     if len(value) > MAX_WORD_LENGTH:
         raise BadPayload(f"{what} is longer than {MAX_WORD_LENGTH} characters")
     if _CONTROL.search(value) or "\n" in value or "\t" in value:
-        raise BadPayload(f"{what} contains a control character")
+        raise BadPayload(f"{what} {_CONTROL_SAID}")
     return value
 
 
@@ -138,7 +141,7 @@ def bounded_values(ci: str, values: Mapping[str, Any]) -> dict[str, str]:
         if len(value) > MAX_VALUE_LENGTH:
             raise BadPayload(f"value {name!r} is longer than {MAX_VALUE_LENGTH} characters")
         if _CONTROL.search(value):
-            raise BadPayload(f"value {name!r} contains a control character")
+            raise BadPayload(f"value {name!r} {_CONTROL_SAID}")
         if value:
             checked[name] = value
     checked.setdefault("ci", ci)
