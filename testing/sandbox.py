@@ -76,7 +76,8 @@ class SandboxControl:
 
     def requests(self) -> list[dict[str, Any]]:
         """Every /api request since the last clear: ``{"method", "path", "query", "status"}``,
-        plus ``"fault"`` (its kind) for a request that got an HTTP fault."""
+        plus ``"fault"`` (its kind) for a request that got an HTTP fault, and for a POST or PUT
+        ``"fields"``: the names of the fields its JSON object body gives a value (else None)."""
         result: list[dict[str, Any]] = self._control("GET", "requests")
         return result
 

@@ -1,8 +1,9 @@
 """Cross-cutting HTTP behaviour, in one ASGI layer in front of the routes.
 
 In order: honour ``X-HTTP-Method-Override`` (the C# client sends PUT and DELETE as POST), record
-the request (method, path, query string, and its status once answered; never headers, which hold
-the API key; ``Sandbox.answered`` also writes the access log line), demand the admin key on the
+the request (method, path, query string, the names of the fields its JSON body gives, and its
+status once answered; never headers, which hold the API key, nor body values, which may hold
+secrets; ``Sandbox.answered`` also writes the access log line), demand the admin key on the
 test controls when the sandbox has one, refuse a body over the limit (``binding.py``; by its
 Content-Length, else counted as it arrives), inject the HTTP
 fault ``--faults`` chose for it, if any (``faults.py``; before authentication, as a proxy or a
@@ -155,7 +156,10 @@ class Gate:
                 key = headers.get("x-octopus-apikey") or _query_key(query)
                 caller = self.sandbox.backend.authenticate(key, self.sandbox.api_key)
                 scope = {**scope, "state": {**scope.get("state", {}), "caller": caller}}
-            await self.app(scope, _bounded(receive, body_limit(local)), tracking_send)
+            bounded = _bounded(receive, body_limit(local))
+            if scope["method"] in _WRITES and is_api:
+                bounded = await _noting_fields(bounded, entry)
+            await self.app(scope, bounded, tracking_send)
         except Exception as exc:  # the envelope, never a traceback
             if not started:  # else the app's own handler has already served (and logged) it
                 error = as_sandbox_error(exc, scope["method"])
@@ -177,6 +181,48 @@ class Gate:
         if declared.isdigit() and int(declared) > limit:
             return body_too_large(limit)
         return None
+
+
+#: methods whose JSON body the request log describes (by field names: the conformance test checks
+#: them against the fields the real server requires, tests/conformance/routes.yaml)
+_WRITES = frozenset({"POST", "PUT"})
+
+
+async def _noting_fields(receive: Receive, entry: dict[str, Any]) -> Receive:
+    """Read the whole body (``receive`` bounds it), note in the request log ``entry`` the
+    top-level fields its JSON gives a value (``entry["fields"]``), and return a ``receive`` that
+    hands the same body to the route, whether or not the route reads it."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    body = b"".join(chunks)
+    entry["fields"] = _given_fields(body)
+    delivered = False
+
+    async def replay() -> Message:
+        nonlocal delivered
+        if not delivered:
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+def _given_fields(body: bytes) -> list[str] | None:
+    """The names of a JSON object body's fields that hold a value; None for no JSON object."""
+    try:
+        document = json.loads(body) if body.strip() else None
+    except (ValueError, RecursionError):  # the route refuses it with its own 400
+        return None
+    if not isinstance(document, dict):
+        return None
+    return sorted(str(name) for name, value in document.items() if value is not None)
 
 
 def _bounded(receive: Receive, limit: int) -> Receive:
