@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,3 +21,23 @@ def served(sandbox: SandboxControl, tmp_path: Path) -> Iterator[ServeUnderTest]:
     service = start_serve(handlers, sandbox, tmp_path / "served.db")
     yield service
     service.close()
+
+
+StartServe = Callable[..., ServeUnderTest]
+
+
+@pytest.fixture
+def start(sandbox: SandboxControl, tmp_path: Path) -> Iterator[StartServe]:
+    """``start(handlers=HANDLERS, **options)``: a service for that handler file, stopped after the test."""
+    started: list[ServeUnderTest] = []
+
+    def run(handlers: str = HANDLERS, **options: Any) -> ServeUnderTest:
+        path = tmp_path / f"handlers-{len(started)}.yml"
+        path.write_text(handlers, encoding="utf-8")
+        service = start_serve(path, sandbox, tmp_path / f"serve-{len(started)}.db", **options)
+        started.append(service)
+        return service
+
+    yield run
+    for service in started:
+        service.close()

@@ -2,33 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.serve.conftest import StartServe
 
 from testing.sandbox import SandboxControl
-from testing.serve import HANDLERS, ServeUnderTest, start_serve
-
-StartServe = Callable[..., ServeUnderTest]
-
-
-@pytest.fixture
-def start(sandbox: SandboxControl, tmp_path: Path) -> Iterator[StartServe]:
-    """``start(handlers=HANDLERS, **options)``: a service for that handler file, stopped after the test."""
-    started: list[ServeUnderTest] = []
-
-    def run(handlers: str = HANDLERS, **options: Any) -> ServeUnderTest:
-        path = tmp_path / f"handlers-{len(started)}.yml"
-        path.write_text(handlers, encoding="utf-8")
-        service = start_serve(path, sandbox, tmp_path / f"serve-{len(started)}.db", **options)
-        started.append(service)
-        return service
-
-    yield run
-    for service in started:
-        service.close()
+from testing.serve import ServeUnderTest
 
 
 @pytest.fixture

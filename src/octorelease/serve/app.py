@@ -7,8 +7,9 @@
 3. a signature that is missing or wrong (``Source.verify``): 401, nothing recorded, nothing runs;
 4. a payload the source cannot read: 400; one it reads but does not act on (``Ignored``): 202,
    recorded as ignored;
-5. a build event: written to the store, then answered 202 ``{"id", "url"}``; the same delivery
-   again is answered 202 with the first run's id, and runs no second time.
+5. a build event: written to the store, then answered 202 ``{"id", "url"}``; the same event
+   again (its delivery, what its signature covers, or an identical body within the replay
+   window: ``store.py``) is answered 202 with the first run's id, and runs no second time.
 
 ``GET /api/runs`` (newest first; ``?limit=``, ``?before=ID``), ``GET /api/runs/{id}``,
 ``GET /healthz`` and ``GET /metrics`` (``metrics.py``).
@@ -17,6 +18,8 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import hashlib
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -98,6 +101,7 @@ async def receive_hook(request: Request) -> Response:
     except BadPayload as exc:
         service.metrics.event(name, "bad_payload")
         return _error(400, str(exc))
+    parsed = dataclasses.replace(parsed, body_sha256=hashlib.sha256(body).hexdigest())
     if isinstance(parsed, BuildEvent):
         values = run_values(parsed.source, parsed.values, parsed.stage)
         projects = projects_of(service.handler_file, parsed.event, parsed.status, parsed.stage, values)

@@ -8,8 +8,15 @@ Two promises rest on it:
 
 - An accepted event is in the store before it is answered (``accept`` commits before it
   returns), so an event answered 202 is never lost, whatever happens to the process after.
-- The same delivery, sent twice, runs once: ``(source, delivery)`` is unique, and ``accept``
-  returns the first run for a second sending.
+- The same event, sent twice, runs once: ``accept`` returns the first run for a second sending
+  of its delivery (``(source, delivery)`` is unique).
+
+Replays. A delivery id is the sender's word, and not every sender signs it (GitHub's
+``X-GitHub-Delivery`` is a header outside the signed body), so an event is also the same as an
+earlier one of its source when its ``signed_key`` (what the signature covers that names it: a
+GitHub run's id, attempt and action) is, for good, or when its body is identical byte for byte
+(``body_sha256``) within :data:`REPLAY_WINDOW_SECONDS`. What a replay can still do, per source, is
+in the serve guide ("Replays").
 
 A run's state moves ``queued -> running -> succeeded | failed``; an event we do not act on is
 ``ignored`` at once. A run found ``running`` when the service starts was cut short by a crash
@@ -26,12 +33,16 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from octorelease.serve.sources.base import BuildEvent, Ignored
+
+#: How long an identical body is the same event whatever its delivery id says: a week, longer
+#: than any CI keeps a delivery to send again (GitHub: 3 days).
+REPLAY_WINDOW_SECONDS = 7 * 24 * 3600
 
 #: The largest id SQLite can hold (a signed 64-bit integer): a larger one names no run.
 MAX_ID = 2**63 - 1
@@ -71,7 +82,8 @@ class Store(Protocol):
 
     def accept(self, event: BuildEvent, projects: Sequence[str]) -> tuple[Run, bool]:
         """Record a build event as a queued run; ``(run, True)`` if new, ``(first run, False)``
-        for a delivery seen before. Durable when it returns."""
+        for an event seen before (its delivery, signed key, or body within the replay window).
+        Durable when it returns."""
         ...
 
     def ignore(self, ignored: Ignored) -> tuple[Run, bool]:
@@ -136,9 +148,18 @@ CREATE TABLE IF NOT EXISTS runs (
     mark TEXT,
     result TEXT,
     log TEXT,
+    signed_key TEXT,
+    body_sha256 TEXT,
     UNIQUE (source, delivery)
 );
 CREATE INDEX IF NOT EXISTS runs_by_state ON runs (state, id);
+"""
+
+#: Columns added since the first schema: a database made before gets them, empty, when opened.
+_ADDED_COLUMNS = {"signed_key": "TEXT", "body_sha256": "TEXT"}
+_ADDED_INDEXES = """
+CREATE INDEX IF NOT EXISTS runs_by_signed_key ON runs (source, signed_key);
+CREATE INDEX IF NOT EXISTS runs_by_body ON runs (source, body_sha256, received_at);
 """
 
 
@@ -151,8 +172,9 @@ class SqliteStore:
     cut could take the last commits back).
     """
 
-    def __init__(self, path: str = ":memory:") -> None:
+    def __init__(self, path: str = ":memory:", *, clock: Callable[[], float] = time.time) -> None:
         self.path = path
+        self._clock = clock  # what "now" is: the replay window is measured with it (tests move it)
         self._lock = threading.Lock()
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
         self._db.row_factory = sqlite3.Row
@@ -161,6 +183,12 @@ class SqliteStore:
             self._db.execute("PRAGMA synchronous=NORMAL")
         with self._transaction() as db:
             for statement in filter(str.strip, _SCHEMA.split(";")):
+                db.execute(statement)
+            present = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
+            for column, kind in _ADDED_COLUMNS.items():
+                if column not in present:
+                    db.execute(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
+            for statement in filter(str.strip, _ADDED_INDEXES.split(";")):
                 db.execute(statement)
 
     @contextmanager
@@ -176,8 +204,7 @@ class SqliteStore:
 
     def _insert(self, fields: Mapping[str, Any]) -> tuple[Run, bool]:
         with self._transaction() as db:
-            key = (_text(fields["source"]), _text(fields["delivery"]))
-            found = db.execute("SELECT * FROM runs WHERE source = ? AND delivery = ?", key).fetchone()
+            found = self._same_event(db, fields)
             if found is not None:
                 return _run(found), False
             names = ", ".join(fields)
@@ -185,6 +212,18 @@ class SqliteStore:
             cursor = db.execute(f"INSERT INTO runs ({names}) VALUES ({marks})", tuple(map(_text, fields.values())))
             row = db.execute("SELECT * FROM runs WHERE id = ?", (cursor.lastrowid,)).fetchone()
             return _run(row), True
+
+    def _same_event(self, db: sqlite3.Connection, fields: Mapping[str, Any]) -> sqlite3.Row | None:
+        """The first run of this event: the same delivery, the same signed key, or the same body
+        within the replay window (an empty key matches nothing: it is stored as NULL)."""
+        row: sqlite3.Row | None = db.execute(
+            "SELECT * FROM runs WHERE source = :source AND (delivery = :delivery OR signed_key = :signed_key"
+            " OR (body_sha256 = :body_sha256 AND received_at >= :since)) ORDER BY id LIMIT 1",
+            {"source": _text(fields["source"]), "delivery": _text(fields["delivery"]),
+             "signed_key": fields["signed_key"], "body_sha256": fields["body_sha256"],
+             "since": fields["received_at"] - REPLAY_WINDOW_SECONDS},
+        ).fetchone()
+        return row
 
     def accept(self, event: BuildEvent, projects: Sequence[str]) -> tuple[Run, bool]:
         return self._insert({
@@ -197,11 +236,13 @@ class SqliteStore:
             "build_values": json.dumps(dict(event.values)),
             "state": "queued",
             "projects": json.dumps(sorted(set(projects))),
-            "received_at": time.time(),
+            "received_at": self._clock(),
+            "signed_key": event.signed_key or None,
+            "body_sha256": event.body_sha256 or None,
         })
 
     def ignore(self, ignored: Ignored) -> tuple[Run, bool]:
-        now = time.time()
+        now = self._clock()
         return self._insert({
             "source": ignored.source,
             "delivery": ignored.delivery or f"(none) {uuid.uuid4()}",
@@ -212,6 +253,8 @@ class SqliteStore:
             "projects": "[]",
             "received_at": now,
             "finished_at": now,
+            "signed_key": ignored.signed_key or None,
+            "body_sha256": ignored.body_sha256 or None,
         })
 
     def _one(self, run_id: int) -> Run | None:
@@ -242,7 +285,7 @@ class SqliteStore:
             return _run(db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone())
 
     def start(self, run_id: int) -> Run:
-        return self._update(run_id, "state = 'running', attempts = attempts + 1, started_at = ?", time.time())
+        return self._update(run_id, "state = 'running', attempts = attempts + 1, started_at = ?", self._clock())
 
     def set_mark(self, run_id: int, mark: Mapping[str, Any]) -> None:
         self._update(run_id, "mark = ?", json.dumps(dict(mark)))
@@ -259,7 +302,7 @@ class SqliteStore:
             None if result is None else json.dumps(dict(result)),
             json.dumps(list(log)),
             reason,
-            time.time(),
+            self._clock(),
         )
 
     def requeue_interrupted(self) -> list[Run]:

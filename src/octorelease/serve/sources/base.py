@@ -26,7 +26,9 @@ class BuildEvent:
 
     ``values`` are the ``{build.*}`` values (keys without the ``build.`` prefix, as
     :func:`octorelease.handler.build_values.build_values` gives them) that the payload carries;
-    ``delivery`` is the sender's idempotency key (the same delivery, sent twice, runs once).
+    ``delivery`` is the sender's idempotency key (the same delivery, sent twice, runs once);
+    ``signed_key`` and ``body_sha256`` keep a replay from running again where that key is not
+    signed (see "Replays" in ``store.py``).
     """
 
     source: str
@@ -37,6 +39,13 @@ class BuildEvent:
     values: Mapping[str, str] = field(default_factory=dict)
     #: The sender's own name for what happened ("workflow_run completed"), for the history page.
     kind: str = ""
+    #: What the signature covers that names this event once ("workflow_run 42 attempt 1
+    #: completed"), for a sender whose delivery id is not signed: a replay under a new delivery id
+    #: is the same event. Empty when the sender signs its delivery id, or signs nothing.
+    signed_key: str = ""
+    #: The SHA-256 of the raw body (set by the app): an identical body within the replay window
+    #: is the same event, whatever delivery id it carries (``store.REPLAY_WINDOW_SECONDS``).
+    body_sha256: str = ""
 
 
 @dataclass(frozen=True)
@@ -47,6 +56,8 @@ class Ignored:
     delivery: str
     kind: str
     reason: str
+    signed_key: str = ""
+    body_sha256: str = ""
 
 
 class Source(Protocol):

@@ -28,6 +28,9 @@ id, ``branch`` head_branch, ``commit`` head_sha, ``url`` html_url, ``trigger`` t
 the tag's name, so ``branch`` holds it.
 
 GitHub never retries; a redelivery from its UI keeps ``X-GitHub-Delivery``, the idempotency key.
+That header is not signed, so a captured body sent again under a new one would pass the signature:
+the event is also named by what the signature covers (``signed_key``), the run's (or job's) id,
+its ``run_attempt`` and the action. A re-run in GitHub is a new attempt, so it runs again.
 """
 
 from __future__ import annotations
@@ -91,7 +94,8 @@ class GitHubSource:
             job=text(payload, "workflow", "name") or text(run, "name"),
             actor=text(run, "triggering_actor", "login") or text(run, "actor", "login") or values["actor"],
         )
-        return BuildEvent(self.name, key, event, status, None, bounded_values(self.name, values), kind)
+        return BuildEvent(self.name, key, event, status, None, bounded_values(self.name, values), kind,
+                          signed_key=_signed_key(kind, run))
 
     def _job(self, key: str, kind: str, event: str, payload: dict[str, Any]) -> BuildEvent | Ignored:
         job = field(payload, "workflow_job")
@@ -105,7 +109,17 @@ class GitHubSource:
             return Ignored(self.name, key, kind, f"job {stage!r} was skipped: the stage did not run")
         values = _common_values(payload, job)
         values.update(id=text(job, "run_id"), job=stage)
-        return BuildEvent(self.name, key, event, status, stage, bounded_values(self.name, values), kind)
+        return BuildEvent(self.name, key, event, status, stage, bounded_values(self.name, values), kind,
+                          signed_key=_signed_key(kind, job))
+
+
+def _signed_key(kind: str, item: dict[str, Any]) -> str:
+    """``workflow_run 42 attempt 1 completed``: one event of one attempt, named by signed fields."""
+    hook, _, action = kind.partition(" ")
+    identifier = text(item, "id")
+    if not identifier:
+        return ""
+    return word(f"{hook} {identifier} attempt {text(item, 'run_attempt') or '1'} {action}", "the run's id")
 
 
 def _common_values(payload: dict[str, Any], item: dict[str, Any]) -> dict[str, str]:
