@@ -1,4 +1,4 @@
-"""What ``octorelease serve`` takes in and how soon it acts: figures for the README and
+"""What ``octorelease serve`` takes in and how soon it acts: figures for docs/guides/serve.md and
 docs/benchmarks.md; run with ``PYTHONPATH=. .venv/bin/python bench/serve.py``.
 
 The service runs as its own process (``octorelease serve``, SQLite file store), the sandbox in

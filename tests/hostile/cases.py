@@ -1,5 +1,5 @@
 """The hostile-input table (issue 8): what a CI job, a pull request's handler file or a server
-can hand octorelease, one row each, with the exit code the README documents for it.
+can hand octorelease, one row each, with the exit code the docs give for it.
 
 A row is plain data. ``args``, ``env`` and ``files`` may hold ``{dir}`` (where the row's
 ``files`` are written), ``{server}`` and ``{key}`` (the sandbox's URL and key), replaced as they

@@ -2,7 +2,7 @@
 
 The handler file (``octorelease.yml`` beside this module) creates a release, deploys it to
 Development, promotes it to Test and Staging with logs, and shows one promotion the lifecycle
-refuses. It doubles as the README's full example.
+refuses. It doubles as the docs' full example (docs/guides/handler-file.md).
 """
 
 from __future__ import annotations

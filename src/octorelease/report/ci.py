@@ -151,7 +151,7 @@ class LogFolds:
 
 def log_groups(environ: Mapping[str, str], clock: Clock = time.time) -> LogFolds | None:
     """The folds of the CI we run in; None outside a CI. Jenkins has no folds: its "fold" is a
-    headed run of lines (``== Deploy Web 1.3.0 to Test``), as the README promises."""
+    headed run of lines (``== Deploy Web 1.3.0 to Test``), as the docs promise (docs/guides/handler-file.md)."""
     ci = detect_ci(environ)
     return LogFolds(ci, clock) if ci in ("github", "gitlab", "azure", "teamcity", "jenkins") else None
 

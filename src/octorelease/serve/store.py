@@ -1,7 +1,7 @@
 """The history of ``octorelease serve``: every event received, and the run each one became.
 
 The service talks to its database through :class:`Store` only, one small interface, so that a
-shared database can later serve several replicas (README, "octorelease serve"); the embedded
+shared database can later serve several replicas (docs/guides/serve.md, "The store"); the embedded
 default is :class:`SqliteStore`, one file (``--db PATH``).
 
 Two promises rest on it:

@@ -5,7 +5,7 @@ rules only; ``writes.py`` binds the HTTP requests to these).
 Every method checks everything first and writes after, in one transaction, so a refused request
 leaves nothing behind (octopus-api-more.md §6). Names are unique within their space (a channel's
 within its project), compared in any letter case; the wording of the refusals is the sandbox's
-own where Octopus's is not public (README).
+own where Octopus's is not public (docs/guides/sandbox.md).
 """
 
 from __future__ import annotations

@@ -57,7 +57,7 @@ def catalog(cls: type[N], item_type: str, link: str, render: Callable[[str, N], 
 
 
 def unemulated(item_type: str, link: str) -> Collection:
-    """A collection the sandbox does not emulate (README): empty pages, an empty ``/all``, and
+    """A collection the sandbox does not emulate (docs/guides/sandbox.md): empty pages, an empty ``/all``, and
     404 for any id, so that tools which list it work and find nothing."""
 
     @route()

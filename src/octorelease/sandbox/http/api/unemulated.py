@@ -1,4 +1,4 @@
-"""Collections the sandbox does not emulate (README): empty pages, an empty ``/all`` and 404 for any
+"""Collections the sandbox does not emulate (docs/guides/sandbox.md): empty pages, an empty ``/all`` and 404 for any
 id, so that tools which list them work and find nothing.
 """
 
