@@ -1,0 +1,35 @@
+"""The documentation keeps up with the command line: every flag a command takes is written down
+in the README or on a page of the site, so a new flag cannot ship undocumented (the site itself is
+checked by ``make docs``: links, anchors, the navigation)."""
+
+from __future__ import annotations
+
+import re
+
+import click
+
+from octorelease.cli import cli
+from testing.docs import ROOT
+
+
+def _documentation() -> str:
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+    return "\n".join(page.read_text(encoding="utf-8") for page in pages)
+
+
+def _long_options(command: click.Command, path: str) -> list[tuple[str, str]]:
+    found = [(path, name) for param in command.params if isinstance(param, click.Option)
+             for name in (*param.opts, *param.secondary_opts) if name.startswith("--")]
+    if isinstance(command, click.Group):
+        for name, sub in command.commands.items():
+            found += _long_options(sub, f"{path} {name}")
+    return found
+
+
+def test_every_flag_of_every_command_is_documented() -> None:
+    text = _documentation()
+    options = _long_options(cli, "octorelease")
+    assert len(options) > 100  # every command's, the global ones repeated
+    missing = sorted({f"{path} {name}" for path, name in options
+                      if not re.search(r"(?<![\w-])" + re.escape(name) + r"(?![\w-])", text)})
+    assert missing == [], "flags no page documents: " + ", ".join(missing)
