@@ -73,19 +73,22 @@ def test_a_release_created_before_its_answer_was_lost_is_adopted(sandbox):
 
 class AnotherRunCreatesFirst(httpx.BaseTransport):
     """At our POST of release ``version``, another run creates that version (with its own notes)
-    and our POST's answer is lost before it reaches the server."""
+    and our POST's answer is lost before it reaches the server (``lose=False``: our POST reaches
+    the server, which refuses it as a duplicate)."""
 
-    def __init__(self, sandbox: Any, version: str) -> None:
+    def __init__(self, sandbox: Any, version: str, *, lose: bool = True) -> None:
         self.inner = httpx.HTTPTransport()
         self.sandbox = sandbox
         self.version = version
+        self.lose = lose
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         if request.method == "POST" and request.url.path.endswith("/releases/create/v1"):
             self.sandbox.post("/api/Spaces-1/releases/create/v1", {
                 "ProjectName": "Web", "ReleaseVersion": self.version, "PackageVersion": "1.3.0",
-                "ReleaseNotes": "made by the other run"})
-            raise httpx.ReadError("connection reset by peer", request=request)
+                "ReleaseNotes": "made by the other run", "SpaceId": "Spaces-1", "SpaceIdOrName": "Spaces-1"})
+            if self.lose:
+                raise httpx.ReadError("connection reset by peer", request=request)
         return self.inner.handle_request(request)
 
 

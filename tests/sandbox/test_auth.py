@@ -20,7 +20,8 @@ def test_everything_else_needs_a_valid_key(sandbox: SandboxControl, key: str | N
     for method, path in [("GET", "/api/spaces"), ("GET", "/api/Spaces-1/projects"), ("GET", "/api/tasks/ServerTasks-1"),
                          ("POST", "/api/Spaces-1/deployments"), ("GET", "/api/users/me")]:
         response = sandbox.call(method, path, key=key)
-        assert (response.status_code, response.json()) == (401, {"ErrorMessage": message, "Errors": []})
+        assert (response.status_code, response.json()) == (
+            401, {"ErrorMessage": message, "Errors": [], "ParsedHelpLinks": [], "Details": None})
 
 
 def test_api_key_may_come_as_a_query_parameter_and_is_not_logged(sandbox: SandboxControl) -> None:

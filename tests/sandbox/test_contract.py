@@ -98,7 +98,7 @@ def sandbox_routes() -> list[tuple[str, str]]:
     def walk(routes: list[BaseRoute], prefix: str) -> None:
         for r in routes:
             if isinstance(r, Mount):
-                if r.path == "/api":
+                if r.path in ("/api", "/api/{space_id:space}"):  # the latter: routes only under a space
                     walk(r.routes, "/api")
             elif isinstance(r, Route):
                 found.extend((m, prefix + r.path) for m in sorted(r.methods or ()) if m != "HEAD")

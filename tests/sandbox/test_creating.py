@@ -48,7 +48,12 @@ def test_published_package_version_can_be_used(sandbox: SandboxControl) -> None:
 def test_existing_version_is_refused_unless_ignore_if_already_exists(sandbox: SandboxControl) -> None:
     refused = create_release(sandbox, ReleaseVersion="1.0.0")
     assert refused.status_code == 400
-    assert refused.json()["Errors"] == ["A release with the version number '1.0.0' already exists in project 'Web'."]
+    assert refused.json() == {  # the real server's words (its API's documented 400; OctopusDeploy/Issues #7513)
+        "ErrorMessage": "There was a problem with your request.",
+        "Errors": ["Release '1.0.0' already exists for this project. Please use a different version, or look at "
+                   "using a mask to auto-increment the number."],
+        "ParsedHelpLinks": [], "Details": None,
+    }
     existing = create_release(sandbox, ReleaseVersion="1.0.0", IgnoreIfAlreadyExists=True)
     assert existing.json() == {"ReleaseId": "Releases-1", "ReleaseVersion": "1.0.0"}
 

@@ -112,7 +112,7 @@ def test_a_status_fault_answers_octopus_error_envelope_and_carries_nothing_out(
     assert response.status_code == status
     assert response.json() == {
         "ErrorMessage": f"The sandbox answered {status} on purpose (--faults); the request was not carried out.",
-        "Errors": [],
+        "Errors": [], "ParsedHelpLinks": [], "Details": None,
     }
     assert "Retry-After" not in response.headers
     sandbox.clear_http_faults()

@@ -31,6 +31,7 @@ def test_deploy_to_production_before_staging_is_refused_and_creates_nothing(sand
         "Errors": ["Release '1.0.0' of project 'Web' cannot be deployed to environment 'Production' because the "
                    "environment is not in the list of environments that this release can be deployed to "
                    "(lifecycle 'Web Lifecycle' has not reached this phase)."],
+        "ParsedHelpLinks": [], "Details": None,
     }
     assert deployment_count(sandbox) == before
 

@@ -32,7 +32,7 @@ def versions(sandbox: SandboxControl) -> list[str]:
 def assert_refused(response: httpx.Response, status: int, reason: str) -> None:
     assert response.status_code == status, response.text
     body = response.json()
-    assert set(body) == {"ErrorMessage", "Errors"}
+    assert set(body) == {"ErrorMessage", "Errors", "ParsedHelpLinks", "Details"}
     assert reason in json.dumps(body), body
 
 

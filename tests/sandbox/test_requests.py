@@ -74,7 +74,7 @@ def test_bad_requests_get_an_octopus_error_never_a_500(sandbox: SandboxControl, 
                                                        body: bytes | None, status: int) -> None:
     response = sandbox.call(method, path, content=body, headers={"Content-Type": "application/json"})
     assert response.status_code == status, response.text
-    assert set(response.json()) == {"ErrorMessage", "Errors"}
+    assert set(response.json()) == {"ErrorMessage", "Errors", "ParsedHelpLinks", "Details"}
 
 
 def test_control_endpoints_refuse_bad_input_politely(sandbox: SandboxControl) -> None:
@@ -95,5 +95,5 @@ def test_an_unexpected_error_is_served_as_a_500_envelope_without_a_traceback(san
     response = asyncio.run(call())
     assert response.status_code == 500
     assert response.json() == {"ErrorMessage": "The sandbox could not handle this request (RuntimeError).",
-                               "Errors": []}
+                               "Errors": [], "ParsedHelpLinks": [], "Details": None}
     assert "internal detail" not in response.text

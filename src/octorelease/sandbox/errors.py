@@ -1,8 +1,8 @@
 """The errors the sandbox's rules raise, each with Octopus's wording and the status it is served with.
 
 Models raise these and never see HTTP; ``http/middleware.py`` turns one into Octopus's error envelope
-``{"ErrorMessage": ..., "Errors": [...]}`` with the class's ``status`` (moto's split: the rule
-knows the words, the HTTP layer owns the response)::
+``{"ErrorMessage": ..., "Errors": [...], "ParsedHelpLinks": [], "Details": null}`` with the class's
+``status`` (moto's split: the rule knows the words, the HTTP layer owns the response)::
 
     SandboxError                 base; ``status`` is read when the error is serialised
     ├── ValidationFailed    400  "There was a problem with your request." + one reason per error

@@ -46,7 +46,9 @@ PATH_KEY = "octorelease.path"
 
 
 def envelope(error: SandboxError) -> dict[str, Any]:
-    return {"ErrorMessage": error.message, "Errors": error.errors}
+    """Octopus's error body: its four fields, as every official client reads them (no help
+    links or details are ever given)."""
+    return {"ErrorMessage": error.message, "Errors": error.errors, "ParsedHelpLinks": [], "Details": None}
 
 
 def as_sandbox_error(exc: Exception, method: str) -> SandboxError:

@@ -225,7 +225,8 @@ def lifecycle(base: str, lc: Lifecycle, phases: Sequence[Phase | ResolvedPhase] 
 def channel(base: str, c: Channel) -> Json:
     sp = f"{base}/api/{c.space_id}"
     return {"Id": c.id, "Name": c.name, "Slug": c.slug, "Description": c.description, "ProjectId": c.project_id,
-            "LifecycleId": c.lifecycle_id, "IsDefault": c.is_default, "Rules": [], "TenantTags": [],
+            "LifecycleId": c.lifecycle_id, "IsDefault": c.is_default, "Type": "Lifecycle", "Rules": [],
+            "TenantTags": [],
             "GitReferenceRules": [], "SpaceId": c.space_id, **audit(c),
             "Links": {"Self": f"{sp}/channels/{c.id}", "Project": f"{sp}/projects/{c.project_id}",
                       "Releases": f"{sp}/channels/{c.id}/releases{{?skip,take,searchByVersion}}"}}
@@ -239,7 +240,8 @@ def project(base: str, p: Project) -> Json:
             "DeploymentProcessId": p.process_id, "VariableSetId": p.variable_set_id,
             "TenantedDeploymentMode": p.tenanted_mode, "DefaultGuidedFailureMode": "EnvironmentDefault",
             "DefaultToSkipIfAlreadyInstalled": True, "DiscreteChannelRelease": False, "AutoCreateRelease": False,
-            "IsVersionControlled": False, "IncludedLibraryVariableSetIds": p.included_library_variable_set_ids,
+            "IsVersionControlled": False, "PersistenceSettings": {"Type": "Database"},
+            "IncludedLibraryVariableSetIds": p.included_library_variable_set_ids,
             "ReleaseNotesTemplate": None, "ProjectConnectivityPolicy": _connectivity(),
             "VersioningStrategy": versioning_strategy(),
             "ReleaseCreationStrategy": {"ChannelId": None, "ReleaseCreationPackage": None,
@@ -528,8 +530,10 @@ def task(base: str, t: Task, now: datetime, project_id: str | None = None) -> Js
             "Duration": duration(t.start_time, t.completed_time, now) or "0 seconds",
             "ErrorMessage": t.error_message, "HasBeenPickedUpByProcessor": t.start_time is not None,
             "IsCompleted": t.is_completed, "FinishedSuccessfully": t.state == "Success",
-            "HasPendingInterruptions": False, "CanRerun": False, "HasWarningsOrErrors": t.has_warnings_or_errors,
-            "UnmetPreconditions": None, "ProjectId": project_id, **audit(t),
+            "HasPendingInterruptions": False, "PendingInterruptionTypes": [], "HasPendingPreconditions": False,
+            "PendingPreconditionTypes": [], "EstimatedRemainingQueueDurationSeconds": 0, "CanRerun": False,
+            "HasWarningsOrErrors": t.has_warnings_or_errors, "UnmetPreconditions": None, "ProjectId": project_id,
+            **audit(t),
             "Links": {"Self": own, "Web": f"{base}/app#/{t.space_id}/tasks/{t.id}", "Raw": f"{own}/raw",
                       "Cancel": f"{own}/cancel",
                       "QueuedBehind": f"{own}/queued-behind{{?skip,take}}",

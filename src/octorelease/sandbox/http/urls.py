@@ -2,7 +2,8 @@
 which handler of ``api/`` or ``control.py``.
 
 Each space-scoped route answers at ``/api/{spaceId}/...``, at ``/api/...`` (the default space) and
-at ``/api/spaces/{spaceId}/...``; task routes without a space see every space. Order matters where
+at ``/api/spaces/{spaceId}/...``, except the few the reference documents only under a space (the
+executions API's deployments); task routes without a space see every space. Order matters where
 two routes could match: ``/all`` comes before ``/{id}``, so that "all" is never taken for an id.
 The test controls (``/_sandbox``) match their words exactly; the ``/api`` routes ignore letter
 case, as Octopus's do (``routing.py``).
@@ -152,8 +153,6 @@ SPACE_ROUTES: list[BaseRoute] = [
     Route("/releases/{id}/defects", releases.release_defects),
     Route("/deployments", deployments.deployments),
     Route("/deployments", deployments.create_deployment, methods=["POST"]),
-    Route("/deployments/create/untenanted/v1", deployments.create_untenanted_v1, methods=["POST"]),
-    Route("/deployments/create/tenanted/v1", deployments.create_tenanted_v1, methods=["POST"]),
     Route("/deployments/{id}", deployments.deployment),
     Route("/dashboard/dynamic", deployments.dashboard),
     Route("/dashboard", deployments.dashboard),
@@ -163,6 +162,13 @@ SPACE_ROUTES: list[BaseRoute] = [
     Route("/tasks/{id}/raw", tasks.task_raw),
     Route("/tasks/{id}/queued-behind", tasks.queued_behind),
     Route("/tasks/{id}/cancel", tasks.cancel_task, methods=["POST"]),
+]
+
+#: routes the reference documents only under a space (``/api/{spaceId}/...`` and
+#: ``/api/spaces/{spaceIdentifier}/...``), with no unscoped ``/api/...`` alias
+SPACED_ONLY_ROUTES: list[BaseRoute] = [
+    Route("/deployments/create/untenanted/v1", deployments.create_untenanted_v1, methods=["POST"]),
+    Route("/deployments/create/tenanted/v1", deployments.create_tenanted_v1, methods=["POST"]),
 ]
 
 ROUTES: list[BaseRoute] = [
@@ -180,7 +186,7 @@ ROUTES: list[BaseRoute] = [
     Route("/api/users/{id}/apikeys/{key}", system.user_api_key),
     Route("/api/users/{id}/permissions", system.user_permissions),
     Route("/api/{space_id:space}", system.space_root),
-    Mount("/api/spaces/{space_id:space}", routes=SPACE_ROUTES),
-    Mount("/api/{space_id:space}", routes=SPACE_ROUTES),
+    Mount("/api/spaces/{space_id:space}", routes=SPACED_ONLY_ROUTES + SPACE_ROUTES),
+    Mount("/api/{space_id:space}", routes=SPACED_ONLY_ROUTES + SPACE_ROUTES),
     Mount("/api", routes=SPACE_ROUTES),
 ]

@@ -12,6 +12,10 @@ from octorelease.sandbox.rules.versions import next_version, version_key
 from octorelease.sandbox.state.entities import Channel, Feed, PackageReference, Project, Release, SelectedPackage, Step
 
 MAX_VERSION_LENGTH = 349
+#: the server's words for a version the project already has (its API's documented 400 for
+#: ``POST releases``; quoted in OctopusDeploy/Issues #888, #5736 and #7513)
+RELEASE_EXISTS = ("Release '{version}' already exists for this project. Please use a different version, or look at "
+                  "using a mask to auto-increment the number.")
 
 
 @dataclass(frozen=True)
@@ -101,9 +105,7 @@ class ReleaseRules(VariableRules):
         if release is not None:
             if request.ignore_if_exists:
                 return release, False
-            raise ValidationFailed(
-                f"A release with the version number '{version}' already exists in project '{project.name}'."
-            )
+            raise ValidationFailed(RELEASE_EXISTS.format(version=version))
         channel = self._channel(space_id, project, request.channel)
         packages = self._select_packages(space_id, project, request)
         snapshot = self.take_snapshot(space_id, project)
