@@ -170,3 +170,14 @@ class ServeProcess:
         _, err = self.process.communicate(timeout=20)
         self.client.close()
         return self.process.returncode, err
+
+
+def fail_writes(store: Any, failing: bool = True) -> None:
+    """Make every write of a service's SQLite store fail, as a full disk does, or work again.
+
+    SQLite's ``query_only`` refuses every write on the store's own connection with
+    ``attempt to write a readonly database`` while reads go on: the store's real code path meets
+    a real SQLite refusal, as it does when the disk is full (``max_page_count`` shows that one
+    too, but only once the pages free in the file are used up)."""
+    with store._lock:
+        store._db.execute(f"PRAGMA query_only = {'ON' if failing else 'OFF'}")

@@ -11,6 +11,10 @@
    again (its delivery, what its signature covers, or an identical body within the replay
    window: ``store.py``) is answered 202 with the first run's id, and runs no second time.
 
+While the store cannot write (a full disk: ``StoreUnavailable``), a webhook is answered 503 with
+``Retry-After`` (nothing recorded, so the CI's retry is the one that counts) and ``/healthz``
+answers 503 with why; both recover by themselves once a write succeeds again.
+
 ``GET /api/runs`` (newest first; ``?limit=``, ``?before=ID``), ``GET /api/runs/{id}``,
 ``GET /healthz`` and ``GET /metrics`` (``metrics.py``).
 """
@@ -33,13 +37,15 @@ from starlette.routing import BaseRoute, Route
 from octorelease.config import HandlerFile
 from octorelease.serve.metrics import CONTENT_TYPE, Metrics
 from octorelease.serve.sources.base import BadPayload, BuildEvent, Source
-from octorelease.serve.store import Run, Store
+from octorelease.serve.store import Run, Store, StoreUnavailable
 from octorelease.serve.worker import Worker, projects_of, run_values
 
 #: The largest webhook body taken. GitHub's workflow_run payloads are tens of KiB; a megabyte
 #: leaves room for any CI's and refuses a flood before it is read.
 MAX_BODY_BYTES = 1024 * 1024
 MAX_RUNS_LISTED = 200
+#: What a webhook refused while the store cannot write tells its sender to wait (seconds).
+RETRY_AFTER_SECONDS = 30
 
 
 @dataclass
@@ -102,16 +108,21 @@ async def receive_hook(request: Request) -> Response:
         service.metrics.event(name, "bad_payload")
         return _error(400, str(exc))
     parsed = dataclasses.replace(parsed, body_sha256=hashlib.sha256(body).hexdigest())
-    if isinstance(parsed, BuildEvent):
-        values = run_values(parsed.source, parsed.values, parsed.stage)
-        projects = projects_of(service.handler_file, parsed.event, parsed.status, parsed.stage, values)
-        run, new = await run_in_threadpool(service.store.accept, parsed, projects)
-        if new:
-            service.worker.notify()
-        result = "accepted" if new else "duplicate"
-    else:
-        run, new = await run_in_threadpool(service.store.ignore, parsed)
-        result = "ignored" if new else "duplicate"
+    try:
+        if isinstance(parsed, BuildEvent):
+            values = run_values(parsed.source, parsed.values, parsed.stage)
+            projects = projects_of(service.handler_file, parsed.event, parsed.status, parsed.stage, values)
+            run, new = await run_in_threadpool(service.store.accept, parsed, projects)
+            if new:
+                service.worker.notify()
+            result = "accepted" if new else "duplicate"
+        else:
+            run, new = await run_in_threadpool(service.store.ignore, parsed)
+            result = "ignored" if new else "duplicate"
+    except StoreUnavailable as unavailable:
+        service.metrics.event(name, "unavailable")
+        return JSONResponse({"error": f"{unavailable}: nothing was recorded; send it again later"}, status_code=503,
+                            headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
     service.metrics.event(name, result)
     doc: dict[str, Any] = {"id": run.id, "url": run_url(request, run.id), "state": run.state}
     if not new:
@@ -169,9 +180,15 @@ async def get_run(request: Request) -> Response:
 
 
 async def healthz(request: Request) -> Response:
+    """200 while the service can take events; 503, with why, while its store cannot write."""
     service: Service = request.app.state.service
+    problem = await run_in_threadpool(service.store.cannot_write)
     counts = await run_in_threadpool(service.store.counts)
-    return JSONResponse({"ok": True, "queued": counts["queued"], "running": counts["running"]})
+    doc: dict[str, Any] = {"ok": problem is None, "queued": counts["queued"], "running": counts["running"]}
+    if problem is not None:
+        doc["error"] = problem
+    return JSONResponse(doc, status_code=200 if problem is None else 503,
+                        headers={} if problem is None else {"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
 async def metrics(request: Request) -> Response:

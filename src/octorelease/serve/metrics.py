@@ -1,7 +1,8 @@
 """``GET /metrics``: what the service has done, in Prometheus's text format (prometheus_client).
 
 - ``octorelease_serve_events_total{source, result}``: webhook requests by source and what became
-  of them (accepted, duplicate, ignored, unauthorized, too_large, bad_payload, not_served);
+  of them (accepted, duplicate, ignored, unauthorized, too_large, bad_payload, not_served,
+  unavailable: the store could not write);
 - ``octorelease_serve_runs{state}``: runs in each state, read from the store when scraped, so it
   survives a restart;
 - ``octorelease_serve_run_duration_seconds{state}``: how long finished runs took;
@@ -24,7 +25,8 @@ from octorelease.serve.store import STATES, Run, Store
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
-RESULTS = ("accepted", "duplicate", "ignored", "unauthorized", "too_large", "bad_payload", "not_served")
+RESULTS = ("accepted", "duplicate", "ignored", "unauthorized", "too_large", "bad_payload", "not_served",
+           "unavailable")
 
 #: Runs last from a blink (nothing selected) to many minutes (waiting for deployments).
 _DURATION_BUCKETS = (0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, float("inf"))

@@ -47,6 +47,12 @@ REPLAY_WINDOW_SECONDS = 7 * 24 * 3600
 #: The largest id SQLite can hold (a signed 64-bit integer): a larger one names no run.
 MAX_ID = 2**63 - 1
 
+class StoreUnavailable(Exception):
+    """The store cannot write now (a full disk, a read-only file, an I/O error): nothing was
+    written. The service says so (webhooks 503 with ``Retry-After``, ``/healthz`` 503), the worker
+    waits, and both go on by themselves once a write succeeds again. ``str()`` is one line."""
+
+
 RunState = Literal["queued", "running", "succeeded", "failed", "ignored"]
 STATES: tuple[RunState, ...] = ("queued", "running", "succeeded", "failed", "ignored")
 
@@ -125,6 +131,11 @@ class Store(Protocol):
         """How many runs are in each state (``/metrics``)."""
         ...
 
+    def cannot_write(self) -> str | None:
+        """None while the store can write; after a write failed (``StoreUnavailable``), it tries a
+        small write now and says why it still cannot, or None when it can again."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -155,6 +166,12 @@ CREATE TABLE IF NOT EXISTS runs (
 CREATE INDEX IF NOT EXISTS runs_by_state ON runs (state, id);
 """
 
+#: How large the run is that a write probe writes (and deletes in the same transaction): larger
+#: than most webhooks' runs, so a store with room for it has room for them.
+_PROBE_BYTES = 4096
+#: The probe's id: below every run's, and not counted by AUTOINCREMENT, so no run id is used up.
+_PROBE_ID = -1
+
 #: Columns added since the first schema: a database made before gets them, empty, when opened.
 _ADDED_COLUMNS = {"signed_key": "TEXT", "body_sha256": "TEXT"}
 _ADDED_INDEXES = """
@@ -176,9 +193,22 @@ class SqliteStore:
         self.path = path
         self._clock = clock  # what "now" is: the replay window is measured with it (tests move it)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
+        #: Why the last write failed, until one succeeds again (``cannot_write``).
+        self._unavailable: str | None = None
+        try:
+            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
+        except sqlite3.Error as error:  # a directory, a missing parent, no permission
+            raise StoreUnavailable(f"the history database {path} cannot be opened: {error}") from error
+        try:
+            self._open()
+        except (sqlite3.Error, StoreUnavailable) as error:  # read-only, not a database
+            self._db.close()
+            raise StoreUnavailable(f"the history database {path} cannot be opened: "
+                                   f"{error.__cause__ or error}") from error
+
+    def _open(self) -> None:
         self._db.row_factory = sqlite3.Row
-        if path != ":memory:":
+        if self.path != ":memory:":
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
         with self._transaction() as db:
@@ -193,14 +223,23 @@ class SqliteStore:
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction. SQLite's own refusal to write (``database or disk is full``,
+        ``attempt to write a readonly database``, ``disk I/O error``) becomes ``StoreUnavailable``,
+        with everything of the transaction rolled back; any other error is a bug and stays one."""
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
             try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._db
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    if self._db.in_transaction:
+                        self._db.execute("ROLLBACK")
+                    raise
+            except sqlite3.OperationalError as error:
+                self._unavailable = f"the history database {self.path} cannot be written: {error}"
+                raise StoreUnavailable(self._unavailable) from error
+            self._unavailable = None
 
     def _insert(self, fields: Mapping[str, Any]) -> tuple[Run, bool]:
         with self._transaction() as db:
@@ -317,6 +356,21 @@ class SqliteStore:
         counted: dict[str, int] = dict.fromkeys(STATES, 0)
         counted.update({str(state): int(count) for state, count in rows})
         return counted
+
+    def cannot_write(self) -> str | None:
+        if self._unavailable is None:
+            return None
+        try:  # a run as a webhook makes one, committed: a full disk refuses the commit, a full file the insert
+            with self._transaction() as db:
+                db.execute(
+                    "INSERT INTO runs (id, source, delivery, kind, build_values, state, projects, received_at)"
+                    " VALUES (?, '(probe)', '(probe)', 'probe', ?, 'ignored', '[]', ?)",
+                    (_PROBE_ID, json.dumps({"probe": "x" * _PROBE_BYTES}), self._clock()),
+                )
+                db.execute("DELETE FROM runs WHERE id = ?", (_PROBE_ID,))
+        except StoreUnavailable as unavailable:
+            return str(unavailable)
+        return None
 
     def close(self) -> None:
         with self._lock:

@@ -11,6 +11,11 @@ Scheduling, in the order events were accepted:
 - a run that waits for a busy project holds back later runs for its projects, so no event
   overtakes an earlier one for the same project.
 
+While the store cannot write (``StoreUnavailable``: a full disk), the worker backs off, from
+half a second doubling to :data:`MAX_BACKOFF_SECONDS`, instead of trying again at once: a run it
+could not start stays queued, a run that finished keeps its result in memory and records it
+when the store can write again, and each outage is logged once, with its end.
+
 After a crash, runs left ``running`` are queued again when the service starts. Before a run's
 first write the worker records a mark of the server (``resume.take_mark``); a run that starts
 again adopts the release and deployments its first attempt made since that mark
@@ -19,6 +24,7 @@ again adopts the release and deployments its first attempt made since that mark
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -33,7 +39,7 @@ from octorelease.handler.run import CodeFor, HandlerRun, RunResult, run_handlers
 from octorelease.handler.select import select_handlers
 from octorelease.octopus.errors import OctoreleaseError
 from octorelease.safe_text import one_line
-from octorelease.serve.store import Run, RunState, Store
+from octorelease.serve.store import Run, RunState, Store, StoreUnavailable
 
 log = logging.getLogger("octorelease.serve")
 
@@ -43,6 +49,9 @@ MAX_LOG_LINES = 5000
 #: How often a running run's progress is written for the page, at most (seconds).
 PROGRESS_EVERY = 0.5
 DEFAULT_MAX_PARALLEL = 4
+#: The longest wait between two tries while the store cannot write.
+MAX_BACKOFF_SECONDS = 8.0
+FIRST_BACKOFF_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -141,6 +150,12 @@ class Worker:
         self._running: dict[int, threading.Thread] = {}
         self._busy: set[str] = set()
         self._thread: threading.Thread | None = None
+        #: Set by ``stop``: a wait for the store ends at once.
+        self._stop_event = threading.Event()
+        #: While the store cannot write: no dispatch before this (monotonic), and the next wait.
+        self._paused_until = 0.0
+        self._backoff = FIRST_BACKOFF_SECONDS
+        self._store_down = False
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -163,6 +178,7 @@ class Worker:
         """Start nothing more; wait up to ``timeout`` for the runs under way. True when none is
         left: the others stay ``running`` in the store and are run again at the next start."""
         self._stopping = True
+        self._stop_event.set()
         self.notify()
         if self._thread is not None:
             self._thread.join(timeout)
@@ -186,6 +202,10 @@ class Worker:
     def _dispatch(self) -> None:
         while True:
             with self._wake:
+                paused = self._paused_until - time.monotonic()
+                if paused > 0 and not self._stopping:
+                    self._wake.wait(timeout=paused)  # the store cannot write: wait it out, notified or not
+                    continue
                 if not self._pending and not self._stopping:
                     self._wake.wait(timeout=1.0)  # a tick as well, in case a notify was missed
                 self._pending = False
@@ -193,8 +213,46 @@ class Worker:
                 return
             try:
                 self._start_eligible()
+            except StoreUnavailable as unavailable:
+                self._store_failed(unavailable)
             except Exception:  # the store failed: say so, and try again at the next tick
                 log.exception("the worker could not read the queue")
+
+    # -- the store's outages ---------------------------------------------------------------------
+
+    def _store_failed(self, unavailable: StoreUnavailable) -> float:
+        """Note a write the store refused: log the outage once, pause dispatching; the wait."""
+        with self._lock:
+            if not self._store_down:
+                log.warning("%s; webhooks are answered 503 and runs wait until it can", unavailable)
+            self._store_down = True
+            wait = self._backoff
+            self._backoff = min(MAX_BACKOFF_SECONDS, self._backoff * 2)
+            self._paused_until = time.monotonic() + wait
+        return wait
+
+    def _store_wrote(self) -> None:
+        with self._lock:
+            if self._store_down:
+                log.warning("the history database can be written again; runs go on")
+            self._store_down = False
+            self._backoff = FIRST_BACKOFF_SECONDS
+            self._paused_until = 0.0
+
+    def _durably(self, write: Callable[[], Run | None]) -> Run | None:
+        """``write`` once the store takes it: tried again after each backoff while it cannot, so a
+        run's mark and its result are not lost to an outage. On ``stop`` the last refusal is
+        raised: the run stays ``running`` in the store and resumes at the next start."""
+        while True:
+            try:
+                written = write()
+            except StoreUnavailable as unavailable:
+                wait = self._store_failed(unavailable)
+                if self._stop_event.wait(wait):
+                    raise
+                continue
+            self._store_wrote()
+            return written
 
     def _start_eligible(self) -> None:
         held: set[str] = set()  # projects an earlier queued run waits for
@@ -217,6 +275,8 @@ class Worker:
     def _run_and_release(self, run: Run) -> None:
         try:
             self.execute(run)
+        except StoreUnavailable as unavailable:  # not started (it stays queued), or stopped while waiting
+            self._store_failed(unavailable)
         except Exception:
             log.exception("run %s could not be recorded", run.id)
         finally:
@@ -232,6 +292,7 @@ class Worker:
         from octorelease.serve.resume import connect, take_mark
 
         run = self.store.start(queued.id)
+        self._store_wrote()
         done: list[HandlerRun] = []
         last_saved = [0.0]
         started = [False]
@@ -242,7 +303,8 @@ class Worker:
                 last_saved[0] = now
                 progress = RunResult(handlers=list(done)).to_dict(self.code_for)
                 progress["ok"] = None
-                self.store.progress(run.id, progress, list(run_log.lines))
+                with contextlib.suppress(StoreUnavailable):  # only for the page: the result is written at the end
+                    self.store.progress(run.id, progress, list(run_log.lines))
 
         run_log = RunLog(save)
         state: RunState = "failed"
@@ -253,7 +315,7 @@ class Worker:
             with connect(self.connection, run_log, run.mark if run.attempts > 1 else None) as octopus:
                 if run.projects and run.mark is None:
                     mark = take_mark(octopus)
-                    self.store.set_mark(run.id, mark)
+                    self._durably(lambda: self.store.set_mark(run.id, mark))  # before any write to Octopus
                 if run.attempts > 1:
                     run_log.add(f"Started again after the service stopped during attempt {run.attempts - 1}: "
                                 "what that attempt made is adopted, not made again.")
@@ -281,6 +343,8 @@ class Worker:
                 )
             doc = result.to_dict(self.code_for)
             state = "succeeded" if result.ok else "failed"
+        except StoreUnavailable:  # stopped while waiting to write the mark: nothing was sent
+            raise
         except OctoreleaseError as exc:  # found before any handler ran: a {build.*} fault, no server
             doc = RunResult(handlers=done, error=exc).to_dict(self.code_for)
             reason = exc.message
@@ -291,7 +355,8 @@ class Worker:
             doc = {"ok": False, "handlers": [h.to_dict(self.code_for) for h in done],
                    "error": {"code": self.internal_code, "message": reason}}
             run_log.add(f"Error: {reason}")
-        finished_run = self.store.finish(run.id, state, doc, run_log.lines, reason)
+        finished_run = self._durably(lambda: self.store.finish(run.id, state, doc, run_log.lines, reason))
+        assert finished_run is not None
         if self.on_finished is not None:
             self.on_finished(finished_run)
         return finished_run
