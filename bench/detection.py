@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 from octorelease import Octopus
 from octorelease.actions.plan import WaitOptions
-from octorelease.octopus.api import parse_time
+from octorelease.octopus.models import parse_time
 from octorelease.sandbox.http.server import SandboxServer
 from testing.sandbox import SandboxControl
 from testing.timeline import Timeline, wait_requests

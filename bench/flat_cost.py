@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 
 from octorelease.actions.plan import WaitOptions
-from octorelease.facade import Octopus
+from octorelease.client import Octopus
 from octorelease.sandbox.http.server import SandboxServer
 
 NO_WAIT = WaitOptions(wait=False)

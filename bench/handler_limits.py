@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from octorelease.handler.bounded_yaml import MAX_BYTES, MAX_VALUES
+from octorelease.yaml_lines import MAX_BYTES, MAX_VALUES
 from testing.hostile_files import (
     HEAD,
     alias_bomb,

@@ -11,7 +11,7 @@ import signal
 
 import httpx
 
-from octorelease.octopus.errors import Signalled
+from octorelease.errors import Signalled
 
 
 class InterruptAt(httpx.BaseTransport):

@@ -17,11 +17,11 @@ from typing import Any
 import httpx
 
 from octorelease.cli import INTERNAL_ERROR, exit_code_for
-from octorelease.config import load_handler_file
+from octorelease.handler.file import load_handler_file
 from octorelease.serve import pages
+from octorelease.serve.resume import Connection
 from octorelease.serve.server import ServeServer, make_service, webhook_secrets
 from octorelease.serve.sources import SOURCES, Source
-from octorelease.serve.worker import Connection
 
 SECRET = "serve-test-secret"
 SIGNATURE_HEADER = "X-Octorelease-Signature-256"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from octorelease.config import HandlerFileError, expand_handler, load_handler_file, parse_handler_file
-from octorelease.octopus.errors import InvalidInput
+from octorelease.errors import InvalidInput
+from octorelease.handler.file import HandlerFileError, expand_handler, load_handler_file, parse_handler_file
 
 ENVIRON = {"OCTOPUS_URL": "https://octopus.example", "OCTOPUS_API_KEY": "API-TESTKEY0000000000000000"}
 

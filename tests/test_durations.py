@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from octorelease.durations import format_duration, parse_duration
-from octorelease.octopus.errors import InvalidInput
+from octorelease.errors import InvalidInput
+from octorelease.schedule import format_duration, parse_duration
 
 
 @pytest.mark.parametrize(

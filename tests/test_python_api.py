@@ -51,8 +51,8 @@ def test_public_surface_is_pinned():
 def test_every_error_class_has_an_exit_code():
     import inspect
 
+    from octorelease import errors
     from octorelease.cli import EXIT_CODES
-    from octorelease.octopus import errors
 
     classes = [c for _, c in inspect.getmembers(errors, inspect.isclass) if issubclass(c, errors.OctoreleaseError)]
     assert all(c in EXIT_CODES for c in classes), [c for c in classes if c not in EXIT_CODES]
@@ -71,7 +71,7 @@ def test_importing_the_cli_loads_neither_httpx_nor_the_server():
 def test_a_schedule_may_be_a_datetime_naive_ones_being_local_time(sandbox):
     from datetime import datetime, timedelta
 
-    from octorelease.facade import WaitOptions
+    from octorelease.client import WaitOptions
 
     start = datetime.now() + timedelta(hours=1)  # naive: local time
     with Octopus(sandbox.url, sandbox.api_key) as octopus:

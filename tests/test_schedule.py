@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from octorelease.octopus.errors import InvalidInput
+from octorelease.errors import InvalidInput
 from octorelease.schedule import SKEW, check_schedule, octopus_time, parse_time
 
 TEN = timezone(timedelta(hours=10))

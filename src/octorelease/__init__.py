@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from octorelease.octopus.errors import (
+from octorelease.errors import (
     AuthenticationFailed,
     DeploymentFailed,
     DeploymentNotAllowed,
@@ -24,7 +24,7 @@ from octorelease.octopus.errors import (
 )
 
 if TYPE_CHECKING:  # loaded lazily by __getattr__ below; named here for type checkers and the API docs
-    from octorelease.facade import Octopus
+    from octorelease.client import Octopus
 
 __all__ = [
     "AuthenticationFailed",
@@ -46,7 +46,7 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     """Load ``Octopus`` and ``__version__`` only when asked for, to keep start-up fast."""
     if name == "Octopus":
-        from octorelease.facade import Octopus
+        from octorelease.client import Octopus
 
         return Octopus
     if name == "__version__":

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from octorelease import errors, secrets
 from octorelease._version import __version__
 from octorelease.handler.events import BUILD_EVENTS
-from octorelease.octopus import errors, secrets
 
 if TYPE_CHECKING:
     from octorelease.actions.result import ActionResult
@@ -360,7 +360,7 @@ def _package_versions(values: Sequence[str]) -> dict[str, str]:
 def _split_deployment_flags(flags: dict[str, Any]) -> tuple[dict[str, Any], Any, bool]:
     """Deployment options, wait options and dry-run from the parsed flags (which it empties)."""
     from octorelease.actions.plan import WaitOptions
-    from octorelease.durations import parse_duration
+    from octorelease.schedule import parse_duration
 
     wait = WaitOptions(
         wait=flags.pop("wait"),
@@ -410,7 +410,7 @@ def _schedule(deploy_at: str | None, no_deploy_after: str | None) -> dict[str, A
 
 def _connect(options: GlobalOptions, observer: Any) -> Any:
     """An ``Octopus`` from the global options, refusing early (exit 2) when something is missing."""
-    from octorelease.facade import Octopus
+    from octorelease.client import Octopus
 
     server, api_key, verify = _connection(options)
     return Octopus(server, api_key, space=options.space, verify=verify, observer=observer)
@@ -724,7 +724,7 @@ def _load_handler_file(options: GlobalOptions, path: str) -> tuple[Any, GlobalOp
     connection from (``${OCTOPUS_URL}``, ``${OCTOPUS_API_KEY}``)."""
     import os
 
-    from octorelease.config import load_handler_file
+    from octorelease.handler.file import load_handler_file
 
     environ = dict(os.environ)
     for flag, variable in ((options.server, "OCTOPUS_URL"), (options.api_key, "OCTOPUS_API_KEY")):
@@ -855,8 +855,8 @@ def serve(ctx: click.Context, /, file: str, host: str, port: int, db_path: str |
     """
     import os
 
+    from octorelease.serve.resume import Connection
     from octorelease.serve.server import ServeServer, default_db_path, make_service, webhook_secrets
-    from octorelease.serve.worker import Connection
 
     options = ctx.find_object(GlobalOptions) or GlobalOptions()
     _configure_logging(max(options.verbose, 1))  # a service says what it resumes and what fails
@@ -1080,7 +1080,8 @@ def _mirror(url: str, space: str | None, history: int, db_path: str | None, *, t
     import os
 
     from octorelease.mirror import mirror_space
-    from octorelease.octopus.http import OctopusHttp, retry_policy_from_env
+    from octorelease.octopus.http import OctopusHttp
+    from octorelease.octopus.retry import retry_policy_from_env
     from octorelease.report.progress import progress_bar
 
     if not to_file and db_path is not None and os.path.exists(db_path):

@@ -35,49 +35,16 @@ The markers octorelease writes itself (``report/ci.py``) are built around text a
 characters, and a marker's first character is written as a ``\\u`` escape, so the line is inert
 while the decoded value is the server's own.
 
-Redaction (``redact``) and CI detection (``detect_ci``, ``running_in_ci``) live here too, so that
-``report/console.py`` and ``report/ci.py`` share them without importing each other.
+Which CI runs us is ``ci_env.py``'s; redaction is ``secrets.py``'s.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import logging
-
-#: What a secret is replaced with.
-REDACTED = "***"
-
-#: Octopus API keys are ``API-`` and upper-case letters and digits; hide any we did not know of.
-API_KEY_SHAPE = re.compile(r"API-[A-Z0-9]{16,}")
-
-#: The variable whose presence says which CI runs us, checked in this order.
-CI_MARKERS = (
-    ("github", "GITHUB_ACTIONS"),
-    ("gitlab", "GITLAB_CI"),
-    ("azure", "TF_BUILD"),
-    ("teamcity", "TEAMCITY_VERSION"),
-    ("jenkins", "JENKINS_URL"),
-)
-
-#: Variables that only CI systems set; any of them means "no live view, whole lines only".
-CI_VARIABLES = (
-    "CI",
-    "GITHUB_ACTIONS",
-    "GITLAB_CI",
-    "TF_BUILD",
-    "TEAMCITY_VERSION",
-    "JENKINS_URL",
-    "BUILDKITE",
-    "CIRCLECI",
-    "TRAVIS",
-    "APPVEYOR",
-    "BITBUCKET_BUILD_NUMBER",
-    "CODEBUILD_BUILD_ID",
-)
 
 #: ESC (or its 8-bit forms) and what follows it: CSI ``ESC[...final``, OSC/DCS/APC/PM/SOS strings
 #: up to BEL or ST (an unterminated one up to the end of its line only), and two-character ones.
@@ -129,30 +96,6 @@ def safe_json(value: Any, *, compact: bool = False) -> str:
 
     text = json.dumps(value, separators=(",", ":") if compact else None)
     return _JSON_MARKER.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
-
-
-def redact(text: str, secrets: Iterable[str]) -> str:
-    """``text`` with every secret replaced by ``***``.
-
-    The longest secrets go first, so a secret that contains another is hidden whole; empty
-    secrets are ignored (replacing "" would put ``***`` between every character).
-    """
-    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
-        text = text.replace(secret, REDACTED)
-    return text
-
-
-def detect_ci(environ: Mapping[str, str]) -> str | None:
-    """Which CI runs us (``github``, ``gitlab``, ``jenkins``, ``azure``, ``teamcity``), or None."""
-    for name, marker in CI_MARKERS:
-        if environ.get(marker):
-            return name
-    return None
-
-
-def running_in_ci(environ: Mapping[str, str]) -> bool:
-    """Whether a CI system runs us: ``CI`` or a variable only a CI sets, and not set to false."""
-    return any(environ.get(name, "").strip().lower() not in ("", "0", "false") for name in CI_VARIABLES)
 
 
 def log_formatter(fmt: str) -> logging.Formatter:

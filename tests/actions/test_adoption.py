@@ -10,7 +10,8 @@ from typing import Any
 
 from octorelease import Octopus
 from octorelease.actions.plan import WaitOptions
-from octorelease.octopus.http import TESTING_RETRY_POLICY, RequestOutcomeUnknown, RetryPolicy
+from octorelease.octopus.http import RequestOutcomeUnknown
+from octorelease.octopus.retry import TESTING_RETRY_POLICY, RetryPolicy
 from testing.sandbox import SandboxControl
 
 #: Patient: a run gives up only after many tries, so most runs get through the faults.

@@ -11,9 +11,9 @@ from tests.cli.test_interrupt import HANDLERS
 from octorelease import Interrupted, Octopus, Terminated
 from octorelease.actions.plan import WaitOptions
 from octorelease.actions.result import DeploymentResult, SilentObserver
-from octorelease.config import parse_handler_file
+from octorelease.errors import Signalled
+from octorelease.handler.file import parse_handler_file
 from octorelease.handler.run import run_handlers
-from octorelease.octopus.errors import Signalled
 from octorelease.octopus.http import OctopusHttp
 from testing.interrupting import InterruptAt
 

@@ -11,7 +11,8 @@ from typing import Any
 import httpx
 
 from octorelease import Octopus
-from octorelease.octopus.http import TESTING_RETRY_POLICY, OctopusHttp
+from octorelease.octopus.http import OctopusHttp
+from octorelease.octopus.retry import TESTING_RETRY_POLICY
 
 
 class LosesFirstAnswer(httpx.BaseTransport):

@@ -14,7 +14,8 @@ import pytest
 
 from octorelease import Octopus
 from octorelease.actions.result import ActionResult
-from octorelease.octopus.http import TESTING_RETRY_POLICY, RequestOutcomeUnknown, RetryPolicy
+from octorelease.octopus.http import RequestOutcomeUnknown
+from octorelease.octopus.retry import TESTING_RETRY_POLICY, RetryPolicy
 from testing.sandbox import SandboxControl
 
 #: Patient enough that a run where half the requests fail still gets through, and without waits.

@@ -7,7 +7,7 @@ from __future__ import annotations
 import httpx
 from tests.actions.test_lost_answers import AnotherRunCreatesFirst, octopus_over
 
-from octorelease.octopus import errors
+from octorelease import errors
 from testing.sandbox import SandboxControl
 
 

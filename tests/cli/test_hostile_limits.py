@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from octorelease.handler.bounded_yaml import MAX_ALIASES, MAX_BYTES, MAX_VALUES
+from octorelease.yaml_lines import MAX_ALIASES, MAX_BYTES, MAX_VALUES
 from testing import hostile_files as hostile
 from testing.cli import CliRun
 from testing.sandbox import SandboxControl

@@ -176,7 +176,7 @@ handlers:
 
 
 def test_a_blank_machine_in_a_handler_file_is_an_error_at_its_line():
-    from octorelease.config import HandlerFileError, parse_handler_file
+    from octorelease.handler.file import HandlerFileError, parse_handler_file
 
     with pytest.raises(HandlerFileError, match=r"octorelease.yml:5: handlers\[0\].promote.machines: expects a name"):
         parse_handler_file("""\

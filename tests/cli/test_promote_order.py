@@ -8,7 +8,8 @@ from typing import Any
 import httpx
 
 from octorelease import Octopus
-from octorelease.octopus.http import API_KEY_HEADER, TESTING_RETRY_POLICY, OctopusHttp
+from octorelease.octopus.http import API_KEY_HEADER, OctopusHttp
+from octorelease.octopus.retry import TESTING_RETRY_POLICY
 from testing.sandbox import SandboxControl
 
 TEST, STAGING = "Environments-2", "Environments-3"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from octorelease.config import load_handler_file
+from octorelease.handler.file import load_handler_file
 from testing.cli import run_cli
 from testing.docs import block_after
 from testing.sandbox import SandboxControl

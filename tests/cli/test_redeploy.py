@@ -8,7 +8,7 @@ from typing import Any
 from tests.cli.test_promote import new_deployments, server_deployments
 
 from octorelease import Octopus
-from octorelease.config import parse_handler_file
+from octorelease.handler.file import parse_handler_file
 from octorelease.handler.run import run_handlers
 
 #: Web 1.0.0 already runs in Test (seed); Development runs it too.

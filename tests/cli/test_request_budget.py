@@ -15,7 +15,7 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from octorelease.facade import Octopus, WaitOptions
+from octorelease.client import Octopus, WaitOptions
 from octorelease.sandbox.estate.seed_large import LargeEstate
 from octorelease.sandbox.http.server import SandboxServer
 from testing.sandbox import SandboxControl

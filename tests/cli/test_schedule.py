@@ -13,7 +13,7 @@ from tests.cli.test_promote import new_deployments, server_deployments
 from tests.handler.test_run import RecordingObserver
 
 from octorelease import Octopus
-from octorelease.config import HandlerFileError, parse_handler_file
+from octorelease.handler.file import HandlerFileError, parse_handler_file
 from octorelease.handler.run import run_handlers
 from octorelease.sandbox.rules.runner import EXPIRED_MESSAGE
 from testing.cli import assert_one_line_error

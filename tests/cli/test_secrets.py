@@ -8,7 +8,7 @@ import io
 
 import pytest
 
-from octorelease.octopus.secrets import RedactingStream, secrets_of
+from octorelease.secrets import RedactingStream, secrets_of
 from testing.cli import CliRun, assert_no_secret, assert_one_line_error, known_secrets, run_cli
 
 KEY = "API-INTHEURL00000000000000000000"
@@ -64,7 +64,7 @@ def test_retry_lines_at_vv_never_show_the_key(sandbox, capsys, monkeypatch):
 
 
 def test_v_keeps_exit_70_prints_the_traceback_and_json_the_object(sandbox, capsys, monkeypatch):
-    from octorelease.facade import Octopus
+    from octorelease.client import Octopus
 
     def bug(*args, **kwargs):
         raise RuntimeError(f"a bug that quotes the key {sandbox.api_key}")
@@ -80,7 +80,7 @@ def test_v_keeps_exit_70_prints_the_traceback_and_json_the_object(sandbox, capsy
 
 
 def test_without_v_exit_70_is_one_line(sandbox, capsys, monkeypatch):
-    from octorelease.facade import Octopus
+    from octorelease.client import Octopus
 
     monkeypatch.setattr(Octopus, "promote", lambda *a, **k: 1 / 0)
     run = run_cli(capsys, *PROMOTE, "--server", sandbox.url, "--api-key", sandbox.api_key)

@@ -12,7 +12,7 @@ import pytest
 from tests.cli.test_promote import new_deployments, server_deployments
 from tests.handler.test_run import run
 
-from octorelease.config import HandlerFileError, parse_handler_file
+from octorelease.handler.file import HandlerFileError, parse_handler_file
 from testing.cli import assert_one_line_error
 
 TO_STAGING = ("promote", "--project", "Web", "--from", "Test", "--to", "Staging", "--no-log", "--release", "1.0.0")

@@ -148,7 +148,7 @@ def test_a_handler_that_sets_variables_without_update_variables_is_told_the_cure
 def test_update_variables_must_be_true_or_false_in_a_handler_file(sandbox: Any) -> None:
     import pytest
 
-    from octorelease.config import HandlerFileError, parse_handler_file
+    from octorelease.handler.file import HandlerFileError, parse_handler_file
 
     with pytest.raises(HandlerFileError, match=r"octorelease.yml:6: handlers\[0\].deploy.update_variables"):
         parse_handler_file(_handler(", update_variables: sometimes"), environ={})

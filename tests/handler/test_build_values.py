@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from octorelease.handler.build_values import build_values, detect_ci, expand_build_values, parse_var
-from octorelease.octopus.errors import InvalidInput
+from octorelease.ci_env import detect_ci
+from octorelease.errors import InvalidInput
+from octorelease.handler.build_values import build_values, expand_build_values, parse_var
 
 GITHUB = {
     "GITHUB_ACTIONS": "true",

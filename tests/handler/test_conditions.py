@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from octorelease.errors import InvalidInput
 from octorelease.handler.conditions import evaluate, parse_condition
-from octorelease.octopus.errors import InvalidInput
 
 VALUES = {"branch": "feature/x", "number": "12", "version": "1.10.0", "trigger": "manual run", "quote": "it's"}
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from octorelease.errors import InvalidInput
 from octorelease.handler.events import BUILD_EVENTS, parse_event, parse_status
-from octorelease.octopus.errors import InvalidInput
 
 
 def test_all_twelve_continuaci_events_are_known() -> None:

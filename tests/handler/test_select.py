@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from octorelease.config import HandlerFile, HandlerFileError, parse_handler_file
+from octorelease.handler.file import HandlerFile, HandlerFileError, parse_handler_file
 from octorelease.handler.select import run_order, select_handlers
 
 MAIN = {"branch": "main", "number": "7"}

@@ -8,15 +8,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from octorelease.octopus import errors
-from octorelease.octopus.http import (
-    TESTING_RETRY_POLICY,
-    OctopusHttp,
-    RequestOutcomeUnknown,
-    RetryPolicy,
-    compute_backoff,
-    normalise_server_url,
-)
+from octorelease import errors
+from octorelease.octopus.http import OctopusHttp, RequestOutcomeUnknown, normalise_server_url
+from octorelease.octopus.retry import TESTING_RETRY_POLICY, RetryPolicy, compute_backoff
 
 
 def client(handler, policy=TESTING_RETRY_POLICY, sleeps=None):

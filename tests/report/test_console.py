@@ -12,8 +12,10 @@ import pytest
 
 from octorelease.actions.plan import DeploymentOptions, DeploymentPlan, TargetPlan
 from octorelease.actions.result import ActionResult, DeploymentResult, LogLine, Ref
-from octorelease.octopus.errors import DeploymentFailed, NotFound, WaitTimedOut
-from octorelease.report.console import ConsoleReporter, redact, render_json, running_in_ci
+from octorelease.ci_env import running_in_ci
+from octorelease.errors import DeploymentFailed, NotFound, WaitTimedOut
+from octorelease.report.console import ConsoleReporter, render_json
+from octorelease.secrets import redact
 
 API_KEY = "API-SECRETKEY0123456789"
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from octorelease import config
+from octorelease.handler import file as config
 from testing.cli import assert_one_line_error, run_cli
 from testing.sandbox import SandboxControl
 from testing.serve import HANDLERS

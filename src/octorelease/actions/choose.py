@@ -15,9 +15,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from octorelease import errors
 from octorelease.actions.result import Ref
-from octorelease.octopus import errors
-from octorelease.octopus.api import DashboardItem, Environment, Project, Release, SpaceApi
+from octorelease.octopus.api import SpaceApi
+from octorelease.octopus.models import DashboardItem, Environment, Project, Release
 
 
 @dataclass(frozen=True)

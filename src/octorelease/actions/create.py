@@ -17,10 +17,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from octorelease import errors
 from octorelease.actions.choose import version_key
 from octorelease.actions.once import create_once
-from octorelease.octopus import errors
-from octorelease.octopus.api import Project, Release, SpaceApi, TemplatePackage, did_you_mean
+from octorelease.octopus.api import SpaceApi, did_you_mean
+from octorelease.octopus.models import Project, Release, TemplatePackage
 
 
 @dataclass(frozen=True)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from octorelease import errors
 from octorelease.actions.choose import ChosenRelease, OnRelease, pinned_release
 from octorelease.actions.plan import DeploymentOptions, DeploymentPlan
 from octorelease.actions.targets import Adopter, build_plan, newest_per_target, resolve_environments
-from octorelease.octopus import errors
-from octorelease.octopus.api import Project, Release, SpaceApi
+from octorelease.octopus.api import SpaceApi
+from octorelease.octopus.models import Project, Release
 
 
 def plan_deploy(

@@ -12,16 +12,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timezone
 
+from octorelease import errors
 from octorelease.actions.once import create_once
 from octorelease.actions.plan import DeploymentOptions, DeploymentPlan, TargetPlan, WaitOptions
 from octorelease.actions.result import ActionResult, NotCreated, Observer
 from octorelease.actions.settle import Claim, settle
 from octorelease.actions.targets import explain_refusal
 from octorelease.actions.wait import TaskWaiter
-from octorelease.durations import format_duration
-from octorelease.octopus import errors
-from octorelease.octopus.api import Deployment, SpaceApi
-from octorelease.schedule import format_time
+from octorelease.octopus.api import SpaceApi
+from octorelease.octopus.models import Deployment
+from octorelease.schedule import format_duration, format_time
 
 #: How many of a target's newest deployments are read to find one made by a lost POST: ours is
 #: among the newest unless this many others were made there in the moments since.

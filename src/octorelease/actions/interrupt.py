@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import signal
 
+from octorelease import errors
 from octorelease.actions.plan import WaitOptions
 from octorelease.actions.result import ActionResult, Observer
 from octorelease.actions.wait import TaskWaiter
-from octorelease.octopus import errors
 from octorelease.octopus.api import SpaceApi
 
 #: How long to follow cancelled tasks after an interrupt: short, because a CI system kills the

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from typing import Any, Literal
 
 from octorelease.actions.result import DeploymentResult, Ref
-from octorelease.octopus.api import parse_time
+from octorelease.octopus.models import parse_time
 from octorelease.schedule import format_time, octopus_time
 
 GuidedFailure = Literal["on", "off", "default"]

@@ -14,19 +14,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Literal
 
+from octorelease import errors
 from octorelease.actions.choose import ChosenRelease, OnRelease
 from octorelease.actions.plan import DeploymentOptions, DeploymentPlan
 from octorelease.actions.targets import build_plan, newest_per_target, resolve_environments
-from octorelease.octopus import errors
-from octorelease.octopus.api import (
-    DeploymentPreview,
-    Environment,
-    FormElement,
-    PreviewStep,
-    Project,
-    Release,
-    SpaceApi,
-)
+from octorelease.octopus.api import SpaceApi
+from octorelease.octopus.models import DeploymentPreview, Environment, FormElement, PreviewStep, Project, Release
 
 #: What the id of a release that does not exist yet reads as, in plans and ``--json``.
 NEW_RELEASE_ID = "(new)"

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from octorelease.octopus.errors import OctoreleaseError
+from octorelease.errors import OctoreleaseError
 
 #: Task states that end a deployment badly.
 FAILED_STATES = frozenset({"Failed", "Canceled", "TimedOut"})

@@ -26,7 +26,8 @@ from dataclasses import dataclass
 
 from octorelease.actions.plan import DeploymentPlan, TargetPlan, creation_order
 from octorelease.actions.result import ActionResult, DeploymentResult, Observer
-from octorelease.octopus.api import Deployment, SpaceApi, Task, parse_time
+from octorelease.octopus.api import SpaceApi
+from octorelease.octopus.models import Deployment, Task, parse_time
 
 #: The task states of a deployment that counts: it will run, runs, or ran well.
 EFFECTIVE_STATES = frozenset({"Queued", "Executing", "Success"})

@@ -12,11 +12,12 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from octorelease import errors
 from octorelease.actions.choose import ChosenRelease, OnRelease
 from octorelease.actions.plan import DeploymentOptions, DeploymentPlan, Existing, Mark, TargetPlan, creation_order
 from octorelease.actions.result import Ref
-from octorelease.octopus import errors
-from octorelease.octopus.api import (
+from octorelease.octopus.api import SpaceApi, did_you_mean
+from octorelease.octopus.models import (
     DashboardItem,
     DeploymentPreview,
     DeploymentTemplate,
@@ -24,9 +25,7 @@ from octorelease.octopus.api import (
     Machine,
     Project,
     Release,
-    SpaceApi,
     Tenant,
-    did_you_mean,
 )
 
 

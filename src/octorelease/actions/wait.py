@@ -17,11 +17,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from octorelease import errors
 from octorelease.actions.pacing import DEFAULT_PACE, Expectation, Pace, Pacer
 from octorelease.actions.plan import WaitOptions
 from octorelease.actions.result import DeploymentResult, LogLine, Observer
-from octorelease.octopus import errors
-from octorelease.octopus.api import SpaceApi, Task, parse_time
+from octorelease.octopus.api import SpaceApi
+from octorelease.octopus.models import Task, parse_time
 
 
 @dataclass(frozen=True)

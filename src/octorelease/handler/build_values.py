@@ -49,8 +49,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 
-from octorelease.octopus.errors import InvalidInput
-from octorelease.safe_text import detect_ci
+from octorelease.ci_env import detect_ci
+from octorelease.errors import InvalidInput
 from octorelease.suggest import closest
 
 #: Every value some CI can give: used to tell "not set here" from "no such value".

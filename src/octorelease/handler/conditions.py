@@ -46,9 +46,9 @@ from typing import Any
 
 import re2
 
+from octorelease.errors import InvalidInput
 from octorelease.handler.build_values import expand_build_values, placeholders
 from octorelease.handler.events import did_you_mean
-from octorelease.octopus.errors import InvalidInput
 
 _SYMBOLS = ("==", "!=", "<=", ">=", "<", ">")
 _WORD_OPERATORS = ("contains", "starts with", "ends with", "matches", "in")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from octorelease.octopus.errors import InvalidInput
+from octorelease.errors import InvalidInput
 from octorelease.suggest import closest
 
 BUILD_EVENTS = (

@@ -9,8 +9,8 @@ The error keeps its class, so the exit code is the one the same fault has on the
 
 from __future__ import annotations
 
-from octorelease.config import Handler, HandlerFile
-from octorelease.octopus.errors import OctoreleaseError
+from octorelease.errors import OctoreleaseError
+from octorelease.handler.file import Handler, HandlerFile
 from octorelease.yaml_lines import Loc
 
 #: The handler file's field for an option the command line spells otherwise, per action.

@@ -29,7 +29,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from octorelease.actions.plan import WaitOptions
 from octorelease.actions.result import ActionResult, SilentObserver
-from octorelease.config import (
+from octorelease.errors import Interrupted, OctoreleaseError
+from octorelease.handler.file import (
     Deploy,
     DeploymentOptions,
     Handler,
@@ -41,10 +42,9 @@ from octorelease.config import (
 from octorelease.handler.locate import fault_location, point_at_file
 from octorelease.handler.select import Decision, select_handlers
 from octorelease.handler.variables import set_project_variables
-from octorelease.octopus.errors import Interrupted, OctoreleaseError
 
 if TYPE_CHECKING:
-    from octorelease.facade import Octopus
+    from octorelease.client import Octopus
 
 CodeFor = Callable[[OctoreleaseError], int]
 
@@ -413,7 +413,7 @@ def _deployed_to(handler: Handler, earlier: list[ActionResult], environment: str
 
 
 def _deployment_options(options: DeploymentOptions) -> dict[str, Any]:
-    """The handler file's deployment options as the facade's keyword arguments."""
+    """The handler file's deployment options as the client's keyword arguments."""
     return {
         "force_package_download": options.force_package_download,
         "force_redeploy": options.force_redeploy,

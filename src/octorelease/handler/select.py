@@ -24,10 +24,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from octorelease.config import Handler, HandlerFile, HandlerFileError
+from octorelease.errors import InvalidInput
 from octorelease.handler.conditions import Evaluation, evaluate
 from octorelease.handler.events import STATUS_EVENTS, parse_event, parse_status
-from octorelease.octopus.errors import InvalidInput
+from octorelease.handler.file import Handler, HandlerFile, HandlerFileError
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from octorelease.actions.result import ActionResult, Ref
-from octorelease.octopus.errors import OctoreleaseError
+from octorelease.errors import OctoreleaseError
 
 if TYPE_CHECKING:
     from octorelease.octopus.api import SpaceApi

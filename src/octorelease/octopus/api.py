@@ -1,26 +1,38 @@
 """Typed access to the parts of the Octopus REST API that octorelease needs.
 
-Resources are small frozen dataclasses built from Octopus JSON; each keeps the raw document
-in ``raw`` for fields we do not model. This is where shapes are checked: an object where an
-object belongs (``get_object``), a list of objects in ``Items``, and the fields a resource
-cannot do without (``_build``); anything else is a ``BadResponse`` naming the URL, not a
-``KeyError`` three modules further on. Every lookup asks for as little as the job needs: what
-is named is resolved with the API's filters (``ids=``, ``name=``, ``environmentIds=``,
-``projectId=``), so a space of thousands of environments costs what a space of ten does; whole
-collections are read only on the error path, to suggest a name.
+Resources are the small frozen dataclasses of ``models.py``, built from Octopus JSON. This is
+where shapes are checked: an object where an object belongs (``get_object``), a list of objects
+in ``Items``, and the fields a resource cannot do without (``_build``); anything else is a
+``BadResponse`` naming the URL, not a ``KeyError`` three modules further on. Every lookup asks
+for as little as the job needs: what is named is resolved with the API's filters (``ids=``,
+``name=``, ``environmentIds=``, ``projectId=``), so a space of thousands of environments costs
+what a space of ten does; whole collections are read only on the error path, to suggest a name.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import quote
 
-from octorelease.octopus import errors
+from octorelease import errors
 from octorelease.octopus.http import NOT_OCTOPUS_HINT, OctopusHttp
+from octorelease.octopus.models import (
+    DashboardItem,
+    Deployment,
+    DeploymentPreview,
+    DeploymentTemplate,
+    Environment,
+    Machine,
+    Project,
+    Release,
+    Space,
+    TagSet,
+    Task,
+    TemplatePackage,
+    Tenant,
+)
 from octorelease.suggest import closest
 
 R = TypeVar("R")
@@ -30,9 +42,6 @@ _ID_PATTERN = re.compile(r"^[A-Za-z]+-\d+$")
 
 #: Large enough that one page holds every environment, machine or tenant of a real space.
 BIG_PAGE = 1000
-
-#: Task states in which a task is still going (octopus-api.md §6).
-ACTIVE_TASK_STATES = frozenset({"Queued", "Executing", "Cancelling"})
 
 
 def looks_like_id(value: str, kind: str) -> bool:
@@ -48,25 +57,6 @@ def segment(value: str) -> str:
     return quoted.replace(".", "%2E") if quoted in (".", "..") else quoted
 
 
-def parse_time(value: Any) -> datetime | None:
-    """An Octopus timestamp (ISO-8601 with offset, e.g. ``2024-08-02T05:07:42.445+00:00``), or None."""
-    if not value or not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
-def seconds_between(start: Any, end: Any) -> float | None:
-    """Seconds from one Octopus timestamp to another (both read on the server's clock, so no
-    skew between its clock and ours enters), or None when either is missing or unreadable."""
-    first, last = parse_time(start), parse_time(end)
-    if first is None or last is None or first.year < 2 or last < first:
-        return None
-    return (last - first).total_seconds()
-
-
 def did_you_mean(wanted: str, candidates: Iterable[str]) -> str | None:
     """A hint naming the closest candidate (case-insensitive), or the few there are, or None."""
     names = list(candidates)
@@ -76,307 +66,6 @@ def did_you_mean(wanted: str, candidates: Iterable[str]) -> str | None:
     if names and len(names) <= 8:
         return "known: " + ", ".join(f"'{n}'" for n in names)
     return None
-
-
-@dataclass(frozen=True)
-class Space:
-    id: str
-    name: str
-    is_default: bool
-    raw: dict[str, Any] = field(repr=False, compare=False)
-
-    @classmethod
-    def from_json(cls, doc: dict[str, Any]) -> Space:
-        return cls(doc["Id"], doc["Name"], bool(doc.get("IsDefault")), doc)
-
-
-@dataclass(frozen=True)
-class Project:
-    id: str
-    name: str
-    slug: str
-    lifecycle_id: str | None
-    tenanted_mode: str
-    raw: dict[str, Any] = field(repr=False, compare=False)
-
-    @classmethod
-    def from_json(cls, doc: dict[str, Any]) -> Project:
-        return cls(
-            doc["Id"],
-            doc["Name"],
-            doc.get("Slug") or "",
-            doc.get("LifecycleId"),
-            doc.get("TenantedDeploymentMode") or "Untenanted",
-            doc,
-        )
-
-
-@dataclass(frozen=True)
-class Environment:
-    id: str
-    name: str
-    sort_order: int
-    use_guided_failure: bool
-
-    @classmethod
-    def from_json(cls, doc: dict[str, Any]) -> Environment:
-        return cls(doc["Id"], doc["Name"], int(doc.get("SortOrder") or 0), bool(doc.get("UseGuidedFailure")))
-
-
-@dataclass(frozen=True)
-class Machine:
-    id: str
-    name: str
-    environment_ids: tuple[str, ...]
-    roles: tuple[str, ...]
-    is_disabled: bool
-    health: str
-
-    @classmethod
-    def from_json(cls, doc: dict[str, Any]) -> Machine:
-        return cls(
-            doc["Id"],
-            doc["Name"],
-            tuple(doc.get("EnvironmentIds") or ()),
-            tuple(doc.get("Roles") or ()),
-            bool(doc.get("IsDisabled")),
-            str(doc.get("HealthStatus") or "Unknown"),
-        )
-
-
-@dataclass(frozen=True)
-class Tenant:
-    id: str
-    name: str
-    project_environments: dict[str, list[str]] = field(compare=False)
-    #: canonical tag names, ``TagSetName/TagName``
-    tags: tuple[str, ...] = field(default=(), compare=False)
-
-    @classmethod
-    def from_json(cls, doc: dict[str, Any]) -> Tenant:
-        return cls(
-            doc["Id"],
-            doc["Name"],
-            dict(doc.get("ProjectEnvironments") or {}),
-            tuple(str(t) for t in doc.get("TenantTags") or ()),
-        )
-
-
-@dataclass(frozen=True)
-class TagSet:
-    id: str
-    name: str
-    tags: tuple[str, ...]
-
-    @classmethod
-    def from_json(cls, doc: dict[str, Any]) -> TagSet:
-        tags = doc.get("Tags") or ()
-        return cls(doc["Id"], doc["Name"], tuple(str(t.get("Name")) for t in tags if isinstance(t, dict)))
-
-
-@dataclass(frozen=True)
-class Release:
-    id: str
-    version: str
-    project_id: str
-    channel_id: str | None
-    raw: dict[str, Any] = field(repr=False, compare=False)
-
-    @classmethod
-    def from_json(cls, doc: dict[str, Any]) -> Release:
-        return cls(doc["Id"], doc["Version"], doc.get("ProjectId") or "", doc.get("ChannelId"), doc)
-
-
-@dataclass(frozen=True)
-class TemplatePackage:
-    """A package a new release must pick a version of (one entry of the release template)."""
-
-    step_name: str
-    action_name: str
-    package_id: str
-    feed_id: str
-    feed_name: str
-    resolvable: bool
-    #: the package reference's name within its step (empty for a step's primary package)
-    reference_name: str = ""
-
-
-@dataclass(frozen=True)
-class DashboardItem:
-    """One dashboard cell: the latest (or previous successful) deployment of a project to an env."""
-
-    deployment_id: str
-    task_id: str
-    release_id: str
-    release_version: str
-    environment_id: str
-    tenant_id: str | None
-    channel_id: str | None
-    state: str
-    is_current: bool
-    is_previous: bool
-    created: str
-    #: How long its task ran (``CompletedTime - StartTime``), when it has ended: the next
-    #: deployment of the project to the same place likely takes about as long.
-    took_seconds: float | None = None
-
-    @classmethod
-    def from_json(cls, doc: dict[str, Any]) -> DashboardItem:
-        return cls(
-            doc.get("DeploymentId") or doc["Id"],
-            doc.get("TaskId") or "",
-            doc["ReleaseId"],
-            doc["ReleaseVersion"],
-            doc["EnvironmentId"],
-            doc.get("TenantId"),
-            doc.get("ChannelId"),
-            doc.get("State") or "",
-            bool(doc.get("IsCurrent")),
-            bool(doc.get("IsPrevious")),
-            str(doc.get("Created") or doc.get("QueueTime") or ""),
-            seconds_between(doc.get("StartTime"), doc.get("CompletedTime")),
-        )
-
-
-@dataclass(frozen=True)
-class PromotionTarget:
-    environment_id: str
-    environment_name: str
-    preview_link: str | None
-
-
-@dataclass(frozen=True)
-class DeploymentTemplate:
-    """What ``releases/{id}/deployments/template`` says the release may be deployed to now."""
-
-    promote_to: tuple[PromotionTarget, ...]
-    tenant_promotions: dict[str, tuple[PromotionTarget, ...]]
-
-    @classmethod
-    def from_json(cls, doc: dict[str, Any]) -> DeploymentTemplate:
-        def targets(items: Sequence[dict[str, Any]]) -> tuple[PromotionTarget, ...]:
-            return tuple(
-                PromotionTarget(t["Id"], t["Name"], (t.get("Links") or {}).get("Preview")) for t in items or ()
-            )
-
-        tenants = {t["Id"]: targets(t.get("PromoteTo") or ()) for t in doc.get("TenantPromotions") or ()}
-        return cls(targets(doc.get("PromoteTo") or ()), tenants)
-
-
-@dataclass(frozen=True)
-class PreviewStep:
-    action_id: str
-    action_name: str
-    machine_names: tuple[str, ...]
-    can_be_skipped: bool
-    has_no_applicable_machines: bool
-
-
-@dataclass(frozen=True)
-class FormElement:
-    """A prompted variable: ``name`` is the key for ``FormValues``; users say ``control_name``
-    (the variable's name) or ``label``."""
-
-    name: str
-    control_name: str
-    label: str
-    required: bool
-
-
-@dataclass(frozen=True)
-class DeploymentPreview:
-    steps: tuple[PreviewStep, ...]
-    form: tuple[FormElement, ...]
-    use_guided_failure_by_default: bool
-
-    @classmethod
-    def from_json(cls, doc: dict[str, Any]) -> DeploymentPreview:
-        steps = tuple(
-            PreviewStep(
-                s.get("ActionId") or "",
-                s.get("ActionName") or "",
-                tuple(s.get("MachineNames") or ()),
-                bool(s.get("CanBeSkipped", True)),
-                bool(s.get("HasNoApplicableMachines")),
-            )
-            for s in doc.get("StepsToExecute") or ()
-        )
-        elements = []
-        for element in (doc.get("Form") or {}).get("Elements") or ():
-            control = element.get("Control") or {}
-            elements.append(
-                FormElement(
-                    element.get("Name") or "",
-                    control.get("Name") or "",
-                    control.get("Label") or control.get("Name") or "",
-                    bool(element.get("IsValueRequired") or control.get("Required")),
-                )
-            )
-        return cls(steps, tuple(elements), bool(doc.get("UseGuidedFailureModeByDefault")))
-
-
-@dataclass(frozen=True)
-class Deployment:
-    id: str
-    release_id: str
-    environment_id: str
-    tenant_id: str | None
-    task_id: str
-    created: str
-    raw: dict[str, Any] = field(repr=False, compare=False)
-
-    @classmethod
-    def from_json(cls, doc: dict[str, Any]) -> Deployment:
-        return cls(
-            doc["Id"],
-            doc.get("ReleaseId") or "",
-            doc.get("EnvironmentId") or "",
-            doc.get("TenantId"),
-            doc.get("TaskId") or "",
-            str(doc.get("Created") or ""),
-            doc,
-        )
-
-    @property
-    def created_at(self) -> datetime | None:
-        return parse_time(self.created)
-
-
-@dataclass(frozen=True)
-class Task:
-    id: str
-    state: str
-    description: str
-    error_message: str
-    duration: str
-    is_completed: bool
-    raw: dict[str, Any] = field(repr=False, compare=False)
-
-    @classmethod
-    def from_json(cls, doc: dict[str, Any]) -> Task:
-        state = doc.get("State") or ""
-        return cls(
-            doc["Id"],
-            state,
-            doc.get("Description") or "",
-            doc.get("ErrorMessage") or "",
-            doc.get("Duration") or "",
-            bool(doc.get("IsCompleted", state not in ACTIVE_TASK_STATES)),
-            doc,
-        )
-
-    @property
-    def succeeded(self) -> bool:
-        return self.state == "Success"
-
-    @property
-    def elapsed_seconds(self) -> float | None:
-        """Seconds from start to completion, or to now while it runs; None before it starts."""
-        start = parse_time(self.raw.get("StartTime"))
-        if start is None:
-            return None
-        end = parse_time(self.raw.get("CompletedTime")) or datetime.now(start.tzinfo)
-        return round(max((end - start).total_seconds(), 0.0), 1)
 
 
 def _build(http: OctopusHttp, path: str, make: Callable[[dict[str, Any]], R], doc: Any, method: str = "GET") -> R:

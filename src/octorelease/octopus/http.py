@@ -1,5 +1,5 @@
 """The border between octorelease and the wire: one httpx client with auth, timeouts,
-retries, ``Retry-After``, error mapping and redaction.
+retries (the policy is ``retry.py``'s), ``Retry-After``, error mapping and redaction.
 
 ``OctopusHttp.request`` is a short stack of one-concern layers:
 
@@ -28,24 +28,26 @@ import ssl
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
-from octorelease.octopus import errors
+from octorelease import errors
+from octorelease.octopus.retry import (
+    IDEMPOTENT_METHODS,
+    MIN_ATTEMPT_SECONDS,
+    TRANSIENT_STATUSES,
+    RetryPolicy,
+    compute_backoff,
+    parse_retry_after,
+)
 
 log = logging.getLogger("octorelease.http")
 
 #: One default for every phase but connect: Octopus can be slow to answer a busy dashboard.
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
-
-#: Methods whose repetition cannot create anything twice.
-IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
-
-#: Statuses that mean "try again later" rather than "no".
-TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
 API_KEY_HEADER = "X-Octopus-ApiKey"
 
@@ -53,67 +55,6 @@ API_KEY_HEADER = "X-Octopus-ApiKey"
 #: task's log (``tasks/{id}/details``), a few MB for a big deployment; 32 MiB leaves room and
 #: keeps a hostile or misdirected server from filling memory.
 MAX_BODY_BYTES = 32 * 1024 * 1024
-
-#: Even when the total retry budget is nearly spent, an attempt gets this long.
-MIN_ATTEMPT_SECONDS = 1.0
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How hard to try: ``attempts`` tries in all, within ``total_seconds``, waiting
-    ``min(max_wait, initial_wait * 2**retry) + uniform(0, jitter)`` between them.
-    A ``Retry-After`` from the server replaces the computed wait (still capped by the total)."""
-
-    attempts: int = 6
-    total_seconds: float = 90.0
-    initial_wait: float = 0.5
-    max_wait: float = 15.0
-    jitter: float = 0.5
-
-
-def retry_policy_from_env(environ: Mapping[str, str]) -> RetryPolicy:
-    """The default policy, with ``OCTORELEASE_RETRY_ATTEMPTS`` and ``OCTORELEASE_RETRY_SECONDS``
-    (total time) applied when set: CI owners tune how long a flaky server is tolerated."""
-    policy = RetryPolicy()
-    try:
-        attempts = int(environ.get("OCTORELEASE_RETRY_ATTEMPTS") or policy.attempts)
-        total = float(environ.get("OCTORELEASE_RETRY_SECONDS") or policy.total_seconds)
-    except ValueError:
-        raise errors.InvalidInput(
-            "OCTORELEASE_RETRY_ATTEMPTS must be a whole number and OCTORELEASE_RETRY_SECONDS a number of seconds."
-        ) from None
-    return RetryPolicy(
-        attempts=max(attempts, 1),
-        total_seconds=max(total, 0.0),
-        initial_wait=policy.initial_wait,
-        max_wait=policy.max_wait,
-        jitter=policy.jitter,
-    )
-
-
-#: For tests: retry at once, a few times.
-TESTING_RETRY_POLICY = RetryPolicy(attempts=3, total_seconds=5.0, initial_wait=0.0, max_wait=0.0, jitter=0.0)
-
-
-def compute_backoff(retry_number: int, policy: RetryPolicy, rng: random.Random | None = None) -> float:
-    """Seconds to wait before retry ``retry_number`` (0-based): capped exponential plus jitter.
-
-    The exponent is clamped so that huge retry numbers cannot overflow a float."""
-    exponent = min(max(retry_number, 0), 60)
-    wait = min(policy.max_wait, policy.initial_wait * (2.0**exponent))
-    jitter = (rng or random).uniform(0, policy.jitter) if policy.jitter > 0 else 0.0
-    return float(wait + jitter)
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """Seconds from a ``Retry-After`` header (only the delta-seconds form; dates are ignored)."""
-    if not value:
-        return None
-    try:
-        seconds = float(value.strip())
-    except ValueError:
-        return None
-    return max(seconds, 0.0)
 
 
 def normalise_server_url(url: str) -> str:

@@ -47,8 +47,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from octorelease.durations import format_duration
-from octorelease.safe_text import API_KEY_SHAPE, REDACTED, clean, detect_ci, one_line, redact, safe_json
+from octorelease.ci_env import detect_ci
+from octorelease.safe_text import clean, one_line, safe_json
+from octorelease.schedule import format_duration
+from octorelease.secrets import redact_keys
 
 #: Where GitLab's dotenv report is written unless ``OCTORELEASE_DOTENV`` names a file.
 DOTENV_FILE = "octorelease.env"
@@ -453,7 +455,7 @@ class CiReporter:
 
     def _clean(self, text: str) -> str:
         """Safe to write: no escapes, no CI marker (``safe_text``), no secret."""
-        return API_KEY_SHAPE.sub(REDACTED, redact(clean(text), self._secrets))
+        return redact_keys(clean(text), self._secrets)
 
     def _write(self, line: str) -> None:
         stream = self._stream if self._stream is not None else sys.stderr

@@ -30,8 +30,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 from octorelease.actions.result import FAILED_STATES, ActionResult, DeploymentResult, LogLine
-from octorelease.durations import format_duration
-from octorelease.safe_text import one_line, redact, running_in_ci, safe_json, safe_lines
+from octorelease.ci_env import running_in_ci
+from octorelease.safe_text import one_line, safe_json, safe_lines
+from octorelease.schedule import format_duration
+from octorelease.secrets import redact, redact_value
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -57,21 +59,6 @@ CATEGORY_STYLES = {"Error": "red", "Fatal": "bold red", "Warning": "yellow", "Hi
 STATE_STYLES = {"Success": "green", "Executing": "cyan", "Cancelling": "yellow", "Queued": "dim"}
 
 
-def _redact_value(value: Any, secrets: Sequence[str]) -> Any:
-    """A JSON-ready value with every string in it redacted, keys included.
-
-    Redacting the values rather than the dumped text also catches a secret that JSON would
-    have escaped (a quote or a backslash in it).
-    """
-    if isinstance(value, str):
-        return redact(value, secrets)
-    if isinstance(value, Mapping):
-        return {_redact_value(k, secrets): _redact_value(v, secrets) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_redact_value(item, secrets) for item in value]
-    return value
-
-
 def render_json(result_dict: Mapping[str, Any], stream: TextIO | None = None, *, secrets: Sequence[str] = ()) -> None:
     """Write the ``--json`` document: exactly one JSON object and a newline, nothing else.
 
@@ -79,7 +66,7 @@ def render_json(result_dict: Mapping[str, Any], stream: TextIO | None = None, *,
     so click's ``CliRunner`` and pytest's ``capsys`` see the output.
     """
     out = sys.stdout if stream is None else stream
-    out.write(safe_json(_redact_value(result_dict, secrets)) + "\n")
+    out.write(safe_json(redact_value(result_dict, secrets)) + "\n")
     out.flush()
 
 

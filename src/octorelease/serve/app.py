@@ -34,7 +34,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from octorelease.config import HandlerFile
+from octorelease.handler.file import HandlerFile
 from octorelease.serve.metrics import CONTENT_TYPE, Metrics
 from octorelease.serve.sources.base import BadPayload, BuildEvent, Source
 from octorelease.serve.store import Run, Store, StoreUnavailable

@@ -23,20 +23,31 @@ that one is followed, which is what the run asked for anyway).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from octorelease import errors
 from octorelease.actions.create import ReleaseRequest, made_as_asked
 from octorelease.actions.plan import Existing, Mark
 from octorelease.actions.result import ActionResult, Observer
-from octorelease.facade import Octopus
-from octorelease.octopus import errors
-from octorelease.octopus.api import Release, parse_time
+from octorelease.client import Octopus
+from octorelease.octopus.models import Release, parse_time
 
 if TYPE_CHECKING:
     from octorelease.actions.targets import TargetKey
-    from octorelease.octopus.api import Project, SpaceApi
-    from octorelease.serve.worker import Connection
+    from octorelease.octopus.api import SpaceApi
+    from octorelease.octopus.models import Project
+
+
+@dataclasses.dataclass(frozen=True)
+class Connection:
+    """Where the handlers' actions go: the handler file's server, key and space (or the flags')."""
+
+    server: str
+    api_key: str
+    space: str | None = None
+    verify: bool | str = True
 
 
 def connect(connection: Connection, observer: Observer, mark: Mapping[str, Any] | None) -> Octopus:

@@ -13,13 +13,14 @@ from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
 
-from octorelease.config import HandlerFile, HandlerFileError
+from octorelease.handler.file import HandlerFile, HandlerFileError
 from octorelease.handler.run import CodeFor
 from octorelease.serve.app import Service, build_app
 from octorelease.serve.metrics import Metrics
+from octorelease.serve.resume import Connection
 from octorelease.serve.sources.base import Source
 from octorelease.serve.store import SqliteStore
-from octorelease.serve.worker import DEFAULT_MAX_PARALLEL, Connection, Worker
+from octorelease.serve.worker import DEFAULT_MAX_PARALLEL, Worker
 from octorelease.uvicorn_thread import UvicornThread
 
 DEFAULT_PORT = 8070

@@ -29,16 +29,16 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from octorelease.actions.result import DeploymentResult, LogLine, SilentObserver
-from octorelease.config import HandlerFile
+from octorelease.errors import OctoreleaseError
 from octorelease.handler.build_values import build_values
+from octorelease.handler.file import HandlerFile
 from octorelease.handler.run import CodeFor, HandlerRun, RunResult, run_handlers
 from octorelease.handler.select import select_handlers
-from octorelease.octopus.errors import OctoreleaseError
 from octorelease.safe_text import one_line
+from octorelease.serve.resume import Connection, connect, take_mark
 from octorelease.serve.store import Run, RunState, Store, StoreUnavailable
 
 log = logging.getLogger("octorelease.serve")
@@ -52,16 +52,6 @@ DEFAULT_MAX_PARALLEL = 4
 #: The longest wait between two tries while the store cannot write.
 MAX_BACKOFF_SECONDS = 8.0
 FIRST_BACKOFF_SECONDS = 0.5
-
-
-@dataclass(frozen=True)
-class Connection:
-    """Where the handlers' actions go: the handler file's server, key and space (or the flags')."""
-
-    server: str
-    api_key: str
-    space: str | None = None
-    verify: bool | str = True
 
 
 def run_values(source: str, values: Mapping[str, str], stage: str | None) -> dict[str, str]:
@@ -289,8 +279,6 @@ class Worker:
 
     def execute(self, queued: Run) -> Run:
         """Run one queued run to its end and record it; returns the finished run."""
-        from octorelease.serve.resume import connect, take_mark
-
         run = self.store.start(queued.id)
         self._store_wrote()
         done: list[HandlerRun] = []

@@ -22,13 +22,22 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, ValidationError
 
-from octorelease.handler import bounded_yaml
 from octorelease.suggest import closest
-from octorelease.yaml_lines import Fault, LineReader, Loc, located, pydantic_faults
+from octorelease.yaml_lines import (
+    Fault,
+    LimitExceeded,
+    Limits,
+    LineReader,
+    Loc,
+    check_size,
+    compose,
+    located,
+    pydantic_faults,
+)
 
-#: an estate file is untrusted input like a handler file (bounded_yaml.py), with more room: a
+#: an estate file is untrusted input like a handler file (yaml_lines.py), with more room: a
 #: mirror of a space with 2,000 machines is about 200 KiB and 10,000 values
-LIMITS = bounded_yaml.Limits(max_bytes=16 * 1024 * 1024, max_values=1_000_000, what="an estate file")
+LIMITS = Limits(max_bytes=16 * 1024 * 1024, max_values=1_000_000, what="an estate file")
 TENANTED_MODES = ("Untenanted", "Tenanted", "TenantedOrUntenanted")
 SCRIPT_STEP = "Octopus.Script"
 PACKAGE_STEP = "Octopus.TentaclePackage"
@@ -239,12 +248,12 @@ def load_estate(path: str | os.PathLike[str]) -> Estate:
     try:
         with open(name, "rb") as file:
             data = file.read(LIMITS.max_bytes + 1)  # a huge file is refused, not read whole
-        bounded_yaml.check_size(data, LIMITS)
+        check_size(data, LIMITS)
     except FileNotFoundError:
         raise EstateFileError([f"{name}: no such file"]) from None
     except OSError as exc:
         raise EstateFileError([f"{name}: cannot be read ({exc.strerror})"]) from None
-    except bounded_yaml.LimitExceeded as exc:
+    except LimitExceeded as exc:
         raise EstateFileError([f"{name}:{exc.line}: {exc.message}"]) from None
     try:
         text = data.decode("utf-8")
@@ -261,8 +270,8 @@ class _Reader(LineReader):
 def parse_estate(text: str, *, name: str = "estate.yml") -> Estate:
     """Check estate ``text``; ``name`` is what error lines call the file."""
     try:
-        root = bounded_yaml.compose(text, LIMITS)
-    except bounded_yaml.LimitExceeded as exc:
+        root = compose(text, LIMITS)
+    except LimitExceeded as exc:
         raise EstateFileError([f"{name}:{exc.line}: {exc.message}"]) from None
     except yaml.reader.ReaderError as exc:  # a character YAML does not allow (NUL, most controls)
         raise EstateFileError([f"{name}:{text.count(chr(10), 0, exc.position) + 1}: YAML syntax error: "

@@ -23,8 +23,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from octorelease.errors import InvalidInput
 from octorelease.handler.events import STAGE_EVENTS, STATUS_EVENTS, parse_event, parse_status
-from octorelease.octopus.errors import InvalidInput
 from octorelease.serve.sources.base import BadPayload, BuildEvent, Ignored
 from octorelease.serve.sources.common import (
     basic_or_header_matches,

@@ -1,4 +1,4 @@
-"""Keeping the API key out of everything octorelease writes.
+"""Keeping the API key out of everything octorelease writes: every redaction is here.
 
 The reporters redact what they print, but a secret can reach the output by other paths too: the
 top-level error line, a ``--json`` error object, a ``-vv`` log line, a traceback, a usage error
@@ -7,21 +7,62 @@ for the whole run (``redacted_output``): whatever is written, by whichever path,
 one place. The secrets are the ``--api-key`` and ``OCTOPUS_API_KEY`` values and any credentials
 in a server URL (``secrets_of``), plus any found later (``remember``: a handler file's key).
 
-This module is imported by ``cli.py`` before any command runs, so it imports nothing heavy.
+The reporters themselves redact with the functions here (``redact``; ``redact_value`` for
+the ``--json`` document; ``redact_keys`` for CI markers, which also hide anything shaped like an
+Octopus API key).
+
+This module is imported by the command line before any command runs, so it imports nothing heavy.
 """
 
 from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, TextIO
+
+#: What a secret is replaced with.
+REDACTED = "***"
+
+#: Octopus API keys are ``API-`` and upper-case letters and digits; hide any we did not know of.
+API_KEY_SHAPE = re.compile(r"API-[A-Z0-9]{16,}")
 
 #: Shorter pieces of a URL's credentials are not hidden: hiding every ``x`` garbles the output.
 MIN_SECRET_LENGTH = 4
 
 _active: set[str] | None = None
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with every secret replaced by ``***``.
+
+    The longest secrets go first, so a secret that contains another is hidden whole; empty
+    secrets are ignored (replacing "" would put ``***`` between every character).
+    """
+    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
+        text = text.replace(secret, REDACTED)
+    return text
+
+
+def redact_value(value: Any, secrets: Iterable[str]) -> Any:
+    """A JSON-ready value with every string in it redacted, keys included.
+
+    Redacting the values rather than the dumped text also catches a secret that JSON would
+    have escaped (a quote or a backslash in it).
+    """
+    if isinstance(value, str):
+        return redact(value, secrets)
+    if isinstance(value, Mapping):
+        return {redact_value(k, secrets): redact_value(v, secrets) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [redact_value(item, secrets) for item in value]
+    return value
+
+
+def redact_keys(text: str, secrets: Iterable[str]) -> str:
+    """``redact``, and anything shaped like an Octopus API key hidden too (a key we were not given)."""
+    return API_KEY_SHAPE.sub(REDACTED, redact(text, secrets))
 
 
 def url_secrets(url: str) -> list[str]:
@@ -97,9 +138,7 @@ class RedactingStream:
     def _emit(self, upto: int) -> None:
         if upto > 0:
             text = self._pending[:upto]
-            if self._secrets:  # none for --help: safe_text compiles its patterns when imported
-                from octorelease.safe_text import redact
-
+            if self._secrets:
                 text = redact(text, self._secrets)
             self._stream.write(text)
             self._pending = self._pending[upto:]

@@ -8,7 +8,7 @@ errors are the one line a CI log shows and must point at the fault::
 Loading goes in three passes:
 
 1. ``yaml.compose`` builds the node tree, which knows the line of every key and value, within
-   the bounds of ``handler/bounded_yaml.py`` (size, aliases, depth, values). We turn it
+   the bounds of ``yaml_lines.py`` (size, aliases, depth, values). We turn it
    into plain data ourselves, so every scalar stays a string (``version: 1.10`` stays ``1.10``
    and ``on:`` stays a key rather than YAML 1.1's ``True``), ``${VAR}`` is expanded from the
    environment (``$${`` writes a literal ``${``), and duplicate keys are refused.
@@ -48,8 +48,7 @@ from pydantic import (
     field_validator,
 )
 
-from octorelease.durations import parse_duration
-from octorelease.handler import bounded_yaml
+from octorelease.errors import InvalidInput
 from octorelease.handler.build_values import expand_build_values, placeholders, unknown_references
 from octorelease.handler.conditions import parse_condition
 from octorelease.handler.events import (
@@ -58,9 +57,20 @@ from octorelease.handler.events import (
     parse_event,
     parse_status,
 )
-from octorelease.octopus.errors import InvalidInput
-from octorelease.schedule import check_schedule, parse_time
-from octorelease.yaml_lines import Fault, LineReader, Loc, line_of, located, pydantic_faults, render_loc
+from octorelease.schedule import check_schedule, parse_duration, parse_time
+from octorelease.yaml_lines import (
+    MAX_BYTES,
+    Fault,
+    LimitExceeded,
+    LineReader,
+    Loc,
+    check_size,
+    compose,
+    line_of,
+    located,
+    pydantic_faults,
+    render_loc,
+)
 
 DEFAULT_FILE = "octorelease.yml"
 DEFAULT_TIMEOUT_SECONDS = 600.0
@@ -290,14 +300,14 @@ def load_handler_file(path: str | os.PathLike[str], environ: Mapping[str, str] |
     name = os.fspath(path)
     try:
         with open(name, "rb") as file:
-            data = file.read(bounded_yaml.MAX_BYTES + 1)  # a huge file is refused, not read whole
-        bounded_yaml.check_size(data)
+            data = file.read(MAX_BYTES + 1)  # a huge file is refused, not read whole
+        check_size(data)
         text = data.decode("utf-8")
     except FileNotFoundError:
         raise HandlerFileError(f"{name}: no such file") from None
     except UnicodeDecodeError:
         raise HandlerFileError(f"{name}: not a UTF-8 text file") from None
-    except bounded_yaml.LimitExceeded as exc:
+    except LimitExceeded as exc:
         raise HandlerFileError(f"{name}:{exc.line}: {exc.message}") from None
     except OSError as exc:
         raise HandlerFileError(f"{name}: cannot be read ({exc.strerror})") from None
@@ -307,8 +317,8 @@ def load_handler_file(path: str | os.PathLike[str], environ: Mapping[str, str] |
 def parse_handler_file(text: str, *, name: str = DEFAULT_FILE, environ: Mapping[str, str] | None = None) -> HandlerFile:
     """Validate handler-file ``text``; ``name`` is what error lines call the file."""
     try:
-        root = bounded_yaml.compose(text)
-    except bounded_yaml.LimitExceeded as exc:
+        root = compose(text)
+    except LimitExceeded as exc:
         raise HandlerFileError(f"{name}:{exc.line}: {exc.message}") from None
     except yaml.reader.ReaderError as exc:  # a character YAML does not allow (NUL, most controls)
         line = text.count("\n", 0, exc.position) + 1

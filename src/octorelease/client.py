@@ -12,19 +12,21 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from octorelease.actions.plan import DeploymentOptions, DeploymentPlan, GuidedFailure, WaitOptions
 from octorelease.actions.result import ActionResult, Observer, Ref, SilentObserver
-from octorelease.octopus.errors import OctoreleaseError
+from octorelease.errors import OctoreleaseError
 
 if TYPE_CHECKING:
     from octorelease.actions.choose import ChosenRelease, OnRelease
     from octorelease.actions.targets import Adopter
-    from octorelease.octopus.api import Project, SpaceApi
-    from octorelease.octopus.http import OctopusHttp, RetryPolicy
+    from octorelease.octopus.api import SpaceApi
+    from octorelease.octopus.http import OctopusHttp
+    from octorelease.octopus.models import Project
+    from octorelease.octopus.retry import RetryPolicy
 
 
 class Octopus:
     """A connection to one Octopus server and space.
 
-    A ``KeyboardInterrupt`` (Ctrl-C, or ``octorelease.octopus.errors.Signalled``) during a verb
+    A ``KeyboardInterrupt`` (Ctrl-C, or ``octorelease.errors.Signalled``) during a verb
     is captured like any error: ``result.error`` is ``Interrupted`` (``Terminated`` for SIGTERM)
     and ``result.deployments`` still lists every task started (they may still be running on the server).
 
@@ -45,7 +47,8 @@ class Octopus:
     ) -> None:
         import os
 
-        from octorelease.octopus.http import OctopusHttp, retry_policy_from_env
+        from octorelease.octopus.http import OctopusHttp
+        from octorelease.octopus.retry import retry_policy_from_env
 
         policy = retry or retry_policy_from_env(os.environ)
         self.http: OctopusHttp = OctopusHttp(server, api_key, verify=verify, retry=policy)

@@ -19,7 +19,7 @@ codes lives in ``cli.py``; this tree is the reason it can be one table)::
         └── Terminated             143  SIGTERM (a cancelled CI job) stopped us
 
 ``Signalled`` is not in this tree on purpose: it is the ``KeyboardInterrupt`` the command line's
-SIGTERM handler raises, so that no ``except Exception`` on the way can swallow it; the facade
+SIGTERM handler raises, so that no ``except Exception`` on the way can swallow it; the client
 turns it (and a plain Ctrl-C) into ``Interrupted`` or ``Terminated`` in the action's result.
 
 ``str(exc)`` is the one line a user sees. ``exc.hint`` is an optional second line ("did you
