@@ -115,7 +115,10 @@ def answer_problems(row: Row, document: Any) -> list[str]:
     """What an answer lacks or gives with the wrong type, by the row's ``answer``; the fields in
     ``not_yet`` must be absent (so that the table is updated once the sandbox gives them). A
     null passes for any type: the reference does not say which fields may be null."""
-    items = document.get("Items") if row.collection and isinstance(document, dict) else [document]
+    if row.collection and isinstance(document, dict):
+        items = document.get("Items")
+    else:  # a bare array (an ``/all`` route, the deployment previews) is its items
+        items = document if isinstance(document, list) else [document]
     if not isinstance(items, list) or not items:
         return [f"{row.name}: no item to check (a page needs Items with at least one)"]
     problems = []

@@ -82,6 +82,7 @@ SPACE_ROUTES: list[BaseRoute] = [
     Route("/projects/{ref}/triggers", projects.project_triggers),
     Route("/projects/{ref}/logo", projects.project_logo),
     Route("/projects/{ref}/channels/{id}", channels.project_channel),
+    Route("/projects/{ref}/channels/{id}/releases", channels.project_channel_releases),
     Route("/projects/{ref}/releases", releases.project_releases),
     Route("/projects/{ref}/releases/{version}", releases.project_release),
     Route("/projects/{ref}/channels", channels.project_channels),
@@ -96,6 +97,7 @@ SPACE_ROUTES: list[BaseRoute] = [
     Route("/deploymentprocesses/{ref}", projects.deployment_process),
     Route("/deploymentprocesses/{ref}/template", projects.release_template),
     Route("/environments/all/v1", wrapped_all(infrastructure.ENVIRONMENTS, "Environments")),
+    Route("/environments/v2", infrastructure.environments_v2),
     *infrastructure.ENVIRONMENTS.routes("/environments"),
     Route("/environments/{id}/machines", infrastructure.environment_machines),
     Route("/machines/operatingsystem/names/all", infrastructure.operating_systems),
@@ -149,6 +151,7 @@ SPACE_ROUTES: list[BaseRoute] = [
     Route("/releases/{id}/deployments/template", releases.deployment_template),
     Route("/releases/{id}/deployments/preview/{env}", releases.deployment_preview),
     Route("/releases/{id}/deployments/preview/{env}/{tenant}", releases.deployment_preview),
+    Route("/releases/{id}/deployments/previews", releases.deployment_previews, methods=["POST"]),
     Route("/releases/{id}/progression", releases.release_progression),
     Route("/releases/{id}/defects", releases.release_defects),
     Route("/deployments", deployments.deployments),
@@ -169,6 +172,7 @@ SPACE_ROUTES: list[BaseRoute] = [
 SPACED_ONLY_ROUTES: list[BaseRoute] = [
     Route("/deployments/create/untenanted/v1", deployments.create_untenanted_v1, methods=["POST"]),
     Route("/deployments/create/tenanted/v1", deployments.create_tenanted_v1, methods=["POST"]),
+    Route("/releases/{id}/missingpackages", releases.missing_packages),
 ]
 
 ROUTES: list[BaseRoute] = [
@@ -185,6 +189,7 @@ ROUTES: list[BaseRoute] = [
     Route("/api/users/{id}/apikeys", system.user_api_keys),
     Route("/api/users/{id}/apikeys/{key}", system.user_api_key),
     Route("/api/users/{id}/permissions", system.user_permissions),
+    Route("/api/configuration/feature-toggles", system.feature_toggles),
     Route("/api/{space_id:space}", system.space_root),
     Mount("/api/spaces/{space_id:space}", routes=SPACED_ONLY_ROUTES + SPACE_ROUTES),
     Mount("/api/{space_id:space}", routes=SPACED_ONLY_ROUTES + SPACE_ROUTES),

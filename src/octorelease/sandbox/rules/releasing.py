@@ -189,6 +189,12 @@ class ReleaseRules(VariableRules):
         self.put(release)
         return release
 
+    def missing_packages(self, space_id: str, release_id: str) -> list[SelectedPackage]:
+        """The packages the release chose that its space's built-in feed does not hold."""
+        release = self.require(Release, space_id, release_id)
+        held = {(p.package_id.lower(), p.version) for p in self.feed(release.space_id).packages}
+        return [p for p in release.selected_packages if (p.package_id.lower(), p.version) not in held]
+
     def project_releases(self, space_id: str, project_ref: str, search: str | None = None) -> list[Release]:
         """A project's releases, newest version first."""
         project = self.project(space_id, project_ref)

@@ -34,6 +34,17 @@ MACHINES = catalog(Machine, "Machine", "Machines", shape.machine, _machine_filte
 
 
 @route()
+def environments_v2(ctx: Ctx) -> Json:
+    """``environments/v2{?name,skip,ids,take,partialName,type}``: environments with their ``Type``.
+    Every sandbox environment is ``Static``: ephemeral environments are not emulated."""
+    kind = (ctx.q("type") or "").strip().lower()
+    items = sorted(ctx.stored(Environment), key=lambda e: e.sort_order) if kind in ("", "static") else []
+    return ctx.page(items, "Environment",
+                    f"{ctx.base}/api/{ctx.space_id}/environments/v2{{?name,skip,ids,take,partialName,type}}",
+                    lambda e: {**shape.environment(ctx.base, e), "Type": "Static", "ParentEnvironmentId": None})
+
+
+@route()
 def machine_roles(ctx: Ctx) -> list[str]:
     """``machineroles/all``: every role in use in the space, as a plain array of strings."""
     return sorted({r for m in ctx.backend.all(Machine, ctx.space_id) for r in m.roles}, key=str.lower)

@@ -106,6 +106,22 @@ def deployment_preview(ctx: Ctx) -> Json:
 
 
 @route()
+def deployment_previews(ctx: Ctx) -> list[Json]:
+    """``POST releases/{id}/deployments/previews``: one preview per environment (and tenant) asked
+    for, in order (the official Go CLI reads the prompted variables' form from them)."""
+    return [shape.preview(ctx.backend.deployment_preview(ctx.space_id, ctx.arg("id"), p.text("EnvironmentId") or "",
+                                                         p.text("TenantId") or None))
+            for p in ctx.body.objects("DeploymentPreviews")]
+
+
+@route()
+def missing_packages(ctx: Ctx) -> Json:
+    """``releases/{id}/missingpackages``: the release's packages the built-in feed lacks."""
+    missing = ctx.backend.missing_packages(ctx.space_id, ctx.arg("id"))
+    return {"Packages": [{"Id": p.package_id, "Version": p.version} for p in missing]}
+
+
+@route()
 def release_progression(ctx: Ctx) -> Json:
     result = ctx.backend.release_progression(ctx.space_id, ctx.arg("id"))
     return shape.progression(ctx.base, result, _env_names(ctx), ctx.backend.clock())

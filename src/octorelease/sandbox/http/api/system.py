@@ -98,3 +98,18 @@ def user_spaces(ctx: Ctx) -> list[Json]:
     if ctx.arg("id").lower() not in ("users-1", "me"):
         raise ResourceNotFound(ctx.arg("id"))
     return [shape.space(ctx.base, s) for s in ctx.backend.all(Space)]
+
+
+#: the feature toggles the sandbox reports, all on: it serves what each of them enables (the
+#: Go CLI asks for ``indicate-missing-packages-for-release`` before a deployment, then reads
+#: ``releases/{id}/missingpackages``)
+FEATURE_TOGGLES = ("indicate-missing-packages-for-release",)
+
+
+@route()
+def feature_toggles(ctx: Ctx) -> Json:
+    """``configuration/feature-toggles{?Name}``: the toggles, or only the one named (none when the
+    name is unknown, which the Go CLI reads as off)."""
+    name = (ctx.q("Name") or "").strip().lower()
+    return {"FeatureToggles": [{"Name": toggle, "IsEnabled": True} for toggle in FEATURE_TOGGLES
+                               if not name or toggle == name]}
