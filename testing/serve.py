@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from octorelease.cli import INTERNAL_ERROR, exit_code_for
+from octorelease.cli.exit_codes import INTERNAL_ERROR, exit_code_for
 from octorelease.handler.file import load_handler_file
 from octorelease.serve import pages
 from octorelease.serve.resume import Connection

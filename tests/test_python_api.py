@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from octorelease import Octopus
-from octorelease.cli import exit_code_for
+from octorelease.cli.exit_codes import exit_code_for
 
 
 def test_promote_returns_the_json_result(sandbox):
@@ -52,7 +52,7 @@ def test_every_error_class_has_an_exit_code():
     import inspect
 
     from octorelease import errors
-    from octorelease.cli import EXIT_CODES
+    from octorelease.cli.exit_codes import EXIT_CODES
 
     classes = [c for _, c in inspect.getmembers(errors, inspect.isclass) if issubclass(c, errors.OctoreleaseError)]
     assert all(c in EXIT_CODES for c in classes), [c for c in classes if c not in EXIT_CODES]

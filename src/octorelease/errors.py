@@ -1,7 +1,7 @@
 """The exception family of octorelease.
 
 Every error a caller may catch, and the exit code the command line gives it (the table of
-codes lives in ``cli.py``; this tree is the reason it can be one table)::
+codes lives in ``cli/exit_codes.py``; this tree is the reason it can be one table)::
 
     OctoreleaseError                 anything octorelease raises on purpose
     ├── InvalidInput                 2  bad flags or handler file, found before any request

@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 import octorelease
-from octorelease.ci_step import StepError, step_argv
+from octorelease.cli.ci_step import StepError, step_argv
 from testing.sandbox import SandboxControl
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -210,9 +210,9 @@ def test_octos_step_package_version_form_names_one_package_of_a_step(sandbox, oc
     assert run.code == 0, run.err
     release = sandbox.get(f"/api/Spaces-1/releases/{run.json['release']['id']}")
     assert [(p["StepName"], p["Version"]) for p in release["SelectedPackages"]] == [("Deploy web", "1.3.0")]
-    from octorelease.cli import _package_versions
+    from octorelease.cli.options import parse_package_versions
 
-    assert _package_versions(["Deploy web:Web:1.3.0", "Deploy web=Web:1.3.0", "Web:1.3.0"]) == {
+    assert parse_package_versions(["Deploy web:Web:1.3.0", "Deploy web=Web:1.3.0", "Web:1.3.0"]) == {
         "Deploy web:Web": "1.3.0", "Web": "1.3.0"}
 
 

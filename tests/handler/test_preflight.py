@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from octorelease import Octopus
-from octorelease.cli import exit_code_for
+from octorelease.cli.exit_codes import exit_code_for
 from octorelease.handler.file import parse_handler_file
 from octorelease.handler.run import run_handlers
 from testing.sandbox import SandboxControl

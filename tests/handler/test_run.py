@@ -14,7 +14,7 @@ import pytest
 
 from octorelease import Octopus
 from octorelease.actions.result import SilentObserver
-from octorelease.cli import exit_code_for
+from octorelease.cli.exit_codes import exit_code_for
 from octorelease.handler.file import HandlerFile, HandlerFileError, load_handler_file, parse_handler_file
 from octorelease.handler.run import run_handlers
 from testing.sandbox import SandboxControl

@@ -76,7 +76,6 @@ DEFAULT_FILE = "octorelease.yml"
 DEFAULT_TIMEOUT_SECONDS = 600.0
 
 
-
 class HandlerFileError(InvalidInput):
     """The handler file is missing, not YAML, or not a valid handler file; names file and line."""
 

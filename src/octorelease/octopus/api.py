@@ -309,7 +309,6 @@ class SpaceApi:
 
     # -- releases ---------------------------------------------------------------------------------
 
-
     def deployment_process(self, project: Project) -> dict[str, Any]:
         result: dict[str, Any] = self.http.get(self.path(f"projects/{project.id}/deploymentprocesses"))
         return result
@@ -383,7 +382,6 @@ class SpaceApi:
         return _build(
             self.http, path, lambda d: Release(d["ReleaseId"], d["ReleaseVersion"], project.id, None, d), answer, "POST"
         )
-
 
     def dashboard(self, project_id: str, environment_ids: Sequence[str], include_previous: bool) -> list[DashboardItem]:
         path = self.path("dashboard/dynamic")

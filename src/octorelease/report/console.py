@@ -16,8 +16,8 @@ faces, chosen once when it is built:
 Everything written passes through ``redact``: task logs and server messages may echo the API
 key, and the key must never reach a build log. It passes through ``safe_text`` too: text from the
 server is cleaned of escapes and CI commands, and each line of a task log message gets its own
-prefix. rich is imported only when a reporter is built, so importing this module (as ``cli.py``
-does for ``--help``) costs nothing.
+prefix. rich is imported only when a reporter is built, so importing this module (as ``cli/`` does
+for ``--help``) costs nothing.
 """
 
 from __future__ import annotations

@@ -128,7 +128,7 @@ class Worker:
         self.handler_file = handler_file
         self.connection = connection
         self.code_for = code_for
-        self.internal_code = internal_code  # a bug's exit code: cli.py knows exit codes, not serve/
+        self.internal_code = internal_code  # a bug's exit code: cli/ knows exit codes, not serve/
         self.max_parallel = max(1, max_parallel)
         #: told once per run, when its first handler starts (with the time): the webhook-to-handler delay
         self.on_handler_started = on_handler_started

@@ -1,0 +1,360 @@
+"""The command line's options: the global ones every command takes, the deployment options that
+promote, deploy and create --deploy-to share, and the parsing of their values.
+
+A value that cannot be right is refused here (exit 2), before any request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import click
+
+from octorelease import errors
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass
+class GlobalOptions:
+    """The options every command takes, before or after the command name."""
+
+    server: str | None = None
+    api_key: str | None = None
+    space: str | None = None
+    json: bool = False
+    verbose: int = 0
+    insecure: bool = False
+    ca_bundle: str | None = None
+
+
+def remember(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """Store a global option on the shared ``GlobalOptions``; a value given after the command
+    name wins over one given before it (and over the environment)."""
+    options = ctx.find_object(GlobalOptions)
+    if options is None:
+        options = ctx.ensure_object(GlobalOptions)
+    name = param.name or ""
+    if name == "verbose":
+        options.verbose = max(options.verbose, int(value or 0))
+    elif isinstance(value, bool):
+        setattr(options, name, getattr(options, name) or value)
+    elif value is not None:
+        setattr(options, name, value)
+    return value
+
+
+def global_options(on_group: bool) -> Callable[[F], F]:
+    """The global options; on the group they also read the environment variables."""
+
+    def env(*names: str) -> list[str] | None:
+        return list(names) if on_group else None
+
+    def decorate(func: F) -> F:
+        decorators = [
+            click.option(
+                "--server",
+                envvar=env("OCTOPUS_URL", "OCTOPUS_CLI_SERVER"),
+                metavar="URL",
+                expose_value=False,
+                callback=remember,
+                help="Octopus server URL, with or without /api (env OCTOPUS_URL, else octo's OCTOPUS_CLI_SERVER).",
+            ),
+            click.option(
+                "--api-key",
+                envvar=env("OCTOPUS_API_KEY", "OCTOPUS_CLI_API_KEY"),
+                metavar="KEY",
+                expose_value=False,
+                callback=remember,
+                help="Octopus API key (env OCTOPUS_API_KEY, else octo's OCTOPUS_CLI_API_KEY). Never printed.",
+            ),
+            click.option(
+                "--space",
+                envvar=env("OCTOPUS_SPACE"),
+                metavar="NAME|ID",
+                expose_value=False,
+                callback=remember,
+                help="Space name or id (env OCTOPUS_SPACE; default: the server's default space).",
+            ),
+            click.option(
+                "--json",
+                "json",
+                is_flag=True,
+                default=False,
+                expose_value=False,
+                callback=remember,
+                help="Print exactly one JSON object on stdout.",
+            ),
+            click.option(
+                "-v",
+                "--verbose",
+                count=True,
+                expose_value=False,
+                callback=remember,
+                help="More detail; -vv logs every request (never its headers).",
+            ),
+            click.option(
+                "--ca-bundle",
+                envvar=env("OCTOPUS_CA_BUNDLE"),
+                metavar="FILE",
+                expose_value=False,
+                callback=remember,
+                help="CA bundle file to verify the server's TLS certificate (env OCTOPUS_CA_BUNDLE).",
+            ),
+            click.option(
+                "--insecure",
+                is_flag=True,
+                default=False,
+                expose_value=False,
+                callback=remember,
+                help="Do not verify TLS certificates (warned; prefer --ca-bundle).",
+            ),
+        ]
+        for decorator in reversed(decorators):
+            func = decorator(func)
+        return func
+
+    return decorate
+
+
+def _comma_list(ctx: click.Context, param: click.Parameter, values: Sequence[str]) -> tuple[str, ...]:
+    """Names from repeated flags and from comma lists alike (``--machine a,b``, as octo's
+    ``--specificMachines`` takes them); a blank flag is refused rather than silently meaning "all"."""
+    names: list[str] = []
+    for value in values:
+        pieces = [piece.strip() for piece in value.split(",") if piece.strip()]
+        if not pieces:
+            raise click.BadParameter(f"expects a name, got {value!r}.", ctx=ctx, param=param)
+        names.extend(pieces)
+    return tuple(names)
+
+
+def _guided_failure(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """octo's true/false spelled as on/off, the one spelling the rest of octorelease knows."""
+    return {"true": "on", "false": "off"}.get(value.lower(), value.lower())
+
+
+def deployment_options(func: F) -> F:
+    """The options shared by promote, deploy and create --deploy-to."""
+    decorators = [
+        click.option("--force-package-download", is_flag=True, help="Download packages again even if present."),
+        click.option(
+            "--force-redeploy",
+            is_flag=True,
+            help="Redeploy packages already installed on a machine (ForcePackageRedeployment).",
+        ),
+        click.option(
+            "--machine",
+            "machines",
+            multiple=True,
+            metavar="NAME[,NAME]",
+            callback=_comma_list,
+            help="Deploy only to these machines (repeatable, or a comma list as octo's --specificMachines).",
+        ),
+        click.option(
+            "--exclude-machine",
+            "exclude_machines",
+            multiple=True,
+            metavar="NAME[,NAME]",
+            callback=_comma_list,
+            help="Do not deploy to these machines (repeatable, or a comma list).",
+        ),
+        click.option(
+            "--skip",
+            "skip_steps",
+            multiple=True,
+            metavar="STEP[,STEP]",
+            callback=_comma_list,
+            help="Skip these steps (repeatable, or a comma list).",
+        ),
+        click.option(
+            "--variable",
+            "variables",
+            multiple=True,
+            metavar="NAME=VALUE|NAME:VALUE",
+            help="Value of a prompted variable, by name or label (repeatable). NAME:VALUE is octo's form; "
+            "the name ends at the first '=' or ':'.",
+        ),
+        click.option(
+            "--guided-failure",
+            type=click.Choice(["on", "off", "true", "false", "default"], case_sensitive=False),
+            default="default",
+            show_default=True,
+            callback=_guided_failure,
+            help="Guided failure mode for the deployments (true/false as octo spells them).",
+        ),
+        click.option(
+            "--tenant",
+            "tenants",
+            multiple=True,
+            metavar="NAME[,NAME]|*",
+            callback=_comma_list,
+            help="Deploy for these tenants ('*' = every connected tenant; repeatable, or a comma list); "
+            "one environment only.",
+        ),
+        click.option(
+            "--tenant-tag",
+            "tenant_tags",
+            multiple=True,
+            metavar="SET/TAG[,SET/TAG]",
+            callback=_comma_list,
+            help="Deploy for every tenant connected to the environment with this tag (octo's --tenantTag; "
+            "repeatable, or a comma list: any tag of one set, one of each set).",
+        ),
+        click.option(
+            "--target-role",
+            "target_roles",
+            multiple=True,
+            metavar="ROLE[,ROLE]",
+            callback=_comma_list,
+            help="Deploy only to the targets with one of these roles (repeatable, or a comma list).",
+        ),
+        click.option(
+            "--update-variables",
+            is_flag=True,
+            help="Refresh the release's variable snapshot before deploying it (octo's --updateVariables): "
+            "an existing release otherwise keeps the variables it was created with.",
+        ),
+        click.option(
+            "--deploy-at",
+            default=None,
+            metavar="TIME",
+            help="Start the deployments no earlier than TIME (octo's --deployAt): ISO 8601 with an offset "
+            "(2026-05-01T22:00+10:00), yyyy-MM-dd HH:mm (local time) or +10m from now.",
+        ),
+        click.option(
+            "--no-deploy-after",
+            "--deploy-at-expiry",
+            "no_deploy_after",
+            default=None,
+            metavar="TIME",
+            help="Do not start them after TIME (octo's --noDeployAfter, the Go CLI's --deploy-at-expiry); "
+            "a task still queued then ends TimedOut.",
+        ),
+        click.option(
+            "--wait/--no-wait",
+            default=True,
+            show_default=True,
+            help="Wait for the deployments to finish, or queue them and return.",
+        ),
+        click.option(
+            "--timeout",
+            default="10m",
+            show_default=True,
+            metavar="DURATION",
+            help="How long to wait: 90s, 10m, 1h30m, seconds or hh:mm:ss.",
+        ),
+        click.option("--cancel-on-timeout", is_flag=True, help="Cancel the deployments on the server on timeout."),
+        click.option(
+            "--cancel-on-interrupt",
+            is_flag=True,
+            help="On Ctrl-C or SIGTERM, cancel the deployments this run created on the server.",
+        ),
+        click.option("--log/--no-log", default=True, show_default=True, help="Stream the Octopus task logs."),
+        click.option(
+            "--fail-on-error/--no-fail-on-error",
+            default=True,
+            show_default=True,
+            help="Exit 1 when a deployment fails, is cancelled or times out on the server.",
+        ),
+        click.option("--dry-run", is_flag=True, help="Validate and print the plan; create nothing."),
+    ]
+    for decorator in reversed(decorators):
+        func = decorator(func)
+    return func
+
+
+def _parse_assignments(values: Sequence[str], flag: str) -> dict[str, str]:
+    """``NAME=VALUE`` or octo's ``NAME:VALUE``: the name ends at whichever of '=' and ':' comes
+    first, so the value may hold the other (``Url=http://host:80``, ``Conn:a=b``)."""
+    parsed: dict[str, str] = {}
+    for item in values:
+        cut = min((i for i in (item.find("="), item.find(":")) if i >= 0), default=-1)
+        name, value = (item[:cut], item[cut + 1 :]) if cut >= 0 else (item, "")
+        if cut < 0 or not name.strip():
+            raise click.UsageError(f"{flag} expects NAME=VALUE or NAME:VALUE, got {item!r}.")
+        parsed[name.strip()] = value
+    return parsed
+
+
+def parse_package_versions(values: Sequence[str]) -> dict[str, str]:
+    """``--package`` values by step (or package id): ``STEP=VERSION``, ``STEP:VERSION``, or
+    octo's ``STEP:PACKAGE:VERSION`` for one package of a step with several, kept as the key
+    ``STEP:PACKAGE`` (a version never holds a ':')."""
+    versions: dict[str, str] = {}
+    for name, value in _parse_assignments(values, "--package").items():
+        reference, colon, version = value.rpartition(":")
+        if colon and not (reference.strip() and version.strip()):
+            raise click.UsageError(f"--package expects STEP:PACKAGE:VERSION, got {name}:{value!r}.")
+        versions[f"{name}:{reference.strip()}" if colon else name] = version.strip() if colon else value
+    return versions
+
+
+def split_deployment_flags(flags: dict[str, Any]) -> tuple[dict[str, Any], Any, bool]:
+    """Deployment options, wait options and dry-run from the parsed flags (which it empties)."""
+    from octorelease.actions.plan import WaitOptions
+    from octorelease.schedule import parse_duration
+
+    wait = WaitOptions(
+        wait=flags.pop("wait"),
+        timeout_seconds=parse_duration(flags.pop("timeout")),
+        cancel_on_timeout=flags.pop("cancel_on_timeout"),
+        cancel_on_interrupt=flags.pop("cancel_on_interrupt"),
+        log=flags.pop("log"),
+        fail_on_error=flags.pop("fail_on_error"),
+    )
+    dry_run = flags.pop("dry_run")
+    options = {
+        "force_package_download": flags.pop("force_package_download"),
+        "force_redeploy": flags.pop("force_redeploy"),
+        "machines": flags.pop("machines"),
+        "exclude_machines": flags.pop("exclude_machines"),
+        "skip_steps": flags.pop("skip_steps"),
+        "prompted_variables": _parse_assignments(flags.pop("variables"), "--variable"),
+        "guided_failure": flags.pop("guided_failure"),
+        "tenants": flags.pop("tenants"),
+        "tenant_tags": _tenant_tags(flags.pop("tenant_tags")),
+        "target_roles": flags.pop("target_roles"),
+        "update_variables": flags.pop("update_variables"),
+        **_schedule(flags.pop("deploy_at"), flags.pop("no_deploy_after")),
+    }
+    return options, wait, dry_run
+
+
+def _tenant_tags(tags: tuple[str, ...]) -> tuple[str, ...]:
+    """``--tenant-tag`` values, each ``TagSetName/TagName`` (exit 2 before any request if not)."""
+    from octorelease.actions.targets import split_tag
+
+    for tag in tags:
+        split_tag(tag)
+    return tags
+
+
+def _schedule(deploy_at: str | None, no_deploy_after: str | None) -> dict[str, Any]:
+    """``--deploy-at`` and ``--no-deploy-after`` as times, refused (exit 2) before any request
+    when unreadable, past, or in the wrong order."""
+    from octorelease.schedule import check_schedule, parse_time
+
+    start = parse_time(deploy_at, "--deploy-at") if deploy_at is not None else None
+    expiry = parse_time(no_deploy_after, "--no-deploy-after") if no_deploy_after is not None else None
+    check_schedule(start, expiry)
+    return {"deploy_at": start, "no_deploy_after": expiry}
+
+
+def server_connection(options: GlobalOptions) -> tuple[str, str, bool | str]:
+    """Server, API key and TLS verification from the global options; exit 2 when one is missing."""
+    if not options.server:
+        raise errors.InvalidInput(
+            "No Octopus server given.", hint="Pass --server URL, or set OCTOPUS_URL (or octo's OCTOPUS_CLI_SERVER)."
+        )
+    if not options.api_key:
+        raise errors.InvalidInput(
+            "No API key given.", hint="Pass --api-key KEY, or set OCTOPUS_API_KEY (or octo's OCTOPUS_CLI_API_KEY)."
+        )
+    verify: bool | str = options.ca_bundle or True
+    if options.insecure:
+        click.echo("Warning: TLS certificate verification is off (--insecure).", err=True)
+        verify = False
+    return options.server, options.api_key, verify
