@@ -1,6 +1,7 @@
 """The documentation keeps up with the command line: every flag a command takes is written down
-in the README or on a page of the site, so a new flag cannot ship undocumented (the site itself is
-checked by ``make docs``: links, anchors, the navigation)."""
+in the README or on a page of the site, and every exit code has its row on the exit codes page, so
+neither can ship undocumented (the site itself is checked by ``make docs``: links, anchors, the
+navigation)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import re
 import click
 
 from octorelease.cli import cli
-from testing.docs import ROOT
+from octorelease.cli.exit_codes import EXIT_CODES, INTERNAL_ERROR
+from testing.docs import ROOT, page
 
 
 def _documentation() -> str:
@@ -33,3 +35,9 @@ def test_every_flag_of_every_command_is_documented() -> None:
     missing = sorted({f"{path} {name}" for path, name in options
                       if not re.search(r"(?<![\w-])" + re.escape(name) + r"(?![\w-])", text)})
     assert missing == [], "flags no page documents: " + ", ".join(missing)
+
+
+def test_every_exit_code_has_its_row_on_the_exit_codes_page() -> None:
+    rows = set(re.findall(r"^\| (\d+) \|", page("docs/reference/exit-codes.md"), re.M))
+    codes = {0, 2, INTERNAL_ERROR, *EXIT_CODES.values()}
+    assert {str(code) for code in codes} <= rows, sorted(str(code) for code in codes if str(code) not in rows)
