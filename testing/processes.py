@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from testing.children import finish, spawn
 from testing.cli import CliRun, assert_no_secret, connection, known_secrets
 
 
@@ -19,13 +20,16 @@ def start_cli(sandbox: Any, *args: str, cwd: Path | None = None) -> subprocess.P
     for name in ("OCTOPUS_URL", "OCTOPUS_API_KEY", "OCTOPUS_SPACE", "GITHUB_ACTIONS", "GITHUB_OUTPUT"):
         env.pop(name, None)
     command = [sys.executable, "-m", "octorelease.cli", *args, *connection(sandbox)]
-    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=cwd)
+    process: subprocess.Popen[str] = spawn(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                           env=env, cwd=cwd)
+    return process
 
 
 def collect(process: subprocess.Popen[str], timeout: float = 30) -> CliRun:
     """Wait for the process to end: its exit code and output, searched (as every run in the
-    suite is) for every key its command line and the sandbox had."""
-    out, err = process.communicate(timeout=timeout)
+    suite is) for every key its command line and the sandbox had; killed if it has not ended
+    within ``timeout`` seconds."""
+    out, err = finish(process, timeout)
     run = CliRun(process.returncode, out, err)
     assert_no_secret(run, known_secrets([str(arg) for arg in process.args], {}))
     return run

@@ -22,6 +22,7 @@ from octorelease.serve import pages
 from octorelease.serve.resume import Connection
 from octorelease.serve.server import ServeServer, make_service, webhook_secrets
 from octorelease.serve.sources import SOURCES, Source
+from testing.children import finish, spawn
 
 SECRET = "serve-test-secret"
 SIGNATURE_HEADER = "X-Octorelease-Signature-256"
@@ -150,7 +151,8 @@ class ServeProcess:
                "OCTORELEASE_WEBHOOK_SECRET": SECRET, "NO_COLOR": "1"}
         command = [sys.executable, "-m", "octorelease.cli", "serve", str(handler_file), "--port", "0",
                    "--db", str(db_path), *extra]
-        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        self.process: subprocess.Popen[str] = spawn(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                                    text=True, env=env)
         line = self.process.stdout.readline() if self.process.stdout else ""
         if "listening on " not in line:
             self.process.kill()
@@ -161,13 +163,13 @@ class ServeProcess:
     def kill(self) -> None:
         """SIGKILL: no shutdown, no cleanup, as a crash or the OOM killer would."""
         self.process.kill()
-        self.process.communicate(timeout=10)
+        finish(self.process, 10)
         self.client.close()
 
     def stop(self) -> tuple[int, str]:
         """SIGTERM, as a service manager stops it: its exit code and stderr."""
         self.process.terminate()
-        _, err = self.process.communicate(timeout=20)
+        _, err = finish(self.process, 20)
         self.client.close()
         return self.process.returncode, err
 

@@ -1,17 +1,59 @@
-"""Fixtures shared by every test: one sandbox server per session, reset to the demo seed per test."""
+"""Fixtures shared by every test: one sandbox server per session, reset to the demo seed per test;
+every test in a plain CI job's environment; no child process outlives its test."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from octorelease.sandbox.http.server import SandboxServer
+from testing import children
 from testing.fake_server import AnswerFor, FakeServer
 from testing.sandbox import SandboxControl
 
 FAST = 0.005  # seconds per step on each machine: a whole deployment takes a few hundredths of a second
+
+#: What octorelease reads from the environment: connection settings, the CI system it is in, its
+#: own settings and the console's. Cleared by prefix, so a variable it learns to read later is too.
+CLEARED_PREFIXES = ("OCTOPUS_", "OCTORELEASE_", "GITHUB_", "GITLAB_", "CI_", "BUILD_", "SYSTEM_", "TEAMCITY_",
+                    "JENKINS_", "BITBUCKET_")
+CLEARED_NAMES = ("TF_BUILD", "TRAVIS", "CIRCLECI", "BUILDKITE", "APPVEYOR", "FORCE_COLOR", "COLUMNS")
+#: The developer's choices about the test run itself, which octorelease never reads.
+KEPT = ("OCTORELEASE_CHROMIUM",)
+
+
+@pytest.fixture(autouse=True)
+def _plain_ci_job(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Every test runs as in a CI job with no colour, whatever the developer's environment (or the
+    CI running the suite) holds: no connection settings, no CI system's variables. A simulated
+    GitLab's dotenv report lands in the test's own directory, not the checkout."""
+    for name in list(os.environ):
+        if (name.startswith(CLEARED_PREFIXES) or name in CLEARED_NAMES) and name not in KEPT:
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("OCTORELEASE_DOTENV", str(tmp_path / "octorelease.env"))
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("CI", "true")
+
+
+@pytest.fixture(autouse=True)
+def _no_child_left() -> Iterator[None]:
+    """Kill what a test started with ``testing.children.spawn`` and left running, and fail it:
+    a sandbox or ``octorelease serve`` left behind would outlive the suite."""
+    yield
+    left = children.kill_left_running()
+    if left:
+        pytest.fail(f"the test left {len(left)} process(es) running (killed now): {left}")
+
+
+@pytest.fixture
+def spawn() -> Callable[..., Any]:
+    """``spawn(command, **popen_options)``: a child process with SIGINT at its default, killed
+    when the test ends if it is still running (see testing/children.py)."""
+    return children.spawn
 
 
 @pytest.fixture(scope="session")

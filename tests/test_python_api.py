@@ -64,7 +64,7 @@ def test_importing_the_cli_loads_neither_httpx_nor_the_server():
 
     heavy = "('httpx', 'uvicorn', 'rich', 'pydantic')"
     code = f"import sys, octorelease.cli; print(sorted(m for m in {heavy} if m in sys.modules))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60).stdout
     assert out.strip() == "[]"
 
 

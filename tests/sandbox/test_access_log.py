@@ -56,11 +56,10 @@ def test_the_access_log_has_one_line_per_request_with_method_path_status_and_tim
     assert not any("API-ACCESSLOG" in line for line in lines)
 
 
-def test_sandbox_dash_v_prints_the_access_log_on_stderr() -> None:
+def test_sandbox_dash_v_prints_the_access_log_on_stderr(spawn) -> None:
     env = {**os.environ, "NO_COLOR": "1"}
-    process = subprocess.Popen([sys.executable, "-m", "octorelease.cli", "sandbox", "--port", "0", "-v",
-                                "--speed", "0.01"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env=env)
+    process = spawn([sys.executable, "-m", "octorelease.cli", "sandbox", "--port", "0", "-v", "--speed", "0.01"],
+                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     err_lines: queue.Queue[str] = queue.Queue()
     assert process.stderr is not None
     reader = threading.Thread(target=lambda: [err_lines.put(line.rstrip("\n")) for line in process.stderr],

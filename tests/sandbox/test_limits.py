@@ -124,11 +124,11 @@ def test_an_admin_key_given_on_loopback_is_demanded_there_too() -> None:
         assert client.get("/_sandbox/requests", headers={ADMIN_KEY_HEADER: "ADMIN-SECRET"}).status_code == 200
 
 
-def test_the_sandbox_command_prints_the_admin_key_it_demands() -> None:
+def test_the_sandbox_command_prints_the_admin_key_it_demands(spawn) -> None:
     """``octorelease sandbox --host 0.0.0.0`` run as a user runs it; the key comes from the environment."""
     env = {**os.environ, "OCTORELEASE_SANDBOX_ADMIN_KEY": "ADMIN-FROM-ENV"}
-    process = subprocess.Popen([sys.executable, "-m", "octorelease.cli", "sandbox", "--host", "0.0.0.0", "--port", "0"],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    process = spawn([sys.executable, "-m", "octorelease.cli", "sandbox", "--host", "0.0.0.0", "--port", "0"],
+                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     try:
         assert process.stdout is not None
         printed: list[str] = []

@@ -116,7 +116,7 @@ def test_a_mirror_needs_the_real_servers_key_and_a_new_database(
     assert result.code == 2 and "give one of them" in result.err
 
 
-def test_the_documented_mirror_serves_the_copy(sandbox: SandboxControl, tmp_path: Path) -> None:
+def test_the_documented_mirror_serves_the_copy(sandbox: SandboxControl, tmp_path: Path, spawn) -> None:
     """The first mirror example of the docs (docs/guides/rehearse.md), as a user runs it: a process
     that serves until stopped."""
     import os
@@ -127,7 +127,7 @@ def test_the_documented_mirror_serves_the_copy(sandbox: SandboxControl, tmp_path
 
     db = tmp_path / "mirror.db"
     env = {**os.environ, "OCTOPUS_API_KEY": sandbox.api_key}
-    process = subprocess.Popen(
+    process = spawn(
         [sys.executable, "-c", "from octorelease.cli import main; raise SystemExit(main())", "sandbox",
          "--mirror", sandbox.url, "--mirror-space", "Default", "--mirror-history", "3", "--db", str(db),
          "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)

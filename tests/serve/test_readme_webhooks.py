@@ -34,7 +34,8 @@ def test_the_generic_curl_example_runs_verbatim_and_its_run_succeeds(served: Ser
     assert (run["event"], run["status"], run["values"]["number"]) == ("build-completed", "success", "42")
 
     wrong = {**env, "OCTORELEASE_WEBHOOK_SECRET": "not the secret"}
-    refused = subprocess.run(["bash", "-euo", "pipefail", "-c", script], env=wrong, capture_output=True, text=True)
+    refused = subprocess.run(["bash", "-euo", "pipefail", "-c", script], env=wrong, capture_output=True, text=True,
+                             timeout=60)
     assert refused.returncode != 0 and "signature" in refused.stdout
 
 
