@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 COMPAT := tests/compat
 
-.PHONY: install demo test lint typecheck pytest docs bench clean
+.PHONY: install demo test test-fast lint typecheck pytest docs bench clean
 
 install: $(VENV)/.installed
 
@@ -37,6 +37,11 @@ docs: install
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 test: lint typecheck pytest docs
+
+# The inner loop: the suite less its slow tests and those needing Chromium or Node (markers given in
+# tests/conftest.py); `make test` before landing still runs everything.
+test-fast: install
+	$(BIN)/pytest -m "not slow and not browser and not node"
 
 # One table: octorelease against the official npm client on the same jobs (a few minutes;
 # BENCH_ARGS=--smoke checks the harness in about two, --only SECTION runs one part).

@@ -4,6 +4,7 @@ every test in a plain CI job's environment; no child process outlives its test."
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,41 @@ from testing.fake_server import AnswerFor, FakeServer
 from testing.sandbox import SandboxControl
 
 FAST = 0.005  # seconds per step on each machine: a whole deployment takes a few hundredths of a second
+
+#: What ``make test-fast`` leaves out (``-m "not slow and not browser and not node"``), chosen from a
+#: ``--durations=0`` run: a file (every test in it) or, after ``::``, a test by name (every
+#: parametrization). Each took a second or more on two cores, or is one of many rows of a sweep that
+#: the whole suite runs anyway (every route, every hostile answer). A test that moves updates its row.
+SLOW: tuple[str, ...] = ()
+
+#: The markers given by where a test lives or which fixtures it uses; ``pyproject.toml`` describes them.
+BY_PATH = {"tests/serve/": "serve", "tests/compat/": "node"}
+BY_FIXTURE = {"served": "serve", "browser": "browser"}
+#: What a marker's tests need on PATH, and how to get it: they skip and say so when it is missing.
+NEEDS = {"node": ("node", "apt-get install nodejs npm; `make pytest` then runs npm ci in tests/compat")}
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test centrally, so that test files carry no markers of their own to keep up."""
+    for item in items:
+        path = item.path.relative_to(ROOT).as_posix()
+        name = getattr(item, "originalname", item.name)
+        markers = {marker for prefix, marker in BY_PATH.items() if path.startswith(prefix)}
+        markers.update(marker for fixture, marker in BY_FIXTURE.items() if fixture in getattr(item, "fixturenames", ()))
+        if path in SLOW or f"{path}::{name}" in SLOW:
+            markers.add("slow")
+        for marker in sorted(markers):
+            item.add_marker(marker)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A test whose tool is missing skips, naming the tool and how to get it (``-rs`` shows it)."""
+    for marker, (tool, how) in NEEDS.items():
+        if item.get_closest_marker(marker) and shutil.which(tool) is None:
+            pytest.skip(f"{tool} is not on PATH: {how}")
+
 
 #: What octorelease reads from the environment: connection settings, the CI system it is in, its
 #: own settings and the console's. Cleared by prefix, so a variable it learns to read later is too.

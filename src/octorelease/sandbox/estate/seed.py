@@ -88,6 +88,7 @@ Test controls (outside ``/api``, no API key needed; JSON in, ``{"ok": true}`` ou
 
 from __future__ import annotations
 
+import functools
 import random
 import uuid
 from collections.abc import Iterator
@@ -185,7 +186,14 @@ def estate_of(seed: str | Estate) -> Estate:
         return seed
     if seed not in SEEDS:
         raise ValueError(f"unknown seed {seed!r} (expected one of {', '.join(SEEDS)})")
-    return EMPTY if seed == "empty" else load_estate(demo_path())
+    return EMPTY if seed == "empty" else _demo_estate()
+
+
+@functools.cache
+def _demo_estate() -> Estate:
+    """The shipped demo, read once: every reset re-seeds it (the test suite thousands of times),
+    and parsing its YAML was most of a reset's time. Seeding only reads the estate."""
+    return load_estate(demo_path())
 
 
 def apply(backend: Backend, seed: Seed, skipped: list[str] | None = None) -> None:
