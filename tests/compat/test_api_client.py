@@ -22,7 +22,7 @@ COMPAT = Path(__file__).parent
 def test_official_npm_client_creates_deploys_waits_and_is_refused_production(sandbox: SandboxControl) -> None:
     node = shutil.which("node")
     if node is None:
-        pytest.skip("node is not installed")
+        pytest.skip("node is not on PATH: apt-get install nodejs npm")
     assert (COMPAT / "node_modules" / "@octopusdeploy" / "api-client").is_dir(), (
         "the npm client is not installed: run `npm ci` in tests/compat (make pytest does)"
     )

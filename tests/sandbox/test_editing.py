@@ -249,7 +249,7 @@ def test_the_documented_curl_commands_build_an_estate(sandbox: SandboxControl, t
     import subprocess
 
     if shutil.which("curl") is None:
-        pytest.skip("curl is not installed")
+        pytest.skip("curl is not on PATH: apt-get install curl")
     block = block_after("docs/guides/rehearse.md", "## Create it through the API")
     commands = [line for line in block.splitlines() if line.startswith("curl")]
     assert len(commands) == 4

@@ -20,7 +20,7 @@ from testing.serve import SECRET, ServeUnderTest
 def test_the_generic_curl_example_runs_verbatim_and_its_run_succeeds(served: ServeUnderTest, tmp_path: Path) -> None:
     missing = [tool for tool in ("bash", "curl", "openssl") if shutil.which(tool) is None]
     if missing:
-        pytest.skip(f"{', '.join(missing)} not installed")
+        pytest.skip(f"{', '.join(missing)} not on PATH: apt-get install {' '.join(missing)}")
     script = block_after("docs/guides/serve.md", "<!-- generic webhook example -->")
     env = {**os.environ, "OCTORELEASE_SERVE_URL": served.url, "OCTORELEASE_WEBHOOK_SECRET": SECRET}
     done = subprocess.run(
