@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from sandbox_process import API_KEY, OCTORELEASE
+from testing.children import spawn, wait
 
 NODE_SCRIPT = Path(__file__).parent / "node" / "official.mjs"
 COMPAT = Path(__file__).parent.parent / "tests" / "compat"
@@ -75,8 +76,8 @@ def run_timed(command: list[str], env: dict[str, str] | None = None, timeout: fl
     """Run ``command``; each line it writes (stdout or stderr: octorelease reports on stderr) is
     stamped as it arrives."""
     started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})})
+    process = spawn(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                    env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})})
     lines: list[tuple[float, str]] = []
     errors: list[str] = []
 
@@ -90,7 +91,7 @@ def run_timed(command: list[str], env: dict[str, str] | None = None, timeout: fl
                for stream, into in ((process.stdout, None), (process.stderr, errors))]
     for reader in readers:
         reader.start()
-    code = process.wait(timeout)
+    code = wait(process, timeout)
     seconds = time.perf_counter() - started
     for reader in readers:
         reader.join(5)

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from octorelease.yaml_lines import MAX_BYTES, MAX_VALUES
+from testing.children import spawn
 from testing.hostile_files import (
     HEAD,
     alias_bomb,
@@ -57,7 +58,7 @@ def measure(text: str, extra: list[str]) -> tuple[int, float, float, str]:
         command = [sys.executable, "-m", "octorelease.cli", "run", path.name, "--event", "build-completed",
                    "--server", "http://127.0.0.1:9", "--api-key", "API-BENCH", *extra]
         started = time.perf_counter()
-        process = subprocess.Popen(command, cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        process = spawn(command, cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         assert process.stderr is not None
         err = process.stderr.read()
         _, status, usage = os.wait4(process.pid, 0)

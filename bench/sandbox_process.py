@@ -6,6 +6,7 @@ clients' threads and the server's never share one interpreter's lock.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -15,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from testing.children import spawn, stop
 
 API_KEY = "API-SANDBOX0000000000000000000000"
 OCTORELEASE = str(Path(sys.executable).with_name("octorelease"))
@@ -49,9 +52,8 @@ class SandboxProcess:
     def __enter__(self) -> SandboxProcess:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         started = time.perf_counter()
-        self.process = subprocess.Popen([OCTORELEASE, "sandbox", "--port", str(self.port), "--seed", self.seed,
-                                         "--speed", str(self.speed)], env=env,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.process = spawn([OCTORELEASE, "sandbox", "--port", str(self.port), "--seed", self.seed,
+                              "--speed", str(self.speed)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + self.start_timeout
         while True:
             if self.process.poll() is not None:
@@ -71,13 +73,9 @@ class SandboxProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.http.close()
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        if self.process is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):  # killed then
+                stop(self.process, timeout=10)
 
     def control(self, method: str, path: str, body: Any = None) -> Any:
         """A test control (``/_sandbox/...``)."""

@@ -18,6 +18,7 @@ CPU is its own) and returns ``ScaleFigures``:
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import itertools
 import json
@@ -34,6 +35,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from octorelease.sandbox.http.service import DEFAULT_API_KEY, REQUEST_LOG_LIMIT
+from testing.children import spawn, stop
 
 #: the targets of issue 11 (target 4)
 MEDIAN_TARGET_MS = 10.0
@@ -100,7 +102,7 @@ class Sandbox:
 
     def __init__(self, seed: str, speed: float) -> None:
         started = time.perf_counter()
-        self.process = subprocess.Popen(
+        self.process = spawn(
             [sys.executable, "-m", "octorelease.cli", "sandbox", "--seed", seed, "--port", "0", "--speed", str(speed)],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         assert self.process.stdout is not None
@@ -132,12 +134,8 @@ class Sandbox:
         return 0.0
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        with contextlib.suppress(subprocess.TimeoutExpired):  # killed then
+            stop(self.process, timeout=10)
 
 
 def call(conn: http.client.HTTPConnection, method: str, path: str, body: Any = None) -> tuple[int, Any, float]:

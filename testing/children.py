@@ -7,8 +7,8 @@ interrupt under test, and a sandbox stopped that way would run on after the suit
 restores SIGINT's default in the child before it runs, so the child's own Python turns SIGINT
 into ``KeyboardInterrupt`` again, as it does when started from a terminal.
 
-Every child ``spawn`` starts is remembered until it ends: ``finish`` and ``stop`` kill it when
-its deadline passes, and ``kill_left_running`` (the root conftest calls it after each test)
+Every child ``spawn`` starts is remembered until it ends. ``finish``, ``wait`` and ``stop`` kill it
+when its deadline passes, and ``kill_left_running`` (the root conftest calls it after each test)
 kills whatever a failed or careless test left behind.
 """
 
@@ -36,12 +36,6 @@ def spawn(command: Sequence[str], **options: Any) -> subprocess.Popen[Any]:
     return process
 
 
-def run(command: Sequence[str], *, timeout: float, **options: Any) -> subprocess.CompletedProcess[Any]:
-    """``subprocess.run`` with SIGINT at its default in the child; killed (and the test failed
-    with ``TimeoutExpired``) when ``timeout`` passes."""
-    return subprocess.run(command, preexec_fn=_default_sigint, timeout=timeout, **options)
-
-
 def finish(process: subprocess.Popen[Any], timeout: float) -> tuple[Any, Any]:
     """Wait for the process to end, reading its output; killed if it has not within ``timeout``
     seconds, and then ``TimeoutExpired`` is raised with what it had printed."""
@@ -53,18 +47,22 @@ def finish(process: subprocess.Popen[Any], timeout: float) -> tuple[Any, Any]:
         raise
 
 
-def stop(process: subprocess.Popen[Any], signum: int = signal.SIGTERM, timeout: float = 10) -> int:
-    """Send ``signum`` and wait for the process to end, leaving its output to whoever reads it;
-    killed if it has not ended within ``timeout`` seconds (then ``TimeoutExpired`` is raised).
-    Its exit code."""
-    if process.poll() is None:
-        process.send_signal(signum)
+def wait(process: subprocess.Popen[Any], timeout: float) -> int:
+    """Wait for the process to end, leaving its output to whoever reads it; killed if it has not
+    within ``timeout`` seconds, and then ``TimeoutExpired`` is raised. Its exit code."""
     try:
         return process.wait(timeout)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
         raise
+
+
+def stop(process: subprocess.Popen[Any], signum: int = signal.SIGTERM, timeout: float = 10) -> int:
+    """Send ``signum`` and ``wait``: killed if it has not ended within ``timeout`` seconds."""
+    if process.poll() is None:
+        process.send_signal(signum)
+    return wait(process, timeout)
 
 
 def kill_left_running() -> list[str]:
