@@ -18,11 +18,11 @@ from testing.sandbox import SandboxControl
 
 FAST = 0.005  # seconds per step on each machine: a whole deployment takes a few hundredths of a second
 
-#: What ``make test-fast`` leaves out (``-m "not slow and not browser and not node"``), chosen from a
-#: ``--durations=0`` run: a file (every test in it) or, after ``::``, a test by name (every
-#: parametrization). Each took a second or more on two cores, or is one of many rows of a sweep that
-#: the whole suite runs anyway (every route, every hostile answer). A test that moves updates its row.
-SLOW: tuple[str, ...] = ()
+ROOT = Path(__file__).resolve().parent.parent
+#: What ``make test-fast`` leaves out (``-m "not slow and not browser and not node"``): tests chosen
+#: from a ``--durations=0`` run by ``python -m testing.slow``, by node id without parameters.
+SLOW = frozenset(line for line in (ROOT / "tests" / "slow.txt").read_text(encoding="utf-8").splitlines()
+                 if line and not line.startswith("#"))
 
 #: The markers given by where a test lives or which fixtures it uses; ``pyproject.toml`` describes them.
 BY_PATH = {"tests/serve/": "serve", "tests/compat/": "node"}
@@ -30,17 +30,14 @@ BY_FIXTURE = {"served": "serve", "browser": "browser"}
 #: What a marker's tests need on PATH, and how to get it: they skip and say so when it is missing.
 NEEDS = {"node": ("node", "apt-get install nodejs npm; `make pytest` then runs npm ci in tests/compat")}
 
-ROOT = Path(__file__).resolve().parent.parent
-
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark every test centrally, so that test files carry no markers of their own to keep up."""
     for item in items:
         path = item.path.relative_to(ROOT).as_posix()
-        name = getattr(item, "originalname", item.name)
         markers = {marker for prefix, marker in BY_PATH.items() if path.startswith(prefix)}
         markers.update(marker for fixture, marker in BY_FIXTURE.items() if fixture in getattr(item, "fixturenames", ()))
-        if path in SLOW or f"{path}::{name}" in SLOW:
+        if item.nodeid.split("[", 1)[0] in SLOW:
             markers.add("slow")
         for marker in sorted(markers):
             item.add_marker(marker)
