@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
-from octorelease.actions.plan import DeploymentOptions, DeploymentPlan, GuidedFailure, WaitOptions
+from octorelease.actions.options import DeploymentOptions, GuidedFailure
+from octorelease.actions.plan import DeploymentPlan, WaitOptions
 from octorelease.actions.result import ActionResult, Observer, Ref, SilentObserver
 from octorelease.errors import OctoreleaseError
 
@@ -107,7 +108,7 @@ class Octopus:
         created"), so the message about it tells what really happened."""
         from octorelease.actions.promote import plan_promote
 
-        deployment_options = deployment_options_from(options)
+        deployment_options = DeploymentOptions.of(options)
         result = ActionResult("promote", from_environment=source)
         return self._run(
             result,
@@ -142,7 +143,7 @@ class Octopus:
         ``to``; ``release_reason`` as for ``promote``."""
         from octorelease.actions.deploy import plan_deploy
 
-        deployment_options = deployment_options_from(options)
+        deployment_options = DeploymentOptions.of(options)
         return self._run(
             ActionResult("deploy"),
             lambda space, on_release: plan_deploy(
@@ -178,7 +179,7 @@ class Octopus:
         from octorelease.actions.deploy import plan_deploy
         from octorelease.actions.prospect import plan_new_release
 
-        deployment_options = deployment_options_from({**options, "notes": notes_for_deployments})
+        deployment_options = DeploymentOptions.of({**options, "notes": notes_for_deployments})
         result = ActionResult("create")
         request = ReleaseRequest(
             project=project,
@@ -288,7 +289,7 @@ class Octopus:
         from octorelease.actions.promote import plan_promote
         from octorelease.actions.prospect import plan_new_release
 
-        deployment_options = deployment_options_from(options)
+        deployment_options = DeploymentOptions.of(options)
         result = ActionResult(action, from_environment=source)
 
         def make_plan(space: SpaceApi, on_release: OnRelease) -> DeploymentPlan:
@@ -388,39 +389,6 @@ class Octopus:
             result.messages.append(message)
             self.observer.note(message)
         result.variables_updated = bool(releases)
-
-
-def deployment_options_from(values: Mapping[str, Any]) -> DeploymentOptions:
-    """``DeploymentOptions`` from keyword arguments, rejecting unknown names loudly."""
-    from dataclasses import fields
-
-    known = {f.name for f in fields(DeploymentOptions)}
-    unknown = sorted(set(values) - known)
-    if unknown:
-        raise TypeError(f"unknown deployment option(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-    clean: dict[str, Any] = {}
-    for name, value in values.items():
-        if name in ("machines", "exclude_machines", "skip_steps", "tenants", "tenant_tags", "target_roles") and (
-            value is not None
-        ):
-            value = (value,) if isinstance(value, str) else tuple(value)
-        if name == "prompted_variables" and value is not None:
-            value = dict(value)
-        if name == "guided_failure" and isinstance(value, bool):
-            value = "on" if value else "off"
-        if name in ("deploy_at", "no_deploy_after") and isinstance(value, str):
-            from octorelease.schedule import parse_time
-
-            value = parse_time(value, name)  # relative times (+10m) count from now
-        if name in ("deploy_at", "no_deploy_after") and getattr(value, "tzinfo", False) is None:
-            value = value.astimezone()  # a naive datetime is local time, as octo takes one
-        if value is not None:
-            clean[name] = value
-    if "deploy_at" in clean or "no_deploy_after" in clean:
-        from octorelease.schedule import check_schedule
-
-        check_schedule(clean.get("deploy_at"), clean.get("no_deploy_after"), ("deploy_at", "no_deploy_after"))
-    return DeploymentOptions(**clean)
 
 
 __all__ = ["ActionResult", "DeploymentOptions", "GuidedFailure", "Octopus", "Ref", "WaitOptions"]

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from octorelease.actions.plan import DeploymentOptions, DeploymentPlan, TargetPlan
+from octorelease.actions.options import DeploymentOptions
+from octorelease.actions.plan import DeploymentPlan, TargetPlan
 from octorelease.actions.result import ActionResult, DeploymentResult, LogLine, Ref
 from octorelease.ci_env import running_in_ci
 from octorelease.errors import DeploymentFailed, NotFound, WaitTimedOut

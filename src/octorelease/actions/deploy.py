@@ -6,7 +6,8 @@ from collections.abc import Sequence
 
 from octorelease import errors
 from octorelease.actions.choose import ChosenRelease, OnRelease, pinned_release
-from octorelease.actions.plan import DeploymentOptions, DeploymentPlan
+from octorelease.actions.options import DeploymentOptions
+from octorelease.actions.plan import DeploymentPlan
 from octorelease.actions.targets import Adopter, build_plan, newest_per_target, resolve_environments
 from octorelease.octopus.api import SpaceApi
 from octorelease.octopus.models import Project, Release

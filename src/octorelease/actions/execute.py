@@ -14,7 +14,8 @@ from datetime import datetime, timezone
 
 from octorelease import errors
 from octorelease.actions.once import create_once
-from octorelease.actions.plan import DeploymentOptions, DeploymentPlan, TargetPlan, WaitOptions
+from octorelease.actions.options import DeploymentOptions
+from octorelease.actions.plan import DeploymentPlan, TargetPlan, WaitOptions
 from octorelease.actions.result import ActionResult, NotCreated, Observer
 from octorelease.actions.settle import Claim, settle
 from octorelease.actions.targets import explain_refusal

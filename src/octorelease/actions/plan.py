@@ -12,47 +12,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any, Literal
 
+from octorelease.actions.options import DeploymentOptions
 from octorelease.actions.result import DeploymentResult, Ref
 from octorelease.octopus.models import parse_time
 from octorelease.schedule import format_time, octopus_time
-
-GuidedFailure = Literal["on", "off", "default"]
-
-
-@dataclass(frozen=True)
-class DeploymentOptions:
-    """The deployment fields a user sets (ContinuaCI's Promote tab plus what peers offer)."""
-
-    force_package_download: bool = False
-    #: Octopus's ``ForcePackageRedeployment`` (ContinuaCI's "Force Re-deployment").
-    force_redeploy: bool = False
-    #: Promote only: deploy again to a target that already runs the release (else it is
-    #: joined). ``None`` follows ``force_redeploy``, which did both jobs before this existed.
-    redeploy: bool | None = None
-    machines: tuple[str, ...] = ()
-    exclude_machines: tuple[str, ...] = ()
-    skip_steps: tuple[str, ...] = ()
-    notes: str | None = None
-    prompted_variables: Mapping[str, str] = field(default_factory=dict)
-    guided_failure: GuidedFailure = "default"
-    tenants: tuple[str, ...] = ()
-    #: Every connected tenant with these tags (``TagSetName/TagName``; any of a set's, all sets).
-    tenant_tags: tuple[str, ...] = ()
-    #: Only the deployment targets with these roles (sent as ``SpecificMachineIds``).
-    target_roles: tuple[str, ...] = ()
-    #: Refresh the release's variable snapshot before deploying it (octo's ``--updateVariables``):
-    #: an existing release otherwise keeps the variables it was created with.
-    update_variables: bool = False
-    #: Start no earlier than this (Octopus's ``QueueTime``; octo's ``--deployAt``).
-    deploy_at: datetime | None = None
-    #: Do not start after this (``QueueTimeExpiry``; octo's ``--noDeployAfter``): a task still
-    #: queued then ends TimedOut on the server.
-    no_deploy_after: datetime | None = None
-
-    @property
-    def redeploys(self) -> bool:
-        """Whether a target already running the release gets a new deployment anyway."""
-        return self.force_redeploy if self.redeploy is None else self.redeploy
 
 
 @dataclass(frozen=True)

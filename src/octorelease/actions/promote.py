@@ -10,7 +10,8 @@ from collections.abc import Sequence
 
 from octorelease import errors
 from octorelease.actions.choose import OnRelease, per_tenant, pinned_release, release_in_environment
-from octorelease.actions.plan import DeploymentOptions, DeploymentPlan, Existing
+from octorelease.actions.options import DeploymentOptions
+from octorelease.actions.plan import DeploymentPlan, Existing
 from octorelease.actions.targets import Adopter, build_plan, newest_per_target, plan_tenants, resolve_environments
 from octorelease.octopus.api import SpaceApi
 from octorelease.octopus.models import ACTIVE_TASK_STATES, DashboardItem

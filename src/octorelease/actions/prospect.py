@@ -16,7 +16,8 @@ from typing import Literal
 
 from octorelease import errors
 from octorelease.actions.choose import ChosenRelease, OnRelease
-from octorelease.actions.plan import DeploymentOptions, DeploymentPlan
+from octorelease.actions.options import DeploymentOptions
+from octorelease.actions.plan import DeploymentPlan
 from octorelease.actions.targets import build_plan, newest_per_target, resolve_environments
 from octorelease.octopus.api import SpaceApi
 from octorelease.octopus.models import DeploymentPreview, Environment, FormElement, PreviewStep, Project, Release

@@ -14,7 +14,8 @@ from typing import Any, Literal
 
 from octorelease import errors
 from octorelease.actions.choose import ChosenRelease, OnRelease
-from octorelease.actions.plan import DeploymentOptions, DeploymentPlan, Existing, Mark, TargetPlan, creation_order
+from octorelease.actions.options import DeploymentOptions
+from octorelease.actions.plan import DeploymentPlan, Existing, Mark, TargetPlan, creation_order
 from octorelease.actions.result import Ref
 from octorelease.octopus.api import SpaceApi, did_you_mean
 from octorelease.octopus.models import (

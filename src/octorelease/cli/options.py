@@ -137,7 +137,9 @@ def _guided_failure(ctx: click.Context, param: click.Parameter, value: str) -> s
 
 
 def deployment_options(func: F) -> F:
-    """The options shared by promote, deploy and create --deploy-to."""
+    """The options shared by promote, deploy and create --deploy-to: one flag per field of
+    ``actions.options.DeploymentOptions``, its value stored under the field's name (``--skip`` as
+    ``skip_steps``), then the wait options and ``--dry-run``."""
     decorators = [
         click.option("--force-package-download", is_flag=True, help="Download packages again even if present."),
         click.option(
@@ -171,7 +173,7 @@ def deployment_options(func: F) -> F:
         ),
         click.option(
             "--variable",
-            "variables",
+            "prompted_variables",
             multiple=True,
             metavar="NAME=VALUE|NAME:VALUE",
             help="Value of a prompted variable, by name or label (repeatable). NAME:VALUE is octo's form; "
@@ -293,7 +295,14 @@ def parse_package_versions(values: Sequence[str]) -> dict[str, str]:
 
 
 def split_deployment_flags(flags: dict[str, Any]) -> tuple[dict[str, Any], Any, bool]:
-    """Deployment options, wait options and dry-run from the parsed flags (which it empties)."""
+    """Deployment options, wait options and dry-run from the parsed flags (which it empties).
+
+    ``deployment_options`` stores every deployment flag under its field's name in
+    ``DeploymentOptions``, so the options are taken by those names; only the values that need
+    reading (``NAME=VALUE``, tags, times) are read here, before any request."""
+    from dataclasses import fields
+
+    from octorelease.actions.options import DeploymentOptions
     from octorelease.actions.plan import WaitOptions
     from octorelease.schedule import parse_duration
 
@@ -306,20 +315,10 @@ def split_deployment_flags(flags: dict[str, Any]) -> tuple[dict[str, Any], Any, 
         fail_on_error=flags.pop("fail_on_error"),
     )
     dry_run = flags.pop("dry_run")
-    options = {
-        "force_package_download": flags.pop("force_package_download"),
-        "force_redeploy": flags.pop("force_redeploy"),
-        "machines": flags.pop("machines"),
-        "exclude_machines": flags.pop("exclude_machines"),
-        "skip_steps": flags.pop("skip_steps"),
-        "prompted_variables": _parse_assignments(flags.pop("variables"), "--variable"),
-        "guided_failure": flags.pop("guided_failure"),
-        "tenants": flags.pop("tenants"),
-        "tenant_tags": _tenant_tags(flags.pop("tenant_tags")),
-        "target_roles": flags.pop("target_roles"),
-        "update_variables": flags.pop("update_variables"),
-        **_schedule(flags.pop("deploy_at"), flags.pop("no_deploy_after")),
-    }
+    options = {f.name: flags.pop(f.name) for f in fields(DeploymentOptions) if f.name in flags}
+    options["prompted_variables"] = _parse_assignments(options["prompted_variables"], "--variable")
+    options["tenant_tags"] = _tenant_tags(options["tenant_tags"])
+    options.update(_schedule(options["deploy_at"], options["no_deploy_after"]))
     return options, wait, dry_run
 
 

@@ -34,7 +34,7 @@ import os
 import re
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import yaml
 from pydantic import (
@@ -48,6 +48,7 @@ from pydantic import (
     field_validator,
 )
 
+from octorelease.actions.options import GuidedFailure
 from octorelease.errors import InvalidInput
 from octorelease.handler.build_values import expand_build_values, placeholders, unknown_references
 from octorelease.handler.conditions import parse_condition
@@ -117,21 +118,25 @@ Names = Annotated[list[str], BeforeValidator(_as_list)]
 #: Names that are comma lists too, as the flags that take them split them.
 CommaNames = Annotated[list[str], BeforeValidator(_as_comma_list)]
 Seconds = Annotated[float, BeforeValidator(_as_seconds)]
-GuidedFailure = Literal["on", "off", "default"]
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
-class DeploymentOptions(_Model):
-    """How deployments are made; the same options serve create's deploy_to, deploy and promote."""
+class DeploymentFields(_Model):
+    """How deployments are made; the same options serve create's deploy_to, deploy and promote.
+
+    The handler file's spelling of ``actions.options.DeploymentOptions``: each field has its
+    name there (``skip`` is written for ``skip_steps``), so ``deployment_options`` hands them
+    on by name. ``notes`` and ``redeploy`` are the actions' own (create's notes are the release's).
+    """
 
     force_package_download: bool = False
     force_redeploy: bool = False
     machines: CommaNames = []
     exclude_machines: CommaNames = []
-    skip: CommaNames = []
+    skip_steps: CommaNames = Field([], alias="skip")
     prompted_variables: dict[str, str] = {}
     guided_failure: GuidedFailure = "default"
     tenants: CommaNames = []
@@ -143,6 +148,10 @@ class DeploymentOptions(_Model):
     #: times (``+10m``) count from when the action runs.
     deploy_at: str | None = None
     no_deploy_after: str | None = None
+
+    def deployment_options(self) -> dict[str, Any]:
+        """These fields as the Python API's keyword arguments, which are named as they are."""
+        return {name: getattr(self, name) for name in DeploymentFields.model_fields}
 
     @field_validator("deploy_at", "no_deploy_after")
     @classmethod
@@ -176,7 +185,7 @@ class DeploymentOptions(_Model):
         return spelled
 
 
-class Create(DeploymentOptions):
+class Create(DeploymentFields):
     """Create a release (and optionally deploy it at once)."""
 
     version: str | None = None
@@ -189,7 +198,7 @@ class Create(DeploymentOptions):
     deploy_to: Names = []
 
 
-class Deploy(DeploymentOptions):
+class Deploy(DeploymentFields):
     """Deploy a release (the one created by this handler unless ``release`` names one)."""
 
     to: Names
@@ -526,7 +535,7 @@ def _target_faults(action: Deploy, loc: Loc) -> Iterator[Fault]:
     yield from _schedule_faults(action, loc)
 
 
-def _schedule_faults(action: DeploymentOptions, loc: Loc) -> Iterator[Fault]:
+def _schedule_faults(action: DeploymentFields, loc: Loc) -> Iterator[Fault]:
     """A ``deploy_at`` or ``no_deploy_after`` already past, or in the wrong order (times with
     ``{build.*}`` in them are checked when the action runs)."""
     written = (action.deploy_at, action.no_deploy_after)

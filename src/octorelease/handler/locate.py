@@ -9,6 +9,10 @@ The error keeps its class, so the exit code is the one the same fault has on the
 
 from __future__ import annotations
 
+from typing import Any
+
+from pydantic import BaseModel
+
 from octorelease.errors import OctoreleaseError
 from octorelease.handler.file import Handler, HandlerFile
 from octorelease.yaml_lines import Loc
@@ -31,7 +35,7 @@ def fault_location(handler: Handler, index: int, action: str, error: Octorelease
     if field == "to" and value is not None and source is not None and _same(value, source):
         return ("handlers", index, action, "from")
     loc: Loc = ("handlers", index, action, field)
-    written = getattr(section, field, None)
+    written = _written(section, field)
     if value is None:
         return loc
     if isinstance(written, list):
@@ -41,6 +45,14 @@ def fault_location(handler: Handler, index: int, action: str, error: Octorelease
         key = next((k for k in written if _same(k, value)), None)
         return loc if key is None else (*loc, key)
     return loc
+
+
+def _written(section: BaseModel, key: str) -> Any:
+    """The value written under ``key`` in the file: a field's name, or its alias (``skip``)."""
+    for name, info in type(section).model_fields.items():
+        if key in (name, info.alias):
+            return getattr(section, name)
+    return None
 
 
 def point_at_file(error: OctoreleaseError, handler_file: HandlerFile, loc: Loc) -> None:

@@ -32,7 +32,6 @@ from octorelease.actions.result import ActionResult, SilentObserver
 from octorelease.errors import Interrupted, OctoreleaseError
 from octorelease.handler.file import (
     Deploy,
-    DeploymentOptions,
     Handler,
     HandlerFile,
     HandlerFileError,
@@ -242,7 +241,7 @@ def _actions(octopus: Octopus, item: _Prepared, dry_run: bool) -> list[ActionRes
                 deploy_to=create.deploy_to,
                 dry_run=dry_run,
                 wait=wait,
-                **_deployment_options(create),
+                **create.deployment_options(),
             )
         )
     if handler.deploy is not None:
@@ -300,7 +299,7 @@ def _deploy(
         wait=wait,
         release_reason=None if deploy.release else "the release this handler created",
         notes=deploy.notes,
-        **_deployment_options(deploy),
+        **deploy.deployment_options(),
     )
 
 
@@ -338,7 +337,7 @@ def _promote(
         release_reason=f"the release this handler deployed to {promote.from_}" if placed is not None else None,
         notes=promote.notes,
         redeploy=promote.redeploy,
-        **_deployment_options(promote),
+        **promote.deployment_options(),
     )
 
 
@@ -367,7 +366,7 @@ def _plan(
         lifecycle=_lifecycle_known(earlier, release),
         notes=section.notes,
         **extra,
-        **_deployment_options(section),
+        **section.deployment_options(),
     )
     return planned, new
 
@@ -411,21 +410,3 @@ def _deployed_to(handler: Handler, earlier: list[ActionResult], environment: str
             return action
     return None
 
-
-def _deployment_options(options: DeploymentOptions) -> dict[str, Any]:
-    """The handler file's deployment options as the client's keyword arguments."""
-    return {
-        "force_package_download": options.force_package_download,
-        "force_redeploy": options.force_redeploy,
-        "machines": options.machines,
-        "exclude_machines": options.exclude_machines,
-        "skip_steps": options.skip,
-        "prompted_variables": options.prompted_variables,
-        "guided_failure": options.guided_failure,
-        "tenants": options.tenants,
-        "tenant_tags": options.tenant_tags,
-        "target_roles": options.target_roles,
-        "update_variables": options.update_variables,
-        "deploy_at": options.deploy_at,
-        "no_deploy_after": options.no_deploy_after,
-    }
