@@ -14,16 +14,14 @@ from testing.sandbox import SandboxControl
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="Windows environments are Unicode already")
 
+#: A handler reading the branch and the run number from GitHub's variables, and a note from the file's.
 HANDLERS = """\
-server: ${OCTOPUS_URL}
-api_key: ${OCTOPUS_API_KEY}
+{server}
 handlers:
-  - name: Ship
-    project: Web
-    on: {event: build-completed, status: success}
-    conditions: ["{build.branch} == main"]
-    deploy: {to: [Development], release: "1.0.{build.number}", notes: "${DEPLOY_NOTE}"}
-"""
+  - {{name: Ship, project: Web, on: {{event: build-completed, status: success}},
+     conditions: ["{{build.branch}} == main"],
+     deploy: {{to: [Development], release: "1.0.{{build.number}}", notes: "${{DEPLOY_NOTE}}"}}}}
+""".format(server="server: ${OCTOPUS_URL}\napi_key: ${OCTOPUS_API_KEY}")
 UNDECODABLE = b"ma\xffin".decode("utf-8", "surrogateescape")
 
 
@@ -64,4 +62,4 @@ def test_an_undecodable_variable_in_the_handler_file_is_exit_2_at_its_line(
 ) -> None:
     monkeypatch.setenv("DEPLOY_NOTE", UNDECODABLE)
     run = run_cli(capsys, "run", handlers, "--event", "build-completed", "--status", "success")
-    assert_usage_error(run, "handlers.yml:8:", "The environment variable DEPLOY_NOTE is not valid UTF-8 text.")
+    assert_usage_error(run, "handlers.yml:6:", "The environment variable DEPLOY_NOTE is not valid UTF-8 text.")

@@ -31,13 +31,13 @@ def stopping(process: ServeProcess, timeout: float = 10) -> None:
 
 
 def press_again_until_it_exits(process: ServeProcess, timeout: float = 20) -> str:
-    """Ctrl-C pressed again every 50 ms until the service exits (two signals sent too close
-    together reach Python as one, as a held key does not); its stderr."""
+    """Ctrl-C pressed again every 0.2 s until the service exits (two signals sent too close
+    together reach Python as one, as two key presses do not); its stderr."""
     deadline = time.monotonic() + timeout
     while process.process.poll() is None and time.monotonic() < deadline:
         process.process.send_signal(signal.SIGINT)
         with contextlib.suppress(subprocess.TimeoutExpired):
-            process.process.wait(0.05)
+            process.process.wait(0.2)
     _, err = process.process.communicate(timeout=10)
     return str(err)
 
@@ -65,8 +65,7 @@ def test_a_second_sigint_stops_at_once_without_a_traceback_and_the_run_resumes_l
             first.process.kill()
             first.process.communicate()
         first.client.close()
-    # 0, or ended by one of the presses that came after the stop was done (a shell shows 130)
-    assert first.process.returncode in (0, 130, -signal.SIGINT), err
+    assert first.process.returncode == 0, err
     assert "Traceback" not in err and "CancelledError" not in err, err
     assert took < 3.0, f"the second SIGINT took {took:.1f} s to stop the service"
     assert "they resume at the next start" in err, err

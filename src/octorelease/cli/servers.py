@@ -113,6 +113,9 @@ def serve(ctx: click.Context, /, file: str, host: str, port: int, db_path: str |
                f"history in {db}", err=True)
     sys.stdout.flush()
     server.run()
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # stopped: one more Ctrl-C while the process ends changes nothing
     left = service.worker.running_ids()
     if left:
         click.echo(f"Stopped with {len(left)} run(s) under way ({', '.join(map(str, left))}): they resume at the next "
