@@ -44,6 +44,7 @@ NEWER: dict[str, str] = {
     "GET /api/projects/{}/channels/{}/releases": "ref releases.md (a channel's releases)",
     "GET /api/releases/{}/missingpackages": "ref releases.md (missingPackages, under a space only)",
     "POST /api/releases/{}/deployments/previews": "ref releases.md; the official Go CLI's release deploy",
+    "PUT /api/projects/{}/deploymentsettings": "ref deployment-settings.md (a project's versioning strategy)",
 }
 NEWER.update({f"GET /api/{kind}/operatingsystem/{what}/all": "server 2020.5 (octopus-api-more.md §1, SW20)"
               for kind in ("machines", "workers") for what in ("names", "shells")})

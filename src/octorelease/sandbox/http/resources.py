@@ -243,7 +243,7 @@ def project(base: str, p: Project) -> Json:
             "IsVersionControlled": False, "PersistenceSettings": {"Type": "Database"},
             "IncludedLibraryVariableSetIds": p.included_library_variable_set_ids,
             "ReleaseNotesTemplate": None, "ProjectConnectivityPolicy": _connectivity(),
-            "VersioningStrategy": versioning_strategy(),
+            "VersioningStrategy": versioning_strategy(p),
             "ReleaseCreationStrategy": {"ChannelId": None, "ReleaseCreationPackage": None,
                                         "ReleaseCreationPackageStepId": None},
             "Templates": [], "AutoDeployReleaseOverrides": [], "ExtensionSettings": [], "ClonedFromProjectId": None,
@@ -265,18 +265,21 @@ LOGO_PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000b49444154789c63600002"
     "00000500017a5eab3f0000000049454e44ae426082"
 )
-DEFAULT_VERSIONING_TEMPLATE = "#{Octopus.Version.LastMajor}.#{Octopus.Version.LastMinor}.#{Octopus.Version.NextPatch}"
 
 
-def versioning_strategy() -> Json:
-    """No donor package: versions come from the template, as ``NextVersionIncrement`` does."""
-    return {"Template": DEFAULT_VERSIONING_TEMPLATE, "DonorPackage": None, "DonorPackageStepId": None}
+def versioning_strategy(p: Project) -> Json:
+    """The template, or the donor package (``DeploymentAction``, ``PackageReference``) whose version a
+    release without one takes (projects.md)."""
+    donor = p.versioning_package
+    return {"Template": None if donor else p.versioning_template,
+            "DonorPackage": {"DeploymentAction": donor.action, "PackageReference": donor.reference} if donor else None,
+            "DonorPackageStepId": None}
 
 
 def deployment_settings(base: str, p: Project) -> Json:
     return {"Id": f"deploymentsettings-{p.id}", "ProjectId": p.id, "SpaceId": p.space_id,
             "ConnectivityPolicy": _connectivity(), "DefaultGuidedFailureMode": "EnvironmentDefault",
-            "VersioningStrategy": versioning_strategy(), "ReleaseNotesTemplate": None,
+            "VersioningStrategy": versioning_strategy(p), "ReleaseNotesTemplate": None,
             "DefaultToSkipIfAlreadyInstalled": True, "DeploymentChangesTemplate": None,
             "ForcePackageDownload": False, "FailTargetDiscovery": False, **audit(p),
             "Links": {"Self": f"{base}/api/{p.space_id}/projects/{p.id}/deploymentsettings"}}
@@ -343,12 +346,14 @@ def deployment_process(base: str, p: Project) -> Json:
 
 
 def release_template(base: str, t: ReleaseTemplate) -> Json:
-    """``ReleaseTemplateResource``; no versioning package, so its two fields are null."""
-    p = t.project
+    """``ReleaseTemplateResource``: the next version the template gives, or (with a donor package)
+    none and the package step whose version a new release takes."""
+    p, donor = t.project, t.versioning_package
     own = f"{base}/api/{p.space_id}/deploymentprocesses/{p.process_id}/template"
     return {"Id": f"{p.process_id}/template", "DeploymentProcessId": p.process_id,
             "LastReleaseVersion": t.last_release_version, "NextVersionIncrement": t.next_version_increment,
-            "VersioningPackageStepName": None, "VersioningPackageReferenceName": None,
+            "VersioningPackageStepName": donor.step.action.name if donor else None,
+            "VersioningPackageReferenceName": donor.reference.name if donor else None,
             "Packages": [{"ActionName": k.step.action.name, "StepName": k.step.action.name,
                           "PackageReferenceName": k.reference.name, "PackageId": k.reference.package_id,
                           "FeedId": k.reference.feed_id, "FeedName": k.feed.name if k.feed else None,

@@ -78,6 +78,7 @@ SPACE_ROUTES: list[BaseRoute] = [
     Route("/projects/{ref}/runbooks", projects.project_runbooks),
     Route("/projects/{ref}/runbooks/all/v2", projects.project_runbooks_v2),
     Route("/projects/{ref}/deploymentsettings", projects.project_deployment_settings),
+    Route("/projects/{ref}/deploymentsettings", editing.modify_deployment_settings, methods=["PUT"]),
     Route("/projects/{ref}/progression", projects.project_progression),
     Route("/projects/{ref}/triggers", projects.project_triggers),
     Route("/projects/{ref}/logo", projects.project_logo),

@@ -20,6 +20,7 @@ from octorelease.sandbox.state.entities import (
     Action,
     Channel,
     Deployment,
+    DonorPackage,
     Environment,
     Feed,
     LibraryVariableSet,
@@ -81,6 +82,16 @@ class ProjectFields:
     tenanted_mode: str | None = None
     is_disabled: bool | None = None
     included_library_variable_set_ids: list[str] | None = None
+    #: the ``VersioningStrategy`` written, if one is
+    versioning: VersioningFields | None = None
+
+
+@dataclass(frozen=True)
+class VersioningFields:
+    """A project's versioning strategy as written: a template, or a donor package (which wins)."""
+
+    template: str | None
+    package: DonorPackage | None
 
 
 @dataclass
@@ -259,6 +270,21 @@ class EditRules(State):
         new = self.new_id("ProjectGroups")
         return self.new_id("ProjectGroups") if new == DEFAULT_GROUP_ID else new
 
+    @staticmethod
+    def _versioning_problems(current: Project | None, versioning: VersioningFields) -> list[str]:
+        """A template that is not blank, or a donor package that one of the project's steps deploys."""
+        donor = versioning.package
+        if donor is None:
+            return [] if (versioning.template or "").strip() else [
+                "The versioning strategy needs a template, or a donor package to take the version from."]
+        deploys = any(a.name.lower() == donor.action.lower() and r.name.lower() == donor.reference.lower()
+                      for a in (s.action for s in (current.steps if current else [])) for r in a.packages)
+        if deploys:
+            return []
+        package = f"package '{donor.reference}'" if donor.reference else "primary package"
+        return [f"The versioning strategy's donor package is the {package} of step '{donor.action}', "
+                "which the deployment process does not have."]
+
     def delete_project_group(self, space_id: str, group_id: str) -> None:
         group = self.project_group(space_id, group_id)
         if group.id == DEFAULT_GROUP_ID:
@@ -295,6 +321,8 @@ class EditRules(State):
         sets = fields.included_library_variable_set_ids
         if sets is not None:
             problems += self._missing(LibraryVariableSet, space_id, sets, "library variable set")
+        if fields.versioning is not None:
+            problems += self._versioning_problems(current, fields.versioning)
         if problems:
             raise ValidationFailed(*problems)
         assert lifecycle_id is not None
@@ -311,6 +339,9 @@ class EditRules(State):
         if sets is not None:
             chosen = [self.require(LibraryVariableSet, space_id, s).id for s in sets]
             saved.included_library_variable_set_ids = list(dict.fromkeys(chosen))  # once each, in order
+        if fields.versioning is not None:
+            saved.versioning_package = fields.versioning.package
+            saved.versioning_template = None if fields.versioning.package else fields.versioning.template
         if current is None:
             self.put(saved, VariableSet(id=saved.variable_set_id, space_id=space_id, owner_id=saved.id),
                      Channel(id=self.new_id("Channels"), space_id=space_id, project_id=saved.id, name="Default",

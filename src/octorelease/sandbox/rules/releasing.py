@@ -8,8 +8,18 @@ from dataclasses import dataclass
 from octorelease.sandbox.errors import ResourceNotFound, ValidationFailed
 from octorelease.sandbox.rules.requests import ReleaseRequest
 from octorelease.sandbox.rules.variables import VariableRules
-from octorelease.sandbox.rules.versions import next_version, version_key
-from octorelease.sandbox.state.entities import Channel, Feed, PackageReference, Project, Release, SelectedPackage, Step
+from octorelease.sandbox.rules.versioning import History, evaluate
+from octorelease.sandbox.rules.versions import version_key
+from octorelease.sandbox.state.entities import (
+    DEFAULT_VERSIONING_TEMPLATE,
+    Channel,
+    Feed,
+    PackageReference,
+    Project,
+    Release,
+    SelectedPackage,
+    Step,
+)
 
 MAX_VERSION_LENGTH = 349
 #: the server's words for a version the project already has (its API's documented 400 for
@@ -36,8 +46,10 @@ class ReleaseTemplate:
     project: Project
     channel: Channel
     last_release_version: str | None
-    next_version_increment: str
+    #: the version the template gives; None when a donor package gives it (``versioning_package``)
+    next_version_increment: str | None
     packages: list[TemplatePackage]
+    versioning_package: TemplatePackage | None
 
 
 class ReleaseRules(VariableRules):
@@ -45,8 +57,10 @@ class ReleaseRules(VariableRules):
                          release_id: str | None) -> ReleaseTemplate:
         """The release template of a project's process (octopus-api-more.md §3), for a channel.
 
-        ``NextVersionIncrement`` is the version ``POST /releases`` would take without one, and each
-        enabled package step's ``VersionSelectedLastRelease`` comes from the channel's newest release.
+        ``NextVersionIncrement`` is the version the project's template gives a release of this
+        channel made now (none when a donor package gives it: ``VersioningPackageStepName``), and
+        each enabled package step's ``VersionSelectedLastRelease`` comes from the channel's newest
+        release.
         """
         project = self.project(space_id, process_ref.strip().removeprefix("deploymentprocess-"))
         channel = self._template_channel(space_id, project, channel_ref)
@@ -65,8 +79,25 @@ class ReleaseRules(VariableRules):
                 chosen = next((p.version for p in (last.selected_packages if last else [])
                                if p.action_name == step.action.name and p.package_reference_name == ref.name), None)
                 packages.append(TemplatePackage(step, ref, feeds.get(ref.feed_id.lower()), chosen))
+        donor = project.versioning_package
+        versioning = next((p for p in packages if donor and p.step.action.name.lower() == donor.action.lower()
+                           and p.reference.name.lower() == donor.reference.lower()), None)
         return ReleaseTemplate(project, channel, last.version if last else None,
-                               next_version([r.version for r in releases]), packages)
+                               None if donor else self.template_version(space_id, project, channel), packages,
+                               versioning)
+
+    def template_version(self, space_id: str, project: Project, channel: Channel) -> str:
+        """The version the project's template gives a release of ``channel`` made now."""
+        releases = self.releases_of(project.id)
+        channels = [c for c in self.all(Channel, space_id) if c.project_id == project.id]
+        variables = {v.name: v.value for v in self.project_variables(space_id, project.id).variables
+                     if not v.scope and not v.is_sensitive and v.value is not None}
+        history = History(
+            project_versions=[r.version for r in releases], channel_name=channel.name,
+            channel_versions=[r.version for r in releases if r.channel_id == channel.id],
+            other_channels={c.name: [r.version for r in releases if r.channel_id == c.id] for c in channels},
+            now=self.clock(), variables=variables)
+        return evaluate(project.versioning_template or DEFAULT_VERSIONING_TEMPLATE, history)
 
     def _template_channel(self, space_id: str, project: Project, ref: str | None) -> Channel:
         """The channel a template is for: the one named (by id), else the default one, else the
@@ -93,12 +124,11 @@ class ReleaseRules(VariableRules):
                 if request.project
                 else "Please specify the project to create the release in."
             )
-        existing = [r.version for r in self.releases_of(project.id)]
         version = (request.version or "").strip()
         if not version:
             if request.version_required:
                 raise ValidationFailed("Please provide a version number for this release.")
-            version = next_version(existing)
+            version = self._strategy_version(space_id, project, request)
         if len(version) > MAX_VERSION_LENGTH:
             raise ValidationFailed("The version number is too long. Please enter a shorter version number.")
         release = self.release_of(project.id, version)
@@ -125,6 +155,22 @@ class ReleaseRules(VariableRules):
         )
         self.put(release)
         return release, True
+
+    def _strategy_version(self, space_id: str, project: Project, request: ReleaseRequest) -> str:
+        """The version the project's versioning strategy gives a release made without one: the
+        donor package's version, as this release would select it, or the template's."""
+        channel = self._channel(space_id, project, request.channel)
+        donor = project.versioning_package
+        if donor is None:
+            version = self.template_version(space_id, project, channel)
+        else:
+            version = next((p.version for p in self._select_packages(space_id, project, request)
+                            if p.action_name.lower() == donor.action.lower()
+                            and p.package_reference_name.lower() == donor.reference.lower()), "")
+        if not version or "#{" in version:
+            raise ValidationFailed("A version number was not specified and could not be automatically selected "
+                                   f"(the versioning strategy of project '{project.name}' gave '{version}').")
+        return version
 
     def _channel(self, space_id: str, project: Project, ref: str | None) -> Channel:
         channels = [c for c in self.all(Channel, space_id) if c.project_id == project.id]

@@ -24,19 +24,6 @@ def version_key(version: str) -> tuple[tuple[int, ...], int, str]:
     return (numbers, 0 if suffix else 1, suffix.lower())
 
 
-def next_version(versions: list[str]) -> str:
-    """The version after the highest one: its last number plus one (``1.3.0`` -> ``1.3.1``)."""
-    if not versions:
-        return "0.0.1"
-    highest = max(versions, key=version_key)
-    match = _NUMBERS.match(highest.strip())
-    if not match:
-        return f"{highest}.1"
-    parts = match.group(1).split(".")
-    parts[-1] = str(int(parts[-1]) + 1)
-    return ".".join(parts)
-
-
 def parse_range(text: str) -> Callable[[str], bool]:
     """A NuGet version range as a test: ``1.0`` (at least), ``[1.0]`` (exactly), ``[1.0,2.0)``,
     ``(,2.0]``... Octopus's package search and channel rules take this notation.

@@ -146,6 +146,19 @@ class Step(BaseModel):
     action: Action
 
 
+class DonorPackage(BaseModel):
+    """The package whose version a release takes as its own (``VersioningStrategy.DonorPackage``)."""
+
+    #: the action's name, as ``DeploymentAction`` gives it
+    action: str
+    #: the package reference's name within the action; "" for the action's primary package
+    reference: str = ""
+
+
+#: the versioning template a project has unless one is written (the real server's default)
+DEFAULT_VERSIONING_TEMPLATE = "#{Octopus.Version.LastMajor}.#{Octopus.Version.LastMinor}.#{Octopus.Version.NextPatch}"
+
+
 class Project(Named):
     KIND: ClassVar[str] = "project"
     lifecycle_id: str
@@ -156,6 +169,9 @@ class Project(Named):
     process_version: int = 1
     #: library variable sets whose variables the project's releases take too, in order (earlier wins)
     included_library_variable_set_ids: list[str] = Field(default_factory=list)
+    #: how a release made without a version gets one: this template, unless a donor package is named
+    versioning_template: str | None = DEFAULT_VERSIONING_TEMPLATE
+    versioning_package: DonorPackage | None = None
 
     @property
     def process_id(self) -> str:

@@ -23,9 +23,9 @@ from octorelease.sandbox.errors import ValidationFailed
 from octorelease.sandbox.http import resources as shape
 from octorelease.sandbox.http.binding import Body, read_body
 from octorelease.sandbox.http.middleware import BASE_KEY
-from octorelease.sandbox.rules.editing import MachineFields, ProjectFields, StepFields
+from octorelease.sandbox.rules.editing import MachineFields, ProjectFields, StepFields, VersioningFields
 from octorelease.sandbox.rules.models import Backend
-from octorelease.sandbox.state.entities import ProjectGroup
+from octorelease.sandbox.state.entities import DonorPackage, ProjectGroup
 
 Json = dict[str, Any]
 
@@ -162,6 +162,17 @@ def delete_project_group(call: Call) -> None:
 # -- projects --------------------------------------------------------------------------------------
 
 
+def versioning_fields(body: Body) -> VersioningFields | None:
+    """A body's ``VersioningStrategy`` (a project's, or its deployment settings'), if it has one."""
+    strategy = body.object("VersioningStrategy")
+    if strategy is None:
+        return None
+    donor = strategy.object("DonorPackage")
+    action = donor.text("DeploymentAction") if donor is not None else None
+    return VersioningFields(strategy.text("Template"), DonorPackage(
+        action=action, reference=donor.text("PackageReference") or "") if donor is not None and action else None)
+
+
 def _save_project(call: Call, project_id: str | None) -> Json:
     b = call.body
     fields = ProjectFields(
@@ -169,8 +180,18 @@ def _save_project(call: Call, project_id: str | None) -> Json:
         description=b.text("Description"), tenanted_mode=b.text("TenantedDeploymentMode"),
         is_disabled=b.maybe_flag("IsDisabled"),
         included_library_variable_set_ids=b.strings("IncludedLibraryVariableSetIds")
-        if b.raw("IncludedLibraryVariableSetIds") is not None else None)
+        if b.raw("IncludedLibraryVariableSetIds") is not None else None,
+        versioning=versioning_fields(b))
     return shape.project(call.base, call.backend.save_project(call.space_id, project_id, fields))
+
+
+@endpoint()
+def modify_deployment_settings(call: Call) -> Json:
+    """``PUT projects/{id}/deploymentsettings``: of what it carries, the sandbox keeps the
+    versioning strategy (the rest is not emulated)."""
+    project = call.backend.project(call.space_id, call.arg("ref"))
+    fields = ProjectFields(name=None, lifecycle_id=None, versioning=versioning_fields(call.body))
+    return shape.deployment_settings(call.base, call.backend.save_project(call.space_id, project.id, fields))
 
 
 @endpoint(201)
