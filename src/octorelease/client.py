@@ -171,8 +171,8 @@ class Octopus:
         wait: WaitOptions | None = None,
         **options: Any,
     ) -> ActionResult:
-        """Create a release (the next version after the project's highest unless ``version``),
-        then deploy it to ``deploy_to`` when given, with the deployment ``options``."""
+        """Create a release (``version``, else the one Octopus picks with the project's versioning
+        strategy), then deploy it to ``deploy_to`` when given, with the deployment ``options``."""
         from dataclasses import replace
 
         from octorelease.actions.create import ReleaseRequest, check_release, make_release

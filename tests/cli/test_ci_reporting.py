@@ -209,7 +209,8 @@ def test_create_says_once_and_truly_where_the_version_came_from(
     run = octorelease("create", "--project", "Web")
     assert run.code == 0, run.err
     (line,) = release_lines(run.err)
-    assert re.fullmatch(r"Created release 1\.\d+\.\d+ of Web \(the next after the project's highest release\)\.", line)
+    assert re.fullmatch(r"Created release 1\.\d+\.\d+ of Web \(picked by Octopus from the project's versioning "
+                        r"template\)\.", line)
 
     run = octorelease("create", "--project", "Web", "--version", "7.0.0", "--deploy-to", "Development")
     assert run.code == 0, run.err

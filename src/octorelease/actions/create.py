@@ -1,8 +1,11 @@
 """``create``: create a release, optionally deploying it straight away.
 
-The version is the one given, or the next after the project's highest (1.3.0 -> 1.3.1). The
-release is created with the executions API (``releases/create/v1``: names, not ids). A lost
-answer is settled by looking the version up, never by posting again blindly (``once.py``).
+The version is the one given; without one, none is sent, so that Octopus picks it with the
+project's versioning strategy: its template (the release template's ``NextVersionIncrement``
+says which version that gives now, and the checks and a dry run use it), or its donor package
+(the version this release picks for that package). The release is created with the executions
+API (``releases/create/v1``: names, not ids). A lost answer is settled by looking the version
+up, never by posting again blindly (``once.py``).
 
 The version did not exist when we looked just before posting, so a release found after a lost
 answer was made since: by our POST, or by a concurrent run that picked the same version. It is
@@ -12,16 +15,14 @@ else's, and we say so instead of reporting it as ours.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from octorelease import errors
-from octorelease.actions.choose import version_key
 from octorelease.actions.once import create_once
 from octorelease.octopus.api import SpaceApi, did_you_mean
-from octorelease.octopus.models import Project, Release, TemplatePackage
+from octorelease.octopus.models import Project, Release, ReleaseTemplate, TemplatePackage
 
 
 @dataclass(frozen=True)
@@ -57,18 +58,6 @@ class CreatedRelease:
     reason: str
 
 
-def next_version(versions: list[str]) -> str:
-    """The version after the highest of ``versions``: its last number plus one (0.0.1 if none)."""
-    if not versions:
-        return "0.0.1"
-    highest = max(versions, key=version_key)
-    match = re.match(r"^(.*?)(\d+)(\D*)$", highest.split("+")[0].split("-")[0])
-    if not match:
-        return highest + ".1"
-    prefix, number, _ = match.groups()
-    return f"{prefix}{int(number) + 1}"
-
-
 #: The longest version Octopus accepts (its "The version number is too long").
 MAX_VERSION_LENGTH = 349
 
@@ -81,6 +70,8 @@ class CheckedRelease:
     version: str
     reason: str
     existing: Release | None
+    #: False when the version is the one Octopus will pick (none is sent)
+    version_given: bool = True
 
 
 def _step_names(process: dict[str, Any]) -> list[str]:
@@ -123,13 +114,21 @@ def _channel_id(space: SpaceApi, project: Project, name: str | None) -> str | No
     )
 
 
-def _check_packages(space: SpaceApi, project: Project, request: ReleaseRequest) -> None:
+#: a package of the release template: (its action's name, its reference name), in lower case
+PackageKey = tuple[str, str]
+
+
+def _check_packages(space: SpaceApi, project: Project,
+                    request: ReleaseRequest) -> tuple[ReleaseTemplate, dict[PackageKey, str]]:
     """Every package step gets a version the feed has, as the server will insist: the version
     named for the step (or its action or package, or ``*``), else the default, else the newest.
-    Every problem is found before one is reported."""
+    Every problem is found before one is reported. Returns the release template and the version
+    each resolvable package gets."""
     process = space.deployment_process(project)
     steps = _step_names(process)
-    template = space.release_template(str(process.get("Id")), _channel_id(space, project, request.channel))
+    release_template = space.release_template(str(process.get("Id")), _channel_id(space, project, request.channel))
+    template = release_template.packages
+    chosen: dict[PackageKey, str] = {}
     known = {s.lower() for s in steps} | {p.package_id.lower() for p in template} | {"*"}
     for key in request.packages:
         step, _, reference = (part.strip() for part in key.partition(":"))
@@ -161,7 +160,10 @@ def _check_packages(space: SpaceApi, project: Project, request: ReleaseRequest) 
             flag, option = "--default-package-version", "default_package_version"
             given = version = request.default_package_version.strip()
         else:
-            if not space.package_versions(package.feed_id, package.package_id):
+            newest = space.package_versions(package.feed_id, package.package_id)
+            if newest:
+                chosen[_key(package)] = newest[0]
+            else:
                 problems.append(
                     errors.fault_in(
                         errors.NotFound, "--package", "packages", [package.step_name],
@@ -170,6 +172,7 @@ def _check_packages(space: SpaceApi, project: Project, request: ReleaseRequest) 
                     )
                 )
             continue
+        chosen[_key(package)] = version
         if not space.package_versions(package.feed_id, package.package_id, version):
             problems.append(
                 errors.fault_in(
@@ -184,6 +187,29 @@ def _check_packages(space: SpaceApi, project: Project, request: ReleaseRequest) 
         if len(problems) > 1:
             first.restate(" ".join(p.message for p in problems))
         raise first
+    return release_template, chosen
+
+
+def _key(package: TemplatePackage) -> PackageKey:
+    return package.action_name.lower(), package.reference_name.lower()
+
+
+def _picked_version(project: Project, template: ReleaseTemplate, chosen: dict[PackageKey, str]) -> tuple[str, str]:
+    """The version Octopus will give a release made without one, and why: the release template's
+    ``NextVersionIncrement`` (its versioning template, evaluated now), else the version this
+    release takes for the donor package (``VersioningPackageStepName``), as octo and the official
+    clients read them."""
+    if template.next_version:
+        return template.next_version, "picked by Octopus from the project's versioning template"
+    if template.versioning_step:
+        key = (template.versioning_step.lower(), (template.versioning_reference or "").lower())
+        version = chosen.get(key)
+        if version:
+            return version, f"picked by Octopus: the version of step {template.versioning_step}'s package"
+    raise errors.OctopusRejected(
+        f"Octopus cannot pick a version for a release of {project.name}: its versioning strategy gives none.",
+        hint="Give --version, or set the project's release versioning in Octopus.",
+    ).about("version", [], "the project's versioning strategy gives no version.")
 
 
 def _references(package: TemplatePackage) -> tuple[str, ...]:
@@ -194,14 +220,23 @@ def _references(package: TemplatePackage) -> tuple[str, ...]:
 
 def check_release(space: SpaceApi, request: ReleaseRequest) -> CheckedRelease:
     """Everything the server checks before it creates the release, with GET requests only:
-    project, version, an existing release, channel, steps and the feed's package versions."""
+    project, version (given, or the one Octopus will pick), an existing release, channel, steps
+    and the feed's package versions."""
     project = space.project(request.project)
     version = (request.version or "").strip()
-    reason = "the version given"
     if not version:
-        recent = space.http.get(space.path(f"projects/{project.id}/releases"), {"take": 100})["Items"]
-        version = next_version([r["Version"] for r in recent])
-        reason = "the next after the project's highest release" if recent else "the project's first release"
+        template, chosen = _check_packages(space, project, request)
+        version, reason = _picked_version(project, template, chosen)
+        return _not_existing(space, project, request, version, reason, given=False)
+    checked = _not_existing(space, project, request, version, "the version given", given=True)
+    if checked.existing is None:
+        _check_packages(space, project, request)
+    return checked
+
+
+def _not_existing(space: SpaceApi, project: Project, request: ReleaseRequest, version: str, reason: str, *,
+                  given: bool) -> CheckedRelease:
+    """The version checked as the server will: not too long, and new unless ``--ignore-existing``."""
     if len(version) > MAX_VERSION_LENGTH:
         raise errors.fault_in(
             errors.InvalidInput, "--version", "version", [], f"longer than {MAX_VERSION_LENGTH} characters."
@@ -209,13 +244,12 @@ def check_release(space: SpaceApi, request: ReleaseRequest) -> CheckedRelease:
     existing = space.find_release(project, version)
     if existing is not None:
         if request.ignore_existing:
-            return CheckedRelease(project, version, "it already exists", existing)
+            return CheckedRelease(project, version, "it already exists", existing, given)
         raise errors.OctopusRejected(
-            f"Release {version} of {project.name} already exists.",
+            f"Release {version} of {project.name} already exists" + ("." if given else f" ({reason})."),
             hint="Pass --ignore-existing to use it, or choose another --version.",
         ).about("version", [version], f"release {version} of {project.name} already exists.")
-    _check_packages(space, project, request)
-    return CheckedRelease(project, version, reason, None)
+    return CheckedRelease(project, version, reason, None, given)
 
 
 def create_release(space: SpaceApi, request: ReleaseRequest, *, dry_run: bool = False) -> CreatedRelease:
@@ -236,7 +270,7 @@ def make_release(
         return CreatedRelease(planned, project.name, True, checked.reason)
     body = {
         "ProjectName": project.name,
-        "ReleaseVersion": version,
+        "ReleaseVersion": version if checked.version_given else None,  # else Octopus picks it
         "ChannelName": request.channel,
         "PackageVersion": request.default_package_version,
         "Packages": [f"{step}:{ver}" for step, ver in request.packages.items()],

@@ -138,7 +138,7 @@ def deploy(
 @click.command(epilog=EXIT_CODES_HELP)
 @click.option("--project", required=True, metavar="NAME|ID", help="Project name, slug or id.")
 @click.option("--version", "version", default=None, metavar="VERSION",
-    help="Release version (default: the next after the highest).")
+    help="Release version (default: Octopus picks it with the project's versioning strategy).")
 @click.option("--channel", default=None, metavar="NAME", help="Channel name (default: the project's default channel).")
 @click.option(
     "--package",

@@ -159,6 +159,19 @@ class TemplatePackage:
 
 
 @dataclass(frozen=True)
+class ReleaseTemplate:
+    """How a new release of a channel would be made (``deploymentprocesses/{id}/template``): its
+    packages, and the version the project's versioning strategy gives it."""
+
+    packages: list[TemplatePackage]
+    #: ``NextVersionIncrement``: what the versioning template gives now; None with a donor package
+    next_version: str | None = None
+    #: the donor package (``VersioningPackageStepName``, ``...ReferenceName``) whose version it takes
+    versioning_step: str | None = None
+    versioning_reference: str | None = None
+
+
+@dataclass(frozen=True)
 class DashboardItem:
     """One dashboard cell: the latest (or previous successful) deployment of a project to an env."""
 
