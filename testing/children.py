@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 _started: list[subprocess.Popen[Any]] = []
@@ -28,9 +28,17 @@ def _default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def spawn(command: Sequence[str], **options: Any) -> subprocess.Popen[Any]:
-    """``subprocess.Popen(command, **options)`` with SIGINT at its default in the child."""
-    process: subprocess.Popen[Any] = subprocess.Popen(command, preexec_fn=_default_sigint, **options)
+def spawn(command: Sequence[str], *, before_exec: Callable[[], None] | None = None,
+          **options: Any) -> subprocess.Popen[Any]:
+    """``subprocess.Popen(command, **options)`` with SIGINT at its default in the child;
+    ``before_exec`` runs in the child too, after that (a resource limit, say)."""
+
+    def prepare() -> None:
+        _default_sigint()
+        if before_exec is not None:
+            before_exec()
+
+    process: subprocess.Popen[Any] = subprocess.Popen(command, preexec_fn=prepare, **options)
     _started[:] = [child for child in _started if child.poll() is None]
     _started.append(process)
     return process

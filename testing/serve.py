@@ -143,16 +143,29 @@ handlers:
 """
 
 
+def _limit(descriptors: int) -> Any:
+    def limit() -> None:  # in the child, before exec
+        import resource
+
+        _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (descriptors, hard))
+
+    return limit
+
+
 class ServeProcess:
     """``octorelease serve`` in a child process, as a user runs it; ``kill()`` is kill -9."""
 
-    def __init__(self, handler_file: Path, sandbox: Any, db_path: Path, *extra: str) -> None:
+    def __init__(self, handler_file: Path, sandbox: Any, db_path: Path, *extra: str,
+                 max_descriptors: int | None = None) -> None:
+        """``max_descriptors``: the child's RLIMIT_NOFILE (soft), as a small server or a busy host has."""
         env = {**os.environ, "OCTOPUS_URL": sandbox.url, "OCTOPUS_API_KEY": sandbox.api_key,
                "OCTORELEASE_WEBHOOK_SECRET": SECRET, "NO_COLOR": "1"}
         command = [sys.executable, "-m", "octorelease.cli", "serve", str(handler_file), "--port", "0",
                    "--db", str(db_path), *extra]
-        self.process: subprocess.Popen[str] = spawn(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                                    text=True, env=env)
+        self.process: subprocess.Popen[str] = spawn(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+            before_exec=None if max_descriptors is None else _limit(max_descriptors))
         line = self.process.stdout.readline() if self.process.stdout else ""
         if "listening on " not in line:
             self.process.kill()

@@ -134,7 +134,8 @@ class ServerUnreachable(OctoreleaseError):
 
 class BadResponse(OctoreleaseError):
     """The server answered, but not as Octopus does: a web page, invalid, non-UTF-8 or oversized
-    JSON, a list or null where an object belongs, a redirect loop or a redirect to another host.
+    JSON, a list or null where an object belongs, a redirect loop or a redirect to another origin,
+    pages that never end.
     Usually ``--server`` points at something that is not the Octopus API (a proxy, a login page)."""
 
 

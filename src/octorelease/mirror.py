@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from octorelease import errors
 from octorelease.octopus.api import OctopusApi, SpaceApi
 from octorelease.octopus.http import OctopusHttp
 from octorelease.sandbox.estate.file import (
@@ -156,6 +157,11 @@ class _Mirror:
         copied["package versions"] = sum(len(v) for v in space.packages.values())
         copied["releases"] = sum(len(p.releases) for p in space.projects)
         copied["deployments"] = sum(len(r.deployments) for p in space.projects for r in p.releases)
+        if not any(copied.values()):  # a copy of nothing is no mirror: a wrong space, or not Octopus
+            raise errors.NotFound(
+                f"{self.api.http.server}: space '{space.name}' has nothing to copy (no environment, machine, "
+                "lifecycle, project or tenant), so no estate was written.",
+                hint="Check --mirror-space, and that the API key's user can see the space.")
         return Estate(spaces=[space]), self.summary
 
     def _machine(self, m: Json) -> MachineSpec:

@@ -85,7 +85,7 @@ def test_a_redirect_to_another_host_is_not_followed_so_the_key_stays_home(capsys
     port = elsewhere.url.rsplit(":", 1)[1]
     server = fake_server(lambda path: Answer.redirect(f"http://localhost:{port}{path}"))
     run = run_cli(capsys, *PROMOTE, "--server", server.url, "--api-key", KEY)
-    assert_one_line_error(run, 6, "redirected to another host (localhost)")
+    assert_one_line_error(run, 6, f"redirected to http://localhost:{port} (another host)")
     assert elsewhere.requests == [] and elsewhere.connections == 0
 
 

@@ -104,3 +104,20 @@ def test_a_port_in_use_is_exit_2(capsys: pytest.CaptureFixture[str], tmp_path: P
         port = taken.getsockname()[1]
         run = run_cli(capsys, "serve", write(HANDLERS), "--port", str(port), "--db", str(tmp_path / "s.db"))
     assert_one_line_error(run, 2, f"Cannot listen on 127.0.0.1:{port}")
+
+
+@pytest.mark.parametrize("where", ["a directory", "a missing parent", "not a database", "a read-only place"])
+def test_a_db_that_cannot_be_used_is_exit_2_naming_it(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, where: str
+) -> None:
+    paths = {
+        "a directory": tmp_path,
+        "a missing parent": tmp_path / "no" / "such" / "serve.db",
+        "not a database": tmp_path / "notes.txt",
+        "a read-only place": Path("/sys/octorelease-serve.db"),  # sysfs takes no new file, even from root
+    }
+    if where == "a read-only place" and not Path("/sys").is_dir():
+        pytest.skip("no /sys here")
+    (tmp_path / "notes.txt").write_text("not a database, but notes " * 100, encoding="utf-8")
+    run = run_cli(capsys, "serve", write(HANDLERS), "--port", "0", "--db", str(paths[where]))
+    assert_one_line_error(run, 2, f"--db {paths[where]}: cannot be used as the history database")

@@ -82,6 +82,7 @@ def serve(ctx: click.Context, /, file: str, host: str, port: int, db_path: str |
 
     from octorelease.serve.resume import Connection
     from octorelease.serve.server import ServeServer, default_db_path, make_service, webhook_secrets
+    from octorelease.serve.store import StoreUnavailable
 
     options = ctx.find_object(GlobalOptions) or GlobalOptions()
     configure_logging(max(options.verbose, 1))  # a service says what it resumes and what fails
@@ -93,9 +94,13 @@ def serve(ctx: click.Context, /, file: str, host: str, port: int, db_path: str |
         secrets.remember(secret)
     connection = Connection(server_url, api_key, options.space, verify)
     db = db_path or default_db_path()
-    service = make_service(handler_file, connection, sources=sources, secrets=secrets_by_source, db_path=db,
-                           code_for=exit_code_for, internal_code=INTERNAL_ERROR, max_parallel=max_parallel,
-                           extra_routes=_page_routes())
+    try:
+        service = make_service(handler_file, connection, sources=sources, secrets=secrets_by_source, db_path=db,
+                               code_for=exit_code_for, internal_code=INTERNAL_ERROR, max_parallel=max_parallel,
+                               extra_routes=_page_routes())
+    except StoreUnavailable as exc:  # a directory, a missing parent, a read-only place, not a database
+        raise errors.InvalidInput(f"--db {db}: cannot be used as the history database ({exc.cause}).",
+                                  hint="Give --db a file you can write, in a directory that exists.") from None
     try:
         server = ServeServer(service, host, port)
     except OSError as exc:
@@ -108,6 +113,9 @@ def serve(ctx: click.Context, /, file: str, host: str, port: int, db_path: str |
                f"history in {db}", err=True)
     sys.stdout.flush()
     server.run()
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # stopped: one more Ctrl-C while the process ends changes nothing
     left = service.worker.running_ids()
     if left:
         click.echo(f"Stopped with {len(left)} run(s) under way ({', '.join(map(str, left))}): they resume at the next "

@@ -49,7 +49,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 
-from octorelease.ci_env import detect_ci
+from octorelease.ci_env import detect_ci, variable_text
 from octorelease.errors import InvalidInput
 from octorelease.suggest import closest
 
@@ -156,7 +156,7 @@ class _Env:
     def __call__(self, *names: str) -> str:
         """The first of ``names`` that is set and not empty, else ``""``."""
         for name in names:
-            value = self._environ.get(name, "")
+            value = variable_text(self._environ, name)
             if value:
                 return value
         return ""

@@ -49,6 +49,7 @@ from pydantic import (
 )
 
 from octorelease.actions.options import GuidedFailure
+from octorelease.ci_env import variable_text
 from octorelease.errors import InvalidInput
 from octorelease.handler.build_values import expand_build_values, placeholders, unknown_references
 from octorelease.handler.conditions import parse_condition
@@ -458,7 +459,10 @@ class _Reader(LineReader):
             raise self.error(self.lines[loc], loc, f"bad environment variable reference ${{{name}}}")
         if name not in self.environ:
             raise self.error(self.lines[loc], loc, f"environment variable {name} is not set")
-        return self.environ[name]
+        try:
+            return variable_text(self.environ, name)
+        except InvalidInput as exc:
+            raise self.error(self.lines[loc], loc, exc.message) from None
 
     def error(self, line: int, loc: Loc, message: str) -> HandlerFileError:
         return HandlerFileError(f"{self.name}:{line}: {render_loc(loc)}: {message}")

@@ -43,6 +43,8 @@ _ID_PATTERN = re.compile(r"^[A-Za-z]+-\d+$")
 
 #: Large enough that one page holds every environment, machine or tenant of a real space.
 BIG_PAGE = 1000
+#: The most pages of one collection read (``_items``): a hundred thousand items at ``BIG_PAGE``.
+MAX_PAGES = 100
 
 
 def looks_like_id(value: str, kind: str) -> bool:
@@ -187,17 +189,36 @@ class SpaceApi:
         return self._items(rest, params)
 
     def _items(self, rest: str, params: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
-        """Every item of a paged collection, following ``Page.Next`` (one page when small)."""
-        path = self.path(rest)
+        """Every item of a paged collection, following ``Page.Next`` (one page when small).
+
+        A server's pages are trusted to end no more than its other answers are: the reading stops
+        once ``TotalResults`` items are read, and a ``Page.Next`` that links back to a page already
+        read, or a collection longer than :data:`MAX_PAGES` pages, is a ``BadResponse`` (without
+        it, a server whose pages always link a next one is read until memory runs out)."""
+        first = path = self.path(rest)
         page = self.http.get_object(path, {"take": BIG_PAGE, **(params or {})})
+        read: set[str] = set()
+        count = 0
         while True:
+            read.add(path)
             items = _page_items(self.http, path, page)
             yield from (self.http.expect_object(item, "GET", path) for item in items)
+            count += len(items)
+            total = page.get("TotalResults")
+            if isinstance(total, int) and not isinstance(total, bool) and count >= total:
+                return
             links = page.get("Links")
             next_link = links.get("Page.Next") if isinstance(links, dict) else None
             if not next_link or not items:
                 return
             path = str(next_link)
+            if path in read or len(read) >= MAX_PAGES:
+                endless = ("links back to a page already read" if path in read
+                           else f"goes on past {MAX_PAGES} pages of {BIG_PAGE}")
+                raise errors.BadResponse(
+                    f"GET {self.http.server}{first}: its Page.Next {endless} ({path}), not as Octopus does.",
+                    hint=NOT_OCTOPUS_HINT,
+                )
             page = self.http.get_object(path)
 
     def _one(self, rest: str, make: Callable[[dict[str, Any]], R], params: dict[str, Any] | None = None) -> R:

@@ -15,7 +15,8 @@ a crash deeper down. TLS failures are not transient and are never retried.
 
 Nothing here ever stores or formats request headers, so the API key (sent only in the
 ``X-Octopus-ApiKey`` header) cannot reach a message, a log line or a traceback; a server URL
-that carries credentials is refused, and a redirect to another host is not followed.
+that carries credentials is refused, and a redirect is followed only within the server's origin
+(scheme, host and port: never to another host or port, never from https to http).
 """
 
 from __future__ import annotations
@@ -266,7 +267,7 @@ class OctopusHttp:
         self.max_body_bytes = max_body_bytes
         self._sleep = sleep
         self._rng = random.Random()
-        self._host = urlsplit(self.server).hostname
+        self._origin = _origin(httpx.URL(self.server))
         self._client = httpx.Client(
             base_url=self.server,
             headers={API_KEY_HEADER: api_key, "Accept": "application/json", "User-Agent": user_agent},
@@ -274,7 +275,7 @@ class OctopusHttp:
             verify=ssl_context_for(verify),
             transport=transport,
             follow_redirects=True,
-            event_hooks={"request": [self._refuse_other_hosts]},
+            event_hooks={"request": [self._refuse_other_origins]},
         )
 
     def __repr__(self) -> str:
@@ -468,15 +469,28 @@ class OctopusHttp:
         return httpx.Response(streamed.status_code, headers=headers, content=b"".join(chunks),
                               request=streamed.request, extensions=streamed.extensions)
 
-    def _refuse_other_hosts(self, request: httpx.Request) -> None:
+    def _refuse_other_origins(self, request: httpx.Request) -> None:
         """An event hook on every request, redirects included: the API key travels in a header
-        that httpx keeps across redirects, so a redirect to another host is not followed."""
-        if request.url.host != self._host:
-            raise errors.BadResponse(
-                f"{self.server} redirected to another host ({request.url.host}); octorelease does not send "
-                "the API key there.",
-                hint=f"If the server has moved, use --server {request.url.scheme}://{request.url.netloc.decode()}",
-            )
+        that httpx keeps across redirects, so a redirect is followed only within the server's
+        origin (scheme, host and port): never to another host, nor to another port of the same
+        host (another service), nor from https to http (the key in clear)."""
+        origin = _origin(request.url)
+        if origin == self._origin:
+            return
+        scheme, host, _ = self._origin
+        what = ("another host" if origin[1] != host
+                else "from https to http" if scheme == "https" and origin[0] == "http"
+                else "another scheme" if origin[0] != scheme else "another port")
+        target = f"{request.url.scheme}://{request.url.netloc.decode()}"
+        raise errors.BadResponse(
+            f"{self.server} redirected to {target} ({what}); octorelease does not send the API key there.",
+            hint=f"If the server has moved, use --server {target}",
+        )
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    """A URL's origin: scheme, host and port, the scheme's default port written out."""
+    return url.scheme, url.host, url.port or {"http": 80, "https": 443}.get(url.scheme)
 
 
 def _cut(seconds: float | None, limit: float) -> float:

@@ -30,7 +30,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
@@ -74,7 +74,7 @@ async def _read_body(request: Request, limit: int) -> bytes | None:
         return None
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    async for chunk in request.stream():  # ClientDisconnect when the body is too slow (uvicorn_thread.py)
         size += len(chunk)
         if size > limit:
             return None
@@ -95,7 +95,11 @@ async def receive_hook(request: Request) -> Response:
         service.metrics.event(name if source is not None else "(unknown)", "not_served")
         return _error(404, f"no source {name!r} is served here "
                            "(a source needs a secret in the handler file's serve: section)")
-    body = await _read_body(request, service.max_body_bytes)
+    try:
+        body = await _read_body(request, service.max_body_bytes)
+    except ClientDisconnect:  # gone, or cut for sending too slowly: nobody to answer
+        service.metrics.event(name, "bad_payload")
+        return Response(status_code=400)
     if body is None:
         service.metrics.event(name, "too_large")
         return _error(413, f"the body is larger than {service.max_body_bytes} bytes")

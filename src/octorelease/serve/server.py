@@ -67,7 +67,8 @@ class ServeServer:
 
     def __init__(self, service: Service, host: str = "127.0.0.1", port: int = DEFAULT_PORT) -> None:
         self.service = service
-        self._http = UvicornThread(build_app(service), host, port, name="octorelease-serve", lifespan="on")
+        self._http = UvicornThread(build_app(service), host, port, name="octorelease-serve", lifespan="on",
+                                   on_force_exit=service.worker.hurry)
         self.port: int = self._http.port
 
     @property
@@ -75,8 +76,9 @@ class ServeServer:
         return self._http.url
 
     def run(self) -> None:
-        """Serve until SIGINT or SIGTERM (a second one: at once), then stop the worker; runs it
-        could not finish within a few seconds resume at the next start. A stop asked for is not a
+        """Serve until SIGINT or SIGTERM (a second SIGINT: at once, the runs under way left to
+        resume), then stop the worker; runs it could not finish within a few seconds resume at the
+        next start. A stop asked for is not a
         failure: exit 0, not uvicorn's SIGTERM raised again."""
         import signal
 

@@ -50,7 +50,12 @@ MAX_ID = 2**63 - 1
 class StoreUnavailable(Exception):
     """The store cannot write now (a full disk, a read-only file, an I/O error): nothing was
     written. The service says so (webhooks 503 with ``Retry-After``, ``/healthz`` 503), the worker
-    waits, and both go on by themselves once a write succeeds again. ``str()`` is one line."""
+    waits, and both go on by themselves once a write succeeds again. ``str()`` is one line;
+    ``cause`` is SQLite's own words."""
+
+    def __init__(self, message: str, cause: str = "") -> None:
+        super().__init__(message)
+        self.cause = cause or message
 
 
 RunState = Literal["queued", "running", "succeeded", "failed", "ignored"]
@@ -198,13 +203,13 @@ class SqliteStore:
         try:
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
         except sqlite3.Error as error:  # a directory, a missing parent, no permission
-            raise StoreUnavailable(f"the history database {path} cannot be opened: {error}") from error
+            raise StoreUnavailable(f"the history database {path} cannot be opened: {error}", str(error)) from error
         try:
             self._open()
         except (sqlite3.Error, StoreUnavailable) as error:  # read-only, not a database
             self._db.close()
-            raise StoreUnavailable(f"the history database {path} cannot be opened: "
-                                   f"{error.__cause__ or error}") from error
+            cause = str(error.__cause__ or error)
+            raise StoreUnavailable(f"the history database {path} cannot be opened: {cause}", cause) from error
 
     def _open(self) -> None:
         self._db.row_factory = sqlite3.Row
@@ -238,7 +243,7 @@ class SqliteStore:
                     raise
             except sqlite3.OperationalError as error:
                 self._unavailable = f"the history database {self.path} cannot be written: {error}"
-                raise StoreUnavailable(self._unavailable) from error
+                raise StoreUnavailable(self._unavailable, str(error)) from error
             self._unavailable = None
 
     def _insert(self, fields: Mapping[str, Any]) -> tuple[Run, bool]:

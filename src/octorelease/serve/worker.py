@@ -140,8 +140,9 @@ class Worker:
         self._running: dict[int, threading.Thread] = {}
         self._busy: set[str] = set()
         self._thread: threading.Thread | None = None
-        #: Set by ``stop``: a wait for the store ends at once.
+        #: Set by ``stop``: a wait for the store ends at once; ``_hurry``: ``stop`` waits no more.
         self._stop_event = threading.Event()
+        self._hurry = threading.Event()
         #: While the store cannot write: no dispatch before this (monotonic), and the next wait.
         self._paused_until = 0.0
         self._backoff = FIRST_BACKOFF_SECONDS
@@ -165,17 +166,26 @@ class Worker:
             self._wake.notify()
 
     def stop(self, timeout: float = 5.0) -> bool:
-        """Start nothing more; wait up to ``timeout`` for the runs under way. True when none is
-        left: the others stay ``running`` in the store and are run again at the next start."""
+        """Start nothing more; wait up to ``timeout`` for the runs under way (``hurry``: no longer).
+        True when none is left: the others stay ``running`` in the store and are run again at the
+        next start."""
         self._stopping = True
         self._stop_event.set()
         self.notify()
-        if self._thread is not None:
-            self._thread.join(timeout)
         deadline = time.monotonic() + timeout
-        for thread in list(self._running.values()):
-            thread.join(max(0.0, deadline - time.monotonic()))
+        for thread in [self._thread, *list(self._running.values())]:
+            while thread is not None and thread.is_alive() and not self._hurry.is_set():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                thread.join(min(0.1, left))
         return not self.busy
+
+    def hurry(self) -> None:
+        """Stop now (a second Ctrl-C): ``stop`` waits no longer for the runs under way; they
+        resume at the next start, as after any stop that outlasts its wait."""
+        self._hurry.set()
+        self._stop_event.set()
 
     @property
     def busy(self) -> bool:
