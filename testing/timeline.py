@@ -3,6 +3,7 @@ wait: when the last deployment was queued, when each verdict was told, which log
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,4 +40,4 @@ class Timeline(SilentObserver):
 
 def wait_requests(requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The requests of a wait, out of a sandbox's request log: task polls and log reads."""
-    return [r for r in requests if r["path"].startswith("/api/tasks")]
+    return [r for r in requests if re.match(r"/api/(Spaces-\d+/)?tasks", r["path"])]

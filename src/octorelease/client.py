@@ -45,7 +45,11 @@ class Octopus:
         verify: bool | str = True,
         retry: RetryPolicy | None = None,
         observer: Observer | None = None,
+        report_server: bool = False,
     ) -> None:
+        """``report_server``: read the server's version for every result (``server_version``),
+        as ``--json`` and ``-v`` show it; without it, only an action that needs a minimum
+        version (``create``) reads it."""
         import os
 
         from octorelease.octopus.http import OctopusHttp
@@ -65,6 +69,9 @@ class Octopus:
         #: Who knows of deployments a target joins instead of getting again (``actions.targets.Adopter``):
         #: none here; a run started again after a crash knows its first attempt's (``serve/resume.py``).
         self._adopt: Adopter | None = None
+        self.report_server = report_server
+        #: The server's version, once read (``GET /api``, once per connection).
+        self._server_version: str | None = None
 
     def __repr__(self) -> str:
         return f"Octopus({self.http.server!r}, space={self.space_identifier!r})"
@@ -86,6 +93,46 @@ class Octopus:
 
             self._space = OctopusApi(self.http).space(self.space_identifier)
         return self._space
+
+    def server_version(self) -> str:
+        """The Octopus Server's version (``Version`` of ``GET /api``), read once per connection;
+        "" when the server does not say. Logged once, for ``-v``."""
+        if self._server_version is None:
+            import logging
+
+            from octorelease.octopus.api import OctopusApi
+
+            self._server_version = OctopusApi(self.http).server_version()
+            logging.getLogger("octorelease").info(
+                "Octopus Server %s at %s", self._server_version or "(version not given)", self.http.server
+            )
+        return self._server_version
+
+    def _note_server(self, result: ActionResult, minimum: str | None = None) -> bool:
+        """Put the server's version in ``result`` when it is to be reported (or is known), and
+        check it against ``minimum`` when an action needs one; False (``result.error`` set)
+        when the server cannot be read or is too old, before anything is asked of it."""
+        if minimum is None and not self.report_server and self._server_version is None:
+            return True
+        from octorelease.octopus.api import version_at_least
+
+        try:
+            version = self.server_version()
+        except OctoreleaseError as exc:
+            result.error = exc
+            return False
+        result.server_version = version or None
+        if minimum is not None and not version_at_least(version, minimum):
+            from octorelease import errors
+
+            result.error = errors.OctopusRejected(
+                f"Octopus Server {version} at {self.http.server} is older than {minimum}, the first with the "
+                "executions API that create uses (releases/create/v1).",
+                hint="Upgrade Octopus to 2022.3 or later, or create the release in the Octopus portal; "
+                "deploy and promote work with older servers.",
+            )
+            return False
+        return True
 
     # -- verbs -----------------------------------------------------------------------------------
 
@@ -178,6 +225,7 @@ class Octopus:
         from octorelease.actions.create import ReleaseRequest, check_release, make_release
         from octorelease.actions.deploy import plan_deploy
         from octorelease.actions.prospect import plan_new_release
+        from octorelease.octopus.api import EXECUTIONS_API_VERSION
 
         deployment_options = DeploymentOptions.of({**options, "notes": notes_for_deployments})
         result = ActionResult("create")
@@ -190,6 +238,8 @@ class Octopus:
             notes=notes,
             ignore_existing=ignore_existing,
         )
+        if not self._note_server(result, EXECUTIONS_API_VERSION):
+            return result
         try:
             checked = check_release(self.space, request)
         except OctoreleaseError as exc:
@@ -329,6 +379,9 @@ class Octopus:
         from dataclasses import replace
 
         from octorelease.actions.execute import run_plan
+
+        if not self._note_server(result):
+            return result
 
         def on_release(project: Project, chosen: ChosenRelease) -> None:
             result.project = Ref(project.id, project.name)

@@ -45,7 +45,7 @@ def test_without_logs_a_wait_costs_at_most_one_poll_a_second_for_all_tasks(sandb
     result = _deploy_worker(sandbox, timeline, log=False)
     assert result.ok, result.error
     requests = _wait_requests(sandbox)
-    assert all(r["path"] == "/api/tasks" for r in requests), requests
+    assert all(r["path"] == "/api/Spaces-1/tasks" for r in requests), requests
     assert 2 <= len(requests) <= 2 + timeline.waited, (len(requests), timeline.waited)
     assert all(len(r["query"].split("%2C")) == len(WORKER_TARGETS) for r in requests[:1]), requests
 
@@ -59,7 +59,7 @@ def test_a_log_is_read_only_when_the_task_says_it_changed(sandbox):
         result = octopus.deploy("Worker", release="2.0.0", to=["Test"], wait=WaitOptions(log=True))
     assert result.ok, result.error
     requests = _wait_requests(sandbox)
-    polls = [r for r in requests if r["path"] == "/api/tasks"]
+    polls = [r for r in requests if r["path"] == "/api/Spaces-1/tasks"]
     reads = [r for r in requests if r["path"].endswith("/details")]
     assert len(polls) >= 4, polls  # the wait did look often enough to read more, had it wanted
     assert 1 <= len(reads) <= 3, [r["path"] for r in requests]
@@ -82,5 +82,5 @@ def test_deploy_and_wait_polls_once_for_a_task_done_by_the_first_look(sandbox):
         result = octopus.deploy("Worker", release="2.0.0", to=["Test"], wait=WaitOptions(log=False))
     assert result.ok, result.error
     requests = sandbox.requests()
-    assert [r["path"] for r in requests if r["path"].startswith("/api/tasks")] == ["/api/tasks"]
+    assert [r["path"] for r in requests if r["path"].endswith("/tasks")] == ["/api/Spaces-1/tasks"]
     assert len(requests) <= 10, [(r["method"], r["path"]) for r in requests]

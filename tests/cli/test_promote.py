@@ -417,8 +417,8 @@ def test_promote_uses_few_requests_and_one_poll_per_cycle(sandbox, octorelease, 
     run = octorelease("promote", "--project", "Worker", "--from", "Development", *args, "--no-log")
     assert run.code == 0, run.err
     requests = sandbox.requests()
-    polls = [r for r in requests if r["path"] == "/api/tasks"]
-    others = [r for r in requests if r["path"] != "/api/tasks" and "/details" not in r["path"]]
+    polls = [r for r in requests if r["path"] == "/api/Spaces-1/tasks"]
+    others = [r for r in requests if r["path"] != "/api/Spaces-1/tasks" and "/details" not in r["path"]]
     # project, each environment named, dashboard, (the template for more than one target), POSTs,
     # one look for twins: 5 + K for one target (tests/cli/test_request_budget.py says why 5 + 2K for more)
     assert len(others) == (5 + targets if targets == 1 else 5 + 2 * targets), others

@@ -139,6 +139,9 @@ class ActionResult:
     #: a dry run: would); false when none needed it (a release this run created or refreshed
     #: already, or no deployment to make). None when it was not asked for.
     variables_updated: bool | None = None
+    #: The Octopus Server's version (``GET /api``), when it was read: for ``create``, and for
+    #: every action when asked (``--json``, ``-v``).
+    server_version: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -170,6 +173,8 @@ class ActionResult:
             doc["dry_run"] = True
         if self.messages:
             doc["messages"] = list(self.messages)
+        if self.server_version:
+            doc["server_version"] = self.server_version
         doc["error"] = None if self.error is None else {"code": code_for(self.error), "message": self.error.message}
         if self.error is not None and self.error.hint:
             doc["error"]["hint"] = self.error.hint

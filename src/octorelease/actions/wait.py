@@ -201,6 +201,7 @@ class TaskWaiter:
 
     def _poll(self, pending: dict[str, DeploymentResult], log: bool) -> None:
         tasks = [t for t in self.space.tasks(list(pending)) if t.id in pending]
+        _check_all_returned(pending, tasks)
         if self.ends is not None:
             self.ends.observe(tasks, self.clock())
         # A deployment that was already done before we came adds nothing to this build's log.
@@ -319,6 +320,20 @@ class TaskWaiter:
             self._poll(pending, log=False)
             if pending:
                 self.sleep(min(next(intervals), 2.0))
+
+
+def _check_all_returned(pending: dict[str, DeploymentResult], tasks: Sequence[Task]) -> None:
+    """A task the poll did not return will never be seen to end: waiting on would end only at
+    the timeout, saying nothing true. Name it now (deleted, or not visible to this key)."""
+    missing = [task_id for task_id in pending if task_id not in {t.id for t in tasks}]
+    if missing:
+        named = ", ".join(f"{task_id} ({pending[task_id].label})" for task_id in missing)
+        which = f"task {named} when asked for it, so its end" if len(missing) == 1 else \
+            f"tasks {named} when asked for them, so their end"
+        raise errors.NotFound(
+            f"Octopus did not return {which} cannot be followed.",
+            hint="It may have been deleted, or the API key may not see its space; look for it in the Octopus portal.",
+        )
 
 
 def _log_mark(task: Task) -> tuple[Any, ...]:

@@ -31,7 +31,8 @@ def _connect(options: GlobalOptions, observer: Any) -> Any:
     from octorelease.client import Octopus
 
     server, api_key, verify = server_connection(options)
-    return Octopus(server, api_key, space=options.space, verify=verify, observer=observer)
+    return Octopus(server, api_key, space=options.space, verify=verify, observer=observer,
+                   report_server=options.json or options.verbose > 0)
 
 
 def _report_and_exit(ctx: click.Context, run: Callable[[Any], Any], *, log: bool) -> None:

@@ -46,6 +46,23 @@ BIG_PAGE = 1000
 #: The most pages of one collection read (``_items``): a hundred thousand items at ``BIG_PAGE``.
 MAX_PAGES = 100
 
+#: The first Octopus Server with the executions API (``releases/create/v1``), as the official
+#: npm client checks it before using that API.
+EXECUTIONS_API_VERSION = "2022.3.5512"
+
+
+def version_at_least(version: str, minimum: str) -> bool:
+    """True when an Octopus Server ``version`` (``2024.3.10989``) is ``minimum`` or later. A
+    local build of the server says ``0.0.0`` (with a suffix) and counts as the newest; a version
+    that cannot be read counts as new enough, so that an odd answer never stops a release."""
+    if re.fullmatch(r"0\.0\.0(?:[-+].*)?", version.strip()):
+        return True
+    wanted = [int(part) for part in minimum.split(".")]
+    found = re.match(r"^\s*(\d+)\.(\d+)\.(\d+)", version)
+    if found is None:
+        return True
+    return [int(part) for part in found.groups()] >= wanted
+
 
 def looks_like_id(value: str, kind: str) -> bool:
     """True when ``value`` is an Octopus id of ``kind`` (e.g. ``Projects-1`` for ``Projects``)."""
@@ -108,6 +125,13 @@ class OctopusApi:
 
     def __init__(self, http: OctopusHttp) -> None:
         self.http = http
+
+    def server_version(self) -> str:
+        """The server's ``Version`` from ``GET /api`` (one request, no key needed); "" when the
+        answer has none."""
+        root = self.http.get_object("/api")
+        version = root.get("Version")
+        return version if isinstance(version, str) else ""
 
     def space(self, identifier: str | None) -> SpaceApi:
         """The space named or numbered ``identifier``, or the server's default space."""
@@ -181,7 +205,7 @@ class SpaceApi:
 
     def web_url(self, deployment_id: str, link: str | None = None) -> str:
         """The portal page of a deployment: its ``Web`` link, or where Octopus puts it."""
-        space_id = self.space_id or self.space.id
+        space_id = self._space_id()
         return self.http.server + (link or f"/app#/{space_id}/deployments/{deployment_id}")
 
     def items(self, rest: str, params: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
@@ -400,11 +424,15 @@ class SpaceApi:
         return _build(self.http, path, Release.from_json, items[0]) if items else None
 
     def create_release(self, project: Project, body: dict[str, Any]) -> Release:
-        """``POST releases/create/v1`` (the executions API: names, not ids). Its answer names the
-        release made (``ReleaseId``, ``ReleaseVersion``): all a deployment of it needs, so the
-        release is not read again."""
+        """``POST releases/create/v1`` (the executions API: names, not ids). The body carries the
+        space twice, as ``SpaceId`` and ``SpaceIdOrName``: the server requires both (its reference
+        marks them required; both official clients send them). Its answer names the release made
+        (``ReleaseId``, ``ReleaseVersion``): all a deployment of it needs, so the release is not
+        read again."""
         path = self.path("releases/create/v1")
-        answer = self.http.expect_object(self.http.post(path, body), "POST", path)
+        space_id = self._space_id()
+        sent = {"SpaceId": space_id, "SpaceIdOrName": space_id, **body}
+        answer = self.http.expect_object(self.http.post(path, sent), "POST", path)
         return _build(
             self.http, path, lambda d: Release(d["ReleaseId"], d["ReleaseVersion"], project.id, None, d), answer, "POST"
         )
@@ -428,10 +456,12 @@ class SpaceApi:
         return self._one(rest, DeploymentPreview.from_json)
 
     def snapshot_variables(self, release_id: str) -> None:
-        """``POST releases/{id}/snapshot-variables`` (no body): the release takes the project's
-        variables as they are now, as octo's ``--updateVariables`` does. Repeating it changes
-        nothing more, so it is retried like a GET."""
-        self.http.post(self.path(f"releases/{segment(release_id)}/snapshot-variables"), idempotent=True)
+        """``POST releases/{id}/snapshot-variables``: the release takes the project's variables as
+        they are now, as octo's ``--updateVariables`` does. The body names the release and its
+        space (``ReleaseId``, ``SpaceId``: the reference marks both required). Repeating it
+        changes nothing more, so it is retried like a GET."""
+        body = {"ReleaseId": release_id, "SpaceId": self._space_id()}
+        self.http.post(self.path(f"releases/{segment(release_id)}/snapshot-variables"), body, idempotent=True)
 
     def progression(self, release_id: str) -> dict[str, Any]:
         return self.http.get_object(self.path(f"releases/{release_id}/progression"))
@@ -452,22 +482,28 @@ class SpaceApi:
         return [_build(self.http, path, Deployment.from_json, d) for d in items]
 
     def tasks(self, task_ids: Sequence[str]) -> list[Task]:
-        """Many tasks in one request (``/api/tasks?ids=A,B``)."""
+        """Many tasks in one request, at the space's route (``/api/{spaceId}/tasks?ids=A,B``, as the
+        official npm client asks); those Octopus does not return are absent."""
         if not task_ids:
             return []
-        items = _collection(self.http, "/api/tasks", {"ids": list(task_ids), "take": len(task_ids)})
-        return [_build(self.http, "/api/tasks", Task.from_json, d) for d in items]
+        path = self.path("tasks")
+        items = _collection(self.http, path, {"ids": list(task_ids), "take": len(task_ids)})
+        return [_build(self.http, path, Task.from_json, d) for d in items]
 
     def task_details(self, task_id: str, tail: int | None = None) -> dict[str, Any]:
         """A task's activity log; ``tail``: only the last so many lines of each element."""
         params: dict[str, Any] = {"verbose": False}
         if tail:
             params["tail"] = tail
-        return self.http.get_object(f"/api/tasks/{task_id}/details", params)
+        return self.http.get_object(self.path(f"tasks/{segment(task_id)}/details"), params)
 
     def cancel_task(self, task_id: str) -> Task:
-        path = f"/api/tasks/{task_id}/cancel"
+        path = self.path(f"tasks/{segment(task_id)}/cancel")
         return _build(self.http, path, Task.from_json, self.http.post(path, idempotent=True), "POST")
+
+    def _space_id(self) -> str:
+        """The space's id: known once a lookup has scoped the paths; else read (one request)."""
+        return self.space_id or self.space.id
 
     # -- project variables ----------------------------------------------------------------------------
 
