@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 COMPAT := tests/compat
 
-.PHONY: install demo test test-fast lint typecheck pytest docs bench clean
+.PHONY: install demo test test-fast lint typecheck pytest docs test-real bench clean
 
 install: $(VENV)/.installed
 
@@ -42,6 +42,12 @@ test: lint typecheck pytest docs
 # tests/conftest.py); `make test` before landing still runs everything.
 test-fast: install
 	$(BIN)/pytest -m "not slow and not browser and not node"
+
+# The smoke test against a real Octopus Server: create, deploy and wait, a dry run, promote, in the
+# throwaway space OCTORELEASE_TEST_SPACE of OCTORELEASE_TEST_SERVER (key: OCTORELEASE_TEST_API_KEY).
+# Unset, it is skipped with one line saying why. See docs/real-server.md.
+test-real: install
+	$(BIN)/pytest tests/real/test_real_server.py -p no:randomly -rs -o addopts="-q"
 
 # One table: octorelease against the official npm client on the same jobs (a few minutes;
 # BENCH_ARGS=--smoke checks the harness in about two, --only SECTION runs one part).

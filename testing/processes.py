@@ -4,6 +4,7 @@ the moment its deployment is under way, to signal it then (tests and ``bench/int
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -46,7 +47,8 @@ def executing_task(sandbox: Any, process: subprocess.Popen[str], timeout: float 
         if tasks:
             task_id = str(tasks[0]["Id"])
             polled = any(
-                r["path"] == "/api/tasks" and task_id in r.get("query", "") and "ids" in r.get("query", "")
+                re.fullmatch(r"/api/(Spaces-\d+/)?tasks", r["path"])
+                and task_id in r.get("query", "") and "ids" in r.get("query", "")
                 for r in sandbox.requests()
             )
             if polled:

@@ -111,20 +111,32 @@ class Octopus:
     def _note_server(self, result: ActionResult, minimum: str | None = None) -> bool:
         """Put the server's version in ``result`` when it is to be reported (or is known), and
         check it against ``minimum`` when an action needs one; False (``result.error`` set)
-        when the server cannot be read or is too old, before anything is asked of it."""
+        when the server cannot be read or is too old, before anything is asked of it.
+
+        Read only to be reported, an answer that is not Octopus's root is passed over (the
+        action's own requests say what is wrong); needed, it is an error of its own."""
         if minimum is None and not self.report_server and self._server_version is None:
             return True
+        from octorelease import errors
         from octorelease.octopus.api import version_at_least
+        from octorelease.octopus.http import NOT_OCTOPUS_HINT
 
         try:
             version = self.server_version()
+        except (errors.OctopusRejected, errors.BadResponse, errors.AuthenticationFailed,
+                errors.PermissionDenied) as exc:
+            if minimum is None:
+                self._server_version = ""
+                return True
+            result.error = exc if not isinstance(exc, errors.NotFound) else errors.BadResponse(
+                f"GET {self.http.server}/api answered 404: that is not an Octopus Server's root.",
+                hint=NOT_OCTOPUS_HINT)
+            return False
         except OctoreleaseError as exc:
             result.error = exc
             return False
         result.server_version = version or None
         if minimum is not None and not version_at_least(version, minimum):
-            from octorelease import errors
-
             result.error = errors.OctopusRejected(
                 f"Octopus Server {version} at {self.http.server} is older than {minimum}, the first with the "
                 "executions API that create uses (releases/create/v1).",

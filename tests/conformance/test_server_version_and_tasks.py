@@ -74,3 +74,12 @@ def test_a_task_the_poll_does_not_return_is_an_error_naming_it(sandbox: SandboxC
     assert "ServerTasks-999 (Production)" in raised.value.message
     polls = [r for r in sandbox.requests() if r["path"].endswith("/tasks")]
     assert [(r["path"], "ids=ServerTasks-999" in r["query"]) for r in polls] == [("/api/Spaces-1/tasks", True)]
+
+
+def test_create_on_a_server_without_an_octopus_root_says_it_is_not_octopus(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    with FakeServer({}) as server:  # 404 for everything
+        run = run_cli(capsys, "create", "--project", "Web", "--version", "1.0.0", "--server", server.url,
+                      "--api-key", KEY)
+        assert_one_line_error(run, 6, "/api", "not an Octopus Server")
+        assert server.requests == [("GET", "/api")], server.requests
