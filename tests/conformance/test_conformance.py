@@ -54,11 +54,14 @@ def _concrete(path: str) -> str:
     return re.sub(r"\{[^}]+\}", lambda m: SAMPLES.get(m.group(0), "1"), path)
 
 
-@pytest.mark.parametrize("row", NOT_EMULATED, ids=lambda row: row.name)
-def test_a_row_marked_not_emulated_is_not_served(sandbox: SandboxControl, row: Row) -> None:
+def test_a_row_marked_not_emulated_is_not_served(sandbox: SandboxControl) -> None:
     """Once the sandbox serves it, the table must say so (and list what it answers)."""
-    response = sandbox.call(row.method, _concrete(row.path), json={} if row.method == "POST" else None)
-    assert response.status_code in (404, 405), f"{row.name} answers {response.status_code}: mark it emulated"
+    served = []
+    for row in NOT_EMULATED:
+        response = sandbox.call(row.method, _concrete(row.path), json={} if row.method == "POST" else None)
+        if response.status_code not in (404, 405):
+            served.append(f"{row.name} answers {response.status_code}: mark it emulated")
+    assert served == []
 
 
 def test_a_request_is_matched_only_at_a_documented_path() -> None:
