@@ -56,7 +56,7 @@ CLEARED_PREFIXES = ("OCTOPUS_", "OCTORELEASE_", "GITHUB_", "GITLAB_", "CI_", "BU
                     "JENKINS_", "BITBUCKET_")
 CLEARED_NAMES = ("TF_BUILD", "TRAVIS", "CIRCLECI", "BUILDKITE", "APPVEYOR", "FORCE_COLOR", "COLUMNS")
 #: The developer's choices about the test run itself, which octorelease never reads.
-KEPT = ("OCTORELEASE_CHROMIUM",)
+KEPT = ("OCTORELEASE_CHROMIUM", "OCTORELEASE_TEST_SERVER", "OCTORELEASE_TEST_API_KEY", "OCTORELEASE_TEST_SPACE")
 
 
 @pytest.fixture(autouse=True)
