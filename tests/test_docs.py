@@ -1,11 +1,13 @@
 """The documentation keeps up with the command line: every flag a command takes is written down
 in the README or on a page of the site, and every exit code has its row on the exit codes page, so
 neither can ship undocumented (the site itself is checked by ``make docs``: links, anchors, the
-navigation)."""
+navigation). The documents are for users, who cannot read the project's internal issues, so none
+names one."""
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import click
 
@@ -14,9 +16,12 @@ from octorelease.cli.exit_codes import EXIT_CODES, INTERNAL_ERROR
 from testing.docs import ROOT, page
 
 
+def _pages() -> list[Path]:
+    return [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+
+
 def _documentation() -> str:
-    pages = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
-    return "\n".join(page.read_text(encoding="utf-8") for page in pages)
+    return "\n".join(path.read_text(encoding="utf-8") for path in _pages())
 
 
 def _long_options(command: click.Command, path: str) -> list[tuple[str, str]]:
@@ -41,3 +46,9 @@ def test_every_exit_code_has_its_row_on_the_exit_codes_page() -> None:
     rows = set(re.findall(r"^\| (\d+) \|", page("docs/reference/exit-codes.md"), re.M))
     codes = {0, 2, INTERNAL_ERROR, *EXIT_CODES.values()}
     assert {str(code) for code in codes} <= rows, sorted(str(code) for code in codes if str(code) not in rows)
+
+
+def test_no_document_names_an_internal_issue() -> None:
+    named = [f"{path.relative_to(ROOT)}: {match[0]}" for path in _pages()
+             for match in re.finditer(r"\bissues? ?#?\d+|(?<![&\w])#\d+\b", path.read_text(encoding="utf-8"), re.I)]
+    assert named == []
