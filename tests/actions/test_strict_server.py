@@ -1,5 +1,5 @@
 """octorelease passes each strictness the sandbox shares with the real server
-(tests/sandbox/test_strictness.py shows the sandbox refusing; these show octorelease is not refused,
+(tests/sandbox/http/test_strictness.py shows the sandbox refusing; these show octorelease is not refused,
 or explains the refusal as the server words it)."""
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ import re
 from typing import Any
 
 import pytest
-from tests.sandbox.test_contract import sandbox_routes
+from tests.sandbox.http.test_contract import sandbox_routes
 
 from testing import conformance
 from testing.conformance import Row

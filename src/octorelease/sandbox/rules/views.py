@@ -2,7 +2,7 @@
 tasks of a machine or ahead of a task, package search, tenant variables.
 
 Octopus advertises each of these in a resource's ``Links``; clients and scripts follow them, so
-every link the sandbox gives must answer (the crawl test in ``tests/sandbox/test_links.py``).
+every link the sandbox gives must answer (the crawl test in ``tests/sandbox/http/test_links.py``).
 They compute from the same state and rules as everything else and change nothing.
 """
 
