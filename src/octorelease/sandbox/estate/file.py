@@ -22,6 +22,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, ValidationError
 
+from octorelease.sandbox.rules.editing import MAX_ENVIRONMENT_NAME, MAX_NAME, name_too_long
 from octorelease.suggest import closest
 from octorelease.yaml_lines import (
     Fault,
@@ -36,7 +37,9 @@ from octorelease.yaml_lines import (
 )
 
 #: an estate file is untrusted input like a handler file (yaml_lines.py), with more room: a
-#: mirror of a space with 2,000 machines is about 200 KiB and 10,000 values
+#: mirror of a space with 2,000 machines is about 200 KiB and 10,000 values, the large seed's export
+#: a few hundred thousand; a file past the bound is refused by libyaml's count before any tree is
+#: built (``yaml_lines.compose``: 1,000,001 values in seconds, not 39 s and 721 MiB)
 LIMITS = Limits(max_bytes=16 * 1024 * 1024, max_values=1_000_000, what="an estate file")
 TENANTED_MODES = ("Untenanted", "Tenanted", "TenantedOrUntenanted")
 SCRIPT_STEP = "Octopus.Script"
@@ -347,6 +350,7 @@ def _space_faults(space: SpaceSpec, loc: Loc) -> Iterator[Fault]:
                              ("library_variable_sets", space.library_variable_sets, "library variable set"),
                              ("tag_sets", space.tag_sets, "tag set")):
         yield from _unique(items, (*loc, key), kind)
+    yield from _name_lengths(space, loc)
     for i, group in enumerate(space.project_groups):
         if group.name.strip().lower() == DEFAULT_GROUP.lower():
             yield (*loc, "project_groups", i, "name"), f"every space has '{DEFAULT_GROUP}': leave it out"
@@ -377,6 +381,23 @@ def _space_faults(space: SpaceSpec, loc: Loc) -> Iterator[Fault]:
         tags = [f"{s.name}/{tag}" for s in space.tag_sets for tag in s.tags]
         for j, tag in enumerate(tenant.tags):
             yield from _refers(tag, tags, (*loc, "tenants", i, "tags", j), "tag", space.name)
+
+
+def _name_lengths(space: SpaceSpec, loc: Loc) -> Iterator[Fault]:
+    """Names no longer than the API takes them (an estate is seeded without the API's checks)."""
+    named: list[tuple[Loc, Sequence[Any], str, int]] = [
+        ((*loc, "environments"), space.environments, "environment", MAX_ENVIRONMENT_NAME),
+        ((*loc, "machines"), space.machines, "machine", MAX_NAME),
+        ((*loc, "project_groups"), space.project_groups, "project group", MAX_NAME),
+        ((*loc, "projects"), space.projects, "project", MAX_NAME),
+        ((*loc, "tenants"), space.tenants, "tenant", MAX_NAME),
+    ]
+    named += [((*loc, "projects", i, "channels"), project.channels, "channel", MAX_NAME)
+              for i, project in enumerate(space.projects)]
+    for at, items, kind, limit in named:
+        for i, item in enumerate(items):
+            if len(item.name.strip()) > limit:
+                yield (*at, i, "name"), name_too_long(kind, limit)
 
 
 def _project_faults(project: ProjectSpec, loc: Loc, space: SpaceSpec, lifecycles: list[str], sets: list[str],

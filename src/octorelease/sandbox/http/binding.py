@@ -11,6 +11,7 @@ of the wrong type are a 400 naming the field, never a 500.
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timezone
 from typing import Any
 
@@ -145,7 +146,33 @@ def read_body(raw: bytes) -> Body:
         raise ValidationFailed("The request body is not valid JSON.") from None
     if _depth(data) > MAX_JSON_DEPTH:
         raise _too_deep()
-    return Body(data)
+    if _SURROGATE_ESCAPE.search(raw) is None or not _holds_lone_surrogate(data):  # the walk only when one may be
+        return Body(data)
+    raise ValidationFailed("The request body holds text that is not valid Unicode (a lone surrogate, such as "
+                           "\\ud800), which no name or value can hold.")
+
+
+#: JSON's ``"\ud800"`` escape decodes to a lone surrogate: a string Python holds but no UTF-8
+#: (the database, an answer) can. Refused here, before any rule runs, so nothing is half written
+#: (before, such a name was stored, then its answer failed: a 500, and every list with it).
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _holds_lone_surrogate(data: Any) -> bool:
+    """Whether any key or string in ``data`` holds a lone surrogate (found without recursion)."""
+    stack = [data]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            if _LONE_SURROGATE.search(value):
+                return True
+        elif isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return False
 
 
 def _too_deep() -> ValidationFailed:

@@ -57,6 +57,11 @@ _SEMVER = re.compile(r"^\d+(\.\d+){0,3}(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$")
 _PACKAGE_ID = re.compile(r"^[A-Za-z0-9]+([._-][A-Za-z0-9]+)*$")
 
 
+def name_too_long(kind: str, limit: int) -> str:
+    """The API's words for a name over ``limit`` characters (an estate file's check says them too)."""
+    return f"The name of the {kind} must be at most {limit} characters long."
+
+
 @dataclass
 class MachineFields:
     """A deployment target as a request gives it (names are checked by the rules)."""
@@ -145,7 +150,7 @@ class EditRules(State):
         if not name:
             raise ValidationFailed(f"Please provide a name for the {kind}.")
         if len(name) > limit:
-            raise ValidationFailed(f"The name of the {kind} must be at most {limit} characters long.")
+            raise ValidationFailed(name_too_long(kind, limit))
         return name
 
     def _unique(self, items: list[Named], name: str, kind: str, own_id: str | None) -> list[str]:
