@@ -6,6 +6,7 @@ Models raise these and never see HTTP; ``http/middleware.py`` turns one into Oct
 
     SandboxError                 base; ``status`` is read when the error is serialised
     ├── ValidationFailed    400  "There was a problem with your request." + one reason per error
+    ├── MissingFields       400  "The SpaceIdOrName field is required." (a required field left out)
     │   └── Conflict        409  same envelope: the resource changed under the caller
     ├── Unauthorized        401  no API key, or an unknown one
     ├── AdminKeyRequired    401  a test control (/_sandbox) without the admin key, when one is set
@@ -44,6 +45,17 @@ class ValidationFailed(SandboxError):
 
     def __init__(self, *reasons: str) -> None:
         super().__init__(VALIDATION_MESSAGE, list(reasons))
+
+
+class MissingFields(SandboxError):
+    """Fields the reference marks required were left out (or blank): 400 in the words of the real
+    server's model binding (ASP.NET's ``[Required]``), as OctopusDeploy/cli issue #217 shows it:
+    ``ErrorMessage`` "The Resource field is required.", ``Errors`` empty."""
+
+    status = 400
+
+    def __init__(self, *names: str) -> None:
+        super().__init__(" ".join(f"The {name} field is required." for name in names))
 
 
 class Conflict(ValidationFailed):

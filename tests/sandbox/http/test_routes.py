@@ -98,6 +98,6 @@ def test_route_words_in_any_case_give_the_same_answer(sandbox: SandboxControl, p
 
 def test_a_post_route_matches_in_any_case(sandbox: SandboxControl) -> None:
     created = sandbox.call("POST", "/api/Spaces-1/Releases/Create/V1",
-                           json={"ProjectName": "Web", "ReleaseVersion": "7.0.0"})
+                           json={"SpaceIdOrName": "Spaces-1", "ProjectName": "Web", "ReleaseVersion": "7.0.0"})
     assert created.status_code == 201, created.text
     assert sandbox.get("/api/Spaces-1/projects/Projects-1/releases/7.0.0")["Id"] == created.json()["ReleaseId"]

@@ -10,7 +10,8 @@ from testing.sandbox import SandboxControl
 
 
 def create_release(sandbox: SandboxControl, **body: Any) -> Any:
-    return sandbox.call("POST", "/api/Spaces-1/releases/create/v1", json={"ProjectName": "Web", **body})
+    return sandbox.call("POST", "/api/Spaces-1/releases/create/v1", json={"SpaceIdOrName": "Spaces-1",
+                                                                          "ProjectName": "Web", **body})
 
 
 def test_release_without_a_version_gets_the_next_one_and_the_newest_packages(sandbox: SandboxControl) -> None:
@@ -89,6 +90,7 @@ def test_classic_deployment_echoes_every_writeable_field(sandbox: SandboxControl
 
 def test_untenanted_v1_creates_one_deployment_per_environment(sandbox: SandboxControl) -> None:
     response = sandbox.call("POST", "/api/Spaces-1/deployments/create/untenanted/v1", json={
+        "SpaceIdOrName": "Spaces-1",
         "ProjectName": "Worker", "ReleaseVersion": "2.0.0", "EnvironmentNames": ["Test", "staging"]})
     assert response.status_code == 200
     tasks = response.json()["DeploymentServerTasks"]
@@ -98,7 +100,8 @@ def test_untenanted_v1_creates_one_deployment_per_environment(sandbox: SandboxCo
 
 
 def test_v1_machine_names_unknown_specific_is_refused_unknown_excluded_ignored(sandbox: SandboxControl) -> None:
-    body = {"ProjectName": "Web", "ReleaseVersion": "1.0.0", "EnvironmentNames": ["Staging"]}
+    body = {"SpaceIdOrName": "Spaces-1",
+            "ProjectName": "Web", "ReleaseVersion": "1.0.0", "EnvironmentNames": ["Staging"]}
     refused = sandbox.call("POST", "/api/Spaces-1/deployments/create/untenanted/v1",
                            json={**body, "SpecificMachineNames": ["stage-web-09"]})
     assert refused.status_code == 400
@@ -115,13 +118,14 @@ def test_v1_machine_names_unknown_specific_is_refused_unknown_excluded_ignored(s
 
 def test_unknown_environment_name_is_refused(sandbox: SandboxControl) -> None:
     response = sandbox.call("POST", "/api/Spaces-1/deployments/create/untenanted/v1", json={
-        "ProjectName": "Web", "ReleaseVersion": "1.0.0", "EnvironmentNames": ["Prod"]})
+        "SpaceIdOrName": "Spaces-1", "ProjectName": "Web", "ReleaseVersion": "1.0.0", "EnvironmentNames": ["Prod"]})
     assert response.json()["Errors"] == ["The environment 'Prod' does not exist or you do not have permissions "
                                          "to view it."]
 
 
 def test_missing_required_prompted_variable_is_refused_naming_its_label(sandbox: SandboxControl) -> None:
-    body = {"ProjectName": "Billing", "ReleaseVersion": "3.0.0", "EnvironmentNames": ["Development"]}
+    body = {"SpaceIdOrName": "Spaces-1",
+            "ProjectName": "Billing", "ReleaseVersion": "3.0.0", "EnvironmentNames": ["Development"]}
     refused = sandbox.call("POST", "/api/Spaces-1/deployments/create/untenanted/v1", json=body)
     assert refused.status_code == 400
     assert refused.json()["Errors"] == ["Please provide a variable for the prompted value Approver"]
@@ -133,7 +137,7 @@ def test_missing_required_prompted_variable_is_refused_naming_its_label(sandbox:
 
 def test_optional_prompted_variable_by_label(sandbox: SandboxControl) -> None:
     ok = sandbox.call("POST", "/api/Spaces-1/deployments/create/untenanted/v1", json={
-        "ProjectName": "Web", "ReleaseVersion": "1.0.0", "EnvironmentNames": ["Staging"],
+        "SpaceIdOrName": "Spaces-1", "ProjectName": "Web", "ReleaseVersion": "1.0.0", "EnvironmentNames": ["Staging"],
         "Variables": {"Change ticket": "CHG-1"}})
     deployment_id = ok.json()["DeploymentServerTasks"][0]["DeploymentId"]
     assert list(sandbox.get(f"/api/Spaces-1/deployments/{deployment_id}")["FormValues"].values()) == ["CHG-1"]
@@ -141,6 +145,7 @@ def test_optional_prompted_variable_by_label(sandbox: SandboxControl) -> None:
 
 def test_tenanted_v1_with_wildcard_deploys_every_connected_tenant(sandbox: SandboxControl) -> None:
     response = sandbox.call("POST", "/api/Spaces-1/deployments/create/tenanted/v1", json={
+        "SpaceIdOrName": "Spaces-1",
         "ProjectName": "Web", "ReleaseVersion": "1.0.0", "EnvironmentName": "Staging", "Tenants": ["*"]})
     assert response.status_code == 200, response.text
     ids = [t["DeploymentId"] for t in response.json()["DeploymentServerTasks"]]
@@ -162,5 +167,5 @@ def test_untenanted_project_refuses_a_tenant(sandbox: SandboxControl) -> None:
 
 def test_empty_environment_list_deploys_nothing(sandbox: SandboxControl) -> None:
     response = sandbox.call("POST", "/api/Spaces-1/deployments/create/untenanted/v1", json={
-        "ProjectName": "Web", "ReleaseVersion": "1.0.0", "EnvironmentNames": []})
+        "SpaceIdOrName": "Spaces-1", "ProjectName": "Web", "ReleaseVersion": "1.0.0", "EnvironmentNames": []})
     assert response.json() == {"DeploymentServerTasks": []}

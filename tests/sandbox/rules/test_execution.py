@@ -73,7 +73,8 @@ def test_specific_machine_outside_the_environment_is_refused(sandbox: SandboxCon
 
 
 def test_disabled_machines_are_never_deployed_to(sandbox: SandboxControl) -> None:
-    worker = sandbox.post("/api/Spaces-1/releases/create/v1", {"ProjectName": "Web", "ChannelName": "Hotfix"})
+    worker = sandbox.post("/api/Spaces-1/releases/create/v1", {"SpaceIdOrName": "Spaces-1",
+                                                               "ProjectName": "Web", "ChannelName": "Hotfix"})
     details = run(sandbox, worker["ReleaseId"], PROD)
     assert [m["Name"] for m in step(details, "Deploy web")["Children"]] == ["prod-web-01", "prod-web-02",
                                                                            "prod-web-03"]

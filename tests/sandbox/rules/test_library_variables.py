@@ -24,7 +24,8 @@ def test_library_sets_are_listed_filtered_and_read_one_by_one(sandbox: SandboxCo
 
 def test_a_release_snapshots_the_library_sets_its_project_includes(sandbox: SandboxControl) -> None:
     assert sandbox.get("/api/Spaces-1/projects/Projects-1")["IncludedLibraryVariableSetIds"] == [SHARED]
-    release = sandbox.post("/api/Spaces-1/releases/create/v1", {"ProjectName": "Web", "ReleaseVersion": "5.0.0"})
+    release = sandbox.post("/api/Spaces-1/releases/create/v1", {"SpaceIdOrName": "Spaces-1",
+                                                                "ProjectName": "Web", "ReleaseVersion": "5.0.0"})
     (snapshot_id,) = sandbox.get(f"/api/Spaces-1/releases/{release['ReleaseId']}")["LibraryVariableSetSnapshotIds"]
     assert snapshot_id.startswith(f"variableset-{SHARED}-s-")
     set_id = f"variableset-{SHARED}"
@@ -47,7 +48,8 @@ def test_a_prompted_library_variable_is_asked_for_and_required(sandbox: SandboxC
     project = sandbox.get("/api/Spaces-1/projects/Projects-2")
     project["IncludedLibraryVariableSetIds"] = [approvals["Id"]]
     sandbox.call("PUT", "/api/Spaces-1/projects/Projects-2", json=project).raise_for_status()
-    release = sandbox.post("/api/Spaces-1/releases/create/v1", {"ProjectName": "Worker", "ReleaseVersion": "2.5.0"})
+    release = sandbox.post("/api/Spaces-1/releases/create/v1", {"SpaceIdOrName": "Spaces-1",
+                                                                "ProjectName": "Worker", "ReleaseVersion": "2.5.0"})
     preview = sandbox.get(f"/api/Spaces-1/releases/{release['ReleaseId']}/deployments/preview/Environments-1")
     assert [e["Control"]["Label"] for e in preview["Form"]["Elements"]] == ["Approver"]
     refused = sandbox.call("POST", "/api/Spaces-1/deployments", json={"ReleaseId": release["ReleaseId"],

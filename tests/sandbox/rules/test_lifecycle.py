@@ -78,13 +78,15 @@ def test_lifecycle_without_phases_follows_environment_sort_order(sandbox: Sandbo
 
 def test_channel_lifecycle_overrides_the_project_lifecycle(sandbox: SandboxControl) -> None:
     hotfix = sandbox.post("/api/Spaces-1/releases/create/v1",
-                          {"ProjectName": "Web", "ReleaseVersion": "1.2.1", "ChannelName": "Hotfix"})
+                          {"SpaceIdOrName": "Spaces-1",
+                           "ProjectName": "Web", "ReleaseVersion": "1.2.1", "ChannelName": "Hotfix"})
     assert deploy(sandbox, hotfix["ReleaseId"], PROD).status_code == 201
 
 
 def test_optional_phase_can_be_skipped(sandbox: SandboxControl) -> None:
     _set_web_phases(sandbox, [([DEV], 0, False), ([TEST], 0, True), ([STAGING], 0, False)])
-    release = sandbox.post("/api/Spaces-1/releases/create/v1", {"ProjectName": "Web"})["ReleaseId"]
+    release = sandbox.post("/api/Spaces-1/releases/create/v1", {"SpaceIdOrName": "Spaces-1",
+                                                                "ProjectName": "Web"})["ReleaseId"]
     assert deploy(sandbox, release, STAGING).status_code == 400
     sandbox.wait_for_task(deploy(sandbox, release, DEV).json()["TaskId"])
     assert deploy(sandbox, release, STAGING).status_code == 201
@@ -92,7 +94,8 @@ def test_optional_phase_can_be_skipped(sandbox: SandboxControl) -> None:
 
 def test_minimum_environments_before_promotion(sandbox: SandboxControl) -> None:
     _set_web_phases(sandbox, [([DEV, TEST, DR], 2, False), ([PROD], 0, False)])
-    release = sandbox.post("/api/Spaces-1/releases/create/v1", {"ProjectName": "Web"})["ReleaseId"]
+    release = sandbox.post("/api/Spaces-1/releases/create/v1", {"SpaceIdOrName": "Spaces-1",
+                                                                "ProjectName": "Web"})["ReleaseId"]
     sandbox.wait_for_task(deploy(sandbox, release, DEV).json()["TaskId"])
     assert deploy(sandbox, release, PROD).status_code == 400
     sandbox.wait_for_task(deploy(sandbox, release, DR).json()["TaskId"])
@@ -103,6 +106,7 @@ def test_every_target_of_a_multi_environment_create_is_checked_before_any_is_cre
         sandbox: SandboxControl) -> None:
     before = deployment_count(sandbox)
     response = sandbox.call("POST", "/api/Spaces-1/deployments/create/untenanted/v1", json={
+        "SpaceIdOrName": "Spaces-1",
         "ProjectName": "Web", "ReleaseVersion": "1.0.0", "EnvironmentNames": ["Staging", "Production"]})
     assert response.status_code == 400
     assert len(response.json()["Errors"]) == 1 and "'Production'" in response.json()["Errors"][0]

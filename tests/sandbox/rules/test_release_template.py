@@ -43,7 +43,7 @@ def test_a_channel_without_releases_has_no_last_version(sandbox: SandboxControl)
 
 def test_the_next_version_is_what_a_release_without_one_gets(sandbox: SandboxControl) -> None:
     expected = template_of(sandbox, "Projects-2")["NextVersionIncrement"]
-    created = sandbox.post("/api/Spaces-1/releases/create/v1", {"ProjectName": "Worker"})
+    created = sandbox.post("/api/Spaces-1/releases/create/v1", {"SpaceIdOrName": "Spaces-1", "ProjectName": "Worker"})
     assert created["ReleaseVersion"] == expected == "2.0.1"
 
 

@@ -25,6 +25,7 @@ def test_tenants_are_filtered_by_tag_as_octopus_does(sandbox: SandboxControl, ta
 
 def test_the_executions_api_deploys_for_every_connected_tenant_with_the_tags(sandbox: SandboxControl) -> None:
     response = sandbox.call("POST", "/api/Spaces-1/deployments/create/tenanted/v1", json={
+        "SpaceIdOrName": "Spaces-1",
         "ProjectName": "Web", "ReleaseVersion": "1.0.0", "EnvironmentName": "Staging", "TenantTags": ["Region/US"]})
     assert response.status_code == 200, response.text
     (task,) = response.json()["DeploymentServerTasks"]
@@ -34,6 +35,7 @@ def test_the_executions_api_deploys_for_every_connected_tenant_with_the_tags(san
 
 def test_a_tag_no_connected_tenant_has_deploys_nothing(sandbox: SandboxControl) -> None:
     response = sandbox.call("POST", "/api/Spaces-1/deployments/create/tenanted/v1", json={
-        "ProjectName": "Web", "ReleaseVersion": "1.0.0", "EnvironmentName": "Staging", "TenantTags": ["Tier/Silver"]})
+        "SpaceIdOrName": "Spaces-1", "ProjectName": "Web", "ReleaseVersion": "1.0.0", "EnvironmentName": "Staging",
+        "TenantTags": ["Tier/Silver"]})
     assert response.status_code == 400
     assert "No tenants of project 'Web'" in response.json()["Errors"][0]

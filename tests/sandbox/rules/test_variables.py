@@ -72,7 +72,8 @@ def test_update_variable_snapshot_on_deploy_takes_the_new_variables(sandbox: San
     current = sandbox.get(WEB_VARIABLES)
     current["Variables"].append({"Name": "Region", "Value": "", "Prompt": {"Label": "Region", "Required": True}})
     put(sandbox, current)
-    body = {"ProjectName": "Web", "ReleaseVersion": "1.0.0", "EnvironmentNames": ["Staging"],
+    body = {"SpaceIdOrName": "Spaces-1",
+            "ProjectName": "Web", "ReleaseVersion": "1.0.0", "EnvironmentNames": ["Staging"],
             "UpdateVariableSnapshot": True}
     refused = sandbox.call("POST", "/api/Spaces-1/deployments/create/untenanted/v1", json=body)
     assert refused.json()["Errors"] == ["Please provide a variable for the prompted value Region"]

@@ -24,7 +24,8 @@ def stop(server: SandboxServer, control: SandboxControl) -> None:
 def test_everything_survives_a_restart(tmp_path: Path) -> None:
     db = tmp_path / "sandbox.db"
     server, control = started(db, speed=0.005)
-    release = control.post("/api/Spaces-1/releases/create/v1", {"ProjectName": "Web", "ReleaseNotes": "kept"})
+    release = control.post("/api/Spaces-1/releases/create/v1", {"SpaceIdOrName": "Spaces-1",
+                                                                "ProjectName": "Web", "ReleaseNotes": "kept"})
     deployment = control.post("/api/Spaces-1/deployments",
                               {"ReleaseId": release["ReleaseId"], "EnvironmentId": "Environments-1"})
     control.wait_for_task(deployment["TaskId"])
@@ -38,7 +39,7 @@ def test_everything_survives_a_restart(tmp_path: Path) -> None:
         assert control.get(f"/api/tasks/{deployment['TaskId']}")["State"] == "Success"
         assert control.call("GET", f"/api/tasks/{deployment['TaskId']}/raw").text == raw_before
         assert control.get("/api/Spaces-1/projects")["TotalResults"] == 3
-        created = control.post("/api/Spaces-1/releases/create/v1", {"ProjectName": "Web"})
+        created = control.post("/api/Spaces-1/releases/create/v1", {"SpaceIdOrName": "Spaces-1", "ProjectName": "Web"})
         assert created["ReleaseId"] == "Releases-7", "ids continue where they stopped"
     finally:
         stop(server, control)

@@ -15,7 +15,7 @@ import re
 from datetime import datetime, timezone
 from typing import Any
 
-from octorelease.sandbox.errors import ValidationFailed
+from octorelease.sandbox.errors import MissingFields, ValidationFailed
 
 #: The largest request body served; a bigger one is a 400, counted as it arrives, never held whole.
 #: Octopus's own bodies are a few KiB (a variable set with hundreds of values stays far below).
@@ -70,6 +70,13 @@ class Body:
 
     def has(self, name: str) -> bool:
         return self.raw(name) is not None
+
+    def require(self, *names: str) -> None:
+        """Each field named must hold a value, as ASP.NET's ``[Required]`` has it: null, absent or
+        a blank string hold none (an empty list does); the missing ones are one 400 naming them."""
+        missing = [n for n in names if self.raw(n) is None or str(self.raw(n)).strip() == ""]
+        if missing:
+            raise MissingFields(*missing)
 
     def text(self, name: str) -> str | None:
         value = self.raw(name)

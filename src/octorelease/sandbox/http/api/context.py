@@ -70,6 +70,13 @@ class Ctx:
     def arg(self, name: str) -> str:
         return str(self.request.path_params[name])
 
+    def require(self, *names: str) -> None:
+        """The body must give every field named (the reference's required ones). ``SpaceId`` may
+        come from a space-scoped path instead, as the real server binds it: the official npm
+        client sends ``spaceIdOrName`` and no ``SpaceId``, and is served."""
+        spaced = "space_id" in self.request.path_params
+        self.body.require(*(n for n in names if not (spaced and n == "SpaceId")))
+
     def q(self, name: str) -> str | None:
         for key, value in self.request.query_params.multi_items():
             if key.lower() == name.lower():

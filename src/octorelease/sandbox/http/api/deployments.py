@@ -36,6 +36,8 @@ def create_deployment(ctx: Ctx) -> Json:
 
 
 def _execute(ctx: Ctx, *, tenanted: bool) -> Json:
+    ctx.require("EnvironmentName" if tenanted else "EnvironmentNames", "ProjectName", "ReleaseVersion", "SpaceId",
+                "SpaceIdOrName")
     b = ctx.body
     names = [b.text("EnvironmentName") or ""] if tenanted else b.strings("EnvironmentNames")
     variables = {k: v or "" for k, v in b.mapping("Variables").items()}

@@ -54,6 +54,7 @@ def create_release(ctx: Ctx) -> Json:
 
 @route(201)
 def create_release_v1(ctx: Ctx) -> Json:
+    ctx.require("ProjectName", "SpaceId", "SpaceIdOrName")
     b = ctx.body
     packages = {}
     for entry in b.strings("Packages"):
@@ -109,6 +110,7 @@ def deployment_preview(ctx: Ctx) -> Json:
 def deployment_previews(ctx: Ctx) -> list[Json]:
     """``POST releases/{id}/deployments/previews``: one preview per environment (and tenant) asked
     for, in order (the official Go CLI reads the prompted variables' form from them)."""
+    ctx.require("DeploymentPreviews", "ReleaseId", "SpaceId")
     return [shape.preview(ctx.backend.deployment_preview(ctx.space_id, ctx.arg("id"), p.text("EnvironmentId") or "",
                                                          p.text("TenantId") or None))
             for p in ctx.body.objects("DeploymentPreviews")]
