@@ -10,7 +10,11 @@ from typing import Any
 
 import pytest
 
+from octorelease.sandbox.estate.export import dump_estate, export_estate
+from octorelease.sandbox.estate.file import EstateFileError, parse_estate
+from octorelease.sandbox.http.service import Sandbox
 from octorelease.sandbox.rules.versioning import History, evaluate
+from octorelease.sandbox.state.entities import DonorPackage
 from testing.sandbox import SandboxControl
 
 TEMPLATE = "/api/Spaces-1/deploymentprocesses/deploymentprocess-Projects-1/template"
@@ -104,3 +108,47 @@ def test_a_strategy_that_cannot_give_a_version_is_refused(sandbox: SandboxContro
     assert no_step.json()["Errors"] == ["The versioning strategy's donor package is the primary package of step "
                                         "'Smoke test', which the deployment process does not have."]
     assert sandbox.census() == before
+
+
+ESTATE = """\
+spaces:
+  - name: Default
+    environments: [Dev]
+    lifecycles: [{name: Straight}]
+    packages: {Api: [3.1.0]}
+    projects:
+      - name: Api
+        lifecycle: Straight
+        steps: [{name: Deploy api, package: Api}]
+        versioning: {package: deploy API}
+      - name: Docs
+        lifecycle: Straight
+        versioning: "#{Octopus.Version.LastMajor}.#{Octopus.Version.NextMinor}.0"
+"""
+
+
+def test_an_estate_file_gives_the_versioning_and_its_export_keeps_it() -> None:
+    sandbox = Sandbox(seed=parse_estate(ESTATE))
+    try:
+        api, docs = (sandbox.backend.project("Spaces-1", name) for name in ("Api", "Docs"))
+        assert (api.versioning_template, api.versioning_package) == (None, DonorPackage(action="Deploy api"))
+        assert (docs.versioning_template, docs.versioning_package) == (
+            "#{Octopus.Version.LastMajor}.#{Octopus.Version.NextMinor}.0", None)
+        exported = dump_estate(export_estate(sandbox.backend))
+    finally:
+        sandbox.close()
+    assert "versioning:\n      package: Deploy api" in exported
+    assert "versioning:\n      template: '#{Octopus.Version.LastMajor}.#{Octopus.Version.NextMinor}.0'" in exported
+
+
+@pytest.mark.parametrize(("versioning", "fault"), [
+    ("{package: Deploy apx}", "spaces[0].projects[0].versioning.package: no package step 'Deploy apx' in project "
+                              "'Api' (did you mean 'Deploy api'?)"),
+    ("{template: ' '}", "spaces[0].projects[0].versioning.template: a template cannot be blank"),
+    ("{template: x, package: Deploy api}",
+     "spaces[0].projects[0].versioning: give either a template or the package step whose version releases take"),
+])
+def test_an_estate_versioning_that_cannot_work_is_a_fault_of_the_file(versioning: str, fault: str) -> None:
+    with pytest.raises(EstateFileError) as caught:
+        parse_estate(ESTATE.replace("{package: deploy API}", versioning), name="estate.yml")
+    assert caught.value.lines == [f"estate.yml:10: {fault}"]

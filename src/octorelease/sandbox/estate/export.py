@@ -35,9 +35,11 @@ from octorelease.sandbox.estate.file import (
     TagSetSpec,
     TenantSpec,
     VariableSpec,
+    VersioningSpec,
 )
 from octorelease.sandbox.rules.models import Backend
 from octorelease.sandbox.state.entities import (
+    DEFAULT_VERSIONING_TEMPLATE,
     Activity,
     Channel,
     Deployment,
@@ -139,7 +141,17 @@ def _project(state: Backend, project: Project) -> ProjectSpec:
                               lifecycle=state.require(Lifecycle, None, c.lifecycle_id).name if c.lifecycle_id else None)
                   for c in channels],
         releases=[_release(state, r, channels) for r in sorted(state.releases_of(project.id), key=id_order)],
+        versioning=_versioning(project),
     )
+
+
+def _versioning(project: Project) -> VersioningSpec | None:
+    """The project's versioning strategy, unless it is the default template (then left out)."""
+    if project.versioning_package is not None:
+        return VersioningSpec(package=project.versioning_package.action)
+    if project.versioning_template in (None, DEFAULT_VERSIONING_TEMPLATE):
+        return None
+    return VersioningSpec(template=project.versioning_template)
 
 
 def _variables(state: Backend, variables: VariableSet | None) -> list[VariableSpec]:

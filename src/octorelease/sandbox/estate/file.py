@@ -66,6 +66,10 @@ def _as_named(value: object) -> object:
     return {"name": value} if isinstance(value, str) else value
 
 
+def _as_template(value: object) -> object:
+    return {"template": value} if isinstance(value, str) else value
+
+
 def _as_deployment(value: object) -> object:
     return {"to": value} if isinstance(value, str) else value
 
@@ -172,6 +176,14 @@ class GroupSpec(_Spec):
     description: str = ""
 
 
+class VersioningSpec(_Spec):
+    """How a release made without a version gets one: a ``template`` (Octopus's variable syntax,
+    ``#{Octopus.Version.LastMajor}...``), or the version of the ``package`` step's package."""
+
+    template: str | None = None
+    package: str | None = None
+
+
 class ProjectSpec(_Spec):
     name: str
     description: str = ""
@@ -186,6 +198,8 @@ class ProjectSpec(_Spec):
     #: the first is the default channel; none written: one channel called Default
     channels: list[Annotated[ChannelSpec, BeforeValidator(_as_named)]] = []
     releases: list[ReleaseSpec] = []
+    #: a template (a string), or ``{package: STEP}``; none written: the server's default template
+    versioning: Annotated[VersioningSpec | None, BeforeValidator(_as_template)] = None
 
 
 class LibrarySetSpec(_Spec):
@@ -400,6 +414,22 @@ def _name_lengths(space: SpaceSpec, loc: Loc) -> Iterator[Fault]:
                 yield (*at, i, "name"), name_too_long(kind, limit)
 
 
+def _versioning_faults(project: ProjectSpec, loc: Loc) -> Iterator[Fault]:
+    versioning = project.versioning
+    if versioning is None:
+        return
+    if (versioning.template is None) == (versioning.package is None):
+        yield loc, "give either a template or the package step whose version releases take"
+    elif versioning.template is not None and not versioning.template.strip():
+        yield (*loc, "template"), "a template cannot be blank"
+    elif versioning.package is not None:
+        packaged = [s.name for s in project.steps if s.package]
+        if versioning.package.strip().lower() not in (n.lower() for n in packaged):
+            close = closest(versioning.package, packaged, ignore_case=True)
+            hint = f" (did you mean {close!r}?)" if close else ""
+            yield (*loc, "package"), f"no package step {versioning.package!r} in project {project.name!r}{hint}"
+
+
 def _project_faults(project: ProjectSpec, loc: Loc, space: SpaceSpec, lifecycles: list[str], sets: list[str],
                     tenants: list[str]) -> Iterator[Fault]:
     yield from _refers(project.lifecycle, lifecycles, (*loc, "lifecycle"), "lifecycle", space.name)
@@ -407,6 +437,7 @@ def _project_faults(project: ProjectSpec, loc: Loc, space: SpaceSpec, lifecycles
         groups = [DEFAULT_GROUP, *(g.name for g in space.project_groups)]
         yield from _refers(project.group, groups, (*loc, "group"), "project group", space.name)
     yield from _unique(project.steps, (*loc, "steps"), "step")
+    yield from _versioning_faults(project, (*loc, "versioning"))
     yield from _unique(project.channels, (*loc, "channels"), "channel")
     for j, channel in enumerate(project.channels):
         if channel.lifecycle is not None:

@@ -116,6 +116,7 @@ from octorelease.sandbox.rules.runner import drive
 from octorelease.sandbox.state.entities import (
     Action,
     Channel,
+    DonorPackage,
     Environment,
     Feed,
     LibraryVariableSet,
@@ -311,6 +312,13 @@ class _Builder:
                 script=step.script, is_disabled=step.disabled,
             )) for step in spec.steps],
         )
+        versioning = spec.versioning
+        if versioning is not None and versioning.package is not None:
+            donor = versioning.package.strip().lower()
+            step_name = next(s.name for s in spec.steps if s.name.lower() == donor)  # checked: it exists
+            project.versioning_template, project.versioning_package = None, DonorPackage(action=step_name)
+        elif versioning is not None:
+            project.versioning_template = versioning.template
         self._keep(project)
         channels: dict[str, str] = {}
         for number, channel in enumerate(spec.channels or [None]):
