@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from octorelease import Octopus
+from octorelease.actions.twins import notes_without_marker
 from octorelease.cli.exit_codes import exit_code_for
 
 
@@ -14,7 +15,7 @@ def test_promote_returns_the_json_result(sandbox):
     assert doc["release"] == {"id": "Releases-1", "version": "1.0.0"}
     assert doc["deployments"][0]["state"] == "Success"
     deployment = sandbox.get(f"/api/Spaces-1/deployments/{doc['deployments'][0]['deployment_id']}")
-    assert deployment["Comments"] == "from a script"
+    assert notes_without_marker(deployment["Comments"]) == "from a script"  # then the run's marker
 
 
 def test_refusal_is_captured_not_raised(sandbox):

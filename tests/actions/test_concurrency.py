@@ -87,8 +87,10 @@ def test_a_run_that_joins_a_queued_twin_follows_it_to_the_earliest(sandbox: Sand
     with Octopus(sandbox.url, sandbox.api_key) as octopus:
         first = octopus.promote("Worker", source="Development", to=["Test"], wait=WaitOptions(wait=False))
     earliest = first.deployments[0].deployment_id
-    # A twin made by a run that planned before ``earliest`` existed and stopped before settling.
-    twin = sandbox.post("/api/Spaces-1/deployments", {"ReleaseId": "Releases-4", "EnvironmentId": "Environments-2"})
+    # A twin made by a run that planned before ``earliest`` existed (Test had no deployment of
+    # Worker then: its marker says so) and stopped before settling.
+    twin = sandbox.post("/api/Spaces-1/deployments", {"ReleaseId": "Releases-4", "EnvironmentId": "Environments-2",
+                                                      "Comments": "[octorelease 0123456789ab after none]"})
     notes = Notes()
     with Octopus(sandbox.url, sandbox.api_key, observer=notes) as octopus:
         joined = octopus.promote("Worker", source="Development", to=["Test"], wait=WaitOptions(wait=False))

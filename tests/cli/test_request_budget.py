@@ -97,29 +97,31 @@ def setup(requests: list[dict[str, Any]]) -> list[str]:
     return [s for s in shape(requests) if not s.startswith(("GET /api/tasks", "GET /api/Spaces-1/tasks"))]
 
 
-def test_promoting_to_one_environment_costs_five_requests_and_its_post(sandbox: SandboxControl) -> None:
+def test_promoting_to_one_environment_costs_six_requests_and_its_post(sandbox: SandboxControl) -> None:
     sent = setup(run(sandbox, lambda o: o.promote("Web", source="Test", to=["Staging"])))
     assert sent == [
         "GET /api/projects",  # the default space's project, by name (its SpaceId scopes what follows)
         "GET /api/Spaces-1/environments",  # --from, by name
         "GET /api/Spaces-1/environments",  # --to, by name
         "GET /api/Spaces-1/dashboard/dynamic",  # what --from runs, and what the target had (lost answers, twins)
+        "GET /api/Spaces-1/deployments",  # the look just before the POST: a concurrent run's deployment to join
         "POST /api/Spaces-1/deployments",  # the server checks the lifecycle and prompted variables of one target
         "GET /api/Spaces-1/deployments",  # the look for a concurrent run's twin
     ]
 
 
-def test_deploying_to_one_environment_costs_five_requests_and_its_post(sandbox: SandboxControl) -> None:
+def test_deploying_to_one_environment_costs_six_requests_and_its_post(sandbox: SandboxControl) -> None:
     sent = setup(run(sandbox, lambda o: o.deploy("Worker", release="latest", to=["Development"])))
-    assert len(sent) == 6, sent
+    assert len(sent) == 7, sent
 
 
-def test_promoting_to_k_environments_costs_five_and_two_per_target(sandbox: SandboxControl) -> None:
+def test_promoting_to_k_environments_costs_six_and_two_per_target(sandbox: SandboxControl) -> None:
     """Each environment named costs one ``name=`` request (Octopus's filter takes one name; the
     alternative, the whole list, grows with the space), and more than one target needs the
-    template to refuse them all before creating any."""
+    template to refuse them all before creating any. The look before the first POST is one
+    request for every target."""
     sent = setup(run(sandbox, COMMANDS["promote to three"]))
-    assert len(sent) == 5 + 2 * 3, sent
+    assert len(sent) == 6 + 2 * 3, sent
     assert len([s for s in sent if s.endswith("/deployments/template")]) == 1
     assert not [s for s in sent if "/preview/" in s]  # prompted variables are the release's: the server checks
 
@@ -164,8 +166,9 @@ def test_create_with_deploy_to_reads_the_project_and_the_release_once(sandbox: S
     assert [s for s in sent if "/projects" in s and "/projects/Projects-1/" not in s] == ["GET /api/projects"]
     assert sent.count("GET /api/Spaces-1/projects/Projects-1/releases/1.9.0") == 1
     assert sent.count("GET /api/Spaces-1/environments") == 1
-    assert sent[-3:] == [
+    assert sent[-4:] == [
         "POST /api/Spaces-1/releases/create/v1",
+        "GET /api/Spaces-1/deployments",  # the look just before the POST
         "POST /api/Spaces-1/deployments",
         "GET /api/Spaces-1/deployments",  # the look for a concurrent run's twin
     ]

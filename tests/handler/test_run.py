@@ -14,6 +14,7 @@ import pytest
 
 from octorelease import Octopus
 from octorelease.actions.result import SilentObserver
+from octorelease.actions.twins import notes_without_marker
 from octorelease.cli.exit_codes import exit_code_for
 from octorelease.handler.file import HandlerFile, HandlerFileError, load_handler_file, parse_handler_file
 from octorelease.handler.run import run_handlers
@@ -122,7 +123,8 @@ def test_actions_run_variables_create_deploy_promote_with_build_values_filled_in
         True,
     )
     assert deploy["SkipActions"] == [action["Id"] for action in smoke_test["Actions"]]
-    assert [(d["ReleaseId"], d["EnvironmentId"], d["TenantId"], d["Comments"]) for d in promoted] == [
+    notes = [(d["ReleaseId"], d["EnvironmentId"], d["TenantId"], notes_without_marker(d["Comments"])) for d in promoted]
+    assert notes == [
         (release["Id"], "Environments-2", "Tenants-1", "Promoted by build 7"),
         (release["Id"], "Environments-2", "Tenants-2", "Promoted by build 7"),
     ]

@@ -1,10 +1,12 @@
 """Carry out a validated plan: create one deployment per target, then wait for them.
 
-Creating is the only step that writes. A ``POST /deployments`` whose answer is lost is never
-repeated blindly (``once.py``): we look for a deployment of the same release, environment and
-tenant made after the newest one the target had when we planned (``TargetPlan.newest_before``,
-read from the dashboard the plan needed anyway), and adopt it if it is there. One made before,
-even a second before, is not ours: adopting it would report a deployment that never happened.
+Creating is the only step that writes. Each deployment carries its run's marker in ``Comments``
+(``twins.py``), so a ``POST`` whose answer is lost is never repeated blindly (``once.py``): right
+before every try, the first included, we look at the target's *episode* (the deployments of the
+release made since the newest one the target had when we planned, ``TargetPlan.newest_before``)
+and join its winner if it has one: our own deployment whose answer was lost, or a concurrent
+run's. One made before the plan looked, even a second before, is not ours nor a twin. Then
+``settle.py`` makes every run end on the same deployment.
 """
 
 from __future__ import annotations
@@ -17,44 +19,78 @@ from octorelease.actions.once import create_once
 from octorelease.actions.options import DeploymentOptions
 from octorelease.actions.plan import DeploymentPlan, TargetPlan, WaitOptions
 from octorelease.actions.result import ActionResult, NotCreated, Observer
-from octorelease.actions.settle import Claim, settle
+from octorelease.actions.settle import LOOK_BACK, Claim, settle
 from octorelease.actions.targets import explain_refusal
+from octorelease.actions.twins import Episode, is_made_by, marker_of, winner, with_marker
 from octorelease.actions.wait import TaskWaiter
 from octorelease.octopus.api import SpaceApi
-from octorelease.octopus.models import Deployment
+from octorelease.octopus.models import ACTIVE_TASK_STATES, Deployment
 from octorelease.schedule import format_duration, format_time
-
-#: How many of a target's newest deployments are read to find one made by a lost POST: ours is
-#: among the newest unless this many others were made there in the moments since.
-_LOOK_BACK = 30
 
 
 class DeploymentCreator:
-    """Creates the plan's deployments, safe against lost answers."""
+    """Creates the plan's deployments, safe against lost answers and concurrent runs."""
 
     def __init__(self, space: SpaceApi, plan: DeploymentPlan) -> None:
         self.space = space
         self.plan = plan
+        self.run_id = space.http.run_id
+        #: The look before the first ``POST``, for every target at once (one request); made again
+        #: for the next target once a ``POST`` failed, as the time its retries took makes it stale.
+        self._first_look: list[Deployment] | None = None
 
-    def create(self, target: TargetPlan) -> Deployment:
+    def episode(self, target: TargetPlan) -> Episode:
+        """The target's window. A promotion whose target's newest deployment is a cancelled twin
+        of the same release (the dashboard then shows no deployment of it to join) joins that
+        twin's episode while its winner still counts, rather than open a window after it."""
+        release_id = self.plan.release_of(target).id
+        own = Episode.of_target(target, release_id, target.newest_before)
+        newest = target.newest_before
+        if self.plan.action != "promote" or self.plan.options.redeploys or newest is None:
+            return own
+        listed = self._look_first()
+        last = next((d for d in listed if d.id == newest.deployment_id), None)
+        if last is None or last.release_id != release_id or marker_of(last) is None:
+            return own
+        theirs = Episode.of_deployment(last, listed)
+        found = self._winner(theirs, listed) if theirs is not None else None
+        if theirs is None or found is None:
+            return own
+        counts = any(t.state in (*ACTIVE_TASK_STATES, "Success") for t in self.space.tasks([found.task_id]))
+        return theirs if counts else own
+
+    def create(self, target: TargetPlan, episode: Episode) -> tuple[Deployment, bool]:
+        """Our deployment to ``target``, or the winner of its episode if it has one already; and
+        whether it is ours (our ``POST`` answered, or our marker on what the look found)."""
         body = target.request_body(self.plan.release_of(target).id, self.plan.options)
-        return create_once(
-            self.space.http, lambda: self.space.create_deployment(body), lambda: self._find_created(target)
-        )
+        body["Comments"] = with_marker(self.plan.options.notes, episode.marker(self.run_id))
+        looks = 0
 
-    def _find_created(self, target: TargetPlan) -> Deployment | None:
-        """A deployment of this release to this target that did not exist when the plan looked."""
-        tenant_id = target.tenant.id if target.tenant else None
-        for deployment in self.space.deployments(
-            project_id=self.plan.project.id, environment_ids=[target.environment.id], take=_LOOK_BACK
-        ):
-            if (
-                deployment.release_id == self.plan.release_of(target).id
-                and deployment.tenant_id == tenant_id
-                and target.is_new(deployment.created, deployment.id)
-            ):
-                return deployment
-        return None
+        def look() -> tuple[Deployment, bool] | None:
+            nonlocal looks
+            looks += 1
+            if looks == 1:
+                listed = self._look_first()
+            else:
+                self._first_look = None  # a failed try took time: the next target looks afresh
+                listed = self.space.deployments(
+                    project_id=self.plan.project.id, environment_ids=[target.environment.id], take=LOOK_BACK
+                )
+            found = self._winner(episode, listed)
+            return (found, is_made_by(found, self.run_id)) if found is not None else None
+
+        return create_once(self.space.http, lambda: (self.space.create_deployment(body), True), look, look_first=True)
+
+    def _look_first(self) -> list[Deployment]:
+        if self._first_look is None:
+            environments = sorted({t.environment.id for t in self.plan.targets if t.already is None})
+            self._first_look = self.space.deployments(
+                project_id=self.plan.project.id, environment_ids=environments, take=LOOK_BACK
+            )
+        return self._first_look
+
+    def _winner(self, episode: Episode, listed: Sequence[Deployment]) -> Deployment | None:
+        return winner(episode.members(listed))
 
 
 def create_all(space: SpaceApi, plan: DeploymentPlan, observer: Observer, result: ActionResult) -> None:
@@ -80,11 +116,12 @@ def create_all(space: SpaceApi, plan: DeploymentPlan, observer: Observer, result
                 f"{entry.label} already has {plan.project.name} {plan.release_of(target).name} "
                 f"({existing.deployment_id}, {existing.state}): not deploying it again (--redeploy does)."
             )
-            if existing.state == "Queued":  # it may be a concurrent run's twin, cancelled soon
-                claims.append(Claim(target, entry, existing.created, ours=False))
+            if existing.state in ACTIVE_TASK_STATES:  # it may be a concurrent run's twin, cancelled soon
+                claims.append(Claim(target, entry, None))
             continue
         try:
-            deployment = creator.create(target)
+            episode = creator.episode(target)
+            deployment, ours = creator.create(target, episode)
         except (errors.OctopusRejected, errors.PermissionDenied) as exc:
             if plan.deferred and not any(not d.already_deployed for d in result.deployments):
                 explain_refusal(space, plan)  # nothing created: the checks left to the server say why
@@ -99,10 +136,16 @@ def create_all(space: SpaceApi, plan: DeploymentPlan, observer: Observer, result
             state="Queued",
             web_url=space.web_url(deployment.id, (deployment.raw.get("Links") or {}).get("Web")),
             scheduled_for=scheduled_for(plan.options),
+            already_deployed=not ours,
         )
         result.deployments.append(entry)
-        observer.deployment_queued(entry)
-        claims.append(Claim(target, entry, deployment.created, ours=True))
+        if ours:
+            observer.deployment_queued(entry)
+        else:
+            message = f"{entry.label}: a concurrent run created {deployment.id} first; joined it."
+            observer.note(message)
+            result.messages.append(message)
+        claims.append(Claim(target, entry, episode))
     settle(space, plan, claims, result, observer)
     rank = {(t.environment.id, t.tenant.id if t.tenant else None): i for i, t in enumerate(plan.targets)}
     result.deployments.sort(key=lambda d: rank.get((d.environment_id, d.tenant_id), len(rank)))

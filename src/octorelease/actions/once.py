@@ -18,20 +18,27 @@ from octorelease.octopus.http import OctopusHttp, RequestOutcomeUnknown
 T = TypeVar("T")
 
 
-def create_once(http: OctopusHttp, create: Callable[[], T], find: Callable[[], T | None]) -> T:
+def create_once(
+    http: OctopusHttp, create: Callable[[], T], find: Callable[[], T | None], *, look_first: bool = False
+) -> T:
     """``create()``'s result; after an ambiguous failure, what ``find()`` finds, else ``create()``
-    again. The last ``RequestOutcomeUnknown`` propagates when the retry policy is spent."""
+    again. The look comes right before each new try, after the pause, so that what a concurrent
+    run made meanwhile is seen; ``look_first`` looks before the first try too. The last
+    ``RequestOutcomeUnknown`` propagates when the retry policy is spent and nothing is found."""
     started = time.monotonic()
     retry_number = 0
+    if look_first and (found := find()) is not None:
+        return found
     while True:
         try:
             return create()
         except RequestOutcomeUnknown:
-            found = find()
-            if found is not None:
-                return found
             spent = retry_number + 1 >= http.retry.attempts
             if spent or time.monotonic() - started > http.retry.total_seconds:
+                if (found := find()) is not None:
+                    return found
                 raise
             http.pause_before_retry(retry_number)
             retry_number += 1
+            if (found := find()) is not None:
+                return found

@@ -85,15 +85,12 @@ class TargetPlan:
     #: releases in the source): then this target's own; else the plan's ``release``.
     release: Ref | None = None
     #: The newest deployment the target had when the plan was made (any release), or None when it
-    #: had none. A deployment made after it did not exist before our first POST: only such a one
-    #: can be ours after a lost answer, or a concurrent run's twin.
+    #: had none: where the run's window opens (``twins.Episode``). A deployment made after it did
+    #: not exist before our first POST: only such a one can be ours after a lost answer, or a
+    #: concurrent run's twin.
     newest_before: Mark | None = None
     #: How far along the release's lifecycle the environment is (higher: a later phase).
     lifecycle_rank: int = 0
-
-    def is_new(self, created: str, deployment_id: str) -> bool:
-        """Whether a deployment to this target was made after the plan looked."""
-        return self.newest_before is None or self.newest_before.is_before(created, deployment_id)
 
     def result(self, **fields: Any) -> DeploymentResult:
         """The result entry for this target, with the given fields (ids, state, ...)."""

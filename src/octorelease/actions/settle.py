@@ -1,22 +1,28 @@
 """Concurrent runs settle on one deployment per target.
 
-Octopus has no transaction a client can lean on, so "is the release already there?" and "create
-it" cannot be one step: two CI jobs promoting the same release at once both see "not there" and
-both create. Right after creating, each run therefore looks for a *twin*: a deployment of the
-same release to the same environment and tenant, made before its own (server ``Created``, then
-id) and after the plan looked (``TargetPlan.newest_before``), that is still effective (queued,
-executing, or succeeded after ours was made). Every run judges from the same server state, so
-they agree: the earliest effective one wins. A run whose deployment is not the winner cancels
-its own while it is still queued (Octopus runs one task per project, environment and tenant at
-a time, so a twin made while the winner runs waits in the queue) and joins the winner,
-reporting it as ``already_deployed`` with ``cancelled_twin`` naming the one it cancelled.
+"Is the release already there?" and "create it" cannot be one step against Octopus: two CI jobs
+promoting the same release at once both see "not there" and both create, and a run whose answer
+was lost may have made a deployment it never heard of. Right after creating, each run reads the
+deployments of its targets once and applies the rule of ``twins.py`` to each target's episode:
+the earliest member wins. Every run computes it from the same server state, so all name the
+same winner, whenever they look. A run cancels each member it made other than the winner (found
+by its marker, so also the ones whose answer was lost), joins the winner and says so
+(``cancelled_twin``, and a line). It never cancels what another run made: that run settles its
+own.
 
-A run that *joined* a deployment still queued (it planned after a twin was made) follows the
-same rule from that deployment, so it ends on the winner too. It never cancels what it did not
-create: that deployment belongs to its own run, which settles it.
+A run that *joined* a deployment still under way (its plan found the release there, queued or
+running) follows that deployment's episode, read from its marker, to the same winner.
 
-Cost: one ``GET deployments`` for all targets after creating; one ``GET tasks`` more only when
-a twin candidate exists; one ``POST cancel`` per twin cancelled.
+What is left to time: Octopus runs one task per project, environment and tenant at a time, so a
+twin made while the winner runs waits in the queue, and is cancelled before it starts if its run
+sends its two requests (this look, then the cancel) before the winner ends. A twin made after
+the winner had ended starts at once, and its cancel cuts it short. Only a run that stalls for a
+whole deployment between its ``POST`` and its cancel leaves a twin that ran to its end; it says
+so ("both ran"). The look just before each ``POST`` (``execute.py``) keeps such twins rare: the
+winner must be made, and finish, between that look and the ``POST``.
+
+Cost: one ``GET deployments`` for all targets after creating; when an episode has another
+member, one ``POST cancel`` per twin of ours and one ``GET tasks`` for the state of what we joined.
 """
 
 from __future__ import annotations
@@ -24,128 +30,104 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from octorelease.actions.plan import DeploymentPlan, TargetPlan, creation_order
+from octorelease.actions.plan import DeploymentPlan, TargetPlan
 from octorelease.actions.result import ActionResult, DeploymentResult, Observer
+from octorelease.actions.twins import CANCELLED, Episode, is_made_by, made_by, winner
 from octorelease.octopus.api import SpaceApi
-from octorelease.octopus.models import Deployment, Task, parse_time
-
-#: The task states of a deployment that counts: it will run, runs, or ran well.
-EFFECTIVE_STATES = frozenset({"Queued", "Executing", "Success"})
+from octorelease.octopus.models import Deployment
 
 #: How many of the targets' newest deployments are read to find twins: every concurrent run
 #: adds one per target, so this bounds the concurrency that settles (20 runs need 20).
-_LOOK_BACK = 100
+LOOK_BACK = 100
 
 
 @dataclass
 class Claim:
-    """A deployment this run stands behind for one target: one it created (``ours``) or one it
-    joined while still queued; ``created`` is the server's stamp of it."""
+    """A deployment this run stands behind for one target: one it created or found in its
+    ``episode``, or (``episode`` None) one its plan found under way and joined."""
 
     target: TargetPlan
     entry: DeploymentResult
-    created: str
-    ours: bool
+    episode: Episode | None
 
 
 def settle(
     space: SpaceApi, plan: DeploymentPlan, claims: Sequence[Claim], result: ActionResult, observer: Observer
 ) -> None:
-    """Move every claim whose deployment has an earlier effective twin onto that twin, cancelling
-    our own twin while it is queued. Sends nothing when there is no claim."""
+    """Move every claim onto its episode's winner, cancelling the other members we made. Sends
+    nothing when there is no claim; one ``GET deployments`` when no episode has another member."""
     if not claims:
         return
     environments = sorted({c.target.environment.id for c in claims})
-    listed = space.deployments(project_id=plan.project.id, environment_ids=environments, take=_LOOK_BACK)
-    twins = {id(c): _earlier_twins(plan, c, listed) for c in claims}
-    if not any(twins.values()):
-        return
-    task_ids = {d.task_id for found in twins.values() for d in found}
-    task_ids |= {c.entry.task_id for c in claims if c.ours and twins[id(c)] and c.entry.task_id}
-    tasks = {t.id: t for t in space.tasks(sorted(task_ids))}
+    listed = space.deployments(project_id=plan.project.id, environment_ids=environments, take=LOOK_BACK)
+    run_id = space.http.run_id
+    moved: list[DeploymentResult] = []
     for claim in claims:
-        winner = _winner(claim, twins[id(claim)], tasks)
-        if winner is not None:
-            _join(space, claim, winner, tasks, result, observer)
+        episode = claim.episode
+        if episode is None:
+            joined = next((d for d in listed if d.id == claim.entry.deployment_id), None)
+            episode = Episode.of_deployment(joined, listed) if joined is not None else None
+            if episode is None:
+                continue  # not made by octorelease: it stands as it is
+        members = episode.members(listed)
+        if [d.id for d in members] != [claim.entry.deployment_id] and _settle_one(
+            space, claim, members, made_by(members, run_id), result, observer
+        ):
+            moved.append(claim.entry)
+    if moved:  # the state of the deployments joined, now that ours are cancelled
+        states = {t.id: t.state for t in space.tasks(sorted({e.task_id for e in moved if e.task_id}))}
+        for entry in moved:
+            entry.state = states.get(entry.task_id or "", entry.state)
 
 
-def _earlier_twins(plan: DeploymentPlan, claim: Claim, listed: Sequence[Deployment]) -> list[Deployment]:
-    """Deployments of the claim's release to its target, made before the claim's and (for one we
-    created) after the plan looked, oldest first."""
-    target, mine = claim.target, creation_order(claim.created, claim.entry.deployment_id or "")
-    tenant_id = target.tenant.id if target.tenant else None
-    found = [
-        d
-        for d in listed
-        if d.id != claim.entry.deployment_id
-        and d.release_id == plan.release_of(target).id
-        and d.environment_id == target.environment.id
-        and d.tenant_id == tenant_id
-        and creation_order(d.created, d.id) < mine
-        and (not claim.ours or target.is_new(d.created, d.id))
-    ]
-    return sorted(found, key=lambda d: creation_order(d.created, d.id))
-
-
-def _winner(claim: Claim, twins: Sequence[Deployment], tasks: dict[str, Task]) -> Deployment | None:
-    """The earliest twin that still counts when the claim's deployment was made: queued or
-    running, or succeeded after it (one that had already finished is an earlier deployment,
-    not a twin)."""
-    made = parse_time(claim.created)
-    for twin in twins:
-        task = tasks.get(twin.task_id)
-        if task is None or task.state not in EFFECTIVE_STATES:
-            continue
-        completed = parse_time(task.raw.get("CompletedTime"))
-        if task.state == "Success" and completed is not None and made is not None and completed < made:
-            continue
-        return twin
-    return None
-
-
-def _join(
+def _settle_one(
     space: SpaceApi,
     claim: Claim,
-    winner: Deployment,
-    tasks: dict[str, Task],
+    members: Sequence[Deployment],
+    mine: Sequence[Deployment],
     result: ActionResult,
     observer: Observer,
-) -> None:
+) -> bool:
+    """Settle one claim; whether it moved to another deployment."""
+    first = winner(members)
+    if first is None:
+        return False
     entry, label = claim.entry, claim.entry.label
-    own_task = tasks.get(entry.task_id or "")
-    if claim.ours and (own_task is None or own_task.state != "Queued"):
-        # Ours already started (the winner had finished): cancelling now would cut a running
-        # deployment in half, so both stand, and the user is told.
-        message = (
-            f"{label}: a concurrent run also deployed this release ({winner.id}); ours "
-            f"({entry.deployment_id}) had already started, so both run."
-        )
+    first_is_ours = is_made_by(first, space.http.run_id)
+    notes: list[str] = []
+    warnings: list[str] = []
+    cancelled: list[str] = []
+    for own in mine:
+        if own.id == first.id:
+            continue
+        state = space.cancel_task(own.task_id).state  # Canceled if it was queued; Cancelling if it ran
+        if state not in CANCELLED:
+            # It ran to its end before our cancel (made after the winner finished): both ran.
+            warnings.append(f"{label}: a concurrent run also deployed this release ({first.id}); ours "
+                            f"({own.id}) ran before it could be cancelled, so both ran.")
+            continue
+        cancelled.append(own.id)
+        if first_is_ours:
+            notes.append(f"{label}: cancelled {own.id}, a second deployment of ours (made by a POST whose "
+                         f"answer was lost), and kept {first.id}.")
+        else:
+            how = ("while it was queued" if state == "Canceled"
+                   else f"while it ran ({first.id} had finished before it was made)")
+            notes.append(f"{label}: a concurrent run created {first.id} first; cancelled our twin {own.id} "
+                         f"{how} and joined {first.id}.")
+    moved = entry.deployment_id != first.id
+    if moved:
+        if claim.episode is None:
+            notes.append(f"{label}: {entry.deployment_id} is a twin of {first.id}, made first by a concurrent "
+                         f"run; joined {first.id}.")
+        entry.deployment_id, entry.task_id = first.id, first.task_id
+        entry.web_url = space.web_url(first.id, (first.raw.get("Links") or {}).get("Web"))
+        entry.already_deployed = not first_is_ours
+    if cancelled:
+        entry.cancelled_twin = cancelled[0]
+    for message in notes:
+        observer.note(message)
+    for message in warnings:
         observer.warn(message)
-        result.messages.append(message)
-        return
-    mine = entry.deployment_id
-    if claim.ours:
-        assert entry.task_id
-        if space.cancel_task(entry.task_id).state not in ("Canceled", "Cancelling"):
-            # It started and ended between our look and our cancel: it ran, and we say so.
-            message = (
-                f"{label}: a concurrent run also deployed this release ({winner.id}); ours "
-                f"({mine}) ran before it could be cancelled, so both ran."
-            )
-            observer.warn(message)
-            result.messages.append(message)
-            return
-        entry.cancelled_twin = mine
-        message = (
-            f"{label}: a concurrent run created {winner.id} first; cancelled our twin {mine} "
-            f"while it was queued and joined {winner.id}."
-        )
-    else:
-        message = f"{label}: {mine} is a twin of {winner.id}, made first by a concurrent run; joined {winner.id}."
-    task = tasks.get(winner.task_id)
-    entry.deployment_id, entry.task_id = winner.id, winner.task_id
-    entry.state = task.state if task is not None else "Queued"
-    entry.web_url = space.web_url(winner.id, (winner.raw.get("Links") or {}).get("Web"))
-    entry.already_deployed = True
-    observer.note(message)
-    result.messages.append(message)
+    result.messages.extend(notes + warnings)
+    return moved

@@ -25,6 +25,7 @@ import functools
 import logging
 import random
 import re
+import secrets
 import ssl
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -268,6 +269,9 @@ class OctopusHttp:
         self._sleep = sleep
         self._rng = random.Random()
         self._origin = _origin(httpx.URL(self.server))
+        #: This connection's run, as the markers of the deployments it makes name it
+        #: (``actions/twins.py``): its own deployments are known by it even after a lost answer.
+        self.run_id = secrets.token_hex(6)
         self._client = httpx.Client(
             base_url=self.server,
             headers={API_KEY_HEADER: api_key, "Accept": "application/json", "User-Agent": user_agent},
