@@ -6,13 +6,17 @@ names one."""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import click
 
 from octorelease.cli import cli
 from octorelease.cli.exit_codes import EXIT_CODES, INTERNAL_ERROR
+from testing.children import finish, spawn
 from testing.docs import ROOT, page
 
 
@@ -52,3 +56,14 @@ def test_no_document_names_an_internal_issue() -> None:
     named = [f"{path.relative_to(ROOT)}: {match[0]}" for path in _pages()
              for match in re.finditer(r"\bissues? ?#?\d+|(?<![&\w])#\d+\b", path.read_text(encoding="utf-8"), re.I)]
     assert named == []
+
+
+def test_the_site_builds_strict(tmp_path: Path) -> None:
+    """What ``make docs`` checks, run by the suite too, so a broken link or anchor fails ``pytest``
+    and not only ``make test``."""
+    process = spawn([sys.executable, "-m", "mkdocs", "build", "--strict", "--config-file", str(ROOT / "mkdocs.yml"),
+                     "--site-dir", str(tmp_path / "site")], cwd=ROOT, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    output, _ = finish(process, timeout=180)
+    assert process.returncode == 0, output
+    assert (tmp_path / "site" / "reference" / "cli" / "index.html").is_file()
