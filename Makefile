@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 COMPAT := tests/compat
 
-.PHONY: install demo test test-fast lint typecheck pytest docs test-real bench clean
+.PHONY: install demo test test-fast lint typecheck pytest docs package test-real bench clean
 
 install: $(VENV)/.installed
 
@@ -36,7 +36,14 @@ pytest: install $(COMPAT)/node_modules/.installed
 docs: install
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
-test: lint typecheck pytest docs
+# The sdist and the wheel a release publishes (.github/workflows/release.yml builds them the same
+# way), into dist/, and their metadata and README checked as PyPI checks them.
+package: install
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist .
+	$(BIN)/twine check --strict dist/*
+
+test: lint typecheck pytest docs package
 
 # The inner loop: the suite less its slow tests and those needing Chromium or Node (markers given in
 # tests/conftest.py); `make test` before landing still runs everything.
@@ -55,4 +62,4 @@ bench: install $(COMPAT)/node_modules/.installed
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) $(COMPAT)/node_modules site
+	rm -rf $(VENV) $(COMPAT)/node_modules site dist

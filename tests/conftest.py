@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -26,7 +28,7 @@ SLOW = frozenset(line for line in (ROOT / "tests" / "slow.txt").read_text(encodi
 
 #: The markers given by where a test lives or which fixtures it uses; ``pyproject.toml`` describes them.
 BY_PATH = {"tests/serve/": "serve", "tests/compat/": "node"}
-BY_FIXTURE = {"served": "serve", "browser": "browser"}
+BY_FIXTURE = {"served": "serve", "browser": "browser", "built_wheel": "slow", "wheelhouse": "slow"}
 #: What a marker's tests need on PATH, and how to get it: they skip and say so when it is missing.
 NEEDS = {"node": ("node", "apt-get install nodejs npm; `make pytest` then runs npm ci in tests/compat")}
 
@@ -101,6 +103,28 @@ def sandbox_control(sandbox_server: SandboxServer) -> Iterator[SandboxControl]:
     control = SandboxControl(sandbox_server)
     yield control
     control.close()
+
+
+@pytest.fixture(scope="session")
+def built_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This tree built into a wheel once per session, as ``make package`` builds it (``python -m
+    build``): what the install tests put into fresh venvs. Any test using it is marked slow."""
+    out = tmp_path_factory.mktemp("dist")
+    subprocess.run([sys.executable, "-m", "build", "--wheel", "--outdir", str(out), str(ROOT)],
+                   check=True, capture_output=True, timeout=600)
+    (wheel,) = out.glob("octorelease-*.whl")
+    return wheel
+
+
+@pytest.fixture(scope="session")
+def wheelhouse(built_wheel: Path) -> dict[str, str]:
+    """pip's settings for a fresh venv's install: the wheel's dependencies (and the build backend,
+    for an install from source) fetched once per session into a folder that pip then reads alone,
+    without bytecode (settings of the machine, not of the install command; about halves each)."""
+    house = built_wheel.parent / "wheelhouse"
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--wheel-dir", str(house), str(built_wheel),
+                    "hatchling>=1.24"], check=True, capture_output=True, timeout=900)
+    return {"PIP_FIND_LINKS": str(house), "PIP_NO_INDEX": "1", "PIP_NO_COMPILE": "1"}
 
 
 @pytest.fixture
