@@ -115,7 +115,8 @@ class _AcceptErrors:
     """The loop's exception handler: "out of system resource" on accept once per interval, with
     how many were left out; anything else as asyncio logs it."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
         self._next = 0.0
         self._left_out = 0
 
@@ -123,7 +124,7 @@ class _AcceptErrors:
         if not str(context.get("message", "")).startswith("socket.accept() out of system resource"):
             loop.default_exception_handler(context)
             return
-        now = time.monotonic()
+        now = self._clock()
         if now < self._next:
             self._left_out += 1
             return
