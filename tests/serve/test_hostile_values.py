@@ -89,3 +89,10 @@ def test_paging_back_from_an_id_beyond_the_database_s_integers_lists_from_the_ne
     served.event("page-1")
     assert [r["delivery"] for r in served.http.get("/api/runs", params={"before": before}).json()["runs"]] == ["page-1"]
     assert served.http.get("/", params={"before": before}).status_code == 200
+
+
+def test_digits_that_are_not_ascii_are_no_run_id(served: ServeUnderTest) -> None:
+    """``"²".isdigit()`` is true and ``int("²")`` fails: the page took it for a number (500)."""
+    for path in ("/", "/api/runs"):
+        assert served.http.get(path, params={"before": "²"}).status_code in (200, 400), path
+    assert served.http.get("/", params={"before": "²"}).status_code == 200

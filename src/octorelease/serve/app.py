@@ -70,7 +70,7 @@ def _error(status: int, message: str) -> JSONResponse:
 async def _read_body(request: Request, limit: int) -> bytes | None:
     """The body, or None when it is longer than ``limit`` (said or found while reading)."""
     length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > limit:
+    if length.isascii() and length.isdigit() and int(length) > limit:
         return None
     chunks: list[bytes] = []
     size = 0

@@ -62,3 +62,13 @@ def test_with_a_database_a_refused_write_is_not_on_disk_either(tmp_path: Path) -
         again.stop()
     assert reread == names and not any(name.startswith("Prod\ufffd") or name.startswith("Prod\ud800")
                                        for name in names)
+
+
+def test_a_number_written_with_digits_int_cannot_read_is_a_400_not_a_500() -> None:
+    from octorelease.sandbox.errors import ValidationFailed
+    from octorelease.sandbox.http.binding import Body
+
+    assert Body({"Take": " 12 "}).number("Take") == 12
+    with pytest.raises(ValidationFailed) as refused:
+        Body({"Take": "²"}).number("Take")
+    assert refused.value.errors == ["The value of 'Take' must be a number."]

@@ -102,7 +102,8 @@ class Body:
         value = self.raw(name)
         if value is None or (isinstance(value, int) and not isinstance(value, bool)):
             return value
-        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        digits = value.strip().lstrip("-") if isinstance(value, str) else ""
+        if digits.isascii() and digits.isdigit():  # "²" is a digit to isdigit, not to int
             return int(value)
         raise ValidationFailed(f"The value of '{name}' must be a number.")
 

@@ -180,7 +180,7 @@ class Gate:
                 and not same_secret(headers.get(ADMIN_KEY_HEADER.lower(), ""), admin_key):
             return AdminKeyRequired()
         declared, limit = headers.get("content-length", "").strip(), body_limit(local)
-        if declared.isdigit() and int(declared) > limit:
+        if declared.isascii() and declared.isdigit() and int(declared) > limit:
             return body_too_large(limit)
         return None
 

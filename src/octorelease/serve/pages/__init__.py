@@ -61,7 +61,7 @@ def routes() -> list[BaseRoute]:
 async def index(request: Request) -> Response:
     """Recent events and runs, newest first."""
     before_text = request.query_params.get("before", "")
-    before = int(before_text) if before_text.isdigit() else None
+    before = int(before_text) if before_text.isascii() and before_text.isdigit() else None
     store = request.app.state.service.store
     runs = await run_in_threadpool(store.recent, PAGE_SIZE, before)
     rows = [run_row(run_json(run, run_url(request, run.id), full=False)) for run in runs]
