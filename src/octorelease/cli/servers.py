@@ -120,6 +120,13 @@ def serve(ctx: click.Context, /, file: str, host: str, port: int, db_path: str |
     if left:
         click.echo(f"Stopped with {len(left)} run(s) under way ({', '.join(map(str, left))}): they resume at the next "
                    "start, adopting what they made.", err=True)
+        # Their threads are left as they are: what they committed is in the store, and the next start
+        # resumes them. The interpreter's shutdown would stop each one in the middle of whatever call
+        # it is in, and one stopped inside a native extension (pydantic-core) aborts the process
+        # ("FATAL: exception not rethrown", SIGABRT), so the process ends here, its output flushed.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
 
 def _webhook_sources() -> Any:
