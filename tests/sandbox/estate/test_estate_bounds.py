@@ -60,8 +60,7 @@ def test_names_the_api_takes_are_taken() -> None:
 MILLION_AND_ONE = """\
 import resource
 from octorelease.sandbox.estate.file import LIMITS, EstateFileError, parse_estate
-text = "spaces:\\n  - name: Default\\n    environments:\\n" + "".join(
-    f"      - e{i}\\n" for i in range(LIMITS.max_values + 1))
+text = "spaces:\\n  - name: Default\\n    environments:\\n" + "      - e\\n" * (LIMITS.max_values + 1)
 try:
     parse_estate(text, name="estate.yml")
 except EstateFileError as error:
@@ -80,7 +79,7 @@ def test_a_file_of_a_million_and_one_values_is_refused_before_a_tree_of_it_is_bu
     assert line.startswith("estate.yml:") and line.endswith(
         f": more than {LIMITS.max_values:,} values once aliases are expanded "
         f"(an estate file may hold at most {LIMITS.max_values:,})"), (line, err)
-    assert int(peak_mib) < 200, f"{peak_mib} MiB at its peak"
+    assert int(peak_mib) < 150, f"{peak_mib} MiB at its peak"  # 721 MiB when it was composed in Python
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="a child process is simpler to bound here")
