@@ -61,9 +61,10 @@ def steps_outputs_filled(text: str, steps_outputs: Mapping[str, Mapping[str, str
 
 
 def run_github_action(
-    inputs: Mapping[str, str], workdir: Path, *, fresh: Mapping[str, str] | None = None
+    inputs: Mapping[str, str], workdir: Path, *, fresh: Mapping[str, str] | None = None, code: int = 0
 ) -> tuple[dict[str, str], str]:
-    """Run action.yml's steps as the runner would; returns the action's outputs and the log."""
+    """Run action.yml's steps as the runner would, the last ending with exit ``code``; returns
+    the action's outputs and the log (stderr, then stdout, where workflow commands go too)."""
     action: dict[str, Any] = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
     values = {name: str(spec.get("default", "")) for name, spec in action["inputs"].items()}
     values.update(inputs)
@@ -92,8 +93,8 @@ def run_github_action(
         )
         assert "${{" not in step["run"], "an expression in a script would paste an input into code"
         done = run_bash(step["run"], env, workdir, fresh=fresh)
-        log += done.stderr
-        assert done.returncode == 0, done.stderr
+        log += done.stderr + done.stdout
+        assert done.returncode == (code if step.get("id") == "octorelease" else 0), done.stderr
         if "id" in step:
             steps_outputs[step["id"]] = github_outputs(output_file)
     outputs = {name: steps_outputs_filled(spec["value"], steps_outputs) for name, spec in action["outputs"].items()}
@@ -190,6 +191,47 @@ def test_the_github_action_runs_a_handler_file(sandbox: SandboxControl, tmp_path
     )
     check_outputs(outputs, sandbox)
     assert "1 of 1 handler(s) ran for build-completed (success)" in log
+
+
+SHIP_ON_SUCCESS = (
+    "handlers:\n  - name: Ship\n    project: Web\n    on: {event: build-completed, status: success}\n"
+    "    promote: {from: Development, to: [Test]}\n"
+)
+
+
+def test_the_github_action_s_defaults_with_a_handler_waiting_for_a_status_are_an_error_not_a_green_step(
+    sandbox: SandboxControl, tmp_path: Path
+) -> None:
+    (tmp_path / "octorelease.yml").write_text(SHIP_ON_SUCCESS, encoding="utf-8")
+    outputs, log = run_github_action(
+        {"server": sandbox.url, "api-key": sandbox.api_key, "install": ""}, tmp_path, code=2
+    )
+    message = "no handler ran: 'Ship' waits for --status, which was not given"
+    assert outputs["ok"] == "false" and message in outputs["result"]
+    assert f"::error title=octorelease::{message}" in log
+    assert message in (tmp_path / "summary").read_text(encoding="utf-8")
+    assert sandbox.requests() == [], "found before any request"
+
+
+def test_a_run_where_no_handler_matches_warns_in_the_ci(sandbox: SandboxControl, tmp_path: Path) -> None:
+    (tmp_path / "octorelease.yml").write_text(SHIP_ON_SUCCESS, encoding="utf-8")
+    outputs, log = run_github_action(
+        {"status": "failure", "server": sandbox.url, "api-key": sandbox.api_key, "install": ""}, tmp_path
+    )
+    assert outputs["ok"] == "true"
+    assert "::warning title=octorelease::no handler matched: 0 of 1 handler(s) ran for build-completed (failure)" in log
+
+
+def test_a_handler_file_error_writes_ok_false_and_a_summary_with_its_message(
+    sandbox: SandboxControl, tmp_path: Path
+) -> None:
+    (tmp_path / "octorelease.yml").write_text("handlers:\n  - name: Ship\n    promote: {tu: x}\n", encoding="utf-8")
+    outputs, _ = run_github_action(
+        {"status": "success", "server": sandbox.url, "api-key": sandbox.api_key, "install": ""}, tmp_path, code=2
+    )
+    assert outputs["ok"] == "false"
+    summary = (tmp_path / "summary").read_text(encoding="utf-8")
+    assert "**Error:**" in summary and "octorelease.yml:" in summary
 
 
 def test_the_gitlab_template_writes_the_dotenv_report_it_declares(sandbox: SandboxControl, tmp_path: Path) -> None:

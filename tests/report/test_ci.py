@@ -277,7 +277,7 @@ def test_summary_rows_of_a_run_name_the_handler_and_keep_actions_without_deploym
     }
     assert summary_rows(result) == [
         SummaryRow("Ship / create", "Web", "1.4.7", "", "Created"),
-        SummaryRow("Ship / deploy", "Web", "", "", "Error"),
+        SummaryRow("Ship / deploy", "Web", "", "", "Error", message="no"),
     ]
 
 
@@ -319,3 +319,12 @@ def test_step_outputs_of_a_run_take_the_last_release_acted_on() -> None:
     }
     outputs = step_outputs(result)
     assert (outputs["ok"], outputs["release_version"], outputs["task_ids"]) == ("false", "1.0.0", "ServerTasks-9")
+
+
+def test_an_action_that_ended_in_error_names_the_error_in_its_summary_row() -> None:
+    result = {"action": "promote", "project": {"name": "Web"}, "release": None, "deployments": [],
+              "error": {"code": 3, "message": "the lifecycle does not allow Production"}}
+    (row,) = summary_rows(result)
+    assert markdown_summary([row]).rstrip().splitlines()[-1] == (
+        "| promote | Web |  |  | ❌ Error: the lifecycle does not allow Production |  |  |"
+    )

@@ -224,9 +224,11 @@ def run_handler_file(
     """Load a handler file, run the handlers this build event selects, report, return the exit code."""
     import os
 
+    from octorelease.errors import InvalidInput
     from octorelease.handler.build_values import build_values, parse_var
     from octorelease.handler.events import parse_event, parse_status
     from octorelease.handler.run import HandlerRun, run_handlers
+    from octorelease.handler.select import missing_input, select_handlers
     from octorelease.report.console import render_json
 
     configure_logging(options.verbose)
@@ -236,6 +238,9 @@ def run_handler_file(
     handler_file, options = open_handler_file(options, path)
     # {build.stage} is the --stage value (a --var stage=... wins).
     values = build_values(os.environ, {**({"stage": stage} if stage else {}), **overrides})
+    missing = missing_input(select_handlers(handler_file, event=event, status=status, stage=stage, values=values))
+    if missing is not None:
+        raise InvalidInput(missing)
     secrets.remember(options.api_key)
     keys = [options.api_key] if options.api_key else []
     reporter, ci = reporters(options, keys)
@@ -264,7 +269,10 @@ def run_handler_file(
             )
         finally:
             reporter.close()
-    reporter.note(_handlers_tally(result.handlers, event, status))
+    tally = _handlers_tally(result.handlers, event, status)
+    reporter.note(tally)
+    if not any(handler.ran for handler in result.handlers):
+        ci.warning(f"no handler matched: {tally}", title="octorelease")
     doc = result.to_dict(exit_code_for)
     ci.report(doc, error=result.error.message if result.error is not None else None)
     if options.json:

@@ -19,7 +19,7 @@ from octorelease._version import __version__
 from octorelease.cli import actions, servers
 from octorelease.cli.exit_codes import EXIT_CODES_HELP, INTERNAL_ERROR, exit_code_for
 from octorelease.cli.options import global_options
-from octorelease.cli.output import annotate_error, echo_error, print_json_error
+from octorelease.cli.output import echo_error, print_json_error, report_error
 
 
 @click.group(epilog=EXIT_CODES_HELP, context_settings={"help_option_names": ["-h", "--help"]})
@@ -106,14 +106,14 @@ def _main(args: list[str]) -> int:
         if want_json:
             print_json_error(args, 2, exc.format_message())
         exc.show()
-        annotate_error(exc.format_message())
+        report_error(args, 2, exc.format_message())
         return 2
     except errors.OctoreleaseError as exc:
         code = exit_code_for(exc)
         if want_json:
             print_json_error(args, code, exc.message)
         echo_error(exc.message, exc.hint)
-        annotate_error(exc.message)
+        report_error(args, code, exc.message)
         return code
     except (KeyboardInterrupt, click.Abort) as exc:
         # Interrupted outside an action (an action reports its own tasks): click wraps it in Abort.

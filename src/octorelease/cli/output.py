@@ -77,22 +77,28 @@ def echo_error(message: str, hint: str | None = None) -> None:
         click.echo(f"  hint: {one_line(hint)}", err=True)
 
 
-def annotate_error(message: str) -> None:
-    """In a CI, an error found before any action ran is the CI's error annotation too; a
-    handler-file error (``FILE:LINE: ...``) is annotated at its file and line."""
+def report_error(args: Sequence[str], code: int, message: str) -> None:
+    """In a CI, an error found before any action ran gives what every finished command gives:
+    the outputs (``ok=false``), the job summary with the message, and the error annotation (a
+    handler-file error, ``FILE:LINE: ...``, at its file and line)."""
     import os
 
     from octorelease.report.ci import CiReporter
 
     ci = CiReporter(os.environ, secrets=[os.environ.get("OCTOPUS_API_KEY", "")])
     if ci.ci:
-        ci.error(message, title="octorelease")
+        ci.report(error_doc(args, code, message), error=message)
 
 
 def print_json_error(args: Sequence[str], code: int, message: str) -> None:
     """The contract's JSON object for an error found before any action ran."""
     from octorelease.safe_text import safe_json
 
+    click.echo(safe_json(error_doc(args, code, message)))
+
+
+def error_doc(args: Sequence[str], code: int, message: str) -> dict[str, Any]:
+    """The result of a command that ended before any action ran: ``ok`` false, no actions."""
     command = next((a for a in args if a in ("promote", "deploy", "create", "run", "demo")), None)
     doc: dict[str, Any] = {"ok": False}
     if command in ("run", "demo"):
@@ -103,4 +109,4 @@ def print_json_error(args: Sequence[str], code: int, message: str) -> None:
             doc["from"] = None
         doc["deployments"] = []
     doc["error"] = {"code": code, "message": message}
-    click.echo(safe_json(doc))
+    return doc

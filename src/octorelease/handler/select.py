@@ -39,6 +39,8 @@ class Decision:
     will_run: bool
     reason: str
     conditions: tuple[Evaluation, ...] = ()
+    #: The input it waits for and was not given ("status" or "stage"): with it, it might run.
+    wants: str | None = None
 
 
 def run_order(handler_file: HandlerFile) -> list[int]:
@@ -82,7 +84,8 @@ def _decide(
     handler = handler_file.handlers[index]
     refusal = _trigger_refusal(handler, event, status, stage)
     if refusal is not None:
-        return Decision(index, handler, False, refusal)
+        wants = next((name for name in ("status", "stage") if refusal.startswith(f"no {name} given")), None)
+        return Decision(index, handler, False, refusal, wants=wants)
     evaluations: list[Evaluation] = []
     for position, condition in enumerate(handler.conditions):
         try:
@@ -95,6 +98,22 @@ def _decide(
             reason = f"condition false: {evaluation.condition} ({evaluation.detail})"
             return Decision(index, handler, False, reason, tuple(evaluations))
     return Decision(index, handler, True, _run_reason(handler, event, status, stage), tuple(evaluations))
+
+
+def missing_input(decisions: list[Decision]) -> str | None:
+    """Why no handler can run for want of a ``--status`` or ``--stage`` the build event needs, in
+    one line, or None when one runs or none waits for one: a run that does nothing because an
+    input was left out (a CI step's default) is a usage error, not a quiet success."""
+    if any(decision.will_run for decision in decisions):
+        return None
+    for name in ("status", "stage"):
+        waiting = [decision for decision in decisions if decision.wants == name]
+        if waiting:
+            names = ", ".join(f"'{decision.handler.name}'" for decision in waiting)
+            example = "success or failure" if name == "status" else "NAME"
+            return (f"no handler ran: {names} {'waits' if len(waiting) == 1 else 'wait'} for --{name}, "
+                    f"which was not given (pass --{name} {example}; in a CI step, its {name} input)")
+    return None
 
 
 def _trigger_refusal(handler: Handler, event: str, status: str | None, stage: str | None) -> str | None:

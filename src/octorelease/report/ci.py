@@ -242,6 +242,7 @@ class SummaryRow:
     duration_seconds: float | None = None
     task_id: str | None = None
     task_url: str | None = None
+    message: str = ""  # why an action that deployed nothing ended in Error
 
 
 def summary_rows(result: Mapping[str, Any]) -> list[SummaryRow]:
@@ -264,7 +265,8 @@ def _action_rows(action: Mapping[str, Any], prefix: str = "") -> list[SummaryRow
     if not deployments:
         error = action.get("error")
         state = "Error" if error else ("Created" if action.get("created") else "Done")
-        return [SummaryRow(name, project, release, "", state)]
+        message = str(error.get("message", "")) if isinstance(error, Mapping) else str(error or "")
+        return [SummaryRow(name, project, release, "", state, message=message)]
     return [
         SummaryRow(
             action=name,
@@ -305,7 +307,7 @@ def markdown_summary(rows: Sequence[SummaryRow], title: str = "octorelease") -> 
             row.project,
             row.release,
             row.environment,
-            f"{icon} {row.state}" if icon else row.state,
+            (f"{icon} {row.state}" if icon else row.state) + (f": {row.message}" if row.message else ""),
             format_duration(round(row.duration_seconds, 1)) if row.duration_seconds is not None else "",
         ]
         lines.append("| " + " | ".join(_cell(cell) for cell in cells) + f" | {_link(row)} |")
@@ -387,7 +389,7 @@ class CiReporter:
         if self.ci is None:
             return
         self.set_outputs(step_outputs(result))
-        self.write_summary(summary_rows(result))
+        self.write_summary(summary_rows(result), error=error)
         if error is not None:
             self.error(error, title="octorelease")
         ignored = ignored_failures(result)
@@ -425,10 +427,17 @@ class CiReporter:
         with open(path, "w", encoding="utf-8") as file:
             file.writelines(lines)
 
-    def write_summary(self, rows: Sequence[SummaryRow], *, title: str = "octorelease") -> None:
-        """Append a Markdown table of ``rows`` to GitHub's job summary (ignored elsewhere)."""
-        if self.ci == "github" and rows:
-            self._append("GITHUB_STEP_SUMMARY", self._clean(markdown_summary(rows, title)))
+    def write_summary(
+        self, rows: Sequence[SummaryRow], *, title: str = "octorelease", error: str | None = None
+    ) -> None:
+        """Append a Markdown table of ``rows``, and the error that ended the command, to GitHub's
+        job summary (ignored elsewhere): a failed step's summary says why, not only "Error"."""
+        if self.ci != "github" or not (rows or error):
+            return
+        text = markdown_summary(rows, title) if rows else f"### {_cell(title)}\n\n"
+        if error is not None:
+            text += f"❌ **Error:** {_cell(error)}\n\n"
+        self._append("GITHUB_STEP_SUMMARY", self._clean(text))
 
     def _annotate(self, level: str, message: str, title: str | None) -> None:
         message = self._clean(message)
