@@ -113,3 +113,17 @@ def test_a_secret_written_in_pieces_and_flushed_between_is_still_hidden():
     stream.flush()
     stream.finish()
     assert target.getvalue() == "key *** end"
+
+
+def test_an_address_copied_from_the_browser_is_taken_as_the_server_and_said_so(sandbox, capsys):
+    run = run_cli(capsys, *PROMOTE, "--server", f"{sandbox.url}/app#/Spaces-1/projects/web", "--api-key",
+                  sandbox.api_key)
+    assert run.code == 0, run.err
+    assert f"Note: {sandbox.url}/app#... is the web UI's address; using the server's, {sandbox.url}." in run.err
+
+
+def test_another_fragment_is_refused_for_what_it_is(sandbox, capsys):
+    run = run_cli(capsys, *PROMOTE, "--server", f"{sandbox.url}/#top", "--api-key", sandbox.api_key)
+    line = assert_one_line_error(run, 2, "has a '#...' part, which is a page in a browser, not the server's address")
+    assert "credentials" not in line
+    assert sandbox.requests() == []

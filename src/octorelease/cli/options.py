@@ -352,8 +352,15 @@ def server_connection(options: GlobalOptions) -> tuple[str, str, bool | str]:
         raise errors.InvalidInput(
             "No API key given.", hint="Pass --api-key KEY, or set OCTOPUS_API_KEY (or octo's OCTOPUS_CLI_API_KEY)."
         )
+    from octorelease.octopus.http import web_ui_base
+
+    server = options.server
+    base = web_ui_base(server)
+    if base is not None:
+        click.echo(f"Note: {base}/app#... is the web UI's address; using the server's, {base}.", err=True)
+        server = base
     verify: bool | str = options.ca_bundle or True
     if options.insecure:
         click.echo("Warning: TLS certificate verification is off (--insecure).", err=True)
         verify = False
-    return options.server, options.api_key, verify
+    return server, options.api_key, verify

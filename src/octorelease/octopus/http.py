@@ -59,13 +59,26 @@ API_KEY_HEADER = "X-Octopus-ApiKey"
 MAX_BODY_BYTES = 32 * 1024 * 1024
 
 
+#: An address copied from Octopus's web UI: the server's URL, then ``/app#/Spaces-1/...``.
+_WEB_UI_ADDRESS = re.compile(r"^(?P<base>https?://[^/?#@\s]+(?:/[^?#@\s]*?)?)/app/?#", re.IGNORECASE)
+
+
+def web_ui_base(url: str) -> str | None:
+    """The server's URL when ``url`` is an address copied from the browser
+    (``http://host/app#/Spaces-1/projects``), else None: the web UI lives under ``/app`` and
+    the part after ``#`` is the page, neither of which the API wants."""
+    match = _WEB_UI_ADDRESS.match(url.strip())
+    return match["base"] if match else None
+
+
 def normalise_server_url(url: str) -> str:
-    """``https://octo.example/api/`` and ``https://octo.example`` both become the latter.
+    """``https://octo.example/api/`` and ``https://octo.example`` both become the latter, and so
+    does an address copied from the browser, ``https://octo.example/app#/Spaces-1``.
 
     A URL with credentials (``user:key@host``) or a query (``?apikey=KEY``) is refused rather
     than stripped: the key belongs in the header, and a URL is copied into logs, proxies and
     shell history. The message never repeats the refused parts."""
-    url = url.strip().rstrip("/")
+    url = (web_ui_base(url) or url).strip().rstrip("/")
     if url.lower().endswith("/api"):
         url = url[: -len("/api")]
     try:
@@ -77,6 +90,12 @@ def normalise_server_url(url: str) -> str:
             "The Octopus URL given is not a valid URL (its host or port cannot be read).",
             hint="Use e.g. --server https://octopus.example.com",
         ) from None
+    if "#" in url and "@" not in parts.netloc and not parts.query and "?" not in url:
+        raise errors.InvalidInput(
+            f"The Octopus URL {parts.scheme}://{parts.netloc} is refused: it has a '#...' part, which "
+            "is a page in a browser, not the server's address.",
+            hint=f"Give the server's address alone, e.g. --server {parts.scheme}://{parts.netloc}",
+        )
     if "@" in parts.netloc or parts.query or parts.fragment or "?" in url or "#" in url:
         host = parts.netloc.rpartition("@")[2]
         raise errors.InvalidInput(
