@@ -64,6 +64,19 @@ def _without_httpx_cli() -> None:
         sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
 
+def _with_octo_equivalent(exc: click.ClickException, args: Sequence[str]) -> click.ClickException:
+    """An unknown flag that is octo's says what octorelease takes instead (``octo's --deployTo
+    is --to``), rather than click's nearest spelling, which for octo's flags is misleading."""
+    if not isinstance(exc, click.NoSuchOption):
+        return exc
+    from octorelease.cli.octo_flags import octo_equivalent
+
+    said = octo_equivalent(exc.option_name, args)
+    if said is None:
+        return exc
+    return click.NoSuchOption(exc.option_name, message=f"No such option {exc.option_name!r}: {said}.", ctx=exc.ctx)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return its exit code (tests call this with a list).
 
@@ -102,11 +115,12 @@ def _main(args: list[str]) -> int:
             return returned
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
-    except click.ClickException as exc:
+    except click.ClickException as raised:
+        usage_error = _with_octo_equivalent(raised, args)
         if want_json:
-            print_json_error(args, 2, exc.format_message())
-        exc.show()
-        report_error(args, 2, exc.format_message())
+            print_json_error(args, 2, usage_error.format_message())
+        usage_error.show()
+        report_error(args, 2, usage_error.format_message())
         return 2
     except errors.OctoreleaseError as exc:
         code = exit_code_for(exc)
