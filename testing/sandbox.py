@@ -16,6 +16,8 @@ import httpx
 from octorelease.sandbox.errors import ADMIN_KEY_HEADER
 from octorelease.sandbox.http.server import SandboxServer
 
+APPROVAL_INSTRUCTIONS = "Check that Staging's smoke test passed and that nobody is mid-release, then proceed."
+
 
 class SandboxControl:
     """A handle on one running sandbox, for tests."""
@@ -63,9 +65,51 @@ class SandboxControl:
     def set_speed(self, seconds_per_step: float) -> None:
         self._control("POST", "speed", {"seconds_per_step": seconds_per_step})
 
-    def add_api_key(self, key: str, environments: list[str]) -> None:
-        """Another valid key, allowed to deploy only to these environments."""
-        self._control("POST", "api-keys", {"key": key, "environments": environments})
+    def add_api_key(self, key: str, environments: list[str] | None, teams: list[str] | None = None) -> None:
+        """Another valid key, allowed to deploy only to these environments (``None``: any), whose
+        user is in these teams only (``None``: the sandbox user's teams)."""
+        body: dict[str, Any] = {"key": key}
+        if environments is not None:
+            body["environments"] = environments
+        if teams is not None:
+            body["teams"] = teams
+        self._control("POST", "api-keys", body)
+
+    def add_approval(self, project: str = "Projects-1", environment: str = "Environments-4",
+                     teams: str = "Teams-1") -> None:
+        """Put "Approve production" (a manual intervention for ``teams``, in ``environment`` only)
+        first in the project's process, through ``PUT deploymentprocesses`` as a user would."""
+        process = self.get(f"/api/Spaces-1/projects/{project}/deploymentprocesses")
+        if any(step["Name"] == "Approve production" for step in process["Steps"]):
+            return
+        approval = {"Name": "Approve production", "Properties": {}, "Actions": [{
+            "Name": "Approve production", "ActionType": "Octopus.Manual", "Environments": [environment],
+            "Properties": {"Octopus.Action.Manual.Instructions": APPROVAL_INSTRUCTIONS,
+                           "Octopus.Action.Manual.ResponsibleTeamIds": teams}}]}
+        process["Steps"] = [approval, *process["Steps"]]
+        response = self._http.put(f"/api/Spaces-1/projects/{project}/deploymentprocesses", json=process,
+                                  headers={"X-Octopus-ApiKey": self.api_key})
+        response.raise_for_status()
+
+    def wait_for_interruption(self, task_id: str, timeout: float = 10) -> dict[str, Any]:
+        """Poll until the task has a pending interruption; return it (fail the test after ``timeout``)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found: dict[str, Any] = self.get("/api/Spaces-1/interruptions", regarding=task_id, pendingOnly="true")
+            if found["Items"]:
+                item: dict[str, Any] = found["Items"][0]
+                return item
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{task_id} raised no interruption within {timeout} s")
+            time.sleep(0.01)
+
+    def answer(self, interruption_id: str, **fields: str) -> dict[str, Any]:
+        """Take responsibility for the interruption and submit ``Result``/``Guidance``/``Notes``."""
+        self._http.put(f"/api/Spaces-1/interruptions/{interruption_id}/responsible",
+                       headers={"X-Octopus-ApiKey": self.api_key}).raise_for_status()
+        result: dict[str, Any] = self.post(f"/api/Spaces-1/interruptions/{interruption_id}/submit",
+                                           {"Id": interruption_id, "SpaceId": "Spaces-1", **fields})
+        return result
 
     def publish_package(self, package_id: str, version: str, space: str | None = None) -> None:
         self._control("POST", "packages", {"packageId": package_id, "version": version, "space": space})

@@ -16,7 +16,7 @@ import click
 
 from octorelease import errors, secrets
 from octorelease._version import __version__
-from octorelease.cli import actions, servers
+from octorelease.cli import actions, interruptions, servers
 from octorelease.cli.exit_codes import EXIT_CODES_HELP, INTERNAL_ERROR, exit_code_for
 from octorelease.cli.options import global_options
 from octorelease.cli.output import echo_error, print_json_error, report_error
@@ -29,8 +29,8 @@ def cli() -> None:
     """Create, deploy and promote Octopus Deploy releases from any CI build."""
 
 
-for _command in (actions.promote, actions.deploy, actions.create, actions.run_command, servers.demo, servers.serve,
-                 servers.sandbox):
+for _command in (actions.promote, actions.deploy, actions.create, actions.run_command, interruptions.interruptions,
+                 servers.demo, servers.serve, servers.sandbox):
     cli.add_command(_command)
 
 

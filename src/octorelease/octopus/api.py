@@ -24,6 +24,7 @@ from octorelease.octopus.models import (
     DeploymentPreview,
     DeploymentTemplate,
     Environment,
+    Interruption,
     Machine,
     Project,
     Release,
@@ -504,6 +505,37 @@ class SpaceApi:
     def _space_id(self) -> str:
         """The space's id: known once a lookup has scoped the paths; else read (one request)."""
         return self.space_id or self.space.id
+
+    # -- people: interruptions and teams -------------------------------------------------------------
+
+    def interruptions(self, *, regarding: str | None = None, pending_only: bool = True) -> list[Interruption]:
+        """The space's interruptions (newest first), about one document (a task, deployment,
+        project or environment id) when ``regarding`` is given."""
+        params: dict[str, Any] = {"pendingOnly": pending_only}
+        if regarding:
+            params["regarding"] = regarding
+        return self._all("interruptions", Interruption.from_json, params)
+
+    def interruption(self, interruption_id: str) -> Interruption:
+        return self._one(f"interruptions/{segment(interruption_id)}", Interruption.from_json)
+
+    def take_responsibility(self, interruption_id: str) -> None:
+        """``PUT interruptions/{id}/responsible``: taking it again changes nothing, so it is retried."""
+        self.http.put(self.path(f"interruptions/{segment(interruption_id)}/responsible"), None)
+
+    def submit_interruption(self, interruption: Interruption, answer: dict[str, str]) -> Interruption:
+        """``POST interruptions/{id}/submit`` with ``Result`` or ``Guidance`` (and ``Notes``)."""
+        path = self.path(f"interruptions/{segment(interruption.id)}/submit")
+        body = {"Id": interruption.id, "SpaceId": self._space_id(), **answer}
+        return _build(self.http, path, Interruption.from_json, self.http.post(path, body), "POST")
+
+    def team_names(self, team_ids: Sequence[str]) -> list[str]:
+        """The names of these teams (an id the server does not show stays as it is)."""
+        if not team_ids:
+            return []
+        items = _collection(self.http, self.path("teams"), {"ids": list(team_ids), "take": len(team_ids)})
+        names = {str(t.get("Id")): str(t.get("Name")) for t in items if isinstance(t, dict)}
+        return [names.get(t, t) for t in team_ids]
 
     # -- project variables ----------------------------------------------------------------------------
 

@@ -347,3 +347,53 @@ class Task:
             return None
         end = parse_time(self.raw.get("CompletedTime")) or datetime.now(start.tzinfo)
         return round(max((end - start).total_seconds(), 0.0), 1)
+
+
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+@dataclass(frozen=True)
+class Interruption:
+    """A task waiting for a person: a manual intervention (answered Proceed or Abort) or guided
+    failure (answered Fail, Retry, Ignore or Exclude)."""
+
+    id: str
+    type: str
+    title: str
+    task_id: str
+    is_pending: bool
+    created: str
+    instructions: str
+    responsible_team_ids: tuple[str, ...]
+    can_take_responsibility: bool
+    has_responsibility: bool
+    related_document_ids: tuple[str, ...]
+    raw: dict[str, Any] = field(repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> Interruption:
+        form = _object(doc.get("Form"))
+        elements = form.get("Elements")
+        text = next((str(_object(e.get("Control")).get("Text") or "") for e in
+                     (elements if isinstance(elements, list) else []) if isinstance(e, dict)
+                     and e.get("Name") == "Instructions"), "")
+        return cls(
+            doc["Id"], str(doc.get("Type") or ""), str(doc.get("Title") or ""), str(doc.get("TaskId") or ""),
+            bool(doc.get("IsPending")), str(doc.get("Created") or ""), text,
+            tuple(str(t) for t in doc.get("ResponsibleTeamIds") or ()), bool(doc.get("CanTakeResponsibility")),
+            bool(doc.get("HasResponsibility")), tuple(str(r) for r in doc.get("RelatedDocumentIds") or ()), doc,
+        )
+
+    @property
+    def answer(self) -> str | None:
+        """What it was answered (``Proceed``, ``Retry``, ...), once it is no longer pending."""
+        values = _object(_object(self.raw.get("Form")).get("Values"))
+        found = values.get("Result") or values.get("Guidance")
+        return str(found) if found else None
+
+    @property
+    def answered_by(self) -> str | None:
+        """Who answered it (its last modifier once it is no longer pending)."""
+        who = self.raw.get("LastModifiedBy")
+        return str(who) if who and not self.is_pending else None

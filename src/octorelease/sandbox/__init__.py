@@ -24,17 +24,18 @@ How it is built (moto's split); imports point down only, ``http/`` -> ``estate/`
                      editing.py, lifecycle.py, views.py, versions.py hold the larger ones)
       requests.py    what callers ask the models for, as plain data
       runner.py      carries out deployment tasks: steps x machines, logs, cancel, faults
+      interrupting.py  interruptions: raised by a manual step or guided failure, answered by a team
     state/       what the sandbox holds
       entities.py    one class per Octopus resource (pydantic), with no rules and no HTTP
       state.py       entities in memory, written through to store.py (SQLite, one JSON document each)
     errors.py    what the rules refuse, with Octopus's wording and status
 
-What it does not emulate (a real Octopus does): guided failure and manual interventions (a failed
-step fails the task), automatic deployments on phase entry, retention, channel version rules,
-tenant tags, target tags (``SpecificTargetTagIds``), deployment freezes, priority, Git resources,
+What it does not emulate (a real Octopus does): automatic deployments on phase entry, retention,
+channel version rules,
+tenant tags, target tags (``SpecificTargetTagIds``), priority, Git resources,
 runbooks, workers, worker pools, tag sets, accounts, certificates, action templates, proxies and
 subscriptions (their collections answer empty), health checks (every target is Healthy unless
 disabled), a step's child actions, environment sort order, delta package uploads, variable
-scoping when values are resolved, release defects, users, teams and permissions beyond "this key
-may deploy only to these environments".
+scoping when values are resolved, release defects, users and permissions beyond "this key may
+deploy only to these environments, and is in these teams".
 """

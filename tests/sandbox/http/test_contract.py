@@ -45,7 +45,10 @@ NEWER: dict[str, str] = {
     "GET /api/releases/{}/missingpackages": "ref releases.md (missingPackages, under a space only)",
     "POST /api/releases/{}/deployments/previews": "ref releases.md; the official Go CLI's release deploy",
     "PUT /api/projects/{}/deploymentsettings": "ref deployment-settings.md (a project's versioning strategy)",
+    "POST /api/deployments/override": "deployment freezes, server 2024.2 (OctopusDeploy/docs deployment-freeze.md)",
 }
+NEWER.update({f"{method} /api/deploymentfreezes{tail}": "server 2024.2 (OctopusDeploy/docs deployment-freeze.md)"
+              for method, tail in (("GET", ""), ("POST", ""), ("GET", "/{}"), ("PUT", "/{}"), ("DELETE", "/{}"))})
 NEWER.update({f"GET /api/{kind}/operatingsystem/{what}/all": "server 2020.5 (octopus-api-more.md §1, SW20)"
               for kind in ("machines", "workers") for what in ("names", "shells")})
 #: runbook collections (server 2019.11, octopus-api-more.md §5), answered empty
@@ -90,11 +93,12 @@ SAMPLES = {"projects": "Projects-1", "environments": "Environments-1", "machines
            "runbooks": "Runbooks-1", "runbookProcesses": "RunbookProcess-Runbooks-1",
            "runbookSnapshots": "RunbookSnapshots-1", "runbookRuns": "RunbookRuns-1", "accounts": "Accounts-1",
            "actiontemplates": "ActionTemplates-1", "proxies": "Proxies-1", "subscriptions": "Subscriptions-1",
-           "certificates": "Certificates-1"}
+           "certificates": "Certificates-1", "teams": "Teams-1",
+           "deploymentfreezes": "DeploymentFreezes-1"}
 #: collections that have no items to fetch one of (not emulated): their single routes answer 404
 EMPTY = ("workerpools", "workers", "artifacts", "interruptions", "runbooks", "runbookprocesses",
          "runbooksnapshots", "runbookruns", "accounts", "actiontemplates", "proxies", "subscriptions",
-         "certificates")
+         "certificates", "deploymentfreezes")
 
 
 def sandbox_routes() -> list[tuple[str, str]]:

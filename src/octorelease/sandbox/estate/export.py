@@ -22,6 +22,7 @@ from octorelease.sandbox.estate.file import (
     EnvironmentSpec,
     Estate,
     FailureSpec,
+    FreezeSpec,
     GroupSpec,
     LibrarySetSpec,
     LifecycleSpec,
@@ -33,6 +34,7 @@ from octorelease.sandbox.estate.file import (
     SpaceSpec,
     StepSpec,
     TagSetSpec,
+    TeamSpec,
     TenantSpec,
     VariableSpec,
     VersioningSpec,
@@ -40,9 +42,11 @@ from octorelease.sandbox.estate.file import (
 from octorelease.sandbox.rules.models import Backend
 from octorelease.sandbox.state.entities import (
     DEFAULT_VERSIONING_TEMPLATE,
+    MANUAL_STEP,
     Activity,
     Channel,
     Deployment,
+    DeploymentFreeze,
     Environment,
     Feed,
     LibraryVariableSet,
@@ -54,6 +58,7 @@ from octorelease.sandbox.state.entities import (
     Space,
     TagSet,
     Task,
+    Team,
     Tenant,
     Variable,
     VariableSet,
@@ -80,7 +85,7 @@ def export_estate(state: Backend) -> Estate:
     return Estate(spaces=[_space(state, space) for space in sorted(state.all(Space), key=id_order)])
 
 
-def _names(state: Backend, cls: type[Environment | Machine | Tenant | Channel], ids: list[str]) -> list[str]:
+def _names(state: Backend, cls: type[Environment | Machine | Tenant | Channel | Team], ids: list[str]) -> list[str]:
     found = (state.get(cls, None, i) for i in ids)
     return [entity.name for entity in found if entity is not None]
 
@@ -117,6 +122,14 @@ def _space(state: Backend, space: Space) -> SpaceSpec:
             for t in state.all(Tenant, sid)],
         tag_sets=[TagSetSpec(name=s.name, description=s.description, tags=list(s.tags))
                   for s in sorted(state.all(TagSet, sid), key=lambda s: s.sort_order)],
+        teams=[TeamSpec(name=t.name, description=t.description, member=t.member) for t in state.all(Team, sid)],
+        freezes=[FreezeSpec(name=f.name, description=f.description, start=f.start, end=f.end,
+                            projects={p.name: _names(state, Environment, envs) for pid, envs in
+                                      f.project_environments.items()
+                                      if (p := state.get(Project, sid, pid)) is not None},
+                            recurring=f.recurrence)
+                 for f in state.all(DeploymentFreeze)
+                 if any(state.get(Project, sid, pid) is not None for pid in f.project_environments)],
     )
 
 
@@ -132,7 +145,11 @@ def _project(state: Backend, project: Project) -> ProjectSpec:
         steps=[StepSpec(name=s.name, roles=s.roles,
                         package=s.action.packages[0].package_id if s.action.packages else None,
                         script=s.action.script, disabled=s.action.is_disabled,
-                        type=None if s.action.action_type in (PACKAGE_STEP, SCRIPT_STEP) else s.action.action_type)
+                        type=None if s.action.action_type in (PACKAGE_STEP, SCRIPT_STEP, MANUAL_STEP)
+                        else s.action.action_type,
+                        manual=s.action.instructions if s.action.action_type == MANUAL_STEP else None,
+                        teams=_names(state, Team, s.action.responsible_team_ids),
+                        environments=_names(state, Environment, s.action.environments))
                for s in project.steps],
         variables=_variables(state, state.get(VariableSet, None, project.variable_set_id)),
         library_variable_sets=[s.name for i in project.included_library_variable_set_ids

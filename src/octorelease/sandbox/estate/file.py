@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
+from datetime import datetime
 from importlib import resources
 from typing import Annotated, Any, Literal
 
@@ -130,7 +131,8 @@ class VariableSpec(_Spec):
 
 
 class StepSpec(_Spec):
-    """A process step with its one action: a package step when ``package`` is given, else a script."""
+    """A process step with its one action: a package step when ``package`` is given, a manual
+    intervention (``Octopus.Manual``) when ``manual`` gives its instructions, else a script."""
 
     name: str
     roles: Names = []
@@ -138,6 +140,32 @@ class StepSpec(_Spec):
     script: str = ""
     type: str | None = None  # the action type, when neither a package nor a script step
     disabled: bool = False
+    #: a manual intervention's instructions, and the teams (names) who may answer it
+    manual: str | None = None
+    teams: Names = []
+    #: the environments the step runs in (none: all)
+    environments: Names = []
+
+
+class FreezeSpec(_Spec):
+    """A deployment freeze of some projects (names) in some environments (names), from ``start``
+    to ``end`` (ISO 8601 with an offset), once or ``recurring`` (the reference's
+    ``RecurringSchedule``: ``{Type: Weekly, Unit: 1}``)."""
+
+    name: str
+    description: str = ""
+    start: datetime
+    end: datetime
+    projects: dict[str, Names] = {}
+    recurring: dict[str, Any] | None = None
+
+
+class TeamSpec(_Spec):
+    """A team; ``member``: whether the sandbox's user (its main API key) belongs to it."""
+
+    name: str
+    description: str = ""
+    member: bool = True
 
 
 class ChannelSpec(_Spec):
@@ -237,6 +265,8 @@ class SpaceSpec(_Spec):
     projects: list[ProjectSpec] = []
     tenants: list[TenantSpec] = []
     tag_sets: list[TagSetSpec] = []
+    teams: list[Annotated[TeamSpec, BeforeValidator(_as_named)]] = []
+    freezes: list[FreezeSpec] = []
 
 
 class Estate(_Spec):
@@ -362,7 +392,7 @@ def _space_faults(space: SpaceSpec, loc: Loc) -> Iterator[Fault]:
                              ("lifecycles", space.lifecycles, "lifecycle"), ("projects", space.projects, "project"),
                              ("tenants", space.tenants, "tenant"), ("project_groups", space.project_groups, "group"),
                              ("library_variable_sets", space.library_variable_sets, "library variable set"),
-                             ("tag_sets", space.tag_sets, "tag set")):
+                             ("tag_sets", space.tag_sets, "tag set"), ("teams", space.teams, "team")):
         yield from _unique(items, (*loc, key), kind)
     yield from _name_lengths(space, loc)
     for i, group in enumerate(space.project_groups):
@@ -386,6 +416,14 @@ def _space_faults(space: SpaceSpec, loc: Loc) -> Iterator[Fault]:
         yield from _variable_faults(library_set.variables, (*loc, "library_variable_sets", i), space, None)
     for i, project in enumerate(space.projects):
         yield from _project_faults(project, (*loc, "projects", i), space, lifecycles, sets, tenants)
+    for i, freeze in enumerate(space.freezes):
+        if freeze.end <= freeze.start:
+            yield (*loc, "freezes", i, "end"), "a freeze must end after it starts"
+        for project_name, frozen in freeze.projects.items():
+            at = (*loc, "freezes", i, "projects", project_name)
+            yield from _refers(project_name, projects, at, "project", space.name)
+            for j, env in enumerate(frozen):
+                yield from _refers(env, envs, (*at, j), "environment", space.name)
     for i, tenant in enumerate(space.tenants):
         for project_name, connected in tenant.projects.items():
             at = (*loc, "tenants", i, "projects", project_name)
@@ -446,6 +484,14 @@ def _project_faults(project: ProjectSpec, loc: Loc, space: SpaceSpec, lifecycles
     for j, step in enumerate(project.steps):
         if step.package is not None and step.type == SCRIPT_STEP:
             yield (*loc, "steps", j, "type"), "a script step has no package"
+        if step.manual is not None and step.package is not None:
+            yield (*loc, "steps", j, "manual"), "a manual intervention has no package"
+        for k, team in enumerate(step.teams):
+            yield from _refers(team, [t.name for t in space.teams], (*loc, "steps", j, "teams", k), "team",
+                               space.name)
+        for k, env in enumerate(step.environments):
+            yield from _refers(env, [e.name for e in space.environments], (*loc, "steps", j, "environments", k),
+                               "environment", space.name)
     for j, library_set in enumerate(project.library_variable_sets):
         yield from _refers(library_set, sets, (*loc, "library_variable_sets", j), "library variable set",
                            space.name)

@@ -69,8 +69,9 @@ Test controls (outside ``/api``, no API key needed; JSON in, ``{"ok": true}`` ou
   spec's random sequence; 400 with the parser's message for a bad spec. ``DELETE`` serves every
   request again. A reset goes back to the ``--faults`` the sandbox started with (none by default).
 - ``POST /_sandbox/speed`` ``{"seconds_per_step": 0.2}``: how long each step takes on each machine.
-- ``POST /_sandbox/api-keys`` ``{"key": "API-...", "environments": ["Development"]}``: another valid
-  key, allowed to deploy only to those environments (403 elsewhere, absent from ``PromoteTo``).
+- ``POST /_sandbox/api-keys`` ``{"key": "API-...", "environments": ["Development"], "teams": []}``:
+  another valid key, allowed to deploy only to those environments (403 elsewhere, absent from
+  ``PromoteTo``; any without ``environments``), its user in those teams only (``teams`` given).
 - ``POST /_sandbox/packages`` ``{"packageId": "Web", "version": "1.4.0", "space": null}``: publish a
   package version to a space's built-in feed (the default space's when ``space`` is absent).
 - ``POST /_sandbox/rename`` ``{"kind": "environment"|"machine"|"project"|"tenant"|"step", "from":
@@ -114,6 +115,7 @@ from octorelease.sandbox.rules.models import Backend
 from octorelease.sandbox.rules.requests import DeploymentRequest, Fault, ReleaseRequest
 from octorelease.sandbox.rules.runner import drive
 from octorelease.sandbox.state.entities import (
+    MANUAL_STEP,
     Action,
     Channel,
     DonorPackage,
@@ -134,6 +136,7 @@ from octorelease.sandbox.state.entities import (
     Step,
     TagSet,
     Task,
+    Team,
     Tenant,
     Variable,
     VariableSet,
@@ -258,6 +261,8 @@ class _Builder:
                      for i, e in enumerate(spec.environments)))
         for group in spec.project_groups:
             self._keep(backend.save_project_group(space_id, None, group.name, group.description))
+        self._keep(*(Team(id=backend.new_id("Teams"), space_id=space_id, name=t.name, description=t.description,
+                          member=t.member) for t in spec.teams))
         self._keep(*(TagSet(id=backend.new_id("TagSets"), space_id=space_id, name=s.name, description=s.description,
                             sort_order=i, tags=list(s.tags)) for i, s in enumerate(spec.tag_sets)))
         canonical = {f"{s.name}/{tag}".lower(): f"{s.name}/{tag}" for s in spec.tag_sets for tag in s.tags}
@@ -288,6 +293,11 @@ class _Builder:
                                     variables=self._variables(library_set.name, library_set.variables, {})))
         for project in spec.projects:
             self._project(project)
+        for f in spec.freezes:
+            backend.save_freeze(None, name=f.name, description=f.description, start=f.start, end=f.end,
+                                project_environments={self.id_of(Project, p): [self.id_of(Environment, e) for e in es]
+                                                      for p, es in f.projects.items()},
+                                tenant_scopes=[], recurrence=f.recurring)
         for t in spec.tenants:
             tenant = backend.require(Tenant, space_id, self.id_of(Tenant, t.name))
             tenant.project_environments = {self.id_of(Project, p): [self.id_of(Environment, e) for e in envs]
@@ -306,10 +316,13 @@ class _Builder:
                                                for s in spec.library_variable_sets],
             steps=[Step(id=_guid(spec.name, step.name), name=step.name, roles=list(step.roles), action=Action(
                 id=_guid(spec.name, step.name, "action"), name=step.name,
-                action_type=step.type or (PACKAGE_STEP if step.package else SCRIPT_STEP),
+                action_type=step.type or (MANUAL_STEP if step.manual is not None else PACKAGE_STEP if step.package
+                                          else SCRIPT_STEP),
                 packages=[PackageReference(id=_guid(spec.name, step.name, "package"), package_id=step.package)]
                 if step.package else [],
-                script=step.script, is_disabled=step.disabled,
+                script=step.script, is_disabled=step.disabled, instructions=step.manual or "",
+                responsible_team_ids=[self.id_of(Team, t) for t in step.teams],
+                environments=[self.id_of(Environment, e) for e in step.environments],
             )) for step in spec.steps],
         )
         versioning = spec.versioning

@@ -77,7 +77,8 @@ async def api_keys(request: Request) -> Response:
         raise ValidationFailed("'key' is required.")
     sandbox = _sandbox(request)
     with sandbox.backend.lock:
-        sandbox.backend.add_api_key(key, body.strings("environments"))
+        sandbox.backend.add_api_key(key, body.strings("environments") if body.raw("environments") is not None else None,
+                                    body.strings("teams") if body.raw("teams") is not None else None)
     return _ok()
 
 

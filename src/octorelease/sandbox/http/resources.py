@@ -15,12 +15,16 @@ from octorelease.sandbox.rules import models, views
 from octorelease.sandbox.rules.lifecycle import PhaseProgress, ResolvedPhase
 from octorelease.sandbox.rules.releasing import ReleaseTemplate
 from octorelease.sandbox.state.entities import (
+    MANUAL_STEP,
+    Action,
     Activity,
     Channel,
     Deployment,
+    DeploymentFreeze,
     Entity,
     Environment,
     Feed,
+    Interruption,
     LibraryVariableSet,
     Lifecycle,
     Machine,
@@ -34,6 +38,7 @@ from octorelease.sandbox.state.entities import (
     Step,
     TagSet,
     Task,
+    Team,
     Tenant,
     Variable,
     VariableSet,
@@ -318,19 +323,28 @@ def project_group(base: str, g: ProjectGroup) -> Json:
                       "Projects": f"{sp}/projectgroups/{g.id}/projects{{?skip,take}}"}}
 
 
+def _properties(a: Action) -> Json:
+    if a.action_type == MANUAL_STEP:
+        return {"Octopus.Action.Manual.Instructions": a.instructions,
+                "Octopus.Action.Manual.ResponsibleTeamIds": ",".join(a.responsible_team_ids),
+                "Octopus.Action.Manual.BlockConcurrentDeployments": "False", "Octopus.Action.RunOnServer": "true"}
+    if a.packages:
+        return {"Octopus.Action.Package.PackageId": a.packages[0].package_id,
+                "Octopus.Action.Package.FeedId": a.packages[0].feed_id}
+    return {"Octopus.Action.Script.ScriptSource": "Inline", "Octopus.Action.Script.Syntax": "Bash",
+            "Octopus.Action.Script.ScriptBody": a.script}
+
+
 def _step(s: Step, number: int) -> Json:
     a = s.action
-    properties = ({"Octopus.Action.Package.PackageId": a.packages[0].package_id,
-                   "Octopus.Action.Package.FeedId": a.packages[0].feed_id} if a.packages
-                  else {"Octopus.Action.Script.ScriptSource": "Inline", "Octopus.Action.Script.Syntax": "Bash",
-                        "Octopus.Action.Script.ScriptBody": a.script})
+    properties = _properties(a)
     return {"Id": s.id, "Name": s.name, "PackageRequirement": "LetOctopusDecide", "Condition": "Success",
             "StartTrigger": "StartAfterPrevious",
             "Properties": {"Octopus.Action.TargetRoles": ",".join(s.roles)},
             "Actions": [{"Id": a.id, "Name": a.name, "ActionType": a.action_type, "IsDisabled": a.is_disabled,
                          "IsRequired": False, "CanBeUsedForProjectVersioning": bool(a.packages),
                          "WorkerPoolId": None, "WorkerPoolVariable": None, **audit(None),
-                         "Environments": [], "ExcludedEnvironments": [], "Channels": [], "TenantTags": [],
+                         "Environments": a.environments, "ExcludedEnvironments": [], "Channels": [], "TenantTags": [],
                          "Packages": [{"Id": r.id, "Name": r.name, "PackageId": r.package_id, "FeedId": r.feed_id,
                                        "AcquisitionLocation": "Server", "Properties": {}} for r in a.packages],
                          "Properties": properties, "StepNumber": str(number), "Links": {}}]}
@@ -535,8 +549,7 @@ def task(base: str, t: Task, now: datetime, project_id: str | None = None) -> Js
             "Duration": duration(t.start_time, t.completed_time, now) or "0 seconds",
             "ErrorMessage": t.error_message, "HasBeenPickedUpByProcessor": t.start_time is not None,
             "IsCompleted": t.is_completed, "FinishedSuccessfully": t.state == "Success",
-            "HasPendingInterruptions": False, "PendingInterruptionTypes": [], "HasPendingPreconditions": False,
-            "PendingPreconditionTypes": [], "EstimatedRemainingQueueDurationSeconds": 0, "CanRerun": False,
+            **pending(t), "EstimatedRemainingQueueDurationSeconds": 0, "CanRerun": False,
             "HasWarningsOrErrors": t.has_warnings_or_errors, "UnmetPreconditions": None, "ProjectId": project_id,
             **audit(t),
             "Links": {"Self": own, "Web": f"{base}/app#/{t.space_id}/tasks/{t.id}", "Raw": f"{own}/raw",
@@ -545,6 +558,61 @@ def task(base: str, t: Task, now: datetime, project_id: str | None = None) -> Js
                       "Details": f"{own}/details{{?verbose,tail}}",
                       "Artifacts": f"{base}/api/{t.space_id}/artifacts?regarding={t.id}",
                       "Interruptions": f"{base}/api/{t.space_id}/interruptions?regarding={t.id}"}}
+
+
+def pending(t: Task) -> Json:
+    """What a task (and a dashboard item) says about the people and conditions it waits for."""
+    return {"HasPendingInterruptions": bool(t.pending_interruption_types), "HasPendingPreconditions": False,
+            "PendingInterruptionTypes": list(t.pending_interruption_types), "PendingPreconditionTypes": []}
+
+
+def _form(i: Interruption) -> Json:
+    """The interruption's form as Octopus builds it: the instructions as a paragraph, a notes box,
+    and the buttons whose values ``submit`` takes (``Result`` or ``Guidance``)."""
+    if i.type == "ManualIntervention":
+        field, buttons = "Result", [("Proceed", "Proceed"), ("Abort", "Abort")]
+    else:
+        field, buttons = "Guidance", [("Fail", "Fail"), ("Retry", "Retry"), ("Ignore", "Ignore"),
+                                      ("Exclude machine", "Exclude")]
+    elements = [{"Name": "Instructions", "IsValueRequired": False,
+                 "Control": {"Type": "Paragraph", "Text": i.instructions, "ResolveLinks": False}},
+                {"Name": "Notes", "IsValueRequired": False,
+                 "Control": {"Type": "TextArea", "Label": "Notes"}},
+                {"Name": field, "IsValueRequired": True,
+                 "Control": {"Type": "SubmitButtonGroup",
+                             "Buttons": [{"Text": text, "Value": value, "RequiresConfirmation": value in
+                                          ("Abort", "Fail")} for text, value in buttons]}}]
+    values = {"Instructions": None, "Notes": i.notes, field: i.answer}
+    return {"Elements": elements, "Values": values}
+
+
+def interruption(base: str, i: Interruption, can_take: bool, has_responsibility: bool) -> Json:
+    """``CanTakeResponsibility`` and ``HasResponsibility`` are for the key asking."""
+    sp = f"{base}/api/{i.space_id}"
+    own = f"{sp}/interruptions/{i.id}"
+    return {"Id": i.id, "SpaceId": i.space_id, "Title": i.title, "Created": iso(i.created), "Type": i.type,
+            "IsPending": i.is_pending, "Form": _form(i), "RelatedDocumentIds": i.related_document_ids,
+            "ResponsibleTeamIds": i.responsible_team_ids, "ResponsibleUserId": i.responsible_user_id,
+            "CanTakeResponsibility": can_take, "HasResponsibility": has_responsibility,
+            "TaskId": i.task_id, "CorrelationId": i.correlation_id, "IsLinkedToOtherInterruption": False,
+            "PullRequests": [], **audit(i),
+            "Links": {"Self": own, "Submit": f"{own}/submit", "Responsible": f"{own}/responsible",
+                      "Task": f"{base}/api/tasks/{i.task_id}"}}
+
+
+def freeze(f: DeploymentFreeze) -> Json:
+    return {"Id": f.id, "Name": f.name, "Description": f.description, "Start": iso(f.start), "End": iso(f.end),
+            "ProjectEnvironmentScope": f.project_environments,
+            "TenantProjectEnvironmentScope": [{"TenantId": t, "ProjectId": p, "EnvironmentId": e}
+                                              for t, p, e in f.tenant_scopes],
+            "RecurringSchedule": f.recurrence}
+
+
+def team(base: str, t: Team) -> Json:
+    return {"Id": t.id, "Name": t.name, "Description": t.description, "SpaceId": t.space_id, "CanBeDeleted": True,
+            "CanBeRenamed": True, "CanChangeRoles": True, "CanChangeMembers": True, "MemberUserIds":
+            ["Users-1"] if t.member else [], "ExternalSecurityGroups": [], **audit(t),
+            "Links": {"Self": f"{base}/api/{t.space_id}/teams/{t.id}"}}
 
 
 def activity(a: Activity, tail: int | None = None) -> Json:
@@ -643,8 +711,7 @@ def dashboard_item(base: str, item: models.DashboardItem, now: datetime) -> Json
             "HasWarningsOrErrors": t.has_warnings_or_errors, "ErrorMessage": t.error_message,
             "Duration": duration(t.start_time, t.completed_time, now) or "0 seconds",
             "IsCurrent": item.is_current, "IsPrevious": not item.is_current, "IsCompleted": t.is_completed,
-            "HasPendingInterruptions": False, "HasPendingPreconditions": False, "PendingInterruptionTypes": [],
-            "PendingPreconditionTypes": [], **audit(None),
+            **pending(t), **audit(None),
             "Links": {"Self": f"{sp}/deployments/{d.id}", "Release": f"{sp}/releases/{d.release_id}",
                       "Task": f"{base}/api/tasks/{t.id}"}}
 

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from octorelease.sandbox.errors import PermissionDenied, ValidationFailed
 from octorelease.sandbox.rules import lifecycle
+from octorelease.sandbox.rules.freezing import FreezeRules, Window
 from octorelease.sandbox.rules.releasing import ReleaseRules
 from octorelease.sandbox.rules.requests import DeploymentRequest, ExecutionRequest
 from octorelease.sandbox.state.entities import (
@@ -50,7 +51,7 @@ class _Target:
     request: DeploymentRequest
     problems: list[str] = field(default_factory=list)
 
-class DeploymentRules(ReleaseRules):
+class DeploymentRules(ReleaseRules, FreezeRules):
     def __init__(self, store: Store, clock: Callable[[], datetime] = utcnow) -> None:
         super().__init__(store, clock)
         #: called after a task is queued, so the runner wakes at once instead of at its next poll
@@ -122,10 +123,12 @@ class DeploymentRules(ReleaseRules):
         request: DeploymentRequest,
     ) -> list[PreviewStep]:
         """Which machines each step runs on: role match in the environment, minus disabled,
-        limited to the specific machines and without the excluded ones."""
+        limited to the specific machines and without the excluded ones. A step scoped to other
+        environments is not part of the deployment at all."""
         planned = []
         in_env = self.machines_in(environment.id)
-        for number, step in enumerate(steps, start=1):
+        scoped = [step for step in steps if step.action.runs_in(environment.id)]
+        for number, step in enumerate(scoped, start=1):
             roles = {r.lower() for r in step.roles}
             matching = [m for m in in_env if roles & {r.lower() for r in m.roles}]
             chosen, unavailable, excluded = [], [], []
@@ -199,6 +202,8 @@ class DeploymentRules(ReleaseRules):
                     form_values=form,
                     queue_time=request.run_at,
                     queue_time_expiry=request.no_run_after,
+                    freeze_override_reason=request.freeze_override_reason,
+                    freeze_names=list(request.freeze_names),
                 ),
             )
             for env in environments
@@ -306,6 +311,8 @@ class DeploymentRules(ReleaseRules):
             prompt = variable.prompt
             if prompt is not None and prompt.required and not (request.form_values.get(variable.id) or "").strip():
                 problems.append(f"Please provide a variable for the prompted value {prompt.label}")
+        problems += [frozen_message(project, env, w) for w in self._frozen(project, target)
+                     if not overridden(w, request)]
         if request.queue_time and request.queue_time_expiry and request.queue_time_expiry <= request.queue_time:
             problems.append(
                 "The deployment will expire before it has a chance to execute.  Please select an expiry time "
@@ -313,14 +320,21 @@ class DeploymentRules(ReleaseRules):
             )
         return problems
 
+    def _frozen(self, project: Project, target: _Target) -> list[Window]:
+        """The freezes in force now for this target."""
+        return self.freezes_on(project, target.environment, target.tenant, self.clock())
+
     def _create(
         self, release: Release, targets: list[_Target], caller: Caller, refresh_snapshot: bool = False
     ) -> list[Deployment]:
         """Check every target first (403 before 400), then create all of them, or nothing."""
+        project = self.require(Project, None, release.project_id)
         for target in targets:
             if not caller.may_deploy_to(target.environment):
                 raise PermissionDenied("DeploymentCreate")
-        project = self.require(Project, None, release.project_id)
+            if caller.environments is not None and any(overridden(w, target.request)
+                                                       for w in self._frozen(project, target)):
+                raise PermissionDenied("DeploymentFreezeAdminister")
         variables = (
             self.live_variables(release.space_id, project) if refresh_snapshot else self.release_variables(release)
         )
@@ -362,6 +376,8 @@ class DeploymentRules(ReleaseRules):
             queue_time=request.queue_time,
             queue_time_expiry=request.queue_time_expiry,
             process_id=release.process_snapshot_id,
+            overridden_freeze_ids=[w.freeze.id for w in self._frozen(project, target) if overridden(w, request)],
+            freeze_override_reason=request.freeze_override_reason,
         )
         task = Task(
             id=deployment.task_id,
@@ -374,3 +390,18 @@ class DeploymentRules(ReleaseRules):
         )
         self.put(deployment, task)
         return deployment
+
+
+def overridden(window: Window, request: DeploymentRequest) -> bool:
+    """Whether the request overrides this freeze: a reason, and the freeze named (or none named)."""
+    if not (request.freeze_override_reason or "").strip():
+        return False
+    named = {n.strip().lower() for n in request.freeze_names}
+    return not named or window.freeze.id.lower() in named or window.freeze.name.lower() in named
+
+
+def frozen_message(project: Project, environment: Environment, window: Window) -> str:
+    """Why a deployment is refused (or, when it falls due, fails) inside a freeze."""
+    return (f"Deployments of project '{project.name}' to environment '{environment.name}' are frozen by "
+            f"deployment freeze '{window.freeze.name}' until {window.end.isoformat()}; to deploy anyway, "
+            "override the freeze with a reason (DeploymentFreezeOverrideReason).")

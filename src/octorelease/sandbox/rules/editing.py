@@ -114,6 +114,10 @@ class StepFields:
     script: str
     is_disabled: bool
     extra_actions: int = 0
+    #: ``Action.Environments``, and a manual intervention's instructions and responsible teams
+    environments: list[str] = field(default_factory=list)
+    instructions: str = ""
+    responsible_team_ids: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -413,7 +417,8 @@ class EditRules(State):
         return Step(id=step_id, name=name, roles=[r.strip() for r in fields.roles if r.strip()], action=Action(
             id=fields.action_id or str(uuid.uuid4()), name=(fields.action_name or name).strip(),
             action_type=fields.action_type or "Octopus.Script", packages=packages, script=fields.script,
-            is_disabled=fields.is_disabled))
+            is_disabled=fields.is_disabled, environments=list(fields.environments),
+            instructions=fields.instructions, responsible_team_ids=list(fields.responsible_team_ids)))
 
     # -- channels --------------------------------------------------------------------------------
 

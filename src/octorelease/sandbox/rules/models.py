@@ -16,6 +16,7 @@ from octorelease.sandbox.errors import ResourceNotFound, Unauthorized, Validatio
 from octorelease.sandbox.rules import lifecycle
 from octorelease.sandbox.rules.deploying import PreviewStep
 from octorelease.sandbox.rules.editing import EditRules
+from octorelease.sandbox.rules.interrupting import InterruptionRules
 from octorelease.sandbox.rules.requests import DeploymentRequest, Fault
 from octorelease.sandbox.rules.versions import parse_range, version_key
 from octorelease.sandbox.rules.views import ViewRules
@@ -84,7 +85,7 @@ class Dashboard:
     items: list[DashboardItem]
 
 
-class Backend(ViewRules, EditRules):
+class Backend(ViewRules, EditRules, InterruptionRules):
     """All of the sandbox's state and rules; the HTTP layer and the runner drive it."""
 
     def __init__(self, store: Store, clock: Callable[[], datetime] = utcnow) -> None:
@@ -107,8 +108,13 @@ class Backend(ViewRules, EditRules):
             raise Unauthorized(missing=False)
         return found
 
-    def add_api_key(self, key: str, environments: list[str]) -> None:
-        self.api_keys[key] = Caller(frozenset(e.strip().lower() for e in environments))
+    def add_api_key(self, key: str, environments: list[str] | None, teams: list[str] | None = None) -> None:
+        """A key limited to some environments (``None``: any) and, when ``teams`` is given, whose
+        user is in those teams only (``[]``: in none, to rehearse "not in a responsible team")."""
+        def lowered(names: list[str] | None) -> frozenset[str] | None:
+            return None if names is None else frozenset(n.strip().lower() for n in names)
+
+        self.api_keys[key] = Caller(lowered(environments), lowered(teams))
 
     def deployment_template(self, space_id: str, release_id: str, caller: Caller) -> Template:
         release = self.require(Release, space_id, release_id)

@@ -43,6 +43,9 @@ class DeploymentRequest:
     form_values: dict[str, str | None] = field(default_factory=dict)
     queue_time: datetime | None = None
     queue_time_expiry: datetime | None = None
+    #: overriding deployment freezes: the reason, and the freezes (names or ids; none: every one in force)
+    freeze_override_reason: str | None = None
+    freeze_names: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -66,6 +69,8 @@ class ExecutionRequest:
     #: prompted variables by name or label
     variables: dict[str, str] = field(default_factory=dict)
     update_variable_snapshot: bool = False
+    freeze_override_reason: str | None = None
+    freeze_names: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,12 @@ per step-on-machine below it) and carries it out one unit at a time. Between uni
 pauses for the configured speed and looks for a cancel request, so a task is cancelled at the
 next step boundary. The same ``Execution`` makes the seed's history, with a simulated clock.
 
+A unit can wait for a person (``interrupting.py``): a manual intervention step raises an
+interruption when it begins, and a failed step does when the deployment uses guided failure. The
+driver then looks at the interruption until it is answered and carries the answer out: proceed or
+abort; retry the unit, ignore its failure, exclude its machine, or fail. The history answers at
+once (Proceed, Fail), so a seed never waits.
+
 ``TaskRunner`` is the background worker: a scheduler thread starts a thread per runnable task
 (its queue time has come, and no other deployment of the same project, environment and tenant is
 executing, as Octopus serialises those) so several tasks run at once.
@@ -18,18 +24,25 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from octorelease.sandbox.rules.deploying import frozen_message
+from octorelease.sandbox.rules.freezing import Window
+from octorelease.sandbox.rules.interrupting import GUIDED, MANUAL
 from octorelease.sandbox.rules.models import Backend
 from octorelease.sandbox.rules.requests import DeploymentRequest
 from octorelease.sandbox.state.entities import (
+    MANUAL_STEP,
+    Action,
     Activity,
     Deployment,
     Environment,
+    Interruption,
     LogLine,
     Machine,
     Project,
     Release,
     SelectedPackage,
     Task,
+    Tenant,
 )
 
 log = logging.getLogger(__name__)
@@ -40,6 +53,8 @@ RESTARTED_MESSAGE = "The task failed because the Octopus Server was restarted wh
 EXPIRED_MESSAGE = "The task did not start before its expiry time (QueueTimeExpiry) and was not run."
 #: the longest the scheduler sleeps with nothing due: a backstop should the clock jump
 MAX_SLEEP = 1.0
+#: how often a task that waits for a person looks for the answer (whatever the speed, even 0)
+ANSWER_POLL = 0.05
 #: answers give times to the millisecond, so a scheduled task starts in the millisecond after its
 #: QueueTime at the earliest: its StartTime never reads earlier than its QueueTime
 _START_AFTER = timedelta(milliseconds=1)
@@ -50,11 +65,12 @@ class Unit:
     """One step on one machine: the smallest piece of work, and the point where cancel can land."""
 
     element: Activity
-    machine: Machine
-    kind: str  # "acquire" | "package" | "script"
+    machine: Machine | None  # None for a manual intervention, which runs on the server
+    kind: str  # "acquire" | "package" | "script" | "manual"
     step_name: str
     package: SelectedPackage | None = None
     packages: list[SelectedPackage] = field(default_factory=list)
+    action: Action | None = None
 
 
 @dataclass
@@ -83,6 +99,9 @@ class Execution:
         self.steps: list[PlannedStep] = []
         self._position = 0
         self._unit_index = 0
+        #: the interruption the current unit waits on, and the machines guidance excluded
+        self.waiting: Interruption | None = None
+        self.excluded: set[str] = set()
 
     # -- planning --------------------------------------------------------------------------------
 
@@ -96,9 +115,19 @@ class Execution:
         root.status, root.started = "Running", now
         task.activity = root
         _log(root, now, "Info", f"{task.description} (deployment {self.deployment.id})")
+        frozen = self._frozen(now)
+        if frozen:  # it fell due inside a freeze it did not override
+            self._complete("Failed", frozen_message(self.project, self.environment, frozen[0]), now)
+            return False
         self._plan(root)
         self.backend.put(task)
         return True
+
+    def _frozen(self, now: datetime) -> list[Window]:
+        d = self.deployment
+        tenant = self.backend.get(Tenant, None, d.tenant_id) if d.tenant_id else None
+        return [w for w in self.backend.freezes_on(self.project, self.environment, tenant, now)
+                if w.freeze.id not in d.overridden_freeze_ids]
 
     def _plan(self, root: Activity) -> None:
         d = self.deployment
@@ -109,26 +138,29 @@ class Execution:
         for number, item in enumerate(planned, start=1):
             step, element_id = item.step, f"{self.task.id}/{number + 1}"
             element = Activity(id=element_id, name=f"Step {number}: {step.name}")
-            kind = "package" if step.action.packages else "script"
+            manual = step.action.action_type == MANUAL_STEP
+            kind = "manual" if manual else "package" if step.action.packages else "script"
             package = next((p for p in self.release.selected_packages if p.step_name == step.name), None)
             skip_reason = None
             if step.action.id in d.skip_actions:
                 skip_reason = f"Skipping step '{step.name}': it was excluded from this deployment."
             elif step.action.is_disabled:
                 skip_reason = f"Skipping step '{step.name}': the step is disabled."
+            elif manual:
+                pass
             elif not item.machines:
                 skip_reason = (
                     f"Skipping step '{step.name}': no deployment targets in roles "
                     f"{', '.join(step.roles)} are available in {self.environment.name}."
                 )
-            units = (
-                []
-                if skip_reason
-                else [
-                    Unit(Activity(id=f"{element_id}/{m.id}", name=m.name), m, kind, step.name, package)
-                    for m in item.machines
-                ]
-            )
+            if skip_reason:
+                units = []
+            elif manual:
+                units = [Unit(Activity(id=f"{element_id}/manual", name="Manual intervention"), None, kind, step.name,
+                              action=step.action)]
+            else:
+                units = [Unit(Activity(id=f"{element_id}/{m.id}", name=m.name), m, kind, step.name, package)
+                         for m in item.machines]
             element.children = [u.element for u in units]
             steps.append(PlannedStep(element, units, skip_reason,
                                      "Warning" if skip_reason and not item.machines else "Info"))
@@ -175,6 +207,11 @@ class Execution:
     def _begin(self, unit: Unit, now: datetime) -> bool:
         element, machine, d = unit.element, unit.machine, self.deployment
         element.status, element.started = "Running", now
+        if machine is None:
+            return self._ask_for_approval(unit, now)
+        if machine.id in self.excluded:
+            _log(element, now, "Info", f"Skipping {machine.name}: it was excluded from the rest of this deployment.")
+            return self._done(unit, now, "Skipped")
         if unit.kind == "acquire":
             wanted = [p for p in unit.packages if d.force_package_download or _ref(p) not in machine.cached]
             for p in unit.packages:
@@ -207,15 +244,43 @@ class Execution:
         _log(element, now, "Info", f"Running script '{unit.step_name}' on {machine.name}")
         return True
 
+    def _ask_for_approval(self, unit: Unit, now: datetime) -> bool:
+        """A manual intervention: raise the interruption and say in the log what it waits for."""
+        action, element = unit.action, unit.element
+        assert action is not None
+        teams = self.backend.team_names(action.responsible_team_ids)
+        _log(element, now, "Info", f"Waiting for manual intervention: {unit.step_name}")
+        if action.instructions:
+            _log(element, now, "Info", f"Instructions: {action.instructions}")
+        _log(element, now, "Info", "Who can act: " + (", ".join(teams) if teams else "anyone who may deploy here"))
+        self.waiting = self.backend.raise_interruption(
+            self.task, MANUAL, unit.step_name, action.instructions, element.id, self._related(),
+            action.responsible_team_ids)
+        return True
+
+    def _related(self) -> list[str]:
+        d = self.deployment
+        return [d.id, d.release_id, d.project_id, d.environment_id, d.tenant_id or "", d.space_id]
+
     def finish_unit(self, unit: Unit) -> None:
-        """The unit's work is done: succeed, or fail when a fault says so."""
+        """The unit's work is done: succeed, or fail when a fault says so (under guided failure,
+        wait for guidance instead). A manual intervention is finished by its answer (``answer``)."""
         now, machine, element = self.backend.clock(), unit.machine, unit.element
+        if machine is None:
+            return
         fault = self.backend.fault_for(
             unit.step_name, machine.name, self.environment.name, explicit_step=unit.kind == "acquire"
         )
         if fault is not None:
             message = fault.message or f"Step '{unit.step_name}' failed on {machine.name} (sandbox fault)"
             _log(element, now, "Error", message)
+            if self.deployment.use_guided_failure:
+                _log(element, now, "Warning", f"Guided failure: waiting for guidance on '{unit.step_name}' on "
+                     f"{machine.name} (retry, ignore, exclude the machine, or fail)")
+                self.waiting = self.backend.raise_interruption(
+                    self.task, GUIDED, f"Step '{unit.step_name}' failed on {machine.name}", message, element.id,
+                    [*self._related(), machine.id], [])
+                return
             _log(element, now, "Fatal", f"The step failed on {machine.name}.")
             self._done(unit, now, "Failed")
             return
@@ -240,13 +305,54 @@ class Execution:
             _log(element, now, "Info", f"Script '{unit.step_name}' completed on {machine.name} with exit code 0")
         self._done(unit, now, "Success")
 
+    def answer(self, unit: Unit, auto: bool = False) -> bool | None:
+        """Carry out the answer to the interruption the unit waits on: ``None`` while nobody has
+        answered, ``True`` when the unit must run again (Retry), else ``False``. ``auto``: answer
+        it now (the seed's history): Proceed, or Fail."""
+        assert self.waiting is not None
+        waiting = self.backend.get(Interruption, None, self.waiting.id) or self.waiting
+        if auto and waiting.is_pending:
+            waiting.is_pending, waiting.answer = False, "Proceed" if waiting.type == MANUAL else "Fail"
+            waiting.answered_by, waiting.answered_on = "sandbox", self.backend.clock()
+            self.backend.put(waiting)
+        if waiting.is_pending:
+            return None
+        now, element, answer = self.backend.clock(), unit.element, waiting.answer
+        by = f" by {waiting.answered_by}" + (f": {waiting.notes}" if waiting.notes else "")
+        self.waiting = None
+        self.backend.close_interruption(self.task, waiting)
+        where = unit.machine.name if unit.machine else ""
+        if answer == "Proceed":
+            _log(element, now, "Info", f"Proceeded{by}")
+            self._done(unit, now, "Success")
+        elif answer == "Abort":
+            _log(element, now, "Error", f"Aborted{by}")
+            _log(element, now, "Fatal", f"The manual intervention '{unit.step_name}' was aborted.")
+            self._done(unit, now, "Failed")
+        elif answer == "Retry":
+            _log(element, now, "Info", f"Retrying '{unit.step_name}' on {where}{by}")
+            return True
+        elif answer == "Ignore":
+            _log(element, now, "Warning", f"The failure on {where} was ignored{by}")
+            self._done(unit, now, "Skipped")
+        elif answer == "Exclude":
+            assert unit.machine is not None
+            self.excluded.add(unit.machine.id)
+            _log(element, now, "Warning", f"{where} was excluded from the rest of this deployment{by}")
+            self._done(unit, now, "Skipped")
+        else:
+            _log(element, now, "Fatal", f"The step failed on {where}; guidance was to fail{by}")
+            self._done(unit, now, "Failed")
+        return False
+
     def _done(self, unit: Unit, now: datetime, status: str) -> bool:
         unit.element.status, unit.element.ended = status, now
         machine, d = unit.machine, self.deployment
-        if status == "Success" and unit.kind != "acquire" and machine.id not in d.deployed_to_machine_ids:
+        if machine is not None and status == "Success" and unit.kind != "acquire" \
+                and machine.id not in d.deployed_to_machine_ids:
             d.deployed_to_machine_ids.append(machine.id)
         self.task.last_updated = now
-        self.backend.put(self.task, machine, d)
+        self.backend.put(self.task, d, *([machine] if machine is not None else []))
         return False
 
     def _close_step(self, planned: PlannedStep, now: datetime) -> None:
@@ -266,6 +372,10 @@ class Execution:
 
     def cancel(self) -> None:
         now = self.backend.clock()
+        if self.waiting is not None:
+            self.waiting.is_pending = False
+            self.backend.close_interruption(self.task, self.waiting)
+            self.waiting = None
         self._skip_rest(now, "Canceled before this step ran.", status="Canceled")
         self._complete("Canceled", CANCELED_MESSAGE, now)
 
@@ -306,9 +416,12 @@ def _as_request(deployment: Deployment) -> DeploymentRequest:
     )
 
 
-def drive(backend: Backend, task: Task, pause: Callable[[], bool]) -> None:
+def drive(backend: Backend, task: Task, pause: Callable[[], bool],
+          wait: Callable[[], bool] | None = None) -> None:
     """Carry out one task; ``pause`` waits between units and returns ``False`` to abandon the task
-    (the server is stopping: the task stays Executing and is failed on the next start)."""
+    (the server is stopping: the task stays Executing and is failed on the next start). ``wait``
+    waits between looks at an unanswered interruption; without it (the history) every
+    interruption is answered at once."""
     with backend.lock:
         execution = Execution(backend, task)
         if not execution.start():
@@ -322,10 +435,35 @@ def drive(backend: Backend, task: Task, pause: Callable[[], bool]) -> None:
             if unit is None:
                 execution.finish()
                 return
-        if not pause():
-            return
+        again = True
+        while again:
+            if not pause():
+                return
+            with backend.lock:
+                execution.finish_unit(unit)
+            outcome = _answered(execution, unit, wait)
+            if outcome is None:
+                return
+            again = outcome
+
+
+def _answered(execution: Execution, unit: Unit, wait: Callable[[], bool] | None) -> bool | None:
+    """Wait until the unit's interruption (if any) is answered and carry the answer out: whether
+    to run the unit again, or ``None`` when the task was cancelled or abandoned meanwhile."""
+    backend = execution.backend
+    while True:
         with backend.lock:
-            execution.finish_unit(unit)
+            if execution.waiting is None:
+                return False
+            if execution.cancelling:
+                execution.cancel()
+                return None
+            outcome = execution.answer(unit, auto=wait is None)
+        if outcome is not None:
+            return outcome
+        assert wait is not None
+        if not wait():
+            return None
 
 
 def recover(backend: Backend) -> None:
@@ -337,6 +475,10 @@ def recover(backend: Backend) -> None:
             continue
         state, message = ("Canceled", CANCELED_MESSAGE) if task.state == "Cancelling" else ("Failed", RESTARTED_MESSAGE)
         task.state, task.error_message, task.completed_time, task.last_updated = state, message, now, now
+        for interruption in backend.interruptions(task.space_id, regarding=task.id, pending_only=True, ids=[]):
+            interruption.is_pending = False
+            backend.put(interruption)
+        task.pending_interruption_types = []
         if task.activity is not None:
             for node in task.activity.walk():
                 if node.status in ("Pending", "Running"):
@@ -443,5 +585,5 @@ class TaskRunner:
         return (d.project_id, d.environment_id, d.tenant_id)
 
     def _run(self, task: Task, stop: threading.Event) -> None:
-        drive(self.backend, task, lambda: not stop.wait(self.speed))
+        drive(self.backend, task, lambda: not stop.wait(self.speed), lambda: not stop.wait(ANSWER_POLL))
         self._wake.set()

@@ -135,6 +135,19 @@ class Action(BaseModel):
     packages: list[PackageReference] = Field(default_factory=list)
     script: str = ""
     is_disabled: bool = False
+    #: the environments (ids) the step runs in; none: every environment (``Action.Environments``)
+    environments: list[str] = Field(default_factory=list)
+    #: a manual intervention's ``Octopus.Action.Manual.Instructions`` and
+    #: ``Octopus.Action.Manual.ResponsibleTeamIds`` (team ids; none: anyone may act)
+    instructions: str = ""
+    responsible_team_ids: list[str] = Field(default_factory=list)
+
+    def runs_in(self, environment_id: str) -> bool:
+        """Whether the step is part of a deployment to this environment."""
+        return not self.environments or environment_id in self.environments
+
+
+MANUAL_STEP = "Octopus.Manual"
 
 
 class Step(BaseModel):
@@ -319,6 +332,9 @@ class Deployment(Entity):
     deployed_to_machine_ids: list[str] = Field(default_factory=list)
     failure_encountered: bool = False
     process_id: str = ""
+    #: the freezes this deployment overrode (ids) and why
+    overridden_freeze_ids: list[str] = Field(default_factory=list)
+    freeze_override_reason: str | None = None
 
     def index_keys(self) -> tuple[Hashable, ...]:
         """By release, project, environment and each machine it deployed to: what deployments
@@ -353,6 +369,56 @@ class Activity(BaseModel):
         return nodes
 
 
+class Team(Named):
+    """A team of users (``Teams-N``); ``member``: whether the sandbox's user belongs to it (a
+    key limited by ``/_sandbox/api-keys`` belongs to the teams it names instead)."""
+
+    KIND: ClassVar[str] = "team"
+    member: bool = True
+
+
+class Interruption(Entity):
+    """A task waiting for a person (``Interruptions-N``): a manual intervention step, or a failed
+    step under guided failure. ``answer`` is the ``Result`` (Proceed/Abort) or the ``Guidance``
+    (Fail/Retry/Ignore/Exclude) submitted; the runner reads it and carries on."""
+
+    KIND: ClassVar[str] = "interruption"
+    task_id: str
+    type: str  # "ManualIntervention" | "GuidedFailure"
+    title: str
+    instructions: str = ""
+    created: datetime
+    #: the activity element that waits (``CorrelationId``)
+    correlation_id: str
+    related_document_ids: list[str] = Field(default_factory=list)
+    responsible_team_ids: list[str] = Field(default_factory=list)
+    responsible_user_id: str | None = None
+    is_pending: bool = True
+    answer: str | None = None
+    notes: str | None = None
+    answered_by: str | None = None
+    answered_on: datetime | None = None
+
+    def index_keys(self) -> tuple[Hashable, ...]:
+        """By each document it regards (its task among them): ``regarding=`` and the runner."""
+        return (*super().index_keys(), *(("regarding", r.lower()) for r in dict.fromkeys(
+            [self.task_id, *self.related_document_ids])))
+
+
+class DeploymentFreeze(Named):
+    """A window in which deployments of some projects to some environments are refused
+    (``DeploymentFreezes-N``); ``project_environments``: project id -> environment ids;
+    ``recurrence``: the reference's ``RecurringSchedule`` as given (``Type`` Daily/Weekly/...)."""
+
+    KIND: ClassVar[str] = "deploymentfreeze"
+    start: datetime
+    end: datetime
+    project_environments: dict[str, list[str]] = Field(default_factory=dict)
+    #: ``TenantProjectEnvironmentScope``: (tenant id, project id, environment id) triples
+    tenant_scopes: list[tuple[str, str, str]] = Field(default_factory=list)
+    recurrence: dict[str, object] | None = None
+
+
 TASK_ACTIVE_STATES = ("Queued", "Executing", "Cancelling")
 
 
@@ -370,6 +436,8 @@ class Task(Entity):
     error_message: str = ""
     has_warnings_or_errors: bool = False
     activity: Activity | None = None
+    #: the types of its pending interruptions (``PendingInterruptionTypes``), kept by the runner
+    pending_interruption_types: list[str] = Field(default_factory=list)
 
     @property
     def is_completed(self) -> bool:
@@ -396,4 +464,7 @@ ENTITY_TYPES: tuple[type[Entity], ...] = (
     Release,
     Deployment,
     Task,
+    Team,
+    Interruption,
+    DeploymentFreeze,
 )

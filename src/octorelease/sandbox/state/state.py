@@ -117,9 +117,11 @@ class Index:
 
 @dataclass(frozen=True)
 class Caller:
-    """Who sent a request: an API key, unlimited or limited to some environments (by name)."""
+    """Who sent a request: an API key, unlimited or limited to some environments (by name), and
+    in the sandbox user's teams or only in the teams named (lower-cased names or ids)."""
 
     environments: frozenset[str] | None = None
+    teams: frozenset[str] | None = None
 
     def may_deploy_to(self, environment: Environment) -> bool:
         return self.environments is None or environment.name.lower() in self.environments

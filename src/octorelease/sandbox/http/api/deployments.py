@@ -4,8 +4,10 @@ dashboard.
 
 from __future__ import annotations
 
+from octorelease.sandbox.errors import ValidationFailed
 from octorelease.sandbox.http import resources as shape
 from octorelease.sandbox.http.api.context import Ctx, Json, route
+from octorelease.sandbox.http.binding import Body
 from octorelease.sandbox.rules.requests import DeploymentRequest, ExecutionRequest
 from octorelease.sandbox.state.entities import (
     Deployment,
@@ -22,7 +24,23 @@ def deployment_json(ctx: Ctx, d: Deployment) -> Json:
 
 @route(201)
 def create_deployment(ctx: Ctx) -> Json:
+    return deployment_json(ctx, _create_deployment(ctx, ctx.body, None))
+
+
+@route(201)
+def override_freeze(ctx: Ctx) -> Json:
+    """``POST deployments/override``: a classic deployment (``CreateDeploymentCommand``) made
+    despite the freezes ``FreezeIds``, for ``Reason``."""
     b = ctx.body
+    if not (b.text("Reason") or "").strip():
+        raise ValidationFailed("The Reason field is required.")
+    command = b.object("CreateDeploymentCommand")
+    if command is None:
+        raise ValidationFailed("The CreateDeploymentCommand field is required.")
+    return {"Deployment": deployment_json(ctx, _create_deployment(ctx, command, b))}
+
+
+def _create_deployment(ctx: Ctx, b: Body, override: Body | None) -> Deployment:
     created = ctx.backend.create_deployment(ctx.space_id, DeploymentRequest(
         release_id=b.text("ReleaseId"), environment_id=b.text("EnvironmentId"), tenant_id=b.text("TenantId"),
         force_package_download=b.flag("ForcePackageDownload"),
@@ -31,8 +49,10 @@ def create_deployment(ctx: Ctx) -> Json:
         excluded_machine_ids=b.strings("ExcludedMachineIds"), use_guided_failure=b.maybe_flag("UseGuidedFailure"),
         comments=b.text("Comments"), form_values=b.mapping("FormValues"),
         queue_time=b.when("QueueTime"), queue_time_expiry=b.when("QueueTimeExpiry"),
+        freeze_override_reason=override.text("Reason") if override else None,
+        freeze_names=override.strings("FreezeIds") if override else [],
     ), ctx.caller)
-    return deployment_json(ctx, created)
+    return created
 
 
 def _execute(ctx: Ctx, *, tenanted: bool) -> Json:
@@ -51,6 +71,8 @@ def _execute(ctx: Ctx, *, tenanted: bool) -> Json:
         skip_step_names=b.strings("SkipStepNames"), use_guided_failure=b.maybe_flag("UseGuidedFailure"),
         run_at=b.when("RunAt"), no_run_after=b.when("NoRunAfter"), variables=variables,
         update_variable_snapshot=b.flag("UpdateVariableSnapshot"),
+        freeze_override_reason=b.text("DeploymentFreezeOverrideReason"),
+        freeze_names=b.strings("DeploymentFreezeNames"),
     ), ctx.caller)
     return {"DeploymentServerTasks": [{"DeploymentId": d.id, "ServerTaskId": d.task_id} for d in created]}
 

@@ -232,12 +232,16 @@ def _step_fields(step: Body) -> StepFields:
     package_id = (package.text("PackageId") if package else None) or properties.get("octopus.action.package.packageid")
     feed_id = (package.text("FeedId") if package else None) or properties.get("octopus.action.package.feedid")
     script = properties.get("octopus.action.script.scriptbody")
+    instructions = properties.get("octopus.action.manual.instructions")
+    teams = str(properties.get("octopus.action.manual.responsibleteamids") or "").split(",")
     return StepFields(
         id=step.text("Id"), name=step.text("Name"), roles=roles, action_id=action.text("Id"),
         action_name=action.text("Name"), action_type=action.text("ActionType") if actions else None,
         package_id=str(package_id) if package_id else None, feed_id=str(feed_id) if feed_id else None,
         script=script if isinstance(script, str) else "", is_disabled=action.flag("IsDisabled"),
-        extra_actions=max(0, len(actions) - 1))
+        extra_actions=max(0, len(actions) - 1), environments=action.strings("Environments"),
+        instructions=instructions if isinstance(instructions, str) else "",
+        responsible_team_ids=[t.strip() for t in teams if t.strip()])
 
 
 @endpoint()

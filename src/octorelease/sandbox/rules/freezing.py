@@ -1,0 +1,180 @@
+"""Deployment freezes: windows in which deployments of some projects to some environments are refused.
+
+While a freeze is active for a project and environment (OctopusDeploy/docs deployments/
+deployment-freezes): new deployments are refused, unless the caller overrides the freeze with a
+reason; and a deployment already queued that would start inside it fails when it falls due. A
+freeze is one window (``Start`` to ``End``) or, with ``RecurringSchedule``, that window again
+every ``Unit`` days, weeks, months or years until its ``EndType`` says stop.
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from octorelease.sandbox.errors import ValidationFailed
+from octorelease.sandbox.state.entities import DeploymentFreeze, Environment, Project, Tenant
+from octorelease.sandbox.state.state import State, id_order
+
+RECURRENCES = ("Daily", "Weekly", "Monthly", "Annually")
+END_TYPES = ("Never", "OnDate", "AfterOccurrences")
+#: how many occurrences of a recurring freeze are looked through for the next window
+_LOOKAHEAD = 400
+
+
+@dataclass(frozen=True)
+class Window:
+    """One occurrence of a freeze."""
+
+    freeze: DeploymentFreeze
+    start: datetime
+    end: datetime
+
+
+def _add_months(moment: datetime, months: int) -> datetime:
+    month = moment.month - 1 + months
+    year, month = moment.year + month // 12, month % 12 + 1
+    return moment.replace(year=year, month=month, day=min(moment.day, calendar.monthrange(year, month)[1]))
+
+
+def _occurrence(freeze: DeploymentFreeze, number: int) -> datetime | None:
+    """When occurrence ``number`` (0: the first) starts, or ``None`` past the schedule's end."""
+    schedule = freeze.recurrence or {}
+    if number == 0:
+        return freeze.start
+    if not schedule:
+        return None
+    unit = max(int(str(schedule.get("Unit") or 1)), 1) * number
+    kind = str(schedule.get("Type") or "Daily")
+    start = (freeze.start + timedelta(days=unit) if kind == "Daily" else
+             freeze.start + timedelta(weeks=unit) if kind == "Weekly" else
+             _add_months(freeze.start, unit * (12 if kind == "Annually" else 1)))
+    end_type = str(schedule.get("EndType") or "Never")
+    if end_type == "AfterOccurrences" and number >= int(str(schedule.get("EndAfterOccurrences") or 1)):
+        return None
+    if end_type == "OnDate":
+        until = schedule.get("EndOnDate")
+        if isinstance(until, str) and start > datetime.fromisoformat(until.replace("Z", "+00:00")):
+            return None
+    return start
+
+
+def windows(freeze: DeploymentFreeze, after: datetime) -> list[Window]:
+    """The occurrences of the freeze that end after ``after``, soonest first (a few at most)."""
+    length = freeze.end - freeze.start
+    found: list[Window] = []
+    for number in range(_LOOKAHEAD):
+        start = _occurrence(freeze, number)
+        if start is None:
+            break
+        if start + length > after:
+            found.append(Window(freeze, start, start + length))
+            if len(found) == 2:
+                break
+    return found
+
+
+def window_at(freeze: DeploymentFreeze, moment: datetime) -> Window | None:
+    """The occurrence of the freeze in force at ``moment``, if any."""
+    return next((w for w in windows(freeze, moment) if w.start <= moment < w.end), None)
+
+
+def _normalized(schedule: dict[str, Any] | None, problems: list[str]) -> dict[str, Any] | None:
+    """The schedule with its counts as numbers (an estate file's YAML reads them as text)."""
+    if not schedule:
+        return None
+    kept = dict(schedule)
+    for key in ("Unit", "EndAfterOccurrences", "UserUtcOffsetInMinutes"):
+        if kept.get(key) is not None:
+            try:
+                kept[key] = int(str(kept[key]))
+            except ValueError:
+                problems.append(f"RecurringSchedule.{key} must be a whole number.")
+    return kept
+
+
+class FreezeRules(State):
+    def freezes_on(self, project: Project, environment: Environment, tenant: Tenant | None,
+                   moment: datetime) -> list[Window]:
+        """The freezes in force at ``moment`` for a deployment of the project to the environment
+        (for the tenant): scoped by project and environment, or by tenant, project and environment."""
+        found = []
+        for freeze in self.all(DeploymentFreeze):
+            scoped = environment.id in freeze.project_environments.get(project.id, []) or (
+                tenant is not None and (tenant.id, project.id, environment.id) in freeze.tenant_scopes)
+            window = window_at(freeze, moment) if scoped else None
+            if window is not None:
+                found.append(window)
+        return found
+
+    def upcoming_freezes(self, project: Project, environment: Environment, moment: datetime) -> list[Window]:
+        """Every freeze scoped to the project and environment with a window still to come or in force."""
+        return [w for f in self.all(DeploymentFreeze) if environment.id in f.project_environments.get(project.id, [])
+                for w in windows(f, moment)[:1]]
+
+    def list_freezes(self, *, ids: list[str], partial_name: str | None, project_ids: list[str],
+                     environment_ids: list[str], tenant_ids: list[str], include_complete: bool,
+                     moment: datetime) -> list[DeploymentFreeze]:
+        """``GET deploymentfreezes``: every filter given must hold; ``includeComplete=false``
+        leaves out freezes with no window to come."""
+        chosen = []
+        wanted_ids = {i.lower() for i in ids}
+        for freeze in sorted(self.all(DeploymentFreeze), key=id_order):
+            envs = {e for es in freeze.project_environments.values() for e in es} | {
+                s[2] for s in freeze.tenant_scopes}
+            projects = set(freeze.project_environments) | {s[1] for s in freeze.tenant_scopes}
+            if ((wanted_ids and freeze.id.lower() not in wanted_ids)
+                    or (partial_name and partial_name.strip().lower() not in freeze.name.lower())
+                    or (project_ids and not projects & set(project_ids))
+                    or (environment_ids and not envs & set(environment_ids))
+                    or (tenant_ids and not {s[0] for s in freeze.tenant_scopes} & set(tenant_ids))
+                    or (not include_complete and not windows(freeze, moment))):
+                continue
+            chosen.append(freeze)
+        return chosen
+
+    def save_freeze(self, freeze_id: str | None, *, name: str | None, description: str | None,
+                    start: datetime | None, end: datetime | None, project_environments: dict[str, list[str]],
+                    tenant_scopes: list[tuple[str, str, str]], recurrence: dict[str, Any] | None) -> DeploymentFreeze:
+        """Create (``freeze_id`` None) or replace a freeze, checked as Octopus checks one."""
+        current = self.require(DeploymentFreeze, None, freeze_id) if freeze_id else None
+        problems = []
+        name = (name or "").strip()
+        if not name:
+            problems.append("The Name field is required.")
+        elif len(name) > 200:
+            problems.append("The field Name must be a string with a maximum length of 200.")
+        elif any(f.name.lower() == name.lower() and f is not current for f in self.all(DeploymentFreeze)):
+            problems.append(f"A deployment freeze with the name '{name}' already exists.")
+        if start is None:
+            problems.append("The Start field is required.")
+        if end is None:
+            problems.append("The End field is required.")
+        if start is not None and end is not None and end <= start:
+            problems.append("The end of a deployment freeze must be after its start.")
+        for project_id, environment_ids in project_environments.items():
+            if self.get(Project, None, project_id) is None:
+                problems.append(f"The project '{project_id}' does not exist.")
+            problems += [f"The environment '{e}' does not exist." for e in environment_ids
+                         if self.get(Environment, None, e) is None]
+        recurrence = _normalized(recurrence, problems)
+        if recurrence:
+            if recurrence.get("Type") not in RECURRENCES:
+                problems.append(f"RecurringSchedule.Type must be one of {', '.join(RECURRENCES)}.")
+            if recurrence.get("EndType", "Never") not in END_TYPES:
+                problems.append(f"RecurringSchedule.EndType must be one of {', '.join(END_TYPES)}.")
+        if problems:
+            raise ValidationFailed(*problems)
+        assert start is not None and end is not None
+        freeze = DeploymentFreeze(
+            id=current.id if current else self.new_id("DeploymentFreezes"), name=name,
+            description=description or "", start=start, end=end,
+            project_environments={p: list(dict.fromkeys(es)) for p, es in project_environments.items()},
+            tenant_scopes=list(tenant_scopes), recurrence=recurrence or None)
+        self.put(freeze)
+        return freeze
+
+    def delete_freeze(self, freeze_id: str) -> None:
+        self.remove(self.require(DeploymentFreeze, None, freeze_id))

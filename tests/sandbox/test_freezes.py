@@ -1,0 +1,174 @@
+"""Deployment freezes: ``/api/deploymentfreezes``, refusal inside a freeze, override with a reason,
+a scheduled deployment that falls due inside one, recurring windows and estate files."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from octorelease.sandbox.estate.export import dump_estate, export_estate
+from octorelease.sandbox.estate.file import load_estate
+from octorelease.sandbox.http.service import Sandbox
+from testing.sandbox import SandboxControl
+
+WEB, TEST, PROD = "Projects-1", "Environments-2", "Environments-4"
+FREEZES = "/api/deploymentfreezes"
+EXECUTE = "/api/Spaces-1/deployments/create/untenanted/v1"
+
+
+def at(**delta: float) -> str:
+    return (datetime.now(timezone.utc) + timedelta(**delta)).isoformat()
+
+
+def freeze(sandbox: SandboxControl, name: str = "Year-end freeze", start: str | None = None,
+           end: str | None = None, **fields: Any) -> dict[str, Any]:
+    """A freeze of Web in Production, in force from a minute ago for an hour unless told."""
+    body = {"Name": name, "Start": start or at(minutes=-1), "End": end or at(hours=1),
+            "ProjectEnvironmentScope": {WEB: [PROD]}, **fields}
+    created: dict[str, Any] = sandbox.post(FREEZES, body)
+    return created
+
+
+def hotfix(sandbox: SandboxControl) -> str:
+    created = sandbox.post("/api/Spaces-1/releases/create/v1", {"ProjectName": "Web", "ChannelName": "Hotfix"})
+    return str(created["ReleaseVersion"])
+
+
+def execute(sandbox: SandboxControl, version: str, *environments: str, key: str = "", **fields: Any) -> Any:
+    return sandbox.call("POST", EXECUTE, key=key, json={
+        "ProjectName": "Web", "ReleaseVersion": version, "EnvironmentNames": list(environments),
+        "SpaceIdOrName": "Spaces-1", "SpaceId": "Spaces-1", **fields})
+
+
+def test_freezes_are_created_listed_changed_and_deleted(sandbox: SandboxControl) -> None:
+    created = freeze(sandbox, Description="No changes over the holidays")
+    assert created["Id"] == "DeploymentFreezes-1" and created["ProjectEnvironmentScope"] == {WEB: [PROD]}
+    assert created["RecurringSchedule"] is None and created["TenantProjectEnvironmentScope"] == []
+    listed = sandbox.get(FREEZES, skip=0, take=30)
+    assert listed["Count"] == 1 and [f["Name"] for f in listed["DeploymentFreezes"]] == ["Year-end freeze"]
+    assert sandbox.get(FREEZES, projectIds="Projects-2")["Count"] == 0
+    assert sandbox.get(FREEZES, environmentIds=PROD, partialName="year")["Count"] == 1
+    changed = sandbox.call("PUT", f"{FREEZES}/{created['Id']}", json={**created, "Name": "Holiday freeze"})
+    assert changed.status_code == 200 and changed.json()["Name"] == "Holiday freeze"
+    assert sandbox.get(f"{FREEZES}/{created['Id']}")["Name"] == "Holiday freeze"
+    assert sandbox.call("DELETE", f"{FREEZES}/{created['Id']}").status_code == 200
+    assert sandbox.call("GET", f"{FREEZES}/{created['Id']}").status_code == 404
+
+
+def test_a_freeze_is_checked_before_it_is_kept(sandbox: SandboxControl) -> None:
+    refused = sandbox.call("POST", FREEZES, json={"Start": at(hours=1), "End": at(hours=-1)})
+    assert refused.status_code == 400
+    assert refused.json()["Errors"] == ["The Name field is required.",
+                                        "The end of a deployment freeze must be after its start."]
+    assert sandbox.get(FREEZES)["Count"] == 0
+
+
+def test_a_deployment_inside_a_freeze_is_refused_and_nothing_is_created(sandbox: SandboxControl) -> None:
+    version = hotfix(sandbox)
+    freeze(sandbox)
+    before = sandbox.census()["deployment"]
+    refused = execute(sandbox, version, "Test", "Production")
+    assert refused.status_code == 400
+    [message] = refused.json()["Errors"]
+    assert message.startswith("Deployments of project 'Web' to environment 'Production' are frozen by deployment "
+                              "freeze 'Year-end freeze' until ")
+    assert "DeploymentFreezeOverrideReason" in message
+    assert sandbox.census()["deployment"] == before
+    assert execute(sandbox, version, "Test").status_code == 200  # another environment is not frozen
+
+
+def test_an_override_with_a_reason_deploys(sandbox: SandboxControl) -> None:
+    version = hotfix(sandbox)
+    freeze(sandbox)
+    wrong = execute(sandbox, version, "Production", DeploymentFreezeOverrideReason="Hotfix for INC-7",
+                    DeploymentFreezeNames=["Some other freeze"])
+    assert wrong.status_code == 400  # the freeze in force was not the one named
+    done = execute(sandbox, version, "Production", DeploymentFreezeOverrideReason="Hotfix for INC-7",
+                   DeploymentFreezeNames=["Year-end freeze"])
+    assert done.status_code == 200, done.text
+    task_id = done.json()["DeploymentServerTasks"][0]["ServerTaskId"]
+    assert sandbox.wait_for_task(task_id)["State"] == "Success"
+
+
+def test_the_classic_override_route_deploys(sandbox: SandboxControl) -> None:
+    created = freeze(sandbox)
+    release = sandbox.get("/api/Spaces-1/projects/Projects-1/releases/" + hotfix(sandbox))
+    command = {"ReleaseId": release["Id"], "EnvironmentId": PROD}
+    assert sandbox.call("POST", "/api/Spaces-1/deployments", json=command).status_code == 400
+    done = sandbox.call("POST", "/api/Spaces-1/deployments/override", json={
+        "CreateDeploymentCommand": command, "FreezeIds": [created["Id"]], "Reason": "Security fix",
+        "SpaceId": "Spaces-1"})
+    assert done.status_code == 201, done.text
+    assert sandbox.wait_for_task(done.json()["Deployment"]["TaskId"])["State"] == "Success"
+
+
+def test_a_key_that_may_not_administer_freezes_cannot_override(sandbox: SandboxControl) -> None:
+    sandbox.add_api_key("API-LIMITED00000000000000000000000", ["Production"])
+    version = hotfix(sandbox)
+    freeze(sandbox)
+    refused = execute(sandbox, version, "Production", key="API-LIMITED00000000000000000000000",
+                      DeploymentFreezeOverrideReason="please")
+    assert refused.status_code == 403 and refused.json()["ErrorMessage"].endswith(
+        "Missing permission: DeploymentFreezeAdminister")
+
+
+def test_a_scheduled_deployment_that_falls_due_inside_a_freeze_fails(sandbox: SandboxControl) -> None:
+    version = hotfix(sandbox)
+    queued = execute(sandbox, version, "Production", RunAt=at(seconds=3))
+    assert queued.status_code == 200
+    freeze(sandbox)  # declared after the deployment was queued, in force when it falls due
+    task = sandbox.wait_for_task(queued.json()["DeploymentServerTasks"][0]["ServerTaskId"], timeout=15)
+    assert task["State"] == "Failed" and "frozen by deployment freeze 'Year-end freeze'" in task["ErrorMessage"]
+
+
+def test_a_recurring_freeze_is_in_force_in_each_of_its_windows(sandbox: SandboxControl) -> None:
+    version = hotfix(sandbox)
+    start = datetime.now(timezone.utc) - timedelta(days=2, minutes=10)
+    daily = {"Type": "Daily", "Unit": 1, "EndType": "Never"}
+    freeze(sandbox, "Business hours", start=start.isoformat(), end=(start + timedelta(hours=1)).isoformat(),
+           RecurringSchedule=daily)
+    assert execute(sandbox, version, "Production").status_code == 400
+    sandbox.call("DELETE", f"{FREEZES}/DeploymentFreezes-1").raise_for_status()
+    freeze(sandbox, "Twice only", start=start.isoformat(), end=(start + timedelta(hours=1)).isoformat(),
+           RecurringSchedule={**daily, "EndType": "AfterOccurrences", "EndAfterOccurrences": 2})
+    assert execute(sandbox, version, "Production").status_code == 200  # its windows have all passed
+    assert sandbox.get(FREEZES, includeComplete="false")["Count"] == 0
+
+
+FROZEN_ESTATE = """\
+spaces:
+  - name: Default
+    default: true
+    environments: [QA, Live]
+    machines:
+      - {name: api-1, environments: [QA, Live], roles: api}
+    lifecycles: [{name: Anywhere}]
+    projects:
+      - name: Shop
+        lifecycle: Anywhere
+        steps:
+          - {name: Deploy, roles: api, script: ./deploy.sh}
+    freezes:
+      - name: Black Friday
+        start: 2030-11-28T00:00:00+00:00
+        end: 2030-12-02T00:00:00+00:00
+        projects: {Shop: Live}
+        recurring: {Type: Annually, Unit: 1, EndType: Never}
+"""
+
+
+def test_an_estate_declares_freezes_and_exports_them(tmp_path: Path) -> None:
+    file = tmp_path / "estate.yml"
+    file.write_text(FROZEN_ESTATE, encoding="utf-8")
+    sandbox = Sandbox(seed=load_estate(file))
+    try:
+        exported = dump_estate(export_estate(sandbox.backend))
+        [kept] = sandbox.backend.list_freezes(ids=[], partial_name=None, project_ids=[], environment_ids=[],
+                                              tenant_ids=[], include_complete=True,
+                                              moment=datetime.now(timezone.utc))
+    finally:
+        sandbox.close()
+    assert (kept.name, kept.project_environments, kept.recurrence) == (
+        "Black Friday", {"Projects-1": ["Environments-2"]}, {"Type": "Annually", "Unit": 1, "EndType": "Never"})
+    assert "name: Black Friday" in exported and "Shop:" in exported
