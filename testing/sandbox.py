@@ -16,6 +16,33 @@ import httpx
 from octorelease.sandbox.errors import ADMIN_KEY_HEADER
 from octorelease.sandbox.http.server import SandboxServer
 
+#: an estate with teams, a manual intervention only in Live, and a yearly freeze of Live
+PEOPLE_ESTATE = """\
+spaces:
+  - name: Default
+    default: true
+    environments: [QA, Live]
+    machines:
+      - {name: api-1, environments: [QA, Live], roles: api}
+    lifecycles: [{name: Anywhere}]
+    teams:
+      - {name: Change Board}
+      - {name: Auditors, member: false}
+    projects:
+      - name: Shop
+        lifecycle: Anywhere
+        steps:
+          - {name: Sign off, manual: Ask the change board, teams: Change Board, environments: Live}
+          - {name: Deploy, roles: api, script: ./deploy.sh}
+        releases:
+          - {version: 1.0.0, deployments: [QA, Live]}
+    freezes:
+      - name: Black Friday
+        start: 2030-11-28T00:00:00+00:00
+        end: 2030-12-02T00:00:00+00:00
+        projects: {Shop: Live}
+        recurring: {Type: Annually, Unit: 1, EndType: Never}
+"""
 APPROVAL_INSTRUCTIONS = "Check that Staging's smoke test passed and that nobody is mid-release, then proceed."
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from octorelease.sandbox.estate.export import dump_estate, export_estate
 from octorelease.sandbox.estate.file import load_estate
 from octorelease.sandbox.http.service import Sandbox
-from testing.sandbox import SandboxControl
+from testing.sandbox import PEOPLE_ESTATE, SandboxControl
 
 WEB, TEST, PROD = "Projects-1", "Environments-2", "Environments-4"
 FREEZES = "/api/deploymentfreezes"
@@ -136,31 +136,11 @@ def test_a_recurring_freeze_is_in_force_in_each_of_its_windows(sandbox: SandboxC
     assert sandbox.get(FREEZES, includeComplete="false")["Count"] == 0
 
 
-FROZEN_ESTATE = """\
-spaces:
-  - name: Default
-    default: true
-    environments: [QA, Live]
-    machines:
-      - {name: api-1, environments: [QA, Live], roles: api}
-    lifecycles: [{name: Anywhere}]
-    projects:
-      - name: Shop
-        lifecycle: Anywhere
-        steps:
-          - {name: Deploy, roles: api, script: ./deploy.sh}
-    freezes:
-      - name: Black Friday
-        start: 2030-11-28T00:00:00+00:00
-        end: 2030-12-02T00:00:00+00:00
-        projects: {Shop: Live}
-        recurring: {Type: Annually, Unit: 1, EndType: Never}
-"""
 
 
 def test_an_estate_declares_freezes_and_exports_them(tmp_path: Path) -> None:
     file = tmp_path / "estate.yml"
-    file.write_text(FROZEN_ESTATE, encoding="utf-8")
+    file.write_text(PEOPLE_ESTATE, encoding="utf-8")
     sandbox = Sandbox(seed=load_estate(file))
     try:
         exported = dump_estate(export_estate(sandbox.backend))

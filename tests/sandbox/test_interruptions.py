@@ -12,7 +12,7 @@ from octorelease.sandbox.estate.export import dump_estate, export_estate
 from octorelease.sandbox.estate.file import EstateFileError, load_estate, parse_estate
 from octorelease.sandbox.http.service import Sandbox
 from octorelease.sandbox.state.entities import Task
-from testing.sandbox import SandboxControl
+from testing.sandbox import PEOPLE_ESTATE, SandboxControl
 
 TEST, PROD = "Environments-2", "Environments-4"
 INTERRUPTIONS = "/api/Spaces-1/interruptions"
@@ -234,31 +234,11 @@ def test_a_failing_step_without_guided_failure_still_fails_at_once(sandbox: Sand
 
 # -- estate files ------------------------------------------------------------------------------------
 
-APPROVAL_ESTATE = """\
-spaces:
-  - name: Default
-    default: true
-    environments: [QA, Live]
-    machines:
-      - {name: api-1, environments: [QA, Live], roles: api}
-    lifecycles: [{name: Anywhere}]
-    teams:
-      - {name: Change Board}
-      - {name: Auditors, member: false}
-    projects:
-      - name: Shop
-        lifecycle: Anywhere
-        steps:
-          - {name: Sign off, manual: Ask the change board, teams: Change Board, environments: Live}
-          - {name: Deploy, roles: api, script: ./deploy.sh}
-        releases:
-          - {version: 1.0.0, deployments: [QA, Live]}
-"""
 
 
 def test_an_estate_declares_teams_and_manual_steps_and_exports_them(tmp_path: Path) -> None:
     file = tmp_path / "estate.yml"
-    file.write_text(APPROVAL_ESTATE, encoding="utf-8")
+    file.write_text(PEOPLE_ESTATE, encoding="utf-8")
     sandbox = Sandbox(seed=load_estate(file))
     try:
         exported = dump_estate(export_estate(sandbox.backend))
@@ -279,5 +259,5 @@ def test_an_estate_declares_teams_and_manual_steps_and_exports_them(tmp_path: Pa
     finally:
         reseeded.close()
     with pytest.raises(EstateFileError) as refused:
-        parse_estate(APPROVAL_ESTATE.replace("teams: Change Board", "teams: Change Bored"), name="e.yml")
+        parse_estate(PEOPLE_ESTATE.replace("teams: Change Board", "teams: Change Bored"), name="e.yml")
     assert "no team 'Change Bored' in space 'Default' (did you mean 'Change Board'?)" in str(refused.value)
