@@ -128,6 +128,11 @@ class WaitTimedOut(OctoreleaseError):
     """Our client-side wait ran out before every task completed (the tasks may still run)."""
 
 
+class NobodyActed(WaitTimedOut):
+    """A deployment waits for a person (a manual intervention, guided failure) and the wait
+    ended for it: ``--on-interruption fail|cancel``, or ``--interruption-timeout`` passed."""
+
+
 class ServerUnreachable(OctoreleaseError):
     """The server could not be reached, or transient errors (5xx, 429, resets) outlasted retries."""
 

@@ -32,6 +32,10 @@ class WaitOptions:
     fail_on_error_source: str = "--no-fail-on-error"
     #: On SIGINT/SIGTERM, cancel the tasks this action created before stopping.
     cancel_on_interrupt: bool = False
+    #: When a deployment waits for a person: keep waiting, end the wait (exit 7), or cancel it.
+    on_interruption: str = "wait"
+    #: How long a person may take, counted apart from ``timeout_seconds`` (None: no limit).
+    interruption_timeout_seconds: float | None = None
 
 
 _NEVER = datetime.min.replace(tzinfo=timezone.utc)

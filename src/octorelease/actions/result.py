@@ -52,6 +52,10 @@ class DeploymentResult:
     #: Seconds the target's previous deployment ran, if known: when to look for the end of
     #: this one (the wait polls densely around then). Not reported.
     expected_seconds: float | None = None
+    #: What the task waits for a person for now (``PendingInterruption.to_dict()`` each), and
+    #: the interruptions answered while we waited (id, title, answer, answered_by).
+    pending_interruptions: list[dict[str, Any]] = field(default_factory=list)
+    answered_interruptions: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def label(self) -> str:
@@ -95,6 +99,10 @@ class DeploymentResult:
             doc["release"] = {"id": self.release.id, "version": self.release.name}
         if self.scheduled_for:
             doc["scheduled_for"] = self.scheduled_for
+        if self.pending_interruptions:
+            doc["pending_interruptions"] = self.pending_interruptions
+        if self.answered_interruptions:
+            doc["answered_interruptions"] = self.answered_interruptions
         return doc
 
 

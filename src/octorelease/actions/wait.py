@@ -6,6 +6,11 @@ target's previous deployment says this one should end. A task's log (``/details`
 only when logging and the task resource says it changed (its state, ``LastUpdatedTime``, or
 warnings), at a bounded rate, and always once when the task ends, so its last lines come
 before its verdict; without logging, once for a task that failed, to name the failing step.
+
+A task that waits for a person (``HasPendingInterruptions``) is told within the poll that sees
+it: where, what, who can act, the link and how to answer; its answer is told when it comes, with
+who gave it. Time spent while every task left waits for a person does not count toward the
+timeout; ``on_interruption`` and ``interruption_timeout_seconds`` say when to stop waiting for one.
 """
 
 from __future__ import annotations
@@ -180,6 +185,8 @@ class TaskWaiter:
         self.read_at: dict[str, float] = {}  # per task, when its log was last read
         self.pacer: Pacer | None = None
         self.ends: _ExpectedEnds | None = None
+        #: per task waiting for a person, when (on our clock) we saw it start waiting
+        self.asked_at: dict[str, float] = {}
 
     def wait(self, deployments: Sequence[DeploymentResult], options: WaitOptions) -> None:
         """Update ``deployments`` in place until done. Raises ``WaitTimedOut`` on timeout
@@ -195,7 +202,11 @@ class TaskWaiter:
             if min(at, deadline) > now:
                 self.sleep(min(at, deadline) - now)
             pacer.polled(self.clock())
+            people_before = all(t in self.asked_at for t in pending)
             self._poll(pending, options.log)
+            if people_before and pending and all(t in self.asked_at for t in pending):
+                deadline += self.clock() - now  # a person is slow, not the deployment
+            self._people_deadline(pending, options)
             if pending and self.clock() >= deadline:  # the last look is at the deadline itself
                 self._time_out(list(pending.values()), options)
 
@@ -214,7 +225,9 @@ class TaskWaiter:
         # Ended tasks first: their verdicts are what the user waits for.
         for task in sorted(tasks, key=lambda t: not t.is_completed):
             deployment = pending[task.id]
-            changed = deployment.state != task.state
+            asked = bool(deployment.pending_interruptions)
+            self._people(task, deployment)
+            changed = deployment.state != task.state or asked != bool(deployment.pending_interruptions)
             deployment.state = task.state
             deployment.duration_seconds = task.elapsed_seconds
             if not task.is_completed:
@@ -236,6 +249,69 @@ class TaskWaiter:
             if self.pacer is not None and not self.pacer.may_read_log(self.clock(), len(pending)):
                 break
             self._stream_log(task, deployment, self._read_logs([task])[task.id])
+
+    def _people(self, task: Task, deployment: DeploymentResult) -> None:
+        """Tell a wait for a person as soon as a poll shows it, and its answer when it comes."""
+        from octorelease.actions.interruptions import pending
+
+        waits = bool(task.raw.get("HasPendingInterruptions")) and not task.is_completed
+        if waits and not deployment.pending_interruptions:
+            found = pending(self.space, regarding=[task.id])
+            if not found:
+                return
+            self.asked_at.setdefault(task.id, self.clock())
+            deployment.pending_interruptions = [p.to_dict() for p in found]
+            for p in found:
+                who = ", ".join(p.teams) if p.teams else "anyone who may deploy there"
+                verbs = "proceed" if p.type == "ManualIntervention" else "retry|ignore|exclude|fail"
+                self.observer.warn(
+                    f"{deployment.label} waits for a person ({p.kind}): {p.title}."
+                    + (f" Instructions: {p.instructions}" if p.instructions else "")
+                    + f" Who can act: {who}. Answer in Octopus ({p.web_url}) or with: octorelease "
+                    f"interruptions {verbs} {p.id}")
+        elif not waits and deployment.pending_interruptions:
+            self._answered(deployment)
+            self.asked_at.pop(task.id, None)
+
+    def _answered(self, deployment: DeploymentResult) -> None:
+        from octorelease.actions.interruptions import PAST
+
+        for asked in deployment.pending_interruptions:
+            found = self.space.interruption(str(asked["id"]))
+            if found.is_pending:
+                continue
+            how = PAST.get(found.answer or "", "answered")
+            deployment.answered_interruptions.append(
+                {"id": found.id, "title": found.title, "answer": found.answer, "answered_by": found.answered_by})
+            self.observer.note(f"{deployment.label}: {found.title}: {how}"
+                               + (f" by {found.answered_by}" if found.answered_by else ""))
+        deployment.pending_interruptions = []
+
+    def _people_deadline(self, pending: dict[str, DeploymentResult], options: WaitOptions) -> None:
+        """End the wait for a person as ``on_interruption`` and ``interruption_timeout_seconds`` say."""
+        waiting = [pending[t] for t in self.asked_at if t in pending]
+        if not waiting or (options.on_interruption == "wait" and options.interruption_timeout_seconds is None):
+            return
+        if options.on_interruption == "wait":
+            limit = options.interruption_timeout_seconds or 0.0
+            late = [d for d in waiting if d.task_id and self.clock() - self.asked_at[d.task_id] >= limit]
+            if not late:
+                return
+            why = f"nobody acted within {_format_seconds(limit)} (--interruption-timeout)"
+            cancel = options.cancel_on_timeout
+        else:
+            late, cancel = waiting, options.on_interruption == "cancel"
+            why = f"--on-interruption {options.on_interruption}"
+        titles = "; ".join(f"{d.label}: {', '.join(str(p.get('title')) for p in d.pending_interruptions)}"
+                           for d in late)
+        message = f"A deployment waits for a person ({titles}) and {why}"
+        if cancel:
+            self.cancel(late)
+            message += "; the deployments were cancelled on the server."
+        else:
+            message += "; they still wait on the server."
+        raise errors.NobodyActed(message, hint=None if cancel else "answer with 'octorelease interruptions', "
+                                 "or in Octopus")
 
     def _read_logs(self, tasks: Sequence[Task]) -> dict[str, tuple[dict[str, Any], int | None]]:
         """Read the logs of ``tasks`` (each from where its cursor is: a tail after the first read),

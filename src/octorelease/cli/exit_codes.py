@@ -19,6 +19,7 @@ EXIT_CODES: dict[type[errors.OctoreleaseError], int] = {
     errors.AuthenticationFailed: 4,
     errors.PermissionDenied: 4,
     errors.WaitTimedOut: 5,
+    errors.NobodyActed: 7,
     errors.ServerUnreachable: 6,
     errors.BadResponse: 6,
     errors.Interrupted: 130,
@@ -36,6 +37,8 @@ Exit codes:
   5  our wait timed out
   6  server unreachable, TLS refused, transient errors outlasted the retries,
      or the server's answers are not Octopus's (a web page, bad JSON, a redirect loop)
+  7  a deployment waits for a person and nobody acted (--interruption-timeout,
+     or --on-interruption fail|cancel)
   70 internal error in octorelease (a bug; -v shows the traceback)
   130 interrupted by SIGINT (Ctrl-C); tasks not cancelled still run on the server
   143 interrupted by SIGTERM (a cancelled CI job); likewise

@@ -250,6 +250,21 @@ def deployment_options(func: F) -> F:
         ),
         click.option("--cancel-on-timeout", is_flag=True, help="Cancel the deployments on the server on timeout."),
         click.option(
+            "--on-interruption",
+            type=click.Choice(["wait", "fail", "cancel"], case_sensitive=False),
+            default="wait",
+            show_default=True,
+            help="When a deployment waits for a person (manual intervention, guided failure): keep waiting, "
+            "end the wait (exit 7; it still waits on the server), or cancel it (exit 7).",
+        ),
+        click.option(
+            "--interruption-timeout",
+            default=None,
+            metavar="DURATION",
+            help="How long a person may take to act, counted apart from --timeout (default: no limit); "
+            "then exit 7 (with --cancel-on-timeout the deployment is cancelled).",
+        ),
+        click.option(
             "--cancel-on-interrupt",
             is_flag=True,
             help="On Ctrl-C or SIGTERM, cancel the deployments this run created on the server.",
@@ -313,6 +328,8 @@ def split_deployment_flags(flags: dict[str, Any]) -> tuple[dict[str, Any], Any, 
         cancel_on_interrupt=flags.pop("cancel_on_interrupt"),
         log=flags.pop("log"),
         fail_on_error=flags.pop("fail_on_error"),
+        on_interruption=flags.pop("on_interruption").lower(),
+        interruption_timeout_seconds=_maybe_duration(flags.pop("interruption_timeout")),
     )
     dry_run = flags.pop("dry_run")
     options = {f.name: flags.pop(f.name) for f in fields(DeploymentOptions) if f.name in flags}
@@ -320,6 +337,12 @@ def split_deployment_flags(flags: dict[str, Any]) -> tuple[dict[str, Any], Any, 
     options["tenant_tags"] = _tenant_tags(options["tenant_tags"])
     options.update(_schedule(options["deploy_at"], options["no_deploy_after"]))
     return options, wait, dry_run
+
+
+def _maybe_duration(text: str | None) -> float | None:
+    from octorelease.schedule import parse_duration
+
+    return None if text is None else parse_duration(text)
 
 
 def _tenant_tags(tags: tuple[str, ...]) -> tuple[str, ...]:

@@ -34,7 +34,7 @@ import os
 import re
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -253,6 +253,9 @@ class Handler(_Model):
     timeout: Seconds = DEFAULT_TIMEOUT_SECONDS
     cancel_on_timeout: bool = False
     cancel_on_interrupt: bool = False
+    #: as ``--on-interruption`` and ``--interruption-timeout``
+    on_interruption: Literal["wait", "fail", "cancel"] = "wait"
+    interruption_timeout: Seconds | None = None
 
 
 class ServeSection(_Model):

@@ -222,6 +222,8 @@ def _actions(octopus: Octopus, item: _Prepared, dry_run: bool) -> list[ActionRes
         log=handler.log_messages,
         fail_on_error=handler.fail_build_on_error,
         fail_on_error_source="fail_build_on_error: false",
+        on_interruption=handler.on_interruption,
+        interruption_timeout_seconds=handler.interruption_timeout,
     )
     actions: list[ActionResult] = []
     steps: list[Callable[[], ActionResult]] = []

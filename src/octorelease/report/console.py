@@ -107,6 +107,9 @@ class _Track:
         has not yet set a state past the dataclass default ("Planned") means "Queued"."""
         if self.deployment.waiting_for_schedule:
             return f"Queued, scheduled for {self.deployment.scheduled_for}"
+        if self.deployment.pending_interruptions and not self.finished:
+            titles = ", ".join(str(p.get("title")) for p in self.deployment.pending_interruptions)
+            return f"{self.deployment.state}, waiting for a person: {titles}"
         return "Queued" if self.deployment.state == "Planned" else self.deployment.state
 
     @property
