@@ -3,7 +3,8 @@
 The commands below walk through every route the table marks ``client: sends``: create (with and
 without a version, with packages, notes and a deployment), deploy (prompted variables, machines,
 tenants, a refreshed variable snapshot), promote (dry and real, refused by the lifecycle), a handler
-that sets project variables, a wait that times out and cancels. Then every request the sandbox's
+that sets project variables, a deployment that waits for a person and its answer, a wait that
+times out and cancels. Then every request the sandbox's
 log holds must be at a documented path of its row, with every field that row requires in its
 body; and every ``client: sends`` row must have been walked through, so the walk keeps up with
 the table.
@@ -35,6 +36,8 @@ def _walk(sandbox: SandboxControl, capsys: pytest.CaptureFixture[str], handler_f
     """Run the commands and return the sandbox's request log; each command must succeed (or
     fail as it is meant to)."""
     link = connection(sandbox)
+    sandbox.add_approval()  # a person approves Production (the walk's last deploy there waits for one)
+    sandbox.clear_requests()
 
     def cli(*args: str, code: int = 0) -> None:
         run = run_cli(capsys, *args, *link, "--json")
@@ -51,6 +54,9 @@ def _walk(sandbox: SandboxControl, capsys: pytest.CaptureFixture[str], handler_f
     cli("promote", "--project", "Web", "--from", "Development", "--to", "Production", code=3)  # the lifecycle says no
     cli("create", "--project", "Web", "--version", "9.1.0", "--deploy-to", "Development")
     cli("run", str(handler_file), "--event", "build-completed")
+    cli("create", "--project", "Web", "--version", "9.2.0", "--channel", "Hotfix")
+    cli("deploy", "--project", "Web", "--release", "9.2.0", "--to", "Production", "--on-interruption", "fail", code=7)
+    cli("interruptions", "proceed", "--project", "Web", "--environment", "Production", "--notes", "walk")
     sandbox.set_speed(1.0)
     cli("deploy", "--project", "Worker", "--release", "latest", "--to", "Test", "--timeout", "1s",
         "--cancel-on-timeout", code=5)
