@@ -108,7 +108,8 @@ def test_run_dry_run_shows_every_deployment_with_its_machines_notes_and_options(
     assert run.code == 0, run.err
     assert writes(sandbox) == []
     assert "Would create release 1.4.7 of Web (the version given)." in run.err
-    assert "deploy Web release 1.4.7 (the release this run creates)\n  -> Development: guided failure off" in run.err
+    assert ("deploy Web release 1.4.7 (the release this run creates)\n  -> Development: guided failure off "
+            "(the environment's default)") in run.err
     assert "promote Web release 1.4.7 (the release this run creates)\n  -> Test: only machines test-web-01" in run.err
     assert "options: force package download, notes: 'Promoted by build 7'" in run.err
 

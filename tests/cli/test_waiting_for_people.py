@@ -116,3 +116,37 @@ def _wait_for(condition: Callable[[], bool], timeout: float = 20) -> None:
     while not condition():
         assert time.monotonic() < deadline, "the condition did not hold in time"
         time.sleep(0.02)
+
+
+def _guided_test_environment(sandbox: SandboxControl) -> None:
+    """Test defaults to guided failure, and Smoke test fails on test-web-01."""
+    test = sandbox.get("/api/Spaces-1/environments/Environments-2")
+    sandbox.call("PUT", "/api/Spaces-1/environments/Environments-2",
+                 json={**test, "UseGuidedFailure": True}).raise_for_status()
+    sandbox.fail(step="Smoke test", machine="test-web-01", environment="Test")
+
+
+def test_guided_failure_follows_the_environment_and_says_so(sandbox: SandboxControl,
+                                                            octorelease: Callable[..., CliRun]) -> None:
+    _guided_test_environment(sandbox)
+    run = octorelease("deploy", "--project", "Web", "--release", "1.0.0", "--to", "Test", "--force-redeploy",
+                      "--on-interruption", "fail", "--json")
+    assert run.code == 7, run.everything
+    assert "guided failure is on in Test (the environment's default)" in run.err
+    [waiting] = run.json["deployments"][0]["pending_interruptions"]
+    assert (waiting["type"], waiting["title"]) == ("GuidedFailure", "Step 'Smoke test' failed on test-web-01")
+    assert "octorelease interruptions retry|ignore|exclude|fail" in run.err
+
+
+def test_no_guided_failure_fails_at_once_and_the_bare_flag_turns_it_on(
+        sandbox: SandboxControl, octorelease: Callable[..., CliRun]) -> None:
+    _guided_test_environment(sandbox)
+    off = octorelease("deploy", "--project", "Web", "--release", "1.0.0", "--to", "Test", "--force-redeploy",
+                      "--no-guided-failure")
+    assert off.code == 1 and "guided failure is on" not in off.err
+    dry = octorelease("deploy", "--project", "Web", "--release", "1.0.0", "--to", "Development", "--guided-failure",
+                      "--dry-run")
+    assert dry.code == 0 and "-> Development: guided failure on (asked for)" in dry.err
+    both = octorelease("deploy", "--project", "Web", "--release", "1.0.0", "--to", "Test", "--guided-failure",
+                       "on", "--no-guided-failure")
+    assert_one_line_error(both, 2, "contradict")

@@ -271,7 +271,7 @@ def test_dry_run_prints_the_plan_under_a_heading_that_nothing_was_created() -> N
     assert lines_of(stream) == [
         "Dry run: nothing was created. The plan:",
         "promote Web release 1.1.0 (latest successful deployment to Development)",
-        "-> Test: guided failure off",
+        "-> Test: guided failure off (the environment's default)",
         "Warning: Test has no machines",
     ]
 

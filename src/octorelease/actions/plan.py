@@ -84,6 +84,9 @@ class TargetPlan:
     skip_steps: tuple[Ref, ...] = ()
     form_values: Mapping[str, str] = field(default_factory=dict)
     use_guided_failure: bool = False
+    #: why guided failure is on or off: "--guided-failure", "the project's default" or
+    #: "the environment's default" (said in the plan and, when on, before deploying)
+    guided_failure_source: str = "the environment's default"
     already: Existing | None = None
     #: Set only when the plan's targets take different releases (tenants running different
     #: releases in the source): then this target's own; else the plan's ``release``.
@@ -198,7 +201,8 @@ class DeploymentPlan:
                 details.append("skipping steps " + ", ".join(s.name for s in target.skip_steps))
             if target.form_values:
                 details.append(f"{len(target.form_values)} prompted variable(s)")
-            details.append("guided failure " + ("on" if target.use_guided_failure else "off"))
+            details.append("guided failure " + ("on" if target.use_guided_failure else "off")
+                           + f" ({target.guided_failure_source})")
             lines.append(f"  -> {where}: " + "; ".join(details))
         flags = []
         if self.options.force_package_download:

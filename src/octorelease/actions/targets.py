@@ -479,11 +479,14 @@ def build_plan(
     targets = []
     for env in environments:
         if options.guided_failure != "default":
-            guided = options.guided_failure == "on"
+            guided, why = options.guided_failure == "on", "asked for"
         elif mode in ("On", "Off"):
-            guided = mode == "On"
+            guided, why = mode == "On", "the project's default"
         else:
-            guided = env.use_guided_failure
+            guided, why = env.use_guided_failure, "the environment's default"
+        if guided:
+            warnings.append(f"guided failure is on in {env.name} ({why}): a failing step waits for a person "
+                            "(retry, ignore, exclude, fail) instead of failing the deployment")
         for tenant in tenant_choices:
             targets.append(
                 TargetPlan(
@@ -494,6 +497,7 @@ def build_plan(
                     skip_steps=skips,
                     form_values=form_values,
                     use_guided_failure=guided,
+                    guided_failure_source=why,
                     already=joined.get((env.id, tenant.id if tenant else None)),
                     newest_before=(newest or {}).get((env.id, tenant.id if tenant else None)),
                     lifecycle_rank=ranks[env.id],

@@ -184,8 +184,16 @@ def deployment_options(func: F) -> F:
             type=click.Choice(["on", "off", "true", "false", "default"], case_sensitive=False),
             default="default",
             show_default=True,
+            is_flag=False,
+            flag_value="on",
             callback=_guided_failure,
-            help="Guided failure mode for the deployments (true/false as octo spells them).",
+            help="Guided failure for the deployments: alone or 'on', a failing step waits for a person; "
+            "'off'; 'default' follows the project, then the environment (true/false as octo spells them).",
+        ),
+        click.option(
+            "--no-guided-failure",
+            is_flag=True,
+            help="Guided failure off, whatever the environment's default (same as --guided-failure off).",
         ),
         click.option(
             "--tenant",
@@ -332,6 +340,10 @@ def split_deployment_flags(flags: dict[str, Any]) -> tuple[dict[str, Any], Any, 
         interruption_timeout_seconds=_maybe_duration(flags.pop("interruption_timeout")),
     )
     dry_run = flags.pop("dry_run")
+    if flags.pop("no_guided_failure"):
+        if flags["guided_failure"] == "on":
+            raise click.UsageError("--guided-failure and --no-guided-failure contradict each other.")
+        flags["guided_failure"] = "off"
     options = {f.name: flags.pop(f.name) for f in fields(DeploymentOptions) if f.name in flags}
     options["prompted_variables"] = _parse_assignments(options["prompted_variables"], "--variable")
     options["tenant_tags"] = _tenant_tags(options["tenant_tags"])

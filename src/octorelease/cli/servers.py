@@ -33,16 +33,19 @@ def demo(ctx: click.Context, /) -> None:
     """Start the sandbox, ship a release through it with a handler file, and stop.
 
     Creates a release of the demo project Web, deploys it to Development, promotes it to Test
-    and Staging (showing the task logs), shows a promotion the lifecycle refuses, and prints
-    the summary.
+    and Staging (showing the task logs), shows a promotion the lifecycle refuses, promotes it
+    to Production, where it waits for a release manager's approval (answered by the demo with
+    `octorelease interruptions proceed`), and prints the summary.
     """
-    from octorelease.demo import DEMO_BUILD_VALUES, DEMO_SPEED, handler_file
+    from octorelease.demo import DEMO_BUILD_VALUES, DEMO_SPEED, demo_estate, handler_file, release_manager
     from octorelease.sandbox.http.server import SandboxServer
 
     options = ctx.find_object(GlobalOptions) or GlobalOptions()
-    with SandboxServer(port=0, seed="demo", speed=DEMO_SPEED) as server:
-        click.echo(f"Sandbox running at {server.url} with the demo seed.", err=True)
+    with SandboxServer(port=0, seed=demo_estate(), speed=DEMO_SPEED) as server:
+        click.echo(f"Sandbox running at {server.url} with the demo seed; Web's Production deployments wait "
+                   "for the Release Managers to approve them.", err=True)
         click.echo(f"Running {handler_file()} for build-completed (success)", err=True)
+        approver = release_manager(server.url, server.api_key, lambda line: click.echo(line, err=True))
         demo_options = GlobalOptions(
             server=server.url, api_key=server.api_key, json=options.json, verbose=options.verbose
         )
@@ -55,6 +58,7 @@ def demo(ctx: click.Context, /) -> None:
             variables=[f"{k}={v}" for k, v in DEMO_BUILD_VALUES.items()],
             dry_run=False,
         )
+        approver.set()
     click.echo("Sandbox stopped.", err=True)
     ctx.exit(code)
 
