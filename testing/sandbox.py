@@ -43,6 +43,8 @@ spaces:
         projects: {Shop: Live}
         recurring: {Type: Annually, Unit: 1, EndType: Never}
 """
+#: create a release of Web in its Hotfix channel (whose lifecycle lets it go straight to Production)
+HOTFIX_RELEASE = {"ProjectName": "Web", "ChannelName": "Hotfix", "SpaceId": "Spaces-1", "SpaceIdOrName": "Spaces-1"}
 APPROVAL_INSTRUCTIONS = "Check that Staging's smoke test passed and that nobody is mid-release, then proceed."
 
 

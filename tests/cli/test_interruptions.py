@@ -10,7 +10,7 @@ import pytest
 
 from testing.cli import CliRun, assert_one_line_error, run_cli
 from testing.processes import collect, start_cli
-from testing.sandbox import APPROVAL_INSTRUCTIONS, SandboxControl
+from testing.sandbox import APPROVAL_INSTRUCTIONS, HOTFIX_RELEASE, SandboxControl
 
 PROD = "Environments-4"
 OUTSIDER = "API-OUTSIDER000000000000000000000"
@@ -20,7 +20,7 @@ def hotfix(sandbox: SandboxControl) -> str:
     """A Hotfix release of Web (it may go straight to Production, where an approval waits)."""
     sandbox.add_approval()
     return str(sandbox.post("/api/Spaces-1/releases/create/v1",
-                            {"ProjectName": "Web", "ChannelName": "Hotfix"})["ReleaseVersion"])
+                            HOTFIX_RELEASE)["ReleaseVersion"])
 
 
 def waiting(sandbox: SandboxControl) -> tuple[str, dict[str, Any]]:

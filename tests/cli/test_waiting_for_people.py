@@ -11,13 +11,13 @@ import pytest
 
 from testing.cli import CliRun, assert_one_line_error
 from testing.processes import collect, start_cli
-from testing.sandbox import APPROVAL_INSTRUCTIONS, SandboxControl
+from testing.sandbox import APPROVAL_INSTRUCTIONS, HOTFIX_RELEASE, SandboxControl
 
 
 def hotfix(sandbox: SandboxControl) -> str:
     sandbox.add_approval()
     return str(sandbox.post("/api/Spaces-1/releases/create/v1",
-                            {"ProjectName": "Web", "ChannelName": "Hotfix"})["ReleaseVersion"])
+                            HOTFIX_RELEASE)["ReleaseVersion"])
 
 
 def deploy_args(version: str, *more: str) -> list[str]:

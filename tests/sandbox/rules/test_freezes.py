@@ -10,7 +10,7 @@ from typing import Any
 from octorelease.sandbox.estate.export import dump_estate, export_estate
 from octorelease.sandbox.estate.file import load_estate
 from octorelease.sandbox.http.service import Sandbox
-from testing.sandbox import PEOPLE_ESTATE, SandboxControl
+from testing.sandbox import HOTFIX_RELEASE, PEOPLE_ESTATE, SandboxControl
 
 WEB, TEST, PROD = "Projects-1", "Environments-2", "Environments-4"
 FREEZES = "/api/deploymentfreezes"
@@ -31,7 +31,7 @@ def freeze(sandbox: SandboxControl, name: str = "Year-end freeze", start: str | 
 
 
 def hotfix(sandbox: SandboxControl) -> str:
-    created = sandbox.post("/api/Spaces-1/releases/create/v1", {"ProjectName": "Web", "ChannelName": "Hotfix"})
+    created = sandbox.post("/api/Spaces-1/releases/create/v1", HOTFIX_RELEASE)
     return str(created["ReleaseVersion"])
 
 

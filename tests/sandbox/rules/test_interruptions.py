@@ -12,7 +12,7 @@ from octorelease.sandbox.estate.export import dump_estate, export_estate
 from octorelease.sandbox.estate.file import EstateFileError, load_estate, parse_estate
 from octorelease.sandbox.http.service import Sandbox
 from octorelease.sandbox.state.entities import Task
-from testing.sandbox import PEOPLE_ESTATE, SandboxControl
+from testing.sandbox import HOTFIX_RELEASE, PEOPLE_ESTATE, SandboxControl
 
 TEST, PROD = "Environments-2", "Environments-4"
 INTERRUPTIONS = "/api/Spaces-1/interruptions"
@@ -23,7 +23,7 @@ def hotfix(sandbox: SandboxControl) -> str:
     process asks the Release Managers to approve a deployment to Production."""
     sandbox.add_approval()
     created: dict[str, Any] = sandbox.post("/api/Spaces-1/releases/create/v1",
-                                           {"ProjectName": "Web", "ChannelName": "Hotfix"})
+                                           HOTFIX_RELEASE)
     return str(created["ReleaseId"])
 
 
