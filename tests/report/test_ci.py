@@ -328,3 +328,15 @@ def test_an_action_that_ended_in_error_names_the_error_in_its_summary_row() -> N
     assert markdown_summary([row]).rstrip().splitlines()[-1] == (
         "| promote | Web |  |  | ❌ Error: the lifecycle does not allow Production |  |  |"
     )
+
+
+def test_a_summary_row_says_what_a_person_was_asked_and_how_it_was_answered() -> None:
+    waiting = {"environment": "Production", "task_id": "ServerTasks-41", "state": "Executing",
+               "pending_interruptions": [{"title": "Approve production", "teams": ["Release Managers"]}]}
+    answered = {"environment": "Staging", "task_id": "ServerTasks-40", "state": "Success",
+                "answered_interruptions": [{"title": "Approve staging", "answer": "Proceed", "answered_by": "jane"}]}
+    rows = summary_rows({"action": "promote", "project": {"name": "Web"}, "release": {"version": "1.4.0"},
+                         "deployments": [waiting, answered]})
+    assert [row.message for row in rows] == ["waits for a person: Approve production (Release Managers)",
+                                             "Approve staging: proceeded by jane"]
+    assert "Executing: waits for a person: Approve production (Release Managers)" in markdown_summary(rows)

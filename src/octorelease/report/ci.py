@@ -277,9 +277,23 @@ def _action_rows(action: Mapping[str, Any], prefix: str = "") -> list[SummaryRow
             duration_seconds=deployment.get("duration_seconds"),
             task_id=deployment.get("task_id"),
             task_url=deployment.get("web_url"),
+            message=_people(deployment),
         )
         for deployment in deployments
     ]
+
+
+def _people(deployment: Mapping[str, Any]) -> str:
+    """What a person was asked, in a summary row: what it waits for (and who can act), or how
+    it was answered and by whom."""
+    said = [f"waits for a person: {p.get('title')} ({', '.join(p.get('teams') or []) or 'anyone'})"
+            for p in deployment.get("pending_interruptions") or () if isinstance(p, Mapping)]
+    from octorelease.actions.interruptions import PAST
+
+    said += [f"{a.get('title')}: {PAST.get(str(a.get('answer')), 'answered')}"
+             + (f" by {a.get('answered_by')}" if a.get("answered_by") else "")
+             for a in deployment.get("answered_interruptions") or () if isinstance(a, Mapping)]
+    return "; ".join(said)
 
 
 def _environment_label(deployment: Mapping[str, Any]) -> str:
