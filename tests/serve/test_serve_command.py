@@ -56,7 +56,8 @@ def test_run_accepts_a_serve_section_whose_secrets_are_not_set_in_the_ci_job(
 ) -> None:
     monkeypatch.delenv("OCTORELEASE_WEBHOOK_SECRET")
     path = write(with_serve("serve:\n  secrets:\n    generic: ${OCTORELEASE_WEBHOOK_SECRET}\n"))
-    run = run_cli(capsys, "run", path, "--dry-run")
+    # --status: a handler that waits for one is exit 2 without it, whatever the serve section says
+    run = run_cli(capsys, "run", path, "--dry-run", "--status", "success")
     assert run.code == 0, run.err
     loaded = config.load_handler_file(path, {"OCTOPUS_URL": "http://x", "OCTOPUS_API_KEY": "API-X"})
     assert loaded.serve is not None
