@@ -17,7 +17,9 @@ import click
 from octorelease.cli import cli
 from octorelease.cli.exit_codes import EXIT_CODES, INTERNAL_ERROR
 from testing.children import finish, spawn
-from testing.docs import ROOT, page
+from testing.docs import ROOT, block_after, page
+from testing.runner import run_bash
+from testing.sandbox import SandboxControl
 
 
 def _pages() -> list[Path]:
@@ -67,3 +69,15 @@ def test_the_site_builds_strict(tmp_path: Path) -> None:
     output, _ = finish(process, timeout=180)
     assert process.returncode == 0, output
     assert (tmp_path / "site" / "reference" / "cli" / "index.html").is_file()
+
+
+def test_the_rehearsal_with_curl_runs_as_written(sandbox: SandboxControl, tmp_path: Path) -> None:
+    script = block_after("docs/guides/rehearse.md", "<!-- rehearse with curl -->")
+    done = run_bash(script.replace("http://127.0.0.1:8065", sandbox.url), {}, tmp_path)
+    assert done.returncode == 0, done.stderr
+    (qa,) = [env for env in sandbox.get("/api/Spaces-1/environments/all") if env["Name"] == "QA"]
+    machines = sandbox.get("/api/Spaces-1/machines/all")
+    assert any(m["Name"] == "qa-api-01" and m["EnvironmentIds"] == [qa["Id"]] for m in machines)
+    assert any(p["Name"] == "Shop API" for p in sandbox.get("/api/Spaces-1/projects/all"))
+    versions = sandbox.get("/api/Spaces-1/feeds/feeds-builtin/packages/versions", packageId="Shop.Api")["Items"]
+    assert [version["Version"] for version in versions] == ["2.1.0"]

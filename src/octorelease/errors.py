@@ -4,7 +4,7 @@ Every error a caller may catch, and the exit code the command line gives it (the
 codes lives in ``cli/exit_codes.py``; this tree is the reason it can be one table)::
 
     OctoreleaseError                 anything octorelease raises on purpose
-    ├── InvalidInput                 2  bad flags or handler file, found before any request
+    ├── InvalidInput                 2  bad flags or handler file, before any request or anything is created
     ├── OctopusRejected              3  Octopus said no (400/404/405/409, or our own lookups)
     │   ├── NotFound                 3  unknown project, environment, machine, release, ...
     │   └── DeploymentNotAllowed     3  the lifecycle (or permissions) forbid a target

@@ -31,7 +31,8 @@ EXIT_CODES_HELP = """\b
 Exit codes:
   0  done (or failures ignored by --no-fail-on-error)
   1  a deployment failed, was cancelled, or timed out on the server
-  2  usage or handler-file error, found before any request
+  2  usage or handler-file error, found before any request; or flags the
+     project cannot take (a required prompted variable), before anything is created
   3  Octopus said no: unknown project/environment/machine/release, lifecycle forbids, validation
   4  authentication or permission (401/403)
   5  our wait timed out

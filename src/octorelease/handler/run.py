@@ -131,7 +131,8 @@ def run_handlers(
         if item is None:
             result.handlers.append(HandlerRun(name, False, decision.reason))
         elif failed is not None:
-            result.handlers.append(HandlerRun(name, False, f"skipped: handler '{failed}' failed"))
+            stopped = "was interrupted" if isinstance(result.error, Interrupted) else "failed"
+            result.handlers.append(HandlerRun(name, False, f"skipped: handler '{failed}' {stopped}"))
         else:
             if on_handler is not None:
                 on_handler(name, True, decision.reason)
