@@ -11,6 +11,7 @@ and all, with nothing of this tree on PATH: each template makes its own venv fro
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -364,3 +365,32 @@ def test_step_inputs_become_flags(environ: dict[str, str], argv: list[str]) -> N
 def test_an_input_no_command_takes_is_refused(environ: dict[str, str]) -> None:
     with pytest.raises(StepError):
         step_argv(environ)
+
+
+IGNORED_TWO_WAYS = (
+    "handlers:\n"
+    "  - name: Refused\n    project: Web\n    on: {event: build-completed}\n"
+    "    promote: {from: Test, to: [Production]}\n    fail_build_on_error: false\n"
+    "  - name: Broken\n    project: Web\n    on: {event: build-completed}\n"
+    "    promote: {from: Development, to: [Test]}\n    fail_build_on_error: false\n"
+)
+
+
+def test_an_ignored_refusal_and_an_ignored_failed_deployment_are_reported_one_way(
+    sandbox: SandboxControl, tmp_path: Path
+) -> None:
+    sandbox.fail(step="Deploy web", environment="Test", message="Disk full")
+    (tmp_path / "octorelease.yml").write_text(IGNORED_TWO_WAYS, encoding="utf-8")
+    outputs, log = run_github_action(
+        {"server": sandbox.url, "api-key": sandbox.api_key, "install": "", "args": "--json"}, tmp_path
+    )
+    assert outputs["ok"] == "true"
+    handlers = json.loads(outputs["result"])["handlers"]
+    assert [(h["name"], h["outcome"]) for h in handlers] == [
+        ("Refused", "failed (ignored)"), ("Broken", "failed (ignored)"),
+    ]
+    assert "2 of 2 handler(s) ran for build-completed: 0 succeeded, 0 failed, 2 failed (ignored)" in log
+    warnings = [line for line in log.splitlines() if line.startswith("::warning")]
+    assert any("Refused: failed (ignored: fail_build_on_error: false)" in line for line in warnings), log
+    assert any("Test" in line and "Disk full" in line for line in warnings), log
+    assert "Error:" not in log and "::error" not in log

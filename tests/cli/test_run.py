@@ -199,7 +199,7 @@ def test_json_prints_exactly_the_run_contract_object(
     assert list(doc) == ["ok", "handlers", "error"]
     assert (doc["ok"], doc["error"]) == (True, None)
     ship, tell = doc["handlers"]
-    assert [list(handler) for handler in doc["handlers"]] == [["name", "ran", "reason", "actions"]] * 2
+    assert [list(handler) for handler in doc["handlers"]] == [["name", "ran", "outcome", "reason", "actions"]] * 2
     assert (tell["name"], tell["ran"], tell["reason"], tell["actions"]) == (
         "Tell the team",
         False,
@@ -314,7 +314,9 @@ def test_the_demo_refuses_production_ships_to_staging_and_exits_0(capsys: pytest
     assert "octorelease interruptions proceed --project Web --environment Production" in err
     assert "Production: Approve production: proceeded by sandbox" in err
     assert "Promoted Web 1.3.7 from Staging to Production: 1 succeeded." in err
-    assert "5 of 6 handler(s) ran for build-completed (success)" in err
+    assert "5 of 6 handler(s) ran for build-completed (success): 4 succeeded, 0 failed, 1 failed (ignored)" in err
+    assert "Warning: Skip Staging and go straight to Production (refused on purpose): failed (ignored" in err
+    assert "Error:" not in err
     assert elapsed < 60, f"the demo took {elapsed:.1f} s"
 
 

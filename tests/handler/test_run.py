@@ -151,6 +151,7 @@ def test_handlers_that_do_not_match_are_reported_with_their_reason_and_not_run(s
             {
                 "name": "Ship",
                 "ran": False,
+                "outcome": "skipped",
                 "reason": "condition false: {build.branch} == main ('feature/x' == 'main')",
                 "actions": [],
             }

@@ -251,8 +251,13 @@ def run_handler_file(
         reporter.note(f"{'>>' if runs else '--'} {name}: {reason}")
 
     def report(handler: HandlerRun) -> None:
+        ignored = handler.outcome == "failed (ignored)"
         for action in handler.actions:
-            render(reporter, action)
+            if ignored and action.error is not None:  # said as an ignored deployment failure is
+                reporter.summary(action)
+                reporter.warn(f"{handler.name}: failed (ignored: fail_build_on_error: false): {action.error}")
+            else:
+                render(reporter, action)
 
     with _connect(options, reporter) as octopus:
         try:
@@ -303,13 +308,14 @@ def open_handler_file(options: GlobalOptions, path: str) -> tuple[Any, GlobalOpt
 
 
 def _handlers_tally(handlers: Sequence[Any], event: str, status: str | None) -> str:
-    """``3 of 5 handler(s) ran for build-completed (success): 2 succeeded, 1 failed``; a
-    failed handler ran too, so it is counted, and said."""
+    """``3 of 5 handler(s) ran for build-completed (success): 1 succeeded, 1 failed, 1 failed
+    (ignored)``; a failed handler ran too, so it is counted, and said, by its ``outcome``."""
     ran = [h for h in handlers if h.ran]
-    failed = sum(1 for h in ran if h.error is not None)
     line = f"{len(ran)} of {len(handlers)} handler(s) ran for {event}" + (f" ({status})" if status else "")
-    if failed:
-        line += f": {len(ran) - failed} succeeded, {failed} failed"
+    succeeded, failed, ignored = (sum(1 for h in ran if h.outcome == outcome)
+                                  for outcome in ("succeeded", "failed", "failed (ignored)"))
+    if failed or ignored:
+        line += f": {succeeded} succeeded, {failed} failed" + (f", {ignored} failed (ignored)" if ignored else "")
     return line
 
 

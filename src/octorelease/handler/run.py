@@ -56,15 +56,33 @@ class HandlerRun:
     ran: bool
     reason: str
     actions: list[ActionResult] = field(default_factory=list)
+    #: Its ``fail_build_on_error``: false makes a failure "failed (ignored)".
+    fails_build: bool = True
 
     @property
     def error(self) -> OctoreleaseError | None:
         return next((action.error for action in self.actions if action.error is not None), None)
 
+    @property
+    def outcome(self) -> str:
+        """``skipped``, ``succeeded``, ``failed`` or ``failed (ignored)``: the one word the
+        console, each CI, the JSON and the serve page give it. A refusal and a failed deployment
+        are both failures; ``fail_build_on_error: false`` ignores either (never an interrupt)."""
+        if not self.ran:
+            return "skipped"
+        failed = self.error is not None or any(
+            deployment.failed for action in self.actions for deployment in action.deployments
+        )
+        if not failed:
+            return "succeeded"
+        ignored = not self.fails_build and not isinstance(self.error, Interrupted)
+        return "failed (ignored)" if ignored else "failed"
+
     def to_dict(self, code_for: CodeFor) -> dict[str, Any]:
         return {
             "name": self.name,
             "ran": self.ran,
+            "outcome": self.outcome,
             "reason": self.reason,
             "actions": [action.to_dict(code_for) for action in self.actions],
         }
@@ -136,7 +154,8 @@ def run_handlers(
         else:
             if on_handler is not None:
                 on_handler(name, True, decision.reason)
-            run = HandlerRun(name, True, decision.reason, _run_actions(octopus, handler_file, item, dry_run))
+            run = HandlerRun(name, True, decision.reason, _run_actions(octopus, handler_file, item, dry_run),
+                             fails_build=item.handler.fail_build_on_error)
             result.handlers.append(run)
             if after_handler is not None:
                 after_handler(run)

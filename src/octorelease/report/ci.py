@@ -206,12 +206,21 @@ def ignored_failures(result: Mapping[str, Any]) -> list[str]:
     ``fail_build_on_error: false``): "Test (Failed)", one per deployment."""
     if not result.get("ok"):
         return []
-    return [
+    failures = [
         f"{_environment_label(deployment)} ({deployment.get('state')})"
         for action in _actions(result)
         for deployment in action.get("deployments") or []
         if deployment.get("state") in ("Failed", "Canceled", "TimedOut")
     ]
+    # a handler whose action was refused (no deployment to name) under fail_build_on_error: false
+    failures += [
+        f"{handler.get('name')} ({(action.get('error') or {}).get('message', '')})"
+        for handler in result.get("handlers") or []
+        if handler.get("outcome") == "failed (ignored)"
+        for action in handler.get("actions") or []
+        if action.get("error")
+    ]
+    return failures
 
 
 _LOCATION = re.compile(r"(?P<file>[^:\n]+):(?P<line>[0-9]+): ")

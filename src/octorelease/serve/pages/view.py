@@ -110,6 +110,8 @@ def _handler(handler: Any) -> dict[str, Any]:
     return {
         "name": _text(handler.get("name")),
         "ran": handler.get("ran") is True,
+        # what became of it, as the console and the CI say it (older runs: ran or skipped)
+        "outcome": _text(handler.get("outcome")) or ("ran" if handler.get("ran") is True else "skipped"),
         "reason": _text(handler.get("reason")),
         "actions": [_action(action) for action in _list(handler.get("actions"))],
     }
