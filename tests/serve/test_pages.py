@@ -202,3 +202,17 @@ def test_pages_forbid_any_script_but_their_own_and_answer_fragments_for_live_upd
     script = serve.http.get("/static/live.js")
     assert script.status_code == 200 and "javascript" in script.headers["content-type"]
     assert serve.http.get("/runs/99999").status_code == 404
+
+
+@pytest.mark.parametrize("template", ["index.html", "run.html"])
+def test_an_ignored_failure_shows_as_failed_ignored_not_as_ran(template: str) -> None:
+    refused = {
+        "name": "Straight to Production", "ran": True, "outcome": "failed (ignored)",
+        "reason": "event is build-completed",
+        "actions": [{"action": "promote", "project": {"name": "Web"}, "deployments": [],
+                     "error": {"code": 3, "message": "the lifecycle has not reached Production"}}],
+    }
+    run = {**RUN, "handlers": [refused]}
+    html = render(template, {"rows": [run_row(run)], "run": run_detail(run), "live": False})
+    assert "failed (ignored)" in html
+    assert ">ran<" not in html and ": ran" not in html
