@@ -17,10 +17,11 @@ from octorelease.errors import OctoreleaseError
 
 if TYPE_CHECKING:
     from octorelease.actions.choose import ChosenRelease, OnRelease
+    from octorelease.actions.create import CheckedRelease
     from octorelease.actions.targets import Adopter
     from octorelease.octopus.api import SpaceApi
     from octorelease.octopus.http import OctopusHttp
-    from octorelease.octopus.models import Project
+    from octorelease.octopus.models import Project, Release
     from octorelease.octopus.retry import RetryPolicy
 
 
@@ -228,10 +229,15 @@ class Octopus:
         notes_for_deployments: str | None = None,
         dry_run: bool = False,
         wait: WaitOptions | None = None,
+        git_ref: str | None = None,
+        git_commit: str | None = None,
+        build_git: tuple[str | None, str | None, str] | None = None,
         **options: Any,
     ) -> ActionResult:
         """Create a release (``version``, else the one Octopus picks with the project's versioning
-        strategy), then deploy it to ``deploy_to`` when given, with the deployment ``options``."""
+        strategy), then deploy it to ``deploy_to`` when given, with the deployment ``options``.
+        A version-controlled project's release is made at ``git_ref`` / ``git_commit``, else at
+        ``build_git`` (the build's branch, commit, and where they are from)."""
         from dataclasses import replace
 
         from octorelease.actions.create import ReleaseRequest, check_release, make_release
@@ -249,6 +255,11 @@ class Octopus:
             default_package_version=default_package_version,
             notes=notes,
             ignore_existing=ignore_existing,
+            git_ref=git_ref,
+            git_commit=git_commit,
+            build_ref=build_git[0] if build_git else None,
+            build_commit=build_git[1] if build_git else None,
+            build_source=build_git[2] if build_git else "the build",
         )
         if not self._note_server(result, EXECUTIONS_API_VERSION):
             return result
@@ -274,6 +285,7 @@ class Octopus:
                     on_release=on_release,
                     channel=request.channel,
                     baseline=not dry_run,
+                    git_ref=checked.git.read_at if checked.git else None,
                 )
             return plan_deploy(
                 space,
@@ -312,6 +324,12 @@ class Octopus:
         message = f"{verb} release {created.release.version} of {created.project_name} ({created.reason})."
         result.messages.append(message)
         self.observer.note(message)
+        if checked.git is not None:
+            try:
+                self._tell_git(result, checked, created.release, dry_run)
+            except OctoreleaseError as exc:
+                result.error = exc
+                return result
         if not deploy_to:
             result.dry_run = dry_run
             return result
@@ -328,6 +346,38 @@ class Octopus:
             return plan
 
         return self._run(result, planned, False, wait or WaitOptions(), announce_release=False)
+
+    def _version_control(self, project: Project, release: Release) -> dict[str, str | None] | None:
+        """A version-controlled project's release's ``VersionControlReference`` (read from the
+        release when the choice did not carry it: one GET, for such projects only)."""
+        from octorelease.actions.create import is_version_controlled
+        from octorelease.actions.prospect import NEW_RELEASE_ID
+
+        if not is_version_controlled(project) or release.id == NEW_RELEASE_ID:
+            return None
+        reference = release.raw.get("VersionControlReference")
+        if reference is None:
+            reference = self.space.release(release.id).raw.get("VersionControlReference")
+        return {"GitRef": reference.get("GitRef"), "GitCommit": reference.get("GitCommit")} if reference else None
+
+    def _tell_git(self, result: ActionResult, checked: CheckedRelease, release: Release, dry_run: bool) -> None:
+        """Say which ref and commit a version-controlled project's release was (or would be) made
+        at, and where they came from; the release's ``VersionControlReference`` goes in the result."""
+        git = checked.git
+        assert git is not None
+        if dry_run:
+            commit = self.space.git_commit(checked.project, git.commit) if git.commit else None
+            where = f"commit {commit}" if commit else "the newest commit there when the release is made"
+            message = f"At Git reference {git.ref or commit} ({git.source}): the process of {where}."
+            result.version_control = {"GitRef": git.ref or commit, "GitCommit": commit}
+        else:
+            reference = release.raw.get("VersionControlReference") or self.space.release(release.id).raw.get(
+                "VersionControlReference") or git.reference()
+            result.version_control = {"GitRef": reference.get("GitRef"), "GitCommit": reference.get("GitCommit")}
+            message = (f"Git reference {result.version_control['GitRef']} at commit "
+                       f"{result.version_control['GitCommit']} ({git.source}).")
+        result.messages.append(message)
+        self.observer.note(message)
 
     def plan(
         self,
@@ -403,9 +453,13 @@ class Octopus:
             if release_reason and not chosen.tenants:
                 chosen = replace(chosen, reason=release_reason)
             self.observer.release_chosen(project.name, chosen.release.version)
+            git = self._version_control(project, chosen.release)
+            if git is not None and result.version_control is None:
+                result.version_control = git
             if not announce_release:
                 return
-            message = f"Release {chosen.release.version} of {project.name}{chosen.scope}: {chosen.reason}."
+            at = f" (Git {git['GitRef']} at commit {git['GitCommit']})" if git else ""
+            message = f"Release {chosen.release.version} of {project.name}{chosen.scope}{at}: {chosen.reason}."
             result.messages.append(message)
             self.observer.note(message)
 

@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 from octorelease import errors
 from octorelease.octopus.api import OctopusApi, SpaceApi
@@ -32,6 +33,7 @@ from octorelease.sandbox.estate.file import (
     EnvironmentSpec,
     Estate,
     FailureSpec,
+    GitSpec,
     GroupSpec,
     LibrarySetSpec,
     LifecycleSpec,
@@ -136,7 +138,7 @@ class _Mirror:
             project_groups=[GroupSpec(name=g["Name"], description=g.get("Description") or "") for g in groups],
             lifecycles=[self._lifecycle(life) for life in lifecycles],
             library_variable_sets=[LibrarySetSpec(name=s["Name"], description=s.get("Description") or "",
-                                                  variables=self._variables(s["VariableSetId"], {}))
+                                                  variables=self._variables(f"variables/{s['VariableSetId']}", {}))
                                    for s in library_sets],
         )
         for number, project in enumerate(projects):
@@ -189,7 +191,9 @@ class _Mirror:
     # -- projects --------------------------------------------------------------------------------
 
     def _project(self, p: Json) -> ProjectSpec:
-        process = self.get(f"deploymentprocesses/{p['DeploymentProcessId']}")
+        git = self._git(p)
+        at = f"projects/{p['Id']}/{quote(git.default_branch, safe='')}" if git else None
+        process = self.get(f"{at}/deploymentprocesses" if at else f"deploymentprocesses/{p['DeploymentProcessId']}")
         channels = self.all(f"projects/{p['Id']}/channels")
         channels.sort(key=lambda c: not c.get("IsDefault"))
         mode = p.get("TenantedDeploymentMode") or "Untenanted"
@@ -202,11 +206,28 @@ class _Mirror:
             library_variable_sets=self.named(p.get("IncludedLibraryVariableSetIds") or [], "library variable sets"),
             channels=[ChannelSpec(name=c["Name"], description=c.get("Description") or "",
                                   lifecycle=self.names.get(c.get("LifecycleId") or "")) for c in channels],
+            git=git,
         )
-        spec.variables = self._variables(p["VariableSetId"], {c["Id"]: c["Name"] for c in channels})
+        spec.variables = self._variables(f"{at}/variables" if at else f"variables/{p['VariableSetId']}",
+                                         {c["Id"]: c["Name"] for c in channels})
         if self.history > 0:
             spec.releases = self._releases(p, spec, channels)
         return spec
+
+    def _git(self, p: Json) -> GitSpec | None:
+        """A version-controlled project's repository, its default branch only: the process and
+        variables are read there; other branches and tags are left out (and said so)."""
+        settings = p.get("PersistenceSettings") or {}
+        if not p.get("IsVersionControlled") and settings.get("Type") != "VersionControlled":
+            return None
+        others = sum(int(self.get(f"projects/{p['Id']}/git/{kind}", {"take": 1}).get("TotalResults") or 0)
+                     for kind in ("branches", "tags")) - 1
+        if others > 0:
+            self.summary.left_out["Git branches and tags other than a project's default branch"] += others
+        credentials = settings.get("Credentials") or {}
+        return GitSpec(url=settings.get("Url") or "", default_branch=settings.get("DefaultBranch") or "main",
+                       base_path=settings.get("BasePath") or ".octopus",
+                       username=credentials.get("Username") if credentials.get("Type") == "UsernamePassword" else None)
 
     def _group(self, group_id: str | None) -> str | None:
         name = self.names.get(group_id or "")
@@ -234,9 +255,9 @@ class _Mirror:
                         type=None if action_type in (PACKAGE_STEP, SCRIPT_STEP) else action_type,
                         disabled=bool(action.get("IsDisabled")))
 
-    def _variables(self, variable_set_id: str, channels: dict[str, str]) -> list[VariableSpec]:
+    def _variables(self, path: str, channels: dict[str, str]) -> list[VariableSpec]:
         variables = []
-        for v in self.get(f"variables/{variable_set_id}").get("Variables") or []:
+        for v in self.get(path).get("Variables") or []:
             sensitive = bool(v.get("IsSensitive")) or v.get("Type") == "Sensitive"
             if sensitive:
                 self.summary.left_out["sensitive values (replaced by a placeholder)"] += 1
@@ -272,6 +293,8 @@ class _Mirror:
                     self.packages.setdefault(step.package, set())
                     self.pinned.setdefault(step.package, set()).add(selected["Version"])
             channel = r.get("ChannelId")
+            if (r.get("VersionControlReference") or {}).get("GitRef") not in (None, *_refs(spec.git)):
+                self.summary.left_out["releases' Git references other than the default branch (replayed at it)"] += 1
             releases.append(ReleaseSpec(
                 version=r["Version"], notes=r.get("ReleaseNotes"),
                 channel=self.names.get(channel) if channel and channel != default else None,
@@ -322,3 +345,8 @@ class _Mirror:
                 yield package, versions
             else:
                 self.summary.left_out["packages with no version in their feed"] += 1
+
+
+def _refs(git: GitSpec | None) -> tuple[str, ...]:
+    """The names a release's ``GitRef`` has when it is the mirrored default branch."""
+    return (git.default_branch, f"refs/heads/{git.default_branch}") if git else ()

@@ -53,6 +53,8 @@ def _walk(sandbox: SandboxControl, capsys: pytest.CaptureFixture[str], handler_f
     cli("deploy", "--project", "Projects-1", "--release", "9.0.0", "--to", "Test", "--tenant-tag", "Region/EU")
     cli("promote", "--project", "Web", "--from", "Development", "--to", "Production", code=3)  # the lifecycle says no
     cli("create", "--project", "Web", "--version", "9.1.0", "--deploy-to", "Development")
+    cli("create", "--project", "Platform", "--space", "Operations", "--version", "1.0.0", "--git-ref", "main",
+        "--deploy-to", "Ops")  # a version-controlled project: its process at the ref
     cli("run", str(handler_file), "--event", "build-completed")
     cli("create", "--project", "Web", "--version", "9.2.0", "--channel", "Hotfix")
     cli("deploy", "--project", "Web", "--release", "9.2.0", "--to", "Production", "--on-interruption", "fail", code=7)

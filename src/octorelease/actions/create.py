@@ -16,7 +16,7 @@ else's, and we say so instead of reporting it as ours.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from octorelease import errors
@@ -36,16 +36,83 @@ class ReleaseRequest:
     default_package_version: str | None = None
     notes: str | None = None
     ignore_existing: bool = False
+    #: a version-controlled project's branch or tag, and commit (``--git-ref``, ``--git-commit``)
+    git_ref: str | None = None
+    git_commit: str | None = None
+    #: the build's own branch (or tag) and commit, taken when neither is given, and where they are from
+    build_ref: str | None = None
+    build_commit: str | None = None
+    build_source: str = "the build"
 
     def __post_init__(self) -> None:
         """An empty version, channel or default package version is refused rather than taken as
         not given: it is usually a CI variable that was not set (``--version "$VERSION"``), and
         taking it as unset would create a release nobody asked for."""
         for name, value in (("version", self.version), ("channel", self.channel),
-                            ("default package version", self.default_package_version)):
+                            ("default package version", self.default_package_version),
+                            ("Git reference", self.git_ref), ("Git commit", self.git_commit)):
             if value is not None and not value.strip():
                 raise errors.InvalidInput(f"The {name} given is empty.",
                                           hint=f"Give a {name}, or leave it out (is a CI variable unset?).")
+
+
+@dataclass(frozen=True)
+class GitChoice:
+    """Where a version-controlled project's release takes its process from: the ``GitRef`` and
+    ``GitCommit`` sent (either may be missing, not both), and where they came from."""
+
+    ref: str | None
+    commit: str | None
+    source: str
+
+    @property
+    def read_at(self) -> str:
+        """The ref the checks read the process at: the commit when there is one (what the release
+        will hold), else the branch or tag."""
+        return self.commit or self.ref or ""
+
+    def reference(self) -> dict[str, str | None]:
+        """``VersionControlReference`` as the release will carry it."""
+        return {"GitRef": self.ref or self.commit, "GitCommit": self.commit}
+
+    def describe(self) -> str:
+        at = f"{self.ref} at commit {self.commit}" if self.ref and self.commit else self.ref or f"commit {self.commit}"
+        return f"Git reference {at} ({self.source})"
+
+
+def is_version_controlled(project: Project) -> bool:
+    settings = project.raw.get("PersistenceSettings") or {}
+    return bool(project.raw.get("IsVersionControlled")) or settings.get("Type") == "VersionControlled"
+
+
+def choose_git(project: Project, request: ReleaseRequest) -> GitChoice | None:
+    """The ref a release of ``project`` is made at: the one given, else (a version-controlled
+    project in a CI build) the build's branch and commit. A version-controlled project with none,
+    or a ref given for a database project, is refused before anything is sent, as Octopus would."""
+    given = request.git_ref or request.git_commit
+    if not is_version_controlled(project):
+        if given:
+            flag = "--git-ref" if request.git_ref else "--git-commit"
+            raise errors.OctopusRejected(
+                f"Project {project.name} is not kept in Git: {flag} is only for version-controlled projects.",
+                hint=f"Leave out {flag}.",
+            ).about("git_ref" if request.git_ref else "git_commit", [given], "the project is not version controlled.")
+        return None
+    if given:
+        source = " and ".join(f for f, v in (("--git-ref", request.git_ref), ("--git-commit", request.git_commit)) if v)
+        return GitChoice(_full_ref(request.git_ref), request.git_commit and request.git_commit.strip(), source)
+    if request.build_ref or request.build_commit:
+        return GitChoice(_full_ref(request.build_ref), request.build_commit, request.build_source)
+    raise errors.OctopusRejected(
+        f"Project {project.name} is kept in Git, and no branch, tag or commit was given for its release.",
+        hint="Give --git-ref BRANCH (or --git-commit SHA); in a CI build the build's branch and commit are taken.",
+    ).about("git_ref", [], "a version-controlled project's release needs a Git reference.")
+
+
+def _full_ref(ref: str | None) -> str | None:
+    """A branch or tag as given: ``main``, ``refs/heads/main`` and ``refs/tags/v1`` all pass
+    through unchanged (Octopus takes each); only surrounding blanks go."""
+    return ref.strip() if ref and ref.strip() else None
 
 
 @dataclass(frozen=True)
@@ -72,6 +139,8 @@ class CheckedRelease:
     existing: Release | None
     #: False when the version is the one Octopus will pick (none is sent)
     version_given: bool = True
+    #: a version-controlled project's ref and commit
+    git: GitChoice | None = None
 
 
 def _step_names(process: dict[str, Any]) -> list[str]:
@@ -118,15 +187,26 @@ def _channel_id(space: SpaceApi, project: Project, name: str | None) -> str | No
 PackageKey = tuple[str, str]
 
 
-def _check_packages(space: SpaceApi, project: Project,
-                    request: ReleaseRequest) -> tuple[ReleaseTemplate, dict[PackageKey, str]]:
+def _check_packages(space: SpaceApi, project: Project, request: ReleaseRequest,
+                    git: GitChoice | None = None) -> tuple[ReleaseTemplate, dict[PackageKey, str]]:
     """Every package step gets a version the feed has, as the server will insist: the version
     named for the step (or its action or package, or ``*``), else the default, else the newest.
     Every problem is found before one is reported. Returns the release template and the version
     each resolvable package gets."""
-    process = space.deployment_process(project)
+    at = git.read_at if git else None
+    try:
+        process = space.deployment_process(project, at)
+    except errors.NotFound:
+        if git is None:
+            raise
+        raise errors.fault_in(
+            errors.NotFound, "--git-commit" if git.commit else "--git-ref", "git_commit" if git.commit else "git_ref",
+            [at or ""], f"project {project.name} has no branch, tag or commit of that name ({git.source}).",
+            hint="Push the branch first, or give --git-ref / --git-commit of one the repository has.",
+        ) from None
     steps = _step_names(process)
-    release_template = space.release_template(str(process.get("Id")), _channel_id(space, project, request.channel))
+    release_template = space.release_template(str(process.get("Id")), _channel_id(space, project, request.channel),
+                                              project=project, git_ref=at)
     template = release_template.packages
     chosen: dict[PackageKey, str] = {}
     known = {s.lower() for s in steps} | {p.package_id.lower() for p in template} | {"*"}
@@ -223,14 +303,15 @@ def check_release(space: SpaceApi, request: ReleaseRequest) -> CheckedRelease:
     project, version (given, or the one Octopus will pick), an existing release, channel, steps
     and the feed's package versions."""
     project = space.project(request.project)
+    git = choose_git(project, request)
     version = (request.version or "").strip()
     if not version:
-        template, chosen = _check_packages(space, project, request)
+        template, chosen = _check_packages(space, project, request, git)
         version, reason = _picked_version(project, template, chosen)
-        return _not_existing(space, project, request, version, reason, given=False)
-    checked = _not_existing(space, project, request, version, "the version given", given=True)
+        return replace(_not_existing(space, project, request, version, reason, given=False), git=git)
+    checked = replace(_not_existing(space, project, request, version, "the version given", given=True), git=git)
     if checked.existing is None:
-        _check_packages(space, project, request)
+        _check_packages(space, project, request, git)
     return checked
 
 
@@ -266,7 +347,8 @@ def make_release(
     if checked.existing is not None:
         return CreatedRelease(checked.existing, project.name, False, checked.reason)
     if dry_run:
-        planned = Release("(new)", version, project.id, None, {})
+        planned = Release("(new)", version, project.id, None,
+                          {"VersionControlReference": checked.git.reference()} if checked.git else {})
         return CreatedRelease(planned, project.name, True, checked.reason)
     body = {
         "ProjectName": project.name,
@@ -276,6 +358,8 @@ def make_release(
         "Packages": [f"{step}:{ver}" for step, ver in request.packages.items()],
         "ReleaseNotes": request.notes,
         "IgnoreIfAlreadyExists": request.ignore_existing,
+        "GitRef": checked.git.ref if checked.git else None,
+        "GitCommit": checked.git.commit if checked.git else None,
     }
     sent = {k: v for k, v in body.items() if v not in (None, [])}
 

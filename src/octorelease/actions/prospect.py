@@ -26,9 +26,10 @@ from octorelease.octopus.models import DeploymentPreview, Environment, FormEleme
 NEW_RELEASE_ID = "(new)"
 
 
-def release_content(space: SpaceApi, project: Project) -> DeploymentPreview:
-    """The steps and prompted variables a release created now would have (two GETs)."""
-    process = space.deployment_process(project)
+def release_content(space: SpaceApi, project: Project, git_ref: str | None = None) -> DeploymentPreview:
+    """The steps and prompted variables a release created now would have (two GETs); a
+    version-controlled project's at the ref the release is made at."""
+    process = space.deployment_process(project, git_ref)
     steps = tuple(
         PreviewStep(action.get("Id") or "", action.get("Name") or "", (), True, False)
         for step in process.get("Steps") or ()
@@ -42,7 +43,7 @@ def release_content(space: SpaceApi, project: Project) -> DeploymentPreview:
             (variable["Prompt"].get("Label") or variable.get("Name") or ""),
             bool(variable["Prompt"].get("Required")),
         )
-        for variable in space.variable_set(project).get("Variables") or ()
+        for variable in space.variable_set(project, git_ref).get("Variables") or ()
         if variable.get("Prompt")
     )
     return DeploymentPreview(steps, form, False)
@@ -103,6 +104,7 @@ def plan_new_release(
     lifecycle: bool = True,
     channel: str | None = None,
     baseline: bool = False,
+    git_ref: str | None = None,
 ) -> DeploymentPlan:
     """Validate deployments of the release ``version`` that this run will create (GETs only):
     environments, tenants, machines, steps to skip, prompted variables and, unless
@@ -126,7 +128,7 @@ def plan_new_release(
         options=options,
         from_environment=source_env,
         on_release=on_release,
-        content=release_content(space, found_project),
+        content=release_content(space, found_project, git_ref),
         newest=newest_per_target(space.dashboard(found_project.id, [e.id for e in environments], False))
         if baseline
         else None,

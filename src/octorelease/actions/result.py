@@ -150,6 +150,8 @@ class ActionResult:
     #: The Octopus Server's version (``GET /api``), when it was read: for ``create``, and for
     #: every action when asked (``--json``, ``-v``).
     server_version: str | None = None
+    #: a version-controlled project's release: its ``VersionControlReference`` (``GitRef``, ``GitCommit``)
+    version_control: dict[str, str | None] | None = None
 
     @property
     def ok(self) -> bool:
@@ -168,6 +170,8 @@ class ActionResult:
             "project": {"id": self.project.id, "name": self.project.name} if self.project else None,
             "release": {"id": self.release.id, "version": self.release.name} if self.release else None,
         }
+        if doc["release"] is not None and self.version_control:
+            doc["release"]["version_control_reference"] = dict(self.version_control)
         if self.action == "promote":
             doc["from"] = self.from_environment
         if self.release_created is not None:

@@ -165,6 +165,12 @@ def deploy(
 @click.option("--ignore-existing", is_flag=True, help="If the version exists, use it instead of failing.")
 @click.option("--deploy-to", "deploy_to", multiple=True, metavar="ENV", help="Deploy the release here (repeatable).")
 @click.option("--deployment-notes", default=None, help="Notes (Comments) on the deployments made by --deploy-to.")
+@click.option("--git-ref", default=None, metavar="REF",
+              help="A version-controlled project's branch or tag to take the process from (main, refs/heads/main, "
+              "refs/tags/v1); in a CI build, the build's branch by default.")
+@click.option("--git-commit", default=None, metavar="SHA",
+              help="A version-controlled project's commit to take the process from; in a CI build, the build's "
+              "commit by default.")
 @deployment_options
 @global_options(on_group=False)
 @click.pass_context
@@ -181,6 +187,8 @@ def create(
     ignore_existing: bool,
     deploy_to: tuple[str, ...],
     deployment_notes: str | None,
+    git_ref: str | None,
+    git_commit: str | None,
     **flags: Any,
 ) -> None:
     """Create a release, and optionally deploy it (--deploy-to)."""
@@ -191,6 +199,7 @@ def create(
             notes = handle.read()
     package_versions = parse_package_versions(packages)
     options, wait, dry_run = split_deployment_flags(flags)
+    build_git = _build_git() if not (git_ref or git_commit) else None
     _report_and_exit(
         ctx,
         lambda octopus: octopus.create(
@@ -205,10 +214,24 @@ def create(
             dry_run=dry_run,
             wait=wait,
             notes_for_deployments=deployment_notes,
+            git_ref=git_ref,
+            git_commit=git_commit,
+            build_git=build_git,
             **options,
         ),
         log=wait.log,
     )
+
+
+def _build_git() -> tuple[str | None, str | None, str] | None:
+    """In a CI build, its branch and commit: a version-controlled project's release is made there
+    when no --git-ref or --git-commit is given (a database project ignores them)."""
+    import os
+
+    from octorelease.ci_env import detect_ci
+    from octorelease.handler.build_values import build_values, git_of_build
+
+    return git_of_build(build_values(os.environ)) if detect_ci(os.environ) else None
 
 
 def run_handler_file(

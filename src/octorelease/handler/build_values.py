@@ -93,6 +93,23 @@ def build_values(environ: Environ, overrides: Mapping[str, str] | None = None) -
     return values
 
 
+#: how each CI is named when a version-controlled project's ref is taken from its build
+CI_NAMES = {"github": "GitHub Actions", "gitlab": "GitLab CI", "jenkins": "Jenkins", "azure": "Azure DevOps",
+            "teamcity": "TeamCity", "local": "--var"}
+
+
+def git_of_build(values: Mapping[str, str]) -> tuple[str | None, str | None, str] | None:
+    """The build's branch (else its tag, as ``refs/tags/...``) and commit, and where they come
+    from: what a version-controlled project's release is made at when no ref is given. None when
+    the build names neither."""
+    branch, tag, commit = values.get("branch"), values.get("tag"), values.get("commit")
+    ref = f"refs/heads/{branch}" if branch else f"refs/tags/{tag}" if tag else None
+    if not ref and not commit:
+        return None
+    what = " and ".join(w for w, v in (("branch" if branch else "tag", ref), ("commit", commit)) if v)
+    return ref, commit, f"the build's {what}, from {CI_NAMES.get(values.get('ci', ''), 'the CI')}"
+
+
 def parse_var(text: str) -> tuple[str, str]:
     """Split one ``--var KEY=VALUE`` into its name (without ``build.``) and value."""
     key, sep, value = text.partition("=")

@@ -197,6 +197,10 @@ class Create(DeploymentFields):
     notes_file: str | None = None
     ignore_existing: bool = False
     deploy_to: Names = []
+    #: a version-controlled project's branch or tag, and commit; none given: the build's
+    #: (``{build.branch}`` and ``{build.commit}``)
+    git_ref: str | None = None
+    git_commit: str | None = None
 
 
 class Deploy(DeploymentFields):

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from octorelease.actions.plan import WaitOptions
 from octorelease.actions.result import ActionResult, SilentObserver
 from octorelease.errors import Interrupted, OctoreleaseError
+from octorelease.handler.build_values import git_of_build
 from octorelease.handler.file import (
     Deploy,
     Handler,
@@ -113,6 +114,8 @@ class _Prepared:
     decision: Decision
     handler: Handler  # with {build.*} filled in
     release_notes: str | None
+    #: the build's branch and commit: a version-controlled project's ref unless the handler names one
+    build_git: tuple[str | None, str | None, str] | None = None
 
 
 def run_handlers(
@@ -173,7 +176,7 @@ def _prepare(handler_file: HandlerFile, decision: Decision, values: Mapping[str,
     if handler.create is not None and handler.create.notes_file is not None:
         path = handler_file.resolve(handler.create.notes_file)
         notes = _read_notes(path, handler_file.locate(("handlers", decision.index, "create", "notes_file")))
-    return _Prepared(decision, handler, notes)
+    return _Prepared(decision, handler, notes, git_of_build(values))
 
 
 #: The most release notes a ``notes_file`` may hold. The path comes from a file a pull request
@@ -263,6 +266,9 @@ def _actions(octopus: Octopus, item: _Prepared, dry_run: bool) -> list[ActionRes
                 deploy_to=create.deploy_to,
                 dry_run=dry_run,
                 wait=wait,
+                git_ref=create.git_ref,
+                git_commit=create.git_commit,
+                build_git=None if create.git_ref or create.git_commit else item.build_git,
                 **create.deployment_options(),
             )
         )

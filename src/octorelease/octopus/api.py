@@ -356,9 +356,23 @@ class SpaceApi:
 
     # -- releases ---------------------------------------------------------------------------------
 
-    def deployment_process(self, project: Project) -> dict[str, Any]:
-        result: dict[str, Any] = self.http.get(self.path(f"projects/{project.id}/deploymentprocesses"))
+    def _at(self, project: Project, git_ref: str | None) -> str:
+        """A project's own path, at ``git_ref`` for a version-controlled one (``{gitRef}`` sits in
+        the middle of the path, one escaped segment: ``refs%2Fheads%2Fmain``)."""
+        return f"projects/{project.id}/{segment(git_ref)}" if git_ref else f"projects/{project.id}"
+
+    def deployment_process(self, project: Project, git_ref: str | None = None) -> dict[str, Any]:
+        """The project's process; a version-controlled project's at a branch, tag or commit."""
+        result: dict[str, Any] = self.http.get(self.path(f"{self._at(project, git_ref)}/deploymentprocesses"))
         return result
+
+    def release(self, release_id: str) -> Release:
+        return self._one(f"releases/{segment(release_id)}", Release.from_json)
+
+    def git_commit(self, project: Project, commit: str) -> str:
+        """The full hash of a commit of a version-controlled project's repository (404 when none)."""
+        doc = self.http.get_object(self.path(f"projects/{project.id}/git/commits/{segment(commit)}"))
+        return str(doc.get("Id") or commit)
 
     def channels(self, project: Project) -> list[dict[str, Any]]:
         return list(self._items(f"projects/{project.id}/channels"))
@@ -368,11 +382,15 @@ class SpaceApi:
         result: dict[str, Any] = self.http.get(self.path(f"lifecycles/{lifecycle_id}/preview"))
         return result
 
-    def release_template(self, process_id: str, channel_id: str | None) -> ReleaseTemplate:
-        """The release template (``deploymentprocesses/{id}/template``): a new release's packages,
-        and the version the project's versioning strategy gives it."""
+    def release_template(self, process_id: str, channel_id: str | None, *, project: Project | None = None,
+                         git_ref: str | None = None) -> ReleaseTemplate:
+        """The release template (``deploymentprocesses/{id}/template``; a version-controlled
+        project's at its ref): a new release's packages, and the version the project's versioning
+        strategy gives it."""
         params = {"channel": channel_id} if channel_id else None
-        doc = self.http.get(self.path(f"deploymentprocesses/{process_id}/template"), params)
+        path = f"{self._at(project, git_ref)}/deploymentprocesses/template" if project and git_ref \
+            else f"deploymentprocesses/{process_id}/template"
+        doc = self.http.get(self.path(path), params)
         packages = [
             TemplatePackage(
                 p.get("StepName") or p.get("ActionName") or "",
@@ -539,8 +557,8 @@ class SpaceApi:
 
     # -- project variables ----------------------------------------------------------------------------
 
-    def variable_set(self, project: Project) -> dict[str, Any]:
-        return self.http.get_object(self.path(f"projects/{project.id}/variables"))
+    def variable_set(self, project: Project, git_ref: str | None = None) -> dict[str, Any]:
+        return self.http.get_object(self.path(f"{self._at(project, git_ref)}/variables"))
 
     def save_variable_set(self, project: Project, variable_set: dict[str, Any]) -> dict[str, Any]:
         path = self.path(f"projects/{project.id}/variables")

@@ -49,6 +49,13 @@ NEWER: dict[str, str] = {
 }
 NEWER.update({f"{method} /api/deploymentfreezes{tail}": "server 2024.2 (OctopusDeploy/docs deployment-freeze.md)"
               for method, tail in (("GET", ""), ("POST", ""), ("GET", "/{}"), ("PUT", "/{}"), ("DELETE", "/{}"))})
+#: version-controlled projects (ref branches.md, projects.md; OctopusDeploy/cli test/fixtures/projects.go)
+NEWER.update({f"GET /api/projects/{{}}/git/{tail}": "ref branches.md (a version-controlled project's repository)"
+              for tail in ("branches", "branches/{}", "tags", "tags/{}", "refs/{}", "commits", "commits/{}")})
+NEWER.update({f"{verb} /api/projects/{{}}/{{}}/{tail}": "ref projects.md (a version-controlled project at a ref)"
+              for verb, tail in (("GET", "deploymentprocesses"), ("PUT", "deploymentprocesses"),
+                                 ("GET", "deploymentprocesses/template"), ("GET", "deploymentsettings"),
+                                 ("GET", "variables"))})
 NEWER.update({f"GET /api/{kind}/operatingsystem/{what}/all": "server 2020.5 (octopus-api-more.md §1, SW20)"
               for kind in ("machines", "workers") for what in ("names", "shells")})
 #: runbook collections (server 2019.11, octopus-api-more.md §5), answered empty
@@ -137,10 +144,20 @@ def test_every_route_the_sandbox_serves_is_an_octopus_route(method: str, path: s
     assert key in swagger.routes() or key in NEWER, f"{key} is not in Octopus's API description"
 
 
+def git_sample(sandbox: SandboxControl, path: str) -> str:
+    """A route of a version-controlled project, for the demo's (Platform, in Spaces-2)."""
+    url = path.replace("/api/", "/api/Spaces-2/", 1).replace("{ref}", "Projects-5").replace("{gitRef:path}", "main")
+    url = url.replace("branches/{name:path}", "branches/main").replace("tags/{name:path}", "tags/v0.9")
+    if "{hash}" in url:
+        url = url.replace("{hash}", sandbox.get("/api/Spaces-2/projects/Projects-5/git/commits")["Items"][0]["Id"])
+    return url.replace("{name:path}", "main")
+
+
 @pytest.mark.parametrize("path", GET_ROUTES)
 def test_every_get_route_answers_with_the_fields_and_types_of_octopus_model(sandbox: SandboxControl,
                                                                           path: str) -> None:
-    url = sample(path).replace("/api/", "/api/Spaces-1/", 1) if path in SPACED_ONLY else sample(path)
+    url = sample(path).replace("/api/", "/api/Spaces-1/", 1) if path in SPACED_ONLY \
+        else git_sample(sandbox, path) if "{gitRef" in path or "/git/" in path else sample(path)
     response = sandbox.call("GET", url)
     if any(f"/{word}/{{id}}" in path.lower() for word in EMPTY):
         assert response.status_code == 404, url

@@ -40,7 +40,7 @@ def test_all_takes_the_collection_filters(sandbox: SandboxControl) -> None:
 
 
 def test_all_is_scoped_to_its_space(sandbox: SandboxControl) -> None:
-    assert [p["Name"] for p in sandbox.get("/api/Spaces-2/projects/all")] == ["Infra"]
+    assert [p["Name"] for p in sandbox.get("/api/Spaces-2/projects/all")] == ["Infra", "Platform"]
 
 
 def test_machine_roles_all_is_every_role_in_use(sandbox: SandboxControl) -> None:

@@ -88,7 +88,7 @@ def test_a_project_comes_with_a_default_channel_an_empty_process_and_variables(s
     assert group["Id"] == "ProjectGroups-2"
     project = _ok(sandbox.call("POST", f"{S}/projects", json={
         "Name": "Shop API", "LifecycleId": "Lifecycles-2", "ProjectGroupId": group["Id"]}), 201)
-    assert (project["Id"], project["Slug"], project["ProjectGroupId"]) == ("Projects-5", "shop-api", group["Id"])
+    assert (project["Id"], project["Slug"], project["ProjectGroupId"]) == ("Projects-6", "shop-api", group["Id"])
     assert [c["Name"] for c in sandbox.get(f"{S}/projects/{project['Id']}/channels")["Items"]] == ["Default"]
     assert sandbox.get(f"{S}/deploymentprocesses/{project['DeploymentProcessId']}")["Steps"] == []
     assert sandbox.get(f"{S}/variables/{project['VariableSetId']}")["Variables"] == []
@@ -259,7 +259,7 @@ def test_the_documented_curl_commands_build_an_estate(sandbox: SandboxControl, t
         run = subprocess.run(shlex.split(command.replace("http://127.0.0.1:8065", sandbox.url)), cwd=tmp_path,
                              capture_output=True, text=True, timeout=30, check=True)
         answers.append(json.loads(run.stdout))
-    assert [a.get("Id") for a in answers[:3]] == ["Environments-7", "Machines-16", "Projects-5"]
+    assert [a.get("Id") for a in answers[:3]] == ["Environments-7", "Machines-16", "Projects-6"]
     assert (answers[3]["PackageId"], answers[3]["Version"]) == ("Shop.Api", "2.1.0")
 
 

@@ -23,6 +23,8 @@ from octorelease.sandbox.estate.file import (
     Estate,
     FailureSpec,
     FreezeSpec,
+    GitRefSpec,
+    GitSpec,
     GroupSpec,
     LibrarySetSpec,
     LifecycleSpec,
@@ -56,6 +58,7 @@ from octorelease.sandbox.state.entities import (
     ProjectGroup,
     Release,
     Space,
+    Step,
     TagSet,
     Task,
     Team,
@@ -142,15 +145,7 @@ def _project(state: Backend, project: Project) -> ProjectSpec:
         lifecycle=state.require(Lifecycle, None, project.lifecycle_id).name,
         tenanted=project.tenanted_mode,  # type: ignore[arg-type]
         disabled=project.is_disabled,
-        steps=[StepSpec(name=s.name, roles=s.roles,
-                        package=s.action.packages[0].package_id if s.action.packages else None,
-                        script=s.action.script, disabled=s.action.is_disabled,
-                        type=None if s.action.action_type in (PACKAGE_STEP, SCRIPT_STEP, MANUAL_STEP)
-                        else s.action.action_type,
-                        manual=s.action.instructions if s.action.action_type == MANUAL_STEP else None,
-                        teams=_names(state, Team, s.action.responsible_team_ids),
-                        environments=_names(state, Environment, s.action.environments))
-               for s in project.steps],
+        steps=_step_specs(state, project.steps),
         variables=_variables(state, state.get(VariableSet, None, project.variable_set_id)),
         library_variable_sets=[s.name for i in project.included_library_variable_set_ids
                                if (s := state.get(LibraryVariableSet, None, i)) is not None],
@@ -159,6 +154,7 @@ def _project(state: Backend, project: Project) -> ProjectSpec:
                   for c in channels],
         releases=[_release(state, r, channels) for r in sorted(state.releases_of(project.id), key=id_order)],
         versioning=_versioning(project),
+        git=_git(state, project),
     )
 
 
@@ -169,6 +165,35 @@ def _versioning(project: Project) -> VersioningSpec | None:
     if project.versioning_template in (None, DEFAULT_VERSIONING_TEMPLATE):
         return None
     return VersioningSpec(template=project.versioning_template)
+
+
+def _step_specs(state: Backend, steps: list[Step]) -> list[StepSpec]:
+    return [StepSpec(name=s.name, roles=s.roles,
+                     package=s.action.packages[0].package_id if s.action.packages else None,
+                     script=s.action.script, disabled=s.action.is_disabled,
+                     type=None if s.action.action_type in (PACKAGE_STEP, SCRIPT_STEP, MANUAL_STEP)
+                     else s.action.action_type,
+                     manual=s.action.instructions if s.action.action_type == MANUAL_STEP else None,
+                     teams=_names(state, Team, s.action.responsible_team_ids),
+                     environments=_names(state, Environment, s.action.environments))
+            for s in steps]
+
+
+def _git(state: Backend, project: Project) -> GitSpec | None:
+    """A version-controlled project's repository: each branch and tag with its head's process,
+    written only where it differs from the project's own (the default branch's)."""
+    repo = project.git
+    if repo is None:
+        return None
+    own = _step_specs(state, project.steps)
+
+    def ref(hash_: str) -> GitRefSpec:
+        steps = _step_specs(state, repo.commits[hash_].steps)
+        return GitRefSpec(steps=None if steps == own else steps)
+
+    return GitSpec(url=repo.url, default_branch=repo.default_branch, base_path=repo.base_path, username=repo.username,
+                   branches={n: ref(h) for n, h in repo.branches.items()},
+                   tags={n: ref(h) for n, h in repo.tags.items()})
 
 
 def _variables(state: Backend, variables: VariableSet | None) -> list[VariableSpec]:
@@ -195,8 +220,17 @@ def _release(state: Backend, release: Release, channels: list[Channel]) -> Relea
         version=release.version, notes=release.release_notes,
         channel=channel.name if channel is not None and not channel.is_default else None,
         packages={p.step_name: p.version for p in release.selected_packages},
+        git_ref=_named_ref(release.git_ref),
         deployments=[spec for d in deployments if (spec := _deployment(state, d)) is not None],
     )
+
+
+def _named_ref(ref: str | None) -> str | None:
+    """A release's branch or tag, as an estate names it; a bare commit is not kept (the estate's
+    commits are made anew), so such a release is replayed at the default branch."""
+    if ref is None or not ref.startswith(("refs/heads/", "refs/tags/")):
+        return None
+    return ref
 
 
 def _deployment(state: Backend, deployment: Deployment) -> DeploymentSpec | None:

@@ -193,10 +193,39 @@ class DeploymentSpec(_Spec):
 class ReleaseSpec(_Spec):
     version: str
     channel: str | None = None
+    #: a version-controlled project's release: the branch, tag or commit it is made from (none
+    #: written: the default branch)
+    git_ref: str | None = None
     notes: str | None = None
     #: step name (or package id) -> version; steps not named take the newest in the feed
     packages: dict[str, str] = {}
     deployments: list[Annotated[DeploymentSpec, BeforeValidator(_as_deployment)]] = []
+
+
+def _as_ref(value: object) -> object:
+    return {} if value is None else value
+
+
+class GitRefSpec(_Spec):
+    """A branch or a tag: one commit holding this process (none written: the project's ``steps``)."""
+
+    steps: list[StepSpec] | None = None
+
+
+GitRefs = dict[str, Annotated[GitRefSpec, BeforeValidator(_as_ref)]]
+
+
+class GitSpec(_Spec):
+    """Where a version-controlled ("Config as Code") project keeps its process."""
+
+    url: str
+    default_branch: str = "main"
+    base_path: str = ".octopus"
+    #: the user name of username-and-password credentials; none: anonymous
+    username: str | None = None
+    #: branch name -> its process; the default branch is always there (with the project's ``steps``)
+    branches: GitRefs = {}
+    tags: GitRefs = {}
 
 
 class GroupSpec(_Spec):
@@ -228,6 +257,8 @@ class ProjectSpec(_Spec):
     releases: list[ReleaseSpec] = []
     #: a template (a string), or ``{package: STEP}``; none written: the server's default template
     versioning: Annotated[VersioningSpec | None, BeforeValidator(_as_template)] = None
+    #: a version-controlled project's repository; none: the process is in the database
+    git: GitSpec | None = None
 
 
 class LibrarySetSpec(_Spec):
@@ -492,6 +523,13 @@ def _project_faults(project: ProjectSpec, loc: Loc, space: SpaceSpec, lifecycles
         for k, env in enumerate(step.environments):
             yield from _refers(env, [e.name for e in space.environments], (*loc, "steps", j, "environments", k),
                                "environment", space.name)
+    if project.git is not None:
+        for kind, refs in (("branches", project.git.branches), ("tags", project.git.tags)):
+            for name, ref in refs.items():
+                if not name.strip() or name != name.strip():
+                    yield (*loc, "git", kind), f"{name!r} is not a valid name"
+                if ref.steps is not None:
+                    yield from _unique(ref.steps, (*loc, "git", kind, name, "steps"), "step")
     for j, library_set in enumerate(project.library_variable_sets):
         yield from _refers(library_set, sets, (*loc, "library_variable_sets", j), "library variable set",
                            space.name)
@@ -507,6 +545,8 @@ def _project_faults(project: ProjectSpec, loc: Loc, space: SpaceSpec, lifecycles
         seen.setdefault(key, j)
         if release.channel is not None:
             yield from _refers(release.channel, channels, (*at, "channel"), "channel", space.name)
+        if release.git_ref is not None and project.git is None:
+            yield (*at, "git_ref"), "the project is not version controlled (it has no git:)"
         for k, deployment in enumerate(release.deployments):
             yield from _refers(deployment.to, envs, (*at, "deployments", k, "to"), "environment", space.name)
             if deployment.tenant is not None:

@@ -92,7 +92,7 @@ from __future__ import annotations
 import functools
 import random
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
@@ -102,14 +102,17 @@ from octorelease.sandbox.estate.file import (
     PACKAGE_STEP,
     SCRIPT_STEP,
     Estate,
+    GitSpec,
     LifecycleSpec,
     ProjectSpec,
     SpaceSpec,
+    StepSpec,
     VariableSpec,
     demo_path,
     load_estate,
 )
 from octorelease.sandbox.estate.seed_large import LargeEstate, is_large, parse_large, seed_large_estate
+from octorelease.sandbox.rules import git
 from octorelease.sandbox.rules.editing import DEFAULT_GROUP_ID
 from octorelease.sandbox.rules.models import Backend
 from octorelease.sandbox.rules.requests import DeploymentRequest, Fault, ReleaseRequest
@@ -121,6 +124,7 @@ from octorelease.sandbox.state.entities import (
     DonorPackage,
     Environment,
     Feed,
+    GitRepository,
     LibraryVariableSet,
     Lifecycle,
     Machine,
@@ -314,16 +318,7 @@ class _Builder:
             is_disabled=spec.disabled,
             included_library_variable_set_ids=[self.id_of(LibraryVariableSet, s)
                                                for s in spec.library_variable_sets],
-            steps=[Step(id=_guid(spec.name, step.name), name=step.name, roles=list(step.roles), action=Action(
-                id=_guid(spec.name, step.name, "action"), name=step.name,
-                action_type=step.type or (MANUAL_STEP if step.manual is not None else PACKAGE_STEP if step.package
-                                          else SCRIPT_STEP),
-                packages=[PackageReference(id=_guid(spec.name, step.name, "package"), package_id=step.package)]
-                if step.package else [],
-                script=step.script, is_disabled=step.disabled, instructions=step.manual or "",
-                responsible_team_ids=[self.id_of(Team, t) for t in step.teams],
-                environments=[self.id_of(Environment, e) for e in step.environments],
-            )) for step in spec.steps],
+            steps=self._steps(spec.name, spec.steps),
         )
         versioning = spec.versioning
         if versioning is not None and versioning.package is not None:
@@ -332,6 +327,8 @@ class _Builder:
             project.versioning_template, project.versioning_package = None, DonorPackage(action=step_name)
         elif versioning is not None:
             project.versioning_template = versioning.template
+        if spec.git is not None:
+            project = _repository(project, spec.git, self.published, self._steps)
         self._keep(project)
         channels: dict[str, str] = {}
         for number, channel in enumerate(spec.channels or [None]):
@@ -344,6 +341,18 @@ class _Builder:
             backend.put(entity)
         backend.put(VariableSet(id=project.variable_set_id, space_id=space_id, owner_id=project.id,
                                 variables=self._variables(spec.name, spec.variables, channels)))
+
+    def _steps(self, project: str, specs: list[StepSpec]) -> list[Step]:
+        return [Step(id=_guid(project, step.name), name=step.name, roles=list(step.roles), action=Action(
+            id=_guid(project, step.name, "action"), name=step.name,
+            action_type=step.type or (MANUAL_STEP if step.manual is not None else PACKAGE_STEP if step.package
+                                      else SCRIPT_STEP),
+            packages=[PackageReference(id=_guid(project, step.name, "package"), package_id=step.package)]
+            if step.package else [],
+            script=step.script, is_disabled=step.disabled, instructions=step.manual or "",
+            responsible_team_ids=[self.id_of(Team, t) for t in step.teams],
+            environments=[self.id_of(Environment, e) for e in step.environments],
+        )) for step in specs]
 
     def _variables(self, owner: str, specs: list[VariableSpec], channels: dict[str, str]) -> list[Variable]:
         variables: list[Variable] = []
@@ -367,6 +376,26 @@ class _Builder:
                 prompt=Prompt(label=spec.prompt.label, description=spec.prompt.description,
                               required=spec.prompt.required) if spec.prompt else None))
         return variables
+
+
+def _repository(project: Project, spec: GitSpec, when: datetime,
+                steps_of: Callable[[str, list[StepSpec]], list[Step]]) -> Project:
+    """A version-controlled project: one commit per branch and per tag written, each holding its
+    own process (the project's ``steps`` where none is written); the default branch is always
+    there, and its process is the project's own."""
+    project = project.model_copy(update={"git": GitRepository(
+        url=spec.url, default_branch=spec.default_branch, base_path=spec.base_path, username=spec.username)})
+    repo = project.git
+    assert repo is not None
+    branches = {spec.default_branch: spec.branches.get(spec.default_branch), **spec.branches}
+    for kind, refs in (("branch", branches), ("tag", spec.tags)):
+        for name, ref in refs.items():
+            steps = steps_of(project.name, ref.steps) if ref and ref.steps is not None else project.steps
+            commit = git.new_commit(project, steps, f"The {kind} {name}", when)
+            repo.commits[commit.hash] = commit
+            (repo.branches if kind == "branch" else repo.tags)[name] = commit.hash
+    project.steps = [s.model_copy(deep=True) for s in repo.commits[repo.branches[spec.default_branch]].steps]
+    return project
 
 
 class _History:
@@ -396,7 +425,8 @@ class _History:
                 with self._refused_at((*loc, "projects", i, "releases", j), f"{project.name} {spec.version}"):
                     created, _ = self.backend.create_release(builder.space_id, ReleaseRequest(
                         project=builder.id_of(Project, project.name), version=spec.version, channel=spec.channel,
-                        release_notes=spec.notes, packages=dict(spec.packages)))
+                        release_notes=spec.notes, packages=dict(spec.packages),
+                        git_ref=spec.git_ref or (project.git.default_branch if project.git else None)))
                     builder.release_ids[(project.name, spec.version)] = created.id
 
     def deployments(self, builder: _Builder, loc: Loc) -> None:

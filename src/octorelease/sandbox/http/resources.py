@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import quote
 
 from octorelease.sandbox.rules import models, views
 from octorelease.sandbox.rules.lifecycle import PhaseProgress, ResolvedPhase
@@ -245,10 +246,11 @@ def project(base: str, p: Project) -> Json:
             "DeploymentProcessId": p.process_id, "VariableSetId": p.variable_set_id,
             "TenantedDeploymentMode": p.tenanted_mode, "DefaultGuidedFailureMode": "EnvironmentDefault",
             "DefaultToSkipIfAlreadyInstalled": True, "DiscreteChannelRelease": False, "AutoCreateRelease": False,
-            "IsVersionControlled": False, "PersistenceSettings": {"Type": "Database"},
+            "IsVersionControlled": p.git is not None, "PersistenceSettings": persistence_settings(p),
             "IncludedLibraryVariableSetIds": p.included_library_variable_set_ids,
             "ReleaseNotesTemplate": None, "ProjectConnectivityPolicy": _connectivity(),
-            "VersioningStrategy": versioning_strategy(p),
+            # a version-controlled project's strategy is in Git: the project says none (its settings at a ref say it)
+            "VersioningStrategy": None if p.git else versioning_strategy(p),
             "ReleaseCreationStrategy": {"ChannelId": None, "ReleaseCreationPackage": None,
                                         "ReleaseCreationPackageStepId": None},
             "Templates": [], "AutoDeployReleaseOverrides": [], "ExtensionSettings": [], "ClonedFromProjectId": None,
@@ -262,7 +264,45 @@ def project(base: str, p: Project) -> Json:
                       "Runbooks": f"{own}/runbooks{{?skip,take,partialName}}",
                       "Logo": f"{own}/logo",
                       "Variables": f"{sp}/variables/{p.variable_set_id}",
-                      "Web": f"{base}/app#/{p.space_id}/projects/{p.slug}"}}
+                      "Web": f"{base}/app#/{p.space_id}/projects/{p.slug}", **_git_links(own, p)}}
+
+
+def persistence_settings(p: Project) -> Json:
+    """``PersistenceSettings``: ``Database``, or where a version-controlled project's files are."""
+    if p.git is None:
+        return {"Type": "Database"}
+    credentials = {"Type": "UsernamePassword", "Username": p.git.username, "Password": {"HasValue": True}} \
+        if p.git.username else {"Type": "Anonymous"}
+    return {"Type": "VersionControlled", "Url": p.git.url, "DefaultBranch": p.git.default_branch,
+            "BasePath": p.git.base_path, "Credentials": credentials, "ProtectedBranchNamePatterns": [],
+            "ProtectedDefaultBranch": False, "ConversionState": {"VariablesAreInGit": True}}
+
+
+def _git_links(own: str, p: Project) -> Json:
+    """A version-controlled project's process and settings are at a ref (``{gitRef}`` in the middle
+    of the path, as the real server's links have it), and it links its branches, tags and commits."""
+    if p.git is None:
+        return {}
+    return {"DeploymentProcess": f"{own}/{{gitRef}}/deploymentprocesses",
+            "DeploymentSettings": f"{own}/{{gitRef}}/deploymentsettings",
+            "Variables": f"{own}/{{gitRef}}/variables",
+            "Branches": f"{own}/git/branches{{/name}}{{?skip,take,searchByName,refresh}}",
+            "Tags": f"{own}/git/tags{{/name}}{{?skip,take,searchByName,refresh}}",
+            "Commits": f"{own}/git/commits{{/hash}}{{?skip,take,refresh}}"}
+
+
+def git_ref(base: str, p: Project, name: str, canonical: str, hash_: str, *, protected: bool | None) -> Json:
+    """A branch, a tag (``protected`` None: tags have no ``IsProtected``) or a commit."""
+    commit = p.git.commits[hash_] if p.git else None
+    kind = "branches" if canonical.startswith("refs/heads/") else "tags" if canonical.startswith("refs/tags/") \
+        else "commits"
+    item: Json = {"Id": canonical, "Name": name, "CanonicalName": canonical,
+                  "LastModifiedOn": iso(commit.committed) if commit and commit.committed else None,
+                  "LastModifiedBy": None,
+                  "Links": {"Self": f"{base}/api/{p.space_id}/projects/{p.id}/git/{kind}/{name}"}}
+    if protected is not None:
+        item["IsProtected"] = protected
+    return item
 
 
 #: every logo the sandbox serves: a 1x1 transparent PNG
@@ -350,13 +390,16 @@ def _step(s: Step, number: int) -> Json:
                          "Properties": properties, "StepNumber": str(number), "Links": {}}]}
 
 
-def deployment_process(base: str, p: Project) -> Json:
+def deployment_process(base: str, p: Project, ref: str | None = None) -> Json:
+    """The process; at a ref (a version-controlled project) its links are the ref's."""
     sp = f"{base}/api/{p.space_id}"
+    at = f"{sp}/projects/{p.id}/{quote(ref, safe='')}/deploymentprocesses" if ref else None
     return {"Id": p.process_id, "SpaceId": p.space_id, "ProjectId": p.id, "Version": p.process_version,
             "LastSnapshotId": None, **audit(p),
             "Steps": [_step(s, n) for n, s in enumerate(p.steps, start=1)],
-            "Links": {"Self": f"{sp}/deploymentprocesses/{p.process_id}", "Project": f"{sp}/projects/{p.id}",
-                      "Template": f"{sp}/deploymentprocesses/{p.process_id}/template{{?channel,releaseId}}"}}
+            "Links": {"Self": at or f"{sp}/deploymentprocesses/{p.process_id}", "Project": f"{sp}/projects/{p.id}",
+                      "Template": f"{at}/template{{?channel,releaseId}}" if at
+                      else f"{sp}/deploymentprocesses/{p.process_id}/template{{?channel,releaseId}}"}}
 
 
 def release_template(base: str, t: ReleaseTemplate) -> Json:
@@ -506,7 +549,9 @@ def release(base: str, r: Release) -> Json:
             "SelectedPackages": [{"ActionName": p.action_name, "StepName": p.step_name,
                                   "PackageReferenceName": p.package_reference_name, "Version": p.version}
                                  for p in r.selected_packages],
-            "SelectedGitResources": [], "VersionControlReference": None, "CustomFields": {}, **audit(r),
+            "SelectedGitResources": [],
+            "VersionControlReference": {"GitRef": r.git_ref, "GitCommit": r.git_commit, "VariablesGitCommit": None}
+            if r.git_commit else None, "CustomFields": {}, **audit(r),
             "Links": {"Self": own, "Project": f"{sp}/projects/{r.project_id}",
                       "Channel": f"{sp}/projects/{r.project_id}/channels/{r.channel_id}",
                       "Progression": f"{own}/progression",

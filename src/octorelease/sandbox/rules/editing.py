@@ -15,6 +15,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from octorelease.sandbox.errors import Conflict, ResourceNotFound, ValidationFailed
+from octorelease.sandbox.rules import git
 from octorelease.sandbox.state.entities import (
     TASK_ACTIVE_STATES,
     Action,
@@ -379,11 +380,18 @@ class EditRules(State):
 
     # -- deployment process ----------------------------------------------------------------------
 
-    def save_process(self, space_id: str, project_ref: str, version: int | None, steps: list[StepFields]) -> Project:
+    def save_process(self, space_id: str, project_ref: str, version: int | None, steps: list[StepFields],
+                     git_ref: str | None = None) -> Project:
         """Replace a project's process (``PUT deploymentprocesses/{id}``); a stale ``Version`` is
-        refused, as another user's change would be. A release's frozen copy cannot be changed."""
+        refused, as another user's change would be. A release's frozen copy cannot be changed.
+        A version-controlled project's process is saved at a branch only, as a new commit
+        (``PUT projects/{id}/{gitRef}/deploymentprocesses``); its database route is 404."""
         project = self.project(space_id, project_ref)
-        if version is not None and version != project.process_version:
+        if git_ref is None:
+            git.database_only(project, project.process_id)
+        else:
+            git.resolve(project, git_ref)
+        if git_ref is None and version is not None and version != project.process_version:
             raise ValidationFailed(
                 "Changes to this deployment process could not be saved, because another user has made changes to "
                 "the deployment process between when you started editing and when you saved your changes. Please "
@@ -403,6 +411,10 @@ class EditRules(State):
                 problems.append(f"Step '{name}': the feed '{step.feed_id}' does not exist.")
         if problems:
             raise ValidationFailed(*problems)
+        if git_ref is not None:
+            project = git.commit_to(project, git_ref, [self._step(s) for s in steps], self.clock())
+            self.put(project)
+            return git.at(project, git.resolve(project, git_ref).commit)
         project = project.model_copy()
         project.steps = [self._step(s) for s in steps]
         project.process_version += 1

@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass
 
 from octorelease.sandbox.errors import ResourceNotFound, ValidationFailed
+from octorelease.sandbox.rules import git
 from octorelease.sandbox.rules.requests import ReleaseRequest
 from octorelease.sandbox.rules.variables import VariableRules
 from octorelease.sandbox.rules.versioning import History, evaluate
@@ -26,6 +27,11 @@ MAX_VERSION_LENGTH = 349
 #: ``POST releases``; quoted in OctopusDeploy/Issues #888, #5736 and #7513)
 RELEASE_EXISTS = ("Release '{version}' already exists for this project. Please use a different version, or look at "
                   "using a mask to auto-increment the number.")
+#: a release of a version-controlled project names where its process is; a database project has no ref
+GIT_REF_REQUIRED = ("A Git reference (GitRef) or a commit (GitCommit) must be provided to create a release of the "
+                    "version-controlled project '{project}'.")
+GIT_REF_REFUSED = ("The project '{project}' is not version controlled: a Git reference or commit cannot be given for "
+                   "its releases.")
 
 
 @dataclass(frozen=True)
@@ -54,7 +60,7 @@ class ReleaseTemplate:
 
 class ReleaseRules(VariableRules):
     def release_template(self, space_id: str, process_ref: str, channel_ref: str | None,
-                         release_id: str | None) -> ReleaseTemplate:
+                         release_id: str | None, git_ref: str | None = None) -> ReleaseTemplate:
         """The release template of a project's process (octopus-api-more.md §3), for a channel.
 
         ``NextVersionIncrement`` is the version the project's template gives a release of this
@@ -63,6 +69,10 @@ class ReleaseRules(VariableRules):
         release.
         """
         project = self.project(space_id, process_ref.strip().removeprefix("deploymentprocess-"))
+        if git_ref is None:
+            git.database_only(project, project.process_id)
+        else:
+            project = git.at(project, git.resolve(project, git_ref).commit)
         channel = self._template_channel(space_id, project, channel_ref)
         if release_id:
             self.require(Release, space_id, release_id)
@@ -124,6 +134,7 @@ class ReleaseRules(VariableRules):
                 if request.project
                 else "Please specify the project to create the release in."
             )
+        project, git_ref, git_commit = self._release_ref(project, request)
         version = (request.version or "").strip()
         if not version:
             if request.version_required:
@@ -152,9 +163,34 @@ class ReleaseRules(VariableRules):
             library_variable_snapshot_ids=self.take_library_snapshots(space_id, project),
             steps=[s.model_copy(deep=True) for s in project.steps],
             process_snapshot_id=f"{project.process_id}-s-{project.process_version}-{uuid.uuid4().hex[:5].upper()}",
+            git_ref=git_ref, git_commit=git_commit,
         )
         self.put(release)
         return release, True
+
+    @staticmethod
+    def _release_ref(project: Project, request: ReleaseRequest) -> tuple[Project, str | None, str | None]:
+        """The project as the release sees it, with the ref and commit it records: a
+        version-controlled project's process at the commit the request names (the commit given,
+        else the ref's head), a database project's own. A ref is required for the one and refused
+        for the other (400)."""
+        ref, commit = (request.git_ref or "").strip(), (request.git_commit or "").strip()
+        if project.git is None:
+            if ref or commit:
+                raise ValidationFailed(GIT_REF_REFUSED.format(project=project.name))
+            return project, None, None
+        if not ref and not commit:
+            raise ValidationFailed(GIT_REF_REQUIRED.format(project=project.name))
+        try:
+            resolved = git.resolve(project, ref) if ref else None
+        except ResourceNotFound:
+            raise ValidationFailed(f"The Git reference '{ref}' was not found in the repository of project "
+                                   f"'{project.name}'.") from None
+        found = git.find_commit(project.git, commit) if commit else resolved.commit if resolved else None
+        if found is None:
+            raise ValidationFailed(f"The commit '{commit}' was not found in the repository of project "
+                                   f"'{project.name}'.")
+        return git.at(project, found), resolved.ref if resolved else found.hash, found.hash
 
     def _strategy_version(self, space_id: str, project: Project, request: ReleaseRequest) -> str:
         """The version the project's versioning strategy gives a release made without one: the

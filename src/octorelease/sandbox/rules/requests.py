@@ -24,6 +24,9 @@ class ReleaseRequest:
     packages: dict[str, str] = field(default_factory=dict)
     ignore_if_exists: bool = False
     version_required: bool = False
+    #: a version-controlled project's branch, tag or commit (required for one, refused for others)
+    git_ref: str | None = None
+    git_commit: str | None = None
 
 
 @dataclass

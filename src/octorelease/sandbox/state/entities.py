@@ -168,6 +168,32 @@ class DonorPackage(BaseModel):
     reference: str = ""
 
 
+class GitCommit(BaseModel):
+    """One commit of a version-controlled project's repository: the process it holds."""
+
+    hash: str
+    message: str = ""
+    committed: datetime | None = None
+    steps: list[Step] = Field(default_factory=list)
+
+
+class GitRepository(BaseModel):
+    """Where a version-controlled ("Config as Code") project keeps its process, and the branches
+    and tags the sandbox knows of it. Nothing is cloned: each ref names a commit held here, so a
+    release can freeze the process of one commit while the branch moves on."""
+
+    url: str
+    default_branch: str = "main"
+    base_path: str = ".octopus"
+    #: ``Anonymous``, or the user name of ``UsernamePassword`` credentials (the password is never kept)
+    username: str | None = None
+    #: branch name (``main``, ``feature/x``) -> its head commit's hash
+    branches: dict[str, str] = Field(default_factory=dict)
+    #: tag name -> the hash of the commit it points at
+    tags: dict[str, str] = Field(default_factory=dict)
+    commits: dict[str, GitCommit] = Field(default_factory=dict)
+
+
 #: the versioning template a project has unless one is written (the real server's default)
 DEFAULT_VERSIONING_TEMPLATE = "#{Octopus.Version.LastMajor}.#{Octopus.Version.LastMinor}.#{Octopus.Version.NextPatch}"
 
@@ -185,6 +211,8 @@ class Project(Named):
     #: how a release made without a version gets one: this template, unless a donor package is named
     versioning_template: str | None = DEFAULT_VERSIONING_TEMPLATE
     versioning_package: DonorPackage | None = None
+    #: where a version-controlled project's process lives; None for a database project
+    git: GitRepository | None = None
 
     @property
     def process_id(self) -> str:
@@ -303,6 +331,9 @@ class Release(Entity):
     #: the deployment process as it was when the release was created (Octopus snapshots it too)
     steps: list[Step] = Field(default_factory=list)
     process_snapshot_id: str
+    #: a version-controlled project's release: the ref asked for and the commit it froze
+    git_ref: str | None = None
+    git_commit: str | None = None
 
     def index_keys(self) -> tuple[Hashable, ...]:
         """By project, and by project and version (``State.releases_of``, ``State.release_of``)."""

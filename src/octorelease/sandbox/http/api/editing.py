@@ -253,8 +253,9 @@ def save_deployment_process(call: Call) -> Json:
         raise ValidationFailed("A release's snapshot of the deployment process cannot be changed.")
     project_ref = ref.removeprefix("deploymentprocess-").removeprefix("DeploymentProcess-")
     steps = [_step_fields(s) for s in call.body.objects("Steps")]
-    project = call.backend.save_process(call.space_id, project_ref, call.body.number("Version"), steps)
-    return shape.deployment_process(call.base, project)
+    git_ref = call.request.path_params.get("gitRef")
+    project = call.backend.save_process(call.space_id, project_ref, call.body.number("Version"), steps, git_ref)
+    return shape.deployment_process(call.base, project, git_ref)
 
 
 # -- channels and tenants --------------------------------------------------------------------------

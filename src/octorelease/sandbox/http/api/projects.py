@@ -8,6 +8,7 @@ from starlette.responses import Response
 
 from octorelease.sandbox.http import resources as shape
 from octorelease.sandbox.http.api.context import Ctx, Json, route
+from octorelease.sandbox.rules import git
 from octorelease.sandbox.state.entities import (
     Project,
 )
@@ -31,7 +32,9 @@ def project(ctx: Ctx) -> Json:
 
 @route()
 def project_deployment_settings(ctx: Ctx) -> Json:
-    return shape.deployment_settings(ctx.base, ctx.backend.project(ctx.space_id, ctx.arg("ref")))
+    project = ctx.backend.project(ctx.space_id, ctx.arg("ref"))
+    git.database_only(project, f"deploymentsettings-{project.id}")
+    return shape.deployment_settings(ctx.base, project)
 
 
 @route()
@@ -91,8 +94,9 @@ def project_group_projects(ctx: Ctx) -> Json:
 
 @route()
 def deployment_processes(ctx: Ctx) -> Json:
+    ids = {i.lower() for i in ctx.q_list("ids")}
     items = [p for p in ctx.backend.all(Project, ctx.space_id)
-             if not ctx.q_list("ids") or p.process_id.lower() in {i.lower() for i in ctx.q_list("ids")}]
+             if not git.is_git(p) and (not ids or p.process_id.lower() in ids)]
     return ctx.page(items, "DeploymentProcess", ctx.template("DeploymentProcesses"),
                     lambda p: shape.deployment_process(ctx.base, p))
 
@@ -100,7 +104,9 @@ def deployment_processes(ctx: Ctx) -> Json:
 @route()
 def deployment_process(ctx: Ctx) -> Json:
     ref = ctx.arg("ref").removeprefix("deploymentprocess-")
-    return shape.deployment_process(ctx.base, ctx.backend.project(ctx.space_id, ref))
+    project = ctx.backend.project(ctx.space_id, ref)
+    git.database_only(project, project.process_id)
+    return shape.deployment_process(ctx.base, project)
 
 
 @route()

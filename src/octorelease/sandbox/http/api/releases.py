@@ -44,10 +44,12 @@ def create_release(ctx: Ctx) -> Json:
     b = ctx.body
     packages = {p.text("StepName") or p.text("ActionName") or p.text("PackageReferenceName") or "":
                 p.text("Version") or "" for p in b.objects("SelectedPackages")}
+    reference = b.object("VersionControlReference")
     created, _ = ctx.backend.create_release(ctx.space_id, ReleaseRequest(
         project=b.text("ProjectId") or "", version=b.text("Version"), channel=b.text("ChannelId"),
         release_notes=b.text("ReleaseNotes"), packages={k: v for k, v in packages.items() if k and v},
-        version_required=True,
+        version_required=True, git_ref=reference.text("GitRef") if reference else None,
+        git_commit=reference.text("GitCommit") if reference else None,
     ))
     return shape.release(ctx.base, created)
 
@@ -65,7 +67,7 @@ def create_release_v1(ctx: Ctx) -> Json:
     release, _ = ctx.backend.create_release(ctx.space_id, ReleaseRequest(
         project=b.text("ProjectName") or "", version=b.text("ReleaseVersion"), channel=b.text("ChannelName"),
         release_notes=b.text("ReleaseNotes"), package_version=b.text("PackageVersion"), packages=packages,
-        ignore_if_exists=b.flag("IgnoreIfAlreadyExists"),
+        ignore_if_exists=b.flag("IgnoreIfAlreadyExists"), git_ref=b.text("GitRef"), git_commit=b.text("GitCommit"),
     ))
     return {"ReleaseId": release.id, "ReleaseVersion": release.version}
 

@@ -1,0 +1,117 @@
+"""Version-controlled ("Config as Code") projects: refs, commits, and the process at a ref.
+
+A version-controlled project keeps its process in Git, so Octopus serves it only at a ref
+(``/projects/{id}/{gitRef}/deploymentprocesses``) and answers 404 for the database process id
+(``deploymentprocess-Projects-423``, OctopusDeploy/Issues #7746). A ref is a branch (``main``,
+``refs/heads/main``), a tag (``v1.0``, ``refs/tags/v1.0``) or a commit (its hash, or a prefix of
+seven or more characters). A release of such a project names a ref or a commit and freezes the
+process of that commit: a later commit on the branch leaves the release as it was.
+
+The functions here are pure (a project in, a project or a commit out), so both the release rules
+and the editing rules use them without depending on each other.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from octorelease.sandbox.errors import ResourceNotFound, ValidationFailed
+from octorelease.sandbox.state.entities import GitCommit, GitRepository, Project, Step
+
+BRANCH_PREFIX = "refs/heads/"
+TAG_PREFIX = "refs/tags/"
+#: the shortest prefix of a commit hash taken for the commit
+MIN_HASH_PREFIX = 7
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """What a ref names: its canonical form (``refs/heads/main``, or the hash for a commit), the
+    commit, and the branch name when it is a branch (the only kind that can be committed to)."""
+
+    ref: str
+    commit: GitCommit
+    branch: str | None = None
+
+
+def is_git(project: Project) -> bool:
+    return project.git is not None
+
+
+def repository(project: Project) -> GitRepository:
+    """The project's repository; a database project has none, and a Git route refuses it (the
+    real server stopped ignoring the ref in 2023.3: OctopusDeploy/Issues #8217)."""
+    if project.git is None:
+        raise ValidationFailed(f"The project '{project.name}' is not version controlled: its deployment process is "
+                               "in the database, at the routes without a Git reference.")
+    return project.git
+
+
+def database_only(project: Project, resource_id: str) -> None:
+    """A database route (``deploymentprocess-{id}``, ``deploymentsettings-{id}``) of a
+    version-controlled project: 404 naming the resource, as the real server answers."""
+    if project.git is not None:
+        raise ResourceNotFound(resource_id)
+
+
+def resolve(project: Project, ref: str) -> Resolved:
+    """The commit a ref names; a ref the repository lacks is 404 naming it."""
+    repo = repository(project)
+    wanted = ref.strip()
+    if wanted.startswith(BRANCH_PREFIX) and wanted[len(BRANCH_PREFIX):] in repo.branches:
+        name = wanted[len(BRANCH_PREFIX):]
+        return Resolved(wanted, repo.commits[repo.branches[name]], name)
+    if wanted.startswith(TAG_PREFIX) and wanted[len(TAG_PREFIX):] in repo.tags:
+        return Resolved(wanted, repo.commits[repo.tags[wanted[len(TAG_PREFIX):]]])
+    if wanted in repo.branches:
+        return Resolved(BRANCH_PREFIX + wanted, repo.commits[repo.branches[wanted]], wanted)
+    if wanted in repo.tags:
+        return Resolved(TAG_PREFIX + wanted, repo.commits[repo.tags[wanted]])
+    commit = find_commit(repo, wanted)
+    if commit is None:
+        raise ResourceNotFound(ref)
+    return Resolved(commit.hash, commit)
+
+
+def find_commit(repo: GitRepository, hash_or_prefix: str) -> GitCommit | None:
+    """The one commit whose hash is, or starts with, the text given (seven characters at least)."""
+    wanted = hash_or_prefix.strip().lower()
+    if len(wanted) < MIN_HASH_PREFIX:
+        return None
+    found = [c for h, c in repo.commits.items() if h.startswith(wanted)]
+    return found[0] if len(found) == 1 else None
+
+
+def at(project: Project, commit: GitCommit) -> Project:
+    """The project as it is at a commit: its process is the commit's (a copy, never stored)."""
+    return project.model_copy(update={"steps": commit.steps})
+
+
+def new_commit(project: Project, steps: list[Step], message: str, when: datetime | None) -> GitCommit:
+    """A commit holding ``steps``; its hash is derived from the project, the process and the number
+    of commits before it, so the same estate gives the same hashes every time."""
+    repo = repository(project)
+    content = json.dumps([s.model_dump(mode="json") for s in steps], sort_keys=True)
+    digest = hashlib.sha1(f"{project.name}\0{len(repo.commits)}\0{message}\0{content}".encode(), usedforsecurity=False)
+    return GitCommit(hash=digest.hexdigest(), message=message, committed=when,
+                     steps=[s.model_copy(deep=True) for s in steps])
+
+
+def commit_to(project: Project, ref: str, steps: list[Step], when: datetime | None) -> Project:
+    """A copy of the project with a new commit on the branch ``ref`` names (``PUT`` of the process
+    at a ref); a tag or a commit cannot move, so that is 400. The default branch's head is also
+    the project's own process (what an export writes as its ``steps``)."""
+    resolved = resolve(project, ref)
+    if resolved.branch is None:
+        raise ValidationFailed(f"'{ref}' is not a branch: only a branch can be committed to.")
+    project = project.model_copy(deep=True)
+    repo = repository(project)
+    commit = new_commit(project, steps, f"Update the deployment process on {resolved.branch}", when)
+    repo.commits[commit.hash] = commit
+    repo.branches[resolved.branch] = commit.hash
+    if resolved.branch == repo.default_branch:
+        project.steps = [s.model_copy(deep=True) for s in steps]
+    return project

@@ -1,0 +1,203 @@
+"""Version-controlled ("Config as Code") projects: the demo's Platform keeps its process in Git,
+with a branch ``feature/canary`` holding one more step and a tag ``v0.9``. Its process answers at
+a ref only, its database routes answer 404 as the real server's do (OctopusDeploy/Issues #7746),
+and a release needs a ref (a database project's refuses one) and keeps its commit's process."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from octorelease.mirror import mirror_space
+from octorelease.octopus.http import OctopusHttp
+from octorelease.sandbox.estate.export import dump_estate, export_estate
+from octorelease.sandbox.estate.file import load_estate
+from octorelease.sandbox.http.server import SandboxServer
+from testing.sandbox import SandboxControl
+
+SP = "/api/Spaces-2"
+
+
+def platform(sandbox: SandboxControl) -> dict[str, Any]:
+    project: dict[str, Any] = sandbox.get(f"{SP}/projects/Platform")
+    return project
+
+
+def step_names(process: dict[str, Any]) -> list[str]:
+    return [s["Name"] for s in process["Steps"]]
+
+
+def create(sandbox: SandboxControl, project: str = "Platform", space: str = "Spaces-2", **body: Any) -> Any:
+    return sandbox.call("POST", f"/api/{space}/releases/create/v1",
+                        json={"ProjectName": project, "SpaceId": space, "SpaceIdOrName": space, **body})
+
+
+def test_a_git_project_says_where_its_files_are(sandbox: SandboxControl) -> None:
+    project = platform(sandbox)
+    assert project["IsVersionControlled"] is True
+    settings = project["PersistenceSettings"]
+    assert (settings["Type"], settings["Url"], settings["DefaultBranch"], settings["BasePath"]) == (
+        "VersionControlled", "https://github.com/acme/platform.git", "main", ".octopus")
+    assert settings["Credentials"] == {"Type": "Anonymous"}
+    assert project["Links"]["DeploymentProcess"].endswith(f"/projects/{project['Id']}/{{gitRef}}/deploymentprocesses")
+    web = sandbox.get("/api/Spaces-1/projects/Web")
+    assert (web["IsVersionControlled"], web["PersistenceSettings"]) == (False, {"Type": "Database"})
+
+
+@pytest.mark.parametrize(("ref", "steps"), [
+    ("main", ["Deploy platform"]),
+    ("refs%2Fheads%2Fmain", ["Deploy platform"]),
+    ("refs/heads/feature/canary", ["Deploy platform", "Canary check"]),
+    ("feature/canary", ["Deploy platform", "Canary check"]),
+    ("v0.9", ["Deploy platform"]),
+    ("refs%2Ftags%2Fv0.9", ["Deploy platform"]),
+])
+def test_the_process_answers_at_a_branch_or_a_tag(sandbox: SandboxControl, ref: str, steps: list[str]) -> None:
+    project = platform(sandbox)
+    process = sandbox.get(f"{SP}/projects/{project['Id']}/{ref}/deploymentprocesses")
+    assert step_names(process) == steps
+    template = sandbox.get(f"{SP}/projects/{project['Id']}/{ref}/deploymentprocesses/template")
+    assert [p["ActionName"] for p in template["Packages"]] == ["Deploy platform"]
+    assert sandbox.get(f"{SP}/projects/{project['Id']}/{ref}/deploymentsettings")["ProjectId"] == project["Id"]
+    assert sandbox.get(f"{SP}/projects/{project['Id']}/{ref}/variables")["OwnerId"] == project["Id"]
+
+
+def test_branches_tags_and_commits_are_listed(sandbox: SandboxControl) -> None:
+    pid = platform(sandbox)["Id"]
+    branches = sandbox.get(f"{SP}/projects/{pid}/git/branches")
+    assert (branches["ItemType"], [b["CanonicalName"] for b in branches["Items"]]) == (
+        "GitBranch", ["refs/heads/feature/canary", "refs/heads/main"])
+    assert sandbox.get(f"{SP}/projects/{pid}/git/branches", searchByName="can")["TotalResults"] == 1
+    assert sandbox.get(f"{SP}/projects/{pid}/git/branches/feature/canary")["Name"] == "feature/canary"
+    tags = sandbox.get(f"{SP}/projects/{pid}/git/tags")
+    assert [t["Name"] for t in tags["Items"]] == ["v0.9"]
+    commits = sandbox.get(f"{SP}/projects/{pid}/git/commits")["Items"]
+    assert len(commits) == 3
+    commit = commits[0]["Id"]
+    assert sandbox.get(f"{SP}/projects/{pid}/git/commits/{commit[:8]}")["Id"] == commit
+    assert step_names(sandbox.get(f"{SP}/projects/{pid}/{commit}/deploymentprocesses")) == ["Deploy platform"]
+    assert sandbox.call("GET", f"{SP}/projects/{pid}/git/branches/nope").status_code == 404
+
+
+def test_the_database_routes_answer_404_for_a_git_project(sandbox: SandboxControl) -> None:
+    pid = platform(sandbox)["Id"]
+    for path in (f"projects/{pid}/deploymentprocesses", f"deploymentprocesses/deploymentprocess-{pid}",
+                 f"deploymentprocesses/deploymentprocess-{pid}/template"):
+        response = sandbox.call("GET", f"{SP}/{path}")
+        assert (response.status_code, response.json()["ErrorMessage"]) == (
+            404, f"The resource 'deploymentprocess-{pid}' was not found."), path
+    response = sandbox.call("GET", f"{SP}/projects/{pid}/deploymentsettings")
+    assert (response.status_code, response.json()["ErrorMessage"]) == (
+        404, f"The resource 'deploymentsettings-{pid}' was not found.")
+    assert sandbox.call("GET", f"{SP}/projects/{pid}/nope/deploymentprocesses").status_code == 404
+    # and a Git route of a database project is refused, not answered as if the ref were not there
+    assert sandbox.call("GET", "/api/Spaces-1/projects/Web/main/deploymentprocesses").status_code == 400
+
+
+def test_a_release_needs_a_ref_and_a_database_project_refuses_one(sandbox: SandboxControl) -> None:
+    response = create(sandbox, ReleaseVersion="1.0.0")
+    assert response.status_code == 400
+    assert response.json()["Errors"] == ["A Git reference (GitRef) or a commit (GitCommit) must be provided to "
+                                         "create a release of the version-controlled project 'Platform'."]
+    response = create(sandbox, "Web", "Spaces-1", ReleaseVersion="9.0.0", GitRef="main")
+    assert response.status_code == 400
+    assert response.json()["Errors"] == ["The project 'Web' is not version controlled: a Git reference or commit "
+                                         "cannot be given for its releases."]
+    response = create(sandbox, ReleaseVersion="1.0.0", GitRef="no-such-branch")
+    assert (response.status_code, "no-such-branch" in response.json()["Errors"][0]) == (400, True)
+    response = create(sandbox, ReleaseVersion="1.0.0", GitCommit="0" * 40)
+    assert response.status_code == 400
+
+
+def test_a_release_keeps_the_process_of_its_commit(sandbox: SandboxControl) -> None:
+    pid = platform(sandbox)["Id"]
+    response = create(sandbox, ReleaseVersion="1.0.0", GitRef="feature/canary")
+    assert response.status_code == 201, response.text
+    release = sandbox.get(f"{SP}/releases/{response.json()['ReleaseId']}")
+    head = sandbox.get(f"{SP}/projects/{pid}/git/branches/feature/canary")
+    reference = release["VersionControlReference"]
+    assert reference["GitRef"] == "refs/heads/feature/canary"
+    assert len(reference["GitCommit"]) == 40
+    assert sandbox.get(f"{SP}/projects/{pid}/git/commits/{reference['GitCommit']}")["Id"] == reference["GitCommit"]
+    assert head["CanonicalName"] == "refs/heads/feature/canary"
+    # a later commit on the branch (PUT at the branch) moves the branch, not the release
+    process = sandbox.get(f"{SP}/projects/{pid}/feature%2Fcanary/deploymentprocesses")
+    saved = sandbox.call("PUT", f"{SP}/projects/{pid}/feature%2Fcanary/deploymentprocesses",
+                         json={**process, "Steps": process["Steps"][:1]})
+    assert saved.status_code == 200, saved.text
+    assert step_names(sandbox.get(f"{SP}/projects/{pid}/feature%2Fcanary/deploymentprocesses")) == ["Deploy platform"]
+    later = create(sandbox, ReleaseVersion="1.0.1", GitRef="refs/heads/feature/canary").json()
+    later_reference = sandbox.get(f"{SP}/releases/{later['ReleaseId']}")["VersionControlReference"]
+    assert later_reference["GitCommit"] != reference["GitCommit"]
+    # the first release still deploys both steps of its commit
+    deployed = sandbox.call("POST", "/api/Spaces-2/deployments/create/untenanted/v1", json={
+        "SpaceId": "Spaces-2", "SpaceIdOrName": "Spaces-2", "ProjectName": "Platform", "ReleaseVersion": "1.0.0",
+        "EnvironmentNames": ["Ops"]})
+    assert deployed.status_code in (200, 201), deployed.text
+    task = sandbox.wait_for_task(deployed.json()["DeploymentServerTasks"][0]["ServerTaskId"])
+    assert task["State"] == "Success"
+    log = sandbox.get(f"/api/Spaces-2/tasks/{task['Id']}/details")["ActivityLogs"][0]["Children"]
+    assert "Step 2: Canary check" in [c["Name"] for c in log]
+
+
+def test_a_release_at_a_commit_or_a_tag(sandbox: SandboxControl) -> None:
+    pid = platform(sandbox)["Id"]
+    tag = sandbox.get(f"{SP}/projects/{pid}/git/tags/v0.9")
+    commits = sandbox.get(f"{SP}/projects/{pid}/git/commits")["Items"]
+    created = create(sandbox, ReleaseVersion="0.9.0", GitRef="v0.9").json()
+    assert sandbox.get(f"{SP}/releases/{created['ReleaseId']}")["VersionControlReference"]["GitRef"] == \
+        tag["CanonicalName"]
+    commit = commits[-1]["Id"]
+    created = create(sandbox, ReleaseVersion="0.9.1", GitCommit=commit[:10]).json()
+    reference = sandbox.get(f"{SP}/releases/{created['ReleaseId']}")["VersionControlReference"]
+    assert (reference["GitRef"], reference["GitCommit"]) == (commit, commit)
+
+
+def test_the_mirror_copies_both_kinds_of_project_with_get_requests_only(sandbox: SandboxControl) -> None:
+    created = create(sandbox, ReleaseVersion="1.0.0", GitRef="main")
+    assert created.status_code == 201, created.text
+    sandbox.clear_requests()
+    with OctopusHttp(sandbox.url, sandbox.api_key) as http:
+        estate, summary = mirror_space(http, "Operations", history=5)
+    assert {r["method"] for r in sandbox.requests()} == {"GET"}
+    infra, copied = estate.spaces[0].projects
+    assert (infra.name, infra.git, [s.name for s in infra.steps]) == ("Infra", None, ["Deploy infra"])
+    assert copied.git is not None and (copied.git.url, copied.git.default_branch) == (
+        "https://github.com/acme/platform.git", "main")
+    assert [s.name for s in copied.steps] == ["Deploy platform"]
+    assert [r.version for r in copied.releases] == ["1.0.0"]
+    assert "Left out: 2 Git branches and tags other than a project's default branch." in summary.lines()
+    with SandboxServer(port=0, seed=estate, speed=0.001) as mirror, httpx.Client(
+            base_url=mirror.url, headers={"X-Octopus-ApiKey": mirror.api_key}) as client:
+        project = client.get("/api/projects/Platform").json()
+        assert project["IsVersionControlled"] is True
+        process = client.get(f"/api/projects/{project['Id']}/main/deploymentprocesses").json()
+        assert step_names(process) == ["Deploy platform"]
+        release = client.get(f"/api/projects/{project['Id']}/releases/1.0.0").json()
+        assert release["VersionControlReference"]["GitRef"] == "refs/heads/main"
+
+
+def test_an_export_of_a_git_project_seeds_the_same_refs(sandbox: SandboxControl, tmp_path: Path) -> None:
+    server = SandboxServer(port=0, seed="demo", speed=0.001)
+    with server, httpx.Client(base_url=server.url, headers={"X-Octopus-ApiKey": server.api_key}) as client:
+        made = client.post("/api/Spaces-2/releases/create/v1", json={
+            "ProjectName": "Platform", "SpaceId": "Spaces-2", "SpaceIdOrName": "Spaces-2", "ReleaseVersion": "2.0.0",
+            "GitRef": "feature/canary"})
+        assert made.status_code == 201, made.text
+        with server.sandbox.backend.lock:
+            exported = dump_estate(export_estate(server.sandbox.backend))
+    path = tmp_path / "estate.yml"
+    path.write_text(exported, encoding="utf-8")
+    estate = load_estate(path)
+    git = estate.spaces[1].projects[1].git
+    assert git is not None and sorted(git.branches) == ["feature/canary", "main"] and list(git.tags) == ["v0.9"]
+    assert estate.spaces[1].projects[1].releases[0].git_ref == "refs/heads/feature/canary"
+    with SandboxServer(port=0, seed=estate, speed=0.001) as again, httpx.Client(
+            base_url=again.url, headers={"X-Octopus-ApiKey": again.api_key}) as client:
+        process = client.get("/api/Spaces-2/projects/Platform/feature%2Fcanary/deploymentprocesses").json()
+        assert step_names(process) == ["Deploy platform", "Canary check"]
+        release = client.get("/api/Spaces-2/projects/Platform/releases/2.0.0").json()
+        assert release["VersionControlReference"]["GitRef"] == "refs/heads/feature/canary"
