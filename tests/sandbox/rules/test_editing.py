@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 
-from testing.docs import block_after
 from testing.sandbox import SandboxControl
 
 S = "/api/Spaces-1"
@@ -240,27 +239,6 @@ def test_an_estate_built_through_the_api_exports_and_seeds_back_the_same(
         assert dump_estate(export_estate(copy.backend)) == first
     finally:
         copy.close()
-
-
-def test_the_documented_curl_commands_build_an_estate(sandbox: SandboxControl, tmp_path: Any) -> None:
-    import json
-    import shlex
-    import shutil
-    import subprocess
-
-    if shutil.which("curl") is None:
-        pytest.skip("curl is not on PATH: apt-get install curl")
-    block = block_after("docs/guides/rehearse.md", "## Create it through the API")
-    commands = [line for line in block.splitlines() if line.startswith("curl")]
-    assert len(commands) == 4
-    (tmp_path / "Shop.Api.2.1.0.zip").write_bytes(b"PK shop")
-    answers = []
-    for command in commands:
-        run = subprocess.run(shlex.split(command.replace("http://127.0.0.1:8065", sandbox.url)), cwd=tmp_path,
-                             capture_output=True, text=True, timeout=30, check=True)
-        answers.append(json.loads(run.stdout))
-    assert [a.get("Id") for a in answers[:3]] == ["Environments-7", "Machines-16", "Projects-6"]
-    assert (answers[3]["PackageId"], answers[3]["Version"]) == ("Shop.Api", "2.1.0")
 
 
 def test_a_package_may_be_larger_than_a_json_body(sandbox: SandboxControl) -> None:
