@@ -19,6 +19,7 @@ import httpx
 from octorelease.cli.exit_codes import INTERNAL_ERROR, exit_code_for
 from octorelease.handler.file import load_handler_file
 from octorelease.serve import pages
+from octorelease.serve.access import load_access
 from octorelease.serve.resume import Connection
 from octorelease.serve.server import ServeServer, make_service, webhook_secrets
 from octorelease.serve.sources import SOURCES, Source
@@ -115,7 +116,7 @@ def start_serve(handler_file: Path, sandbox: Any, db_path: Path, *, max_parallel
     connection = Connection(sandbox.url, sandbox.api_key, loaded.space)
     service = make_service(loaded, connection, sources=served, secrets=secrets, db_path=str(db_path),
                            code_for=exit_code_for, internal_code=INTERNAL_ERROR, max_parallel=max_parallel,
-                           extra_routes=pages.routes())
+                           extra_routes=pages.routes(), access=load_access(loaded, env))
     return ServeUnderTest(ServeServer(service, port=0).start())
 
 
@@ -157,10 +158,11 @@ class ServeProcess:
     """``octorelease serve`` in a child process, as a user runs it; ``kill()`` is kill -9."""
 
     def __init__(self, handler_file: Path, sandbox: Any, db_path: Path, *extra: str,
-                 max_descriptors: int | None = None) -> None:
-        """``max_descriptors``: the child's RLIMIT_NOFILE (soft), as a small server or a busy host has."""
+                 max_descriptors: int | None = None, environ: Mapping[str, str] | None = None) -> None:
+        """``max_descriptors``: the child's RLIMIT_NOFILE (soft), as a small server or a busy host has;
+        ``environ``: more variables for it (the secrets a handler file's ``serve: access:`` names)."""
         env = {**os.environ, "OCTOPUS_URL": sandbox.url, "OCTOPUS_API_KEY": sandbox.api_key,
-               "OCTORELEASE_WEBHOOK_SECRET": SECRET, "NO_COLOR": "1"}
+               "OCTORELEASE_WEBHOOK_SECRET": SECRET, "NO_COLOR": "1", **(environ or {})}
         command = [sys.executable, "-m", "octorelease.cli", "serve", str(handler_file), "--port", "0",
                    "--db", str(db_path), *extra]
         self.process: subprocess.Popen[str] = spawn(

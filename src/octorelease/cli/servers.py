@@ -84,6 +84,7 @@ def serve(ctx: click.Context, /, file: str, host: str, port: int, db_path: str |
     """
     import os
 
+    from octorelease.serve.access import load_access, startup_warnings
     from octorelease.serve.resume import Connection
     from octorelease.serve.server import ServeServer, default_db_path, make_service, webhook_secrets
     from octorelease.serve.store import StoreUnavailable
@@ -93,15 +94,16 @@ def serve(ctx: click.Context, /, file: str, host: str, port: int, db_path: str |
     handler_file, options = open_handler_file(options, file)
     sources = _webhook_sources()
     secrets_by_source = webhook_secrets(handler_file, sources, os.environ)
+    access = load_access(handler_file, os.environ)
     server_url, api_key, verify = server_connection(options)
-    for secret in (api_key, *secrets_by_source.values()):
+    for secret in (api_key, *secrets_by_source.values(), *access.secrets()):
         secrets.remember(secret)
     connection = Connection(server_url, api_key, options.space, verify)
     db = db_path or default_db_path()
     try:
         service = make_service(handler_file, connection, sources=sources, secrets=secrets_by_source, db_path=db,
                                code_for=exit_code_for, internal_code=INTERNAL_ERROR, max_parallel=max_parallel,
-                               extra_routes=_page_routes())
+                               extra_routes=_page_routes(), access=access)
     except StoreUnavailable as exc:  # a directory, a missing parent, a read-only place, not a database
         raise errors.InvalidInput(f"--db {db}: cannot be used as the history database ({exc.cause}).",
                                   hint="Give --db a file you can write, in a directory that exists.") from None
@@ -115,6 +117,8 @@ def serve(ctx: click.Context, /, file: str, host: str, port: int, db_path: str |
     click.echo(f"octorelease serve listening on {server.url}", nl=True)
     click.echo(f"Webhooks: {', '.join(f'/hooks/{name}' for name in sorted(secrets_by_source))}; "
                f"history in {db}", err=True)
+    for warning in startup_warnings(access, host):
+        click.echo(f"Warning: {warning}", err=True)
     sys.stdout.flush()
     server.run()
     import signal

@@ -262,11 +262,55 @@ class Handler(_Model):
     interruption_timeout: Seconds | None = None
 
 
+Role = Literal["reader", "operator"]
+
+
+class TokenLogin(_Model):
+    """``serve: access: tokens: {NAME: {token: ${ENV}, role: reader}}``: ``Authorization: Bearer``."""
+
+    token: str
+    role: Role = "reader"
+
+
+class UserLogin(_Model):
+    """``serve: access: users: {NAME: {password: ${ENV}, role: reader}}``: HTTP basic."""
+
+    password: str
+    role: Role = "reader"
+
+
+class ProxyLogin(_Model):
+    """``serve: access: proxy:``: a reverse proxy that authenticated the user names them in a header."""
+
+    user_header: str = "X-Forwarded-User"
+    #: addresses or networks the proxy connects from (``10.0.0.5``, ``10.0.0.0/24``)
+    trusted: list[str] = []
+    #: a header the proxy adds with a shared secret, checked as well as (or instead of) ``trusted``
+    secret_header: str = "X-Octorelease-Proxy-Secret"
+    secret: str | None = None
+    #: who may read (``*``: anyone the proxy lets through) and who may also re-run and cancel
+    readers: list[str] = ["*"]
+    operators: list[str] = []
+    #: where the page sends a browser without a login (``{path}``: the page asked for)
+    login_url: str | None = None
+
+
+class AccessSection(_Model):
+    """``serve: access:``: who may read the history page and ``/api/``, and who may act on runs."""
+
+    tokens: dict[str, TokenLogin] = {}
+    users: dict[str, UserLogin] = {}
+    proxy: ProxyLogin | None = None
+
+
 class ServeSection(_Model):
-    """``serve:``, read by ``octorelease serve`` only: the webhook secret of each source, as
-    ``${ENV}`` references kept unexpanded (``run`` ignores the section)."""
+    """``serve:``, read by ``octorelease serve`` only: the webhook secret of each source, who may
+    read and act (``access:``) and ``/metrics``'s token, all secrets as ``${ENV}`` references kept
+    unexpanded (``run`` ignores the section)."""
 
     secrets: dict[str, str] = {}
+    access: AccessSection | None = None
+    metrics_token: str | None = None
 
     def secret_variables(self) -> dict[str, str]:
         """The environment variable each source's secret is read from: ``{"github": "GITHUB_WEBHOOK_SECRET"}``."""
@@ -429,6 +473,23 @@ _VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _BUILD_VALUE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 
 
+def _serve_secret_example(loc: Loc) -> str | None:
+    """The variable an example names when ``loc`` is one of ``serve:``'s secrets, else None."""
+    if len(loc) == 3 and loc[:2] == ("serve", "secrets"):
+        return f"{str(loc[2]).upper()}_WEBHOOK_SECRET"
+    if loc == ("serve", "metrics_token"):
+        return "OCTORELEASE_METRICS_TOKEN"
+    if loc == ("serve", "access", "proxy", "secret"):
+        return "OCTORELEASE_PROXY_SECRET"
+    if len(loc) == 5 and loc[:3] in (("serve", "access", "tokens"), ("serve", "access", "users")) \
+            and loc[4] in ("token", "password"):
+        return f"{_VARIABLE_HINT.sub('_', str(loc[3])).upper()}_{str(loc[4]).upper()}"
+    return None
+
+
+_VARIABLE_HINT = re.compile(r"[^A-Za-z0-9]+")
+
+
 class _Reader(LineReader):
     """Reads the handler file: refuses a literal API key and bad placeholders, expands ``${VAR}``."""
 
@@ -444,12 +505,13 @@ class _Reader(LineReader):
                 "write a reference such as ${OCTOPUS_API_KEY}, not the key itself "
                 "(a key in a file ends up in version control)",
             )
-        if len(loc) == 3 and loc[:2] == ("serve", "secrets"):
+        example = _serve_secret_example(loc)
+        if example is not None:
             if not _PURE_REFERENCE.fullmatch(text):
                 raise self.error(
                     self.lines[loc],
                     loc,
-                    f"write a reference such as ${{{str(loc[2]).upper()}_WEBHOOK_SECRET}}, not the secret itself "
+                    f"write a reference such as ${{{example}}}, not the secret itself "
                     "(a secret in a file ends up in version control)",
                 )
             return text  # resolved by the service when it starts, not by run

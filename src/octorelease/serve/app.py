@@ -16,7 +16,9 @@ While the store cannot write (a full disk: ``StoreUnavailable``), a webhook is a
 answers 503 with why; both recover by themselves once a write succeeds again.
 
 ``GET /api/runs`` (newest first; ``?limit=``, ``?before=ID``), ``GET /api/runs/{id}``,
-``GET /healthz`` and ``GET /metrics`` (``metrics.py``).
+``GET /healthz`` and ``GET /metrics`` (``metrics.py``); an operator's ``POST
+/api/runs/{id}/rerun`` (a failed run) and ``POST /api/runs/{id}/cancel`` (a queued one). Who may
+ask for what is ``access.py``'s, in front of every route.
 """
 
 from __future__ import annotations
@@ -24,21 +26,26 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
+import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from octorelease.handler.file import HandlerFile
+from octorelease.serve.access import Access, AccessGate, describe, identity
 from octorelease.serve.metrics import CONTENT_TYPE, Metrics
 from octorelease.serve.sources.base import BadPayload, BuildEvent, Source
 from octorelease.serve.store import Run, Store, StoreUnavailable
 from octorelease.serve.worker import Worker, projects_of, run_values
+
+log = logging.getLogger("octorelease.serve")
 
 #: The largest webhook body taken. GitHub's workflow_run payloads are tens of KiB; a megabyte
 #: leaves room for any CI's and refuses a flood before it is read.
@@ -59,6 +66,8 @@ class Service:
     #: source name -> secret; a source without one is not served.
     secrets: Mapping[str, str]
     metrics: Metrics
+    #: who may read and act; the default (no ``access:``) serves loopback clients only, read-only
+    access: Access = field(default_factory=Access)
     max_body_bytes: int = MAX_BODY_BYTES
     extra_routes: Sequence[BaseRoute] = field(default_factory=tuple)
 
@@ -157,6 +166,8 @@ def run_json(run: Run, url: str, *, full: bool = True) -> dict[str, Any]:
         "attempts": run.attempts,
         "handlers": result.get("handlers", []),
         "error": result.get("error"),
+        "rerun_of": run.rerun_of,
+        "audit": [dict(entry) for entry in run.audit],
     }
     if full:
         doc["log"] = list(run.log)
@@ -181,6 +192,44 @@ async def get_run(request: Request) -> Response:
     if run is None:
         return _error(404, f"no run {run_id}")
     return JSONResponse(run_json(run, run_url(request, run.id)))
+
+
+async def operate(request: Request, action: str) -> tuple[int, dict[str, Any]]:
+    """An operator's ``rerun`` or ``cancel`` of the run in the path: the status and the answer.
+    Each one done is logged with who did it, and kept in the run's ``audit``."""
+    service: Service = request.app.state.service
+    run_id: int = request.path_params["run_id"]
+    who = identity(request)
+    try:
+        if action == "cancel":
+            run, done = await run_in_threadpool(service.store.cancel, run_id, describe(who))
+            new = run if done else None
+        else:
+            run, new = await run_in_threadpool(service.store.rerun, run_id, describe(who))
+    except StoreUnavailable as unavailable:
+        return 503, {"error": f"{unavailable}: nothing was done; try again later"}
+    if run is None:
+        return 404, {"error": f"no run {run_id}"}
+    if new is None:
+        wanted = "queued" if action == "cancel" else "failed"
+        return 409, {"error": f"run {run_id} is {run.state}: only a {wanted} run can be "
+                              f"{'cancelled' if action == 'cancel' else 're-run'}"}
+    if action == "rerun":
+        service.worker.notify()
+    log.warning("audit: %s (%s, %s) %s run %s%s", who.name, who.role, who.via,
+                "cancelled" if action == "cancel" else "re-ran", run_id,
+                f" as run {new.id}" if action == "rerun" else "")
+    return 200, run_json(new, run_url(request, new.id))
+
+
+async def rerun(request: Request) -> Response:
+    status, doc = await operate(request, "rerun")
+    return JSONResponse(doc, status_code=status)
+
+
+async def cancel(request: Request) -> Response:
+    status, doc = await operate(request, "cancel")
+    return JSONResponse(doc, status_code=status)
 
 
 async def healthz(request: Request) -> Response:
@@ -216,10 +265,12 @@ def build_app(service: Service) -> Starlette:
         Route("/hooks/{source}", receive_hook, methods=["POST"]),
         Route("/api/runs", list_runs, methods=["GET"]),
         Route("/api/runs/{run_id:int}", get_run, methods=["GET"], name="run"),
+        Route("/api/runs/{run_id:int}/rerun", rerun, methods=["POST"]),
+        Route("/api/runs/{run_id:int}/cancel", cancel, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
         *service.extra_routes,
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(AccessGate, access=service.access)])
     app.state.service = service
     return app

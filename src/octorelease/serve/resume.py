@@ -50,12 +50,18 @@ class Connection:
     verify: bool | str = True
 
 
-def connect(connection: Connection, observer: Observer, mark: Mapping[str, Any] | None) -> Octopus:
-    """The run's Octopus: a plain one for a first attempt, a ``ResumingOctopus`` for a later one."""
+#: A deployment's end that an operator's re-run deploys again rather than joins.
+UNSUCCESSFUL_STATES = frozenset({"Failed", "Canceled", "TimedOut"})
+
+
+def connect(connection: Connection, observer: Observer, mark: Mapping[str, Any] | None, *,
+            retry_failed: bool = False) -> Octopus:
+    """The run's Octopus: a plain one for a first attempt, a ``ResumingOctopus`` for a later one
+    or an operator's re-run (``retry_failed``: what failed is made again, the rest adopted)."""
     options: dict[str, Any] = {"space": connection.space, "verify": connection.verify, "observer": observer}
     if mark is None:
         return Octopus(connection.server, connection.api_key, **options)
-    return ResumingOctopus(connection.server, connection.api_key, mark=mark, **options)
+    return ResumingOctopus(connection.server, connection.api_key, mark=mark, retry_failed=retry_failed, **options)
 
 
 def take_mark(octopus: Octopus) -> dict[str, Any]:
@@ -73,8 +79,12 @@ def take_mark(octopus: Octopus) -> dict[str, Any]:
 class ResumingOctopus(Octopus):
     """An ``Octopus`` for a run's later attempt: it adopts what was made since ``mark``."""
 
-    def __init__(self, server: str, api_key: str, *, mark: Mapping[str, Any], **options: Any) -> None:
+    def __init__(self, server: str, api_key: str, *, mark: Mapping[str, Any], retry_failed: bool = False,
+                 **options: Any) -> None:
         super().__init__(server, api_key, **options)
+        #: an operator's re-run of a failed run: a deployment since the mark that failed, was
+        #: cancelled or timed out is deployed again, not joined (joined, it would fail again)
+        self.retry_failed = retry_failed
         self.mark = Mark(mark["deployment_id"], mark["created"]) if mark.get("deployment_id") else None
         self._adopt = self._first_attempts_deployments
 
@@ -128,5 +138,7 @@ class ResumingOctopus(Octopus):
             if key in targets and key not in adopted:
                 task = tasks.get(deployment.task_id)
                 state = task.state if task is not None else "Queued"
+                if self.retry_failed and state in UNSUCCESSFUL_STATES:
+                    continue
                 adopted[key] = Existing(deployment.id, deployment.task_id, state, deployment.created)
         return adopted

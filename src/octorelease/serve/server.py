@@ -15,6 +15,7 @@ from typing import Any
 
 from octorelease.handler.file import HandlerFile, HandlerFileError
 from octorelease.handler.run import CodeFor
+from octorelease.serve.access import Access
 from octorelease.serve.app import Service, build_app
 from octorelease.serve.metrics import Metrics
 from octorelease.serve.resume import Connection
@@ -52,14 +53,15 @@ def webhook_secrets(handler_file: HandlerFile, sources: Mapping[str, Source],
 
 def make_service(handler_file: HandlerFile, connection: Connection, *, sources: Mapping[str, Source],
                  secrets: Mapping[str, str], db_path: str, code_for: CodeFor, internal_code: int,
-                 max_parallel: int = DEFAULT_MAX_PARALLEL, extra_routes: Any = ()) -> Service:
+                 max_parallel: int = DEFAULT_MAX_PARALLEL, extra_routes: Any = (),
+                 access: Access | None = None) -> Service:
     """The service, its store opened (created when new) and its worker not started yet."""
     store = SqliteStore(db_path)
     metrics = Metrics(store, sorted(secrets))
     worker = Worker(store, handler_file, connection, code_for=code_for, internal_code=internal_code,
                     max_parallel=max_parallel, on_handler_started=metrics.handler_started, on_finished=metrics.finished)
     return Service(handler_file=handler_file, store=store, worker=worker, sources=sources, secrets=secrets,
-                   metrics=metrics, extra_routes=tuple(extra_routes))
+                   metrics=metrics, extra_routes=tuple(extra_routes), access=access or Access())
 
 
 class ServeServer:

@@ -58,8 +58,8 @@ class StoreUnavailable(Exception):
         self.cause = cause or message
 
 
-RunState = Literal["queued", "running", "succeeded", "failed", "ignored"]
-STATES: tuple[RunState, ...] = ("queued", "running", "succeeded", "failed", "ignored")
+RunState = Literal["queued", "running", "succeeded", "failed", "ignored", "cancelled"]
+STATES: tuple[RunState, ...] = ("queued", "running", "succeeded", "failed", "ignored", "cancelled")
 
 
 @dataclass(frozen=True)
@@ -86,6 +86,10 @@ class Run:
     mark: Mapping[str, Any] | None = None
     result: Mapping[str, Any] | None = None
     log: tuple[str, ...] = field(default_factory=tuple)
+    #: What operators did to it: ``{"action", "by": {"name", "role", "via"}, "at", ...}`` each.
+    audit: tuple[Mapping[str, Any], ...] = field(default_factory=tuple)
+    #: The failed run this one runs again (an operator's re-run).
+    rerun_of: int | None = None
 
 
 class Store(Protocol):
@@ -112,7 +116,18 @@ class Store(Protocol):
         ...
 
     def start(self, run_id: int) -> Run:
-        """``queued -> running``: one more attempt, started now."""
+        """``queued -> running``: one more attempt, started now. A run no longer queued (an
+        operator cancelled it meanwhile) is returned as it is, not started."""
+        ...
+
+    def cancel(self, run_id: int, by: Mapping[str, Any]) -> tuple[Run | None, bool]:
+        """``queued -> cancelled``, recording who; ``(run, False)`` when it was not queued (then
+        nothing changes), ``(None, False)`` when there is no such run."""
+        ...
+
+    def rerun(self, run_id: int, by: Mapping[str, Any]) -> tuple[Run | None, Run | None]:
+        """A failed run's event queued again as a new run (a fresh mark: nothing of the failed
+        attempt is adopted), recorded on both with who; ``(run, None)`` when it had not failed."""
         ...
 
     def set_mark(self, run_id: int, mark: Mapping[str, Any]) -> None:
@@ -166,6 +181,8 @@ CREATE TABLE IF NOT EXISTS runs (
     log TEXT,
     signed_key TEXT,
     body_sha256 TEXT,
+    audit TEXT,
+    rerun_of INTEGER,
     UNIQUE (source, delivery)
 );
 CREATE INDEX IF NOT EXISTS runs_by_state ON runs (state, id);
@@ -178,7 +195,7 @@ _PROBE_BYTES = 4096
 _PROBE_ID = -1
 
 #: Columns added since the first schema: a database made before gets them, empty, when opened.
-_ADDED_COLUMNS = {"signed_key": "TEXT", "body_sha256": "TEXT"}
+_ADDED_COLUMNS = {"signed_key": "TEXT", "body_sha256": "TEXT", "audit": "TEXT", "rerun_of": "INTEGER"}
 _ADDED_INDEXES = """
 CREATE INDEX IF NOT EXISTS runs_by_signed_key ON runs (source, signed_key);
 CREATE INDEX IF NOT EXISTS runs_by_body ON runs (source, body_sha256, received_at);
@@ -329,7 +346,45 @@ class SqliteStore:
             return _run(db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone())
 
     def start(self, run_id: int) -> Run:
-        return self._update(run_id, "state = 'running', attempts = attempts + 1, started_at = ?", self._clock())
+        with self._transaction() as db:
+            db.execute("UPDATE runs SET state = 'running', attempts = attempts + 1, started_at = ?"
+                       " WHERE id = ? AND state = 'queued'", (self._clock(), run_id))
+            return _run(db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone())
+
+    def _audited(self, row: sqlite3.Row, entry: Mapping[str, Any]) -> str:
+        return json.dumps([*(_json(row["audit"]) or []), {**entry, "at": self._clock()}])
+
+    def cancel(self, run_id: int, by: Mapping[str, Any]) -> tuple[Run | None, bool]:
+        if not 0 < run_id <= MAX_ID:
+            return None, False
+        with self._transaction() as db:
+            row = db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+            if row is None or row["state"] != "queued":
+                return (None if row is None else _run(row)), False
+            db.execute("UPDATE runs SET state = 'cancelled', finished_at = ?, reason = ?, audit = ? WHERE id = ?",
+                       (self._clock(), _text(f"cancelled by {by['name']}"),
+                        self._audited(row, {"action": "cancel", "by": dict(by)}), run_id))
+            return _run(db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()), True
+
+    def rerun(self, run_id: int, by: Mapping[str, Any]) -> tuple[Run | None, Run | None]:
+        if not 0 < run_id <= MAX_ID:
+            return None, None
+        with self._transaction() as db:
+            row = db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+            if row is None or row["state"] != "failed":
+                return (None if row is None else _run(row)), None
+            entry = {"action": "rerun", "by": dict(by)}
+            cursor = db.execute(
+                "INSERT INTO runs (source, delivery, kind, event, status, stage, build_values, state, projects,"
+                " received_at, mark, rerun_of, audit) VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)",
+                (row["source"], f"{row['delivery']} (re-run {uuid.uuid4()})", row["kind"], row["event"],
+                 row["status"], row["stage"], row["build_values"], row["projects"], self._clock(), row["mark"], run_id,
+                 json.dumps([{**entry, "at": self._clock()}])))
+            new_id = cursor.lastrowid
+            db.execute("UPDATE runs SET audit = ? WHERE id = ?",
+                       (self._audited(row, {**entry, "run": new_id}), run_id))
+            original = _run(db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone())
+            return original, _run(db.execute("SELECT * FROM runs WHERE id = ?", (new_id,)).fetchone())
 
     def set_mark(self, run_id: int, mark: Mapping[str, Any]) -> None:
         self._update(run_id, "mark = ?", json.dumps(dict(mark)))
@@ -434,4 +489,6 @@ def _run(row: sqlite3.Row) -> Run:
         mark=_json(row["mark"]),
         result=_json(row["result"]),
         log=tuple(_json(row["log"]) or ()),
+        audit=tuple(_json(row["audit"]) or ()),
+        rerun_of=row["rerun_of"],
     )

@@ -291,6 +291,8 @@ class Worker:
         """Run one queued run to its end and record it; returns the finished run."""
         run = self.store.start(queued.id)
         self._store_wrote()
+        if run.state != "running":  # cancelled by an operator since the queue was read
+            return run
         done: list[HandlerRun] = []
         last_saved = [0.0]
         started = [False]
@@ -310,10 +312,14 @@ class Worker:
         reason: str | None = None
         values = run_values(run.source, run.values, run.stage)
         try:
-            with connect(self.connection, run_log, run.mark if run.attempts > 1 else None) as octopus:
+            resuming = run.attempts > 1 or run.rerun_of is not None
+            with connect(self.connection, run_log, run.mark if resuming else None,
+                         retry_failed=run.rerun_of is not None) as octopus:
                 if run.projects and run.mark is None:
                     mark = take_mark(octopus)
                     self._durably(lambda: self.store.set_mark(run.id, mark))  # before any write to Octopus
+                if run.rerun_of is not None and run.attempts == 1:
+                    run_log.add(f"A re-run of run {run.rerun_of}: what it made is used, and what failed is made again.")
                 if run.attempts > 1:
                     run_log.add(f"Started again after the service stopped during attempt {run.attempts - 1}: "
                                 "what that attempt made is adopted, not made again.")

@@ -6,7 +6,9 @@ CDN, nothing fetched from elsewhere. The page reads what the JSON API gives (``/
 ``/api/runs/{id}``: ``run_json`` in ``app.py``), turned into rows by ``view.py``.
 
 ``routes()`` is what the app mounts: ``/`` (recent runs; ``?before=ID`` pages back),
-``/runs/{id}`` and ``/static/``. Each page, given ``?fragment=1``, answers only its ``<main>``.
+``/runs/{id}`` and ``/static/``; for an operator, ``POST /runs/{id}/rerun`` and ``/cancel``, the
+page's buttons, which do what the API's do and come back to a run's page (``access.py`` keeps
+them to this site's own page). Each page, given ``?fragment=1``, answers only its ``<main>``.
 Pages are sent with a Content-Security-Policy that allows only this service's own script and
 style: even a value that slipped past escaping could not run a script.
 """
@@ -18,11 +20,12 @@ from typing import Any
 from jinja2 import Environment, PackageLoader
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from octorelease.serve.app import run_json, run_url
+from octorelease.serve.access import identity
+from octorelease.serve.app import operate, run_json, run_url
 from octorelease.serve.pages.view import any_active, run_detail, run_row, visible
 
 #: Runs on one page of the history; older ones are a link away.
@@ -33,7 +36,7 @@ IDLE_REFRESH_SECONDS = 3
 HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; "
-        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     ),
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
@@ -54,6 +57,8 @@ def routes() -> list[BaseRoute]:
     return [
         Route("/", index, methods=["GET"], name="page_index"),
         Route("/runs/{run_id:int}", run_page, methods=["GET"], name="page_run"),
+        Route("/runs/{run_id:int}/rerun", rerun, methods=["POST"]),
+        Route("/runs/{run_id:int}/cancel", cancel, methods=["POST"]),
         Mount("/static", StaticFiles(packages=[("octorelease.serve.pages", "static")]), name="page_static"),
     ]
 
@@ -76,7 +81,25 @@ async def run_page(request: Request) -> Response:
     if run is None:
         return HTMLResponse("<!doctype html><title>No such run</title><p>No such run.</p>", 404, headers=HEADERS)
     detail = run_detail(run_json(run, run_url(request, run.id)))
-    return _render(request, "run.html", "_run.html", {"run": detail, "live": detail["active"]})
+    context = {"run": detail, "live": detail["active"], "operator": identity(request).operator}
+    return _render(request, "run.html", "_run.html", context)
+
+
+async def _act(request: Request, action: str) -> Response:
+    status, doc = await operate(request, action)
+    if status != 200:
+        return HTMLResponse(render("error.html", {"message": doc["error"]}, _root(request)), status, headers=HEADERS)
+    return RedirectResponse(f"{_root(request)}runs/{doc['id']}", status_code=303, headers=HEADERS)
+
+
+async def rerun(request: Request) -> Response:
+    """An operator's Re-run button: the failed run's event queued again; shows the new run."""
+    return await _act(request, "rerun")
+
+
+async def cancel(request: Request) -> Response:
+    """An operator's Cancel button: the queued run will not run; shows it, cancelled."""
+    return await _act(request, "cancel")
 
 
 def render(template: str, context: dict[str, Any], root: str = "/") -> str:
@@ -85,7 +108,11 @@ def render(template: str, context: dict[str, Any], root: str = "/") -> str:
     return _TEMPLATES.get_template(template).render({**defaults, **context})
 
 
+def _root(request: Request) -> str:
+    root: str = request.scope.get("root_path", "").rstrip("/") + "/"
+    return root
+
+
 def _render(request: Request, page: str, fragment: str, context: dict[str, Any]) -> Response:
-    root = request.scope.get("root_path", "").rstrip("/") + "/"
     template = fragment if request.query_params.get("fragment") else page
-    return HTMLResponse(render(template, context, root), headers=HEADERS)
+    return HTMLResponse(render(template, context, _root(request)), headers=HEADERS)

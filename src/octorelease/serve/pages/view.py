@@ -97,8 +97,18 @@ def run_detail(run: Mapping[str, Any]) -> dict[str, Any]:
         attempts=run.get("attempts") if isinstance(run.get("attempts"), int) else "",
         build_values=[{"name": _text(k), "value": _text(v), "link": safe_link(v)} for k, v in sorted(values.items())],
         log=[_text(line) for line in _list(run.get("log"))],
+        rerun_of=run.get("rerun_of") if isinstance(run.get("rerun_of"), int) else None,
+        audit=[_audit(entry) for entry in _list(run.get("audit"))],
     )
     return row
+
+
+def _audit(entry: Any) -> dict[str, Any]:
+    entry = _mapping(entry)
+    by = _mapping(entry.get("by"))
+    run = entry.get("run")
+    return {"action": {"cancel": "cancelled", "rerun": "re-ran"}.get(_text(entry.get("action")), "acted on"),
+            "by": _text(by.get("name")), "when": when(entry.get("at")), "run": run if isinstance(run, int) else None}
 
 
 def any_active(rows: Sequence[Mapping[str, Any]]) -> bool:
