@@ -115,7 +115,8 @@ def test_resources_carry_every_documented_field(sandbox: SandboxControl, kind: s
 
 
 def test_documented_field_values_are_what_the_sandbox_emulates(sandbox: SandboxControl) -> None:
-    """No interruption, precondition, Git project or ephemeral channel is emulated."""
+    """The demo's first task waits for no one and its first project is kept in the database: the
+    documented values of a task with nothing pending, a database project and a lifecycle channel."""
     task = resource(sandbox, "task")
     assert (task["HasPendingInterruptions"], task["PendingInterruptionTypes"], task["HasPendingPreconditions"],
             task["PendingPreconditionTypes"]) == (False, [], False, [])

@@ -42,7 +42,6 @@ from octorelease.yaml_lines import (
 #: a few hundred thousand; a file past the bound is refused by libyaml's count before any tree is
 #: built (``yaml_lines.compose``: 1,000,001 values in seconds, not 39 s and 721 MiB)
 LIMITS = Limits(max_bytes=16 * 1024 * 1024, max_values=1_000_000, what="an estate file")
-TENANTED_MODES = ("Untenanted", "Tenanted", "TenantedOrUntenanted")
 SCRIPT_STEP = "Octopus.Script"
 PACKAGE_STEP = "Octopus.TentaclePackage"
 #: what a sensitive value is replaced by, in exports and mirrors: the value itself is never written

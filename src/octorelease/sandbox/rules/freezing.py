@@ -109,11 +109,6 @@ class FreezeRules(State):
                 found.append(window)
         return found
 
-    def upcoming_freezes(self, project: Project, environment: Environment, moment: datetime) -> list[Window]:
-        """Every freeze scoped to the project and environment with a window still to come or in force."""
-        return [w for f in self.all(DeploymentFreeze) if environment.id in f.project_environments.get(project.id, [])
-                for w in windows(f, moment)[:1]]
-
     def list_freezes(self, *, ids: list[str], partial_name: str | None, project_ids: list[str],
                      environment_ids: list[str], tenant_ids: list[str], include_complete: bool,
                      moment: datetime) -> list[DeploymentFreeze]:
