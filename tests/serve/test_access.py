@@ -160,7 +160,23 @@ def test_a_proxy_header_is_believed_only_from_a_trusted_address_or_with_the_shar
     assert get(shared, "/api/runs", wrong).status_code == 401
     right = {"X-Forwarded-User": "Ann", "X-Octorelease-Proxy-Secret": PROXY_SECRET}
     assert get(shared, "/api/runs", right).status_code == 200  # names compare without case
-    assert get(shared, "/api/runs", {**right, "X-Forwarded-User": "eve"}).status_code == 401  # not a reader
+    assert get(shared, "/api/runs", {**right, "X-Forwarded-User": "eve"}).status_code == 403  # not a reader
+
+
+def test_a_proxy_user_not_listed_is_logged_in_but_forbidden_not_asked_to_log_in(start: StartServe) -> None:
+    shared = start(with_access("  access:\n    proxy:\n      secret: ${PROXY_SECRET}\n      readers: [ann]\n"
+                               "      login_url: https://sso.example.com/oauth2/start?rd={path}\n"), environ=ENVIRON)
+    eve = {"X-Forwarded-User": "eve", "X-Octorelease-Proxy-Secret": PROXY_SECRET}
+    api = get(shared, "/api/runs", eve)
+    assert api.status_code == 403
+    assert "eve" in api.json()["error"] and "not listed" in api.json()["error"]
+    assert "WWW-Authenticate" not in api.headers  # no login would help: the proxy already said who
+    page = get(shared, "/", eve)
+    assert page.status_code == 403  # not the proxy's login again, which would send eve round in a loop
+    assert "location" not in page.headers
+    assert get(shared, "/api/runs", {**eve, "X-Forwarded-User": "ann"}).status_code == 200
+    forged = {"X-Forwarded-User": "eve", "X-Octorelease-Proxy-Secret": "wrong"}
+    assert get(shared, "/api/runs", forged).status_code == 401  # the header is not believed: nobody logged in
 
 
 def test_without_access_the_history_answers_this_machine_only(sandbox: SandboxControl, tmp_path: Path) -> None:

@@ -66,6 +66,14 @@ class Identity:
 
 
 @dataclass(frozen=True)
+class NotListed:
+    """A user the trusted proxy logged in whom ``access:`` does not name: who they are is known,
+    so the answer is 403, not 401 (another login, or the proxy's login page, would not help)."""
+
+    name: str
+
+
+@dataclass(frozen=True)
 class Proxy:
     user_header: str
     trusted: tuple[Network, ...]
@@ -173,7 +181,7 @@ def _loopback(host: str | None) -> bool:
         return False
 
 
-def _from_proxy(proxy: Proxy, request: Request) -> Identity | None:
+def _from_proxy(proxy: Proxy, request: Request) -> Identity | NotListed | None:
     user = request.headers.get(proxy.user_header, "").strip()
     if not user:
         return None
@@ -192,18 +200,23 @@ def _from_proxy(proxy: Proxy, request: Request) -> Identity | None:
         return Identity(user, "operator", "proxy")
     if "*" in proxy.readers or key in proxy.readers:
         return Identity(user, "reader", "proxy")
-    return None
+    return NotListed(user)
 
 
-def authenticate(access: Access, request: Request) -> Identity | None:
-    """Who ``request`` is from, or None (no login, or one that does not hold)."""
+def authenticate(access: Access, request: Request) -> Identity | NotListed | None:
+    """Who ``request`` is from, or None (no login, or one that does not hold); ``NotListed``: the
+    proxy's user, whom ``access:`` does not name (and who sent no token or password that holds)."""
     if not access.configured:
         host = request.client.host if request.client else None
         return Identity("loopback", "reader", "loopback") if _loopback(host) else None
-    if access.proxy is not None:
-        found = _from_proxy(access.proxy, request)
-        if found is not None:
-            return found
+    proxied = None if access.proxy is None else _from_proxy(access.proxy, request)
+    if isinstance(proxied, Identity):
+        return proxied
+    return _from_credentials(access, request) or proxied
+
+
+def _from_credentials(access: Access, request: Request) -> Identity | None:
+    """The bearer token's or HTTP basic login's identity, or None."""
     scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
     credentials = credentials.strip()
     if scheme.lower() == "bearer" and credentials:
@@ -310,6 +323,9 @@ class AccessGate:
         who = authenticate(self.access, request)
         if who is None:
             return _refusal(self.access, request)
+        if isinstance(who, NotListed):
+            return _forbidden(request, f"{who.name} is logged in through the proxy but not listed in serve: access: "
+                                       "(readers or operators)")
         request.scope[SCOPE_KEY] = who
         if request.method not in ("GET", "HEAD"):
             if not who.operator:
