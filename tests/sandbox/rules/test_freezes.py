@@ -7,9 +7,14 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from octorelease.sandbox.estate.export import dump_estate, export_estate
-from octorelease.sandbox.estate.file import load_estate
+from octorelease.sandbox.estate.file import EstateFileError, load_estate, parse_estate
+from octorelease.sandbox.http import resources as shape
 from octorelease.sandbox.http.service import Sandbox
+from octorelease.sandbox.rules.models import Backend
+from octorelease.sandbox.state.entities import DeploymentFreeze
 from testing.sandbox import HOTFIX_RELEASE, PEOPLE_ESTATE, SandboxControl
 
 WEB, TEST, PROD = "Projects-1", "Environments-2", "Environments-4"
@@ -136,6 +141,47 @@ def test_a_recurring_freeze_is_in_force_in_each_of_its_windows(sandbox: SandboxC
     assert sandbox.get(FREEZES, includeComplete="false")["Count"] == 0
 
 
+def test_a_tenant_scope_must_name_what_exists(sandbox: SandboxControl) -> None:
+    refused = sandbox.call("POST", FREEZES, json={
+        "Name": "Acme only", "Start": at(hours=1), "End": at(hours=2),
+        "TenantProjectEnvironmentScope": [{"TenantId": "Tenants-9", "ProjectId": "Projects-99",
+                                           "EnvironmentId": "Environments-99"}, {"TenantId": "Tenants-1"}]})
+    assert refused.status_code == 400
+    assert refused.json()["Errors"] == [
+        "The tenant 'Tenants-9' does not exist.", "The project 'Projects-99' does not exist.",
+        "The environment 'Environments-99' does not exist.",
+        "TenantProjectEnvironmentScope needs a TenantId, a ProjectId and an EnvironmentId in each scope."]
+    assert sandbox.get(FREEZES)["Count"] == 0
+
+
+def _freezes(backend: Backend) -> list[dict[str, Any]]:
+    """Every freeze as the API shows it, without its id (a seed numbers them afresh)."""
+    found = backend.list_freezes(ids=[], partial_name=None, project_ids=[], environment_ids=[], tenant_ids=[],
+                                 include_complete=True, moment=datetime.now(timezone.utc))
+    return sorted(({k: v for k, v in shape.freeze(f).items() if k != "Id"} for f in found),
+                  key=lambda f: str(f["Name"]))
+
+
+def test_export_round_trips_every_freeze(sandbox: SandboxControl, tmp_path: Path) -> None:
+    acme, globex, staging, platform, ops = "Tenants-1", "Tenants-2", "Environments-3", "Projects-5", "Environments-6"
+    freeze(sandbox, "Web and Acme", TenantProjectEnvironmentScope=[
+        {"TenantId": acme, "ProjectId": WEB, "EnvironmentId": staging}])
+    freeze(sandbox, "Globex only", ProjectEnvironmentScope={}, TenantProjectEnvironmentScope=[
+        {"TenantId": globex, "ProjectId": WEB, "EnvironmentId": TEST}], RecurringSchedule={
+        "Type": "Weekly", "Unit": 2, "EndType": "AfterOccurrences", "EndAfterOccurrences": 3})
+    freeze(sandbox, "Both spaces", ProjectEnvironmentScope={WEB: [PROD], platform: [ops]}, Description="All of it")
+    freeze(sandbox, "Nothing yet", ProjectEnvironmentScope={})
+    backend = sandbox.server.sandbox.backend
+    before = _freezes(backend)
+    assert [f["Name"] for f in before] == ["Both spaces", "Globex only", "Nothing yet", "Web and Acme"]
+    file = tmp_path / "estate.yml"
+    file.write_text(dump_estate(export_estate(backend)), encoding="utf-8")
+    again = Sandbox(seed=load_estate(file))
+    try:
+        assert _freezes(again.backend) == before
+        assert dump_estate(export_estate(again.backend)) == file.read_text(encoding="utf-8")
+    finally:
+        again.close()
 
 
 def test_an_estate_declares_freezes_and_exports_them(tmp_path: Path) -> None:
@@ -152,3 +198,51 @@ def test_an_estate_declares_freezes_and_exports_them(tmp_path: Path) -> None:
     assert (kept.name, kept.project_environments, kept.recurrence) == (
         "Black Friday", {"Projects-1": ["Environments-2"]}, {"Type": "Annually", "Unit": 1, "EndType": "Never"})
     assert "name: Black Friday" in exported and "Shop:" in exported
+
+
+FREEZE_FAULTS = """\
+spaces:
+  - name: Default
+    default: true
+    environments: [QA]
+    lifecycles: [{name: Anywhere}]
+    projects: [{name: Shop, lifecycle: Anywhere}]
+    tenants: [{name: Acme, projects: {Shop: [QA]}}]
+    freezes:
+      - {name: Audit, start: 2030-01-01T00:00:00Z, end: 2030-01-02T00:00:00Z, tenants: {Acme: {Shopp: [QA]}}}
+      - {name: audit, start: 2030-01-01T00:00:00Z, end: 2030-01-02T00:00:00Z}
+      - {name: Weekly, start: 2030-01-01T00:00:00Z, end: 2030-01-02T00:00:00Z, recurring: {Type: Hourly}}
+  - name: Other
+    environments: [QA]
+    freezes:
+      - {name: AUDIT, start: 2030-01-01T00:00:00Z, end: 2030-01-03T00:00:00Z}
+"""
+
+
+def test_an_estate_s_freezes_are_checked_before_anything_is_kept(tmp_path: Path) -> None:
+    """Names unique in a space, scopes that exist, one window for a freeze named in two spaces
+    (one freeze), and a schedule the API would refuse: each a fault of the file, not a crash."""
+    with pytest.raises(EstateFileError) as caught:
+        parse_estate(FREEZE_FAULTS, name="estate.yml")
+    assert caught.value.lines == [
+        "estate.yml:9: spaces[0].freezes[0].tenants.Acme.Shopp: no project 'Shopp' in space 'Default' "
+        "(did you mean 'Shop'?)",
+        "estate.yml:10: spaces[0].freezes[1].name: 'audit' is also the name of freezes[0]",
+        "estate.yml:15: spaces[1].freezes[0].name: freeze 'AUDIT' is also in space 'Default', where its "
+        "description, start, end or recurring differ (a freeze named in several spaces is one freeze)",
+    ]
+    fixed = FREEZE_FAULTS.replace("Shopp", "Shop").replace("name: audit", "name: Audit 2").replace(
+        "2030-01-03", "2030-01-02")
+    file = tmp_path / "estate.yml"
+    file.write_text(fixed, encoding="utf-8")
+    with pytest.raises(EstateFileError) as caught:
+        Sandbox(seed=load_estate(file))
+    assert caught.value.lines == [
+        f"{file}:11: spaces[0].freezes[2]: RecurringSchedule.Type must be one of Daily, Weekly, Monthly, Annually."]
+    file.write_text(fixed.replace("Hourly", "Weekly"), encoding="utf-8")
+    sandbox = Sandbox(seed=load_estate(file))
+    try:
+        [audit] = [f for f in sandbox.backend.all(DeploymentFreeze) if f.name == "Audit"]
+        assert audit.tenant_scopes == [("Tenants-1", "Projects-1", "Environments-1")]
+    finally:
+        sandbox.close()

@@ -126,14 +126,33 @@ def _space(state: Backend, space: Space) -> SpaceSpec:
         tag_sets=[TagSetSpec(name=s.name, description=s.description, tags=list(s.tags))
                   for s in sorted(state.all(TagSet, sid), key=lambda s: s.sort_order)],
         teams=[TeamSpec(name=t.name, description=t.description, member=t.member) for t in state.all(Team, sid)],
-        freezes=[FreezeSpec(name=f.name, description=f.description, start=f.start, end=f.end,
-                            projects={p.name: _names(state, Environment, envs) for pid, envs in
-                                      f.project_environments.items()
-                                      if (p := state.get(Project, sid, pid)) is not None},
-                            recurring=f.recurrence)
-                 for f in state.all(DeploymentFreeze)
-                 if any(state.get(Project, sid, pid) is not None for pid in f.project_environments)],
+        freezes=[spec for f in sorted(state.all(DeploymentFreeze), key=id_order)
+                 if (spec := _freeze(state, f, space)) is not None],
     )
+
+
+def _freeze(state: Backend, freeze: DeploymentFreeze, space: Space) -> FreezeSpec | None:
+    """The part of a freeze that scopes this space's projects (a freeze is the server's, so one
+    scoping projects of two spaces is written in both, and the seed joins them again); a freeze
+    that scopes nothing is written in the default space. ``None``: nothing of it is here."""
+
+    def here(project_id: str) -> str | None:
+        project = state.get(Project, space.id, project_id)
+        return project.name if project is not None else None
+
+    projects = {name: _names(state, Environment, envs) for pid, envs in freeze.project_environments.items()
+                if (name := here(pid)) is not None}
+    tenants: dict[str, dict[str, list[str]]] = {}
+    for tenant_id, project_id, environment_id in freeze.tenant_scopes:
+        tenant, name = state.get(Tenant, space.id, tenant_id), here(project_id)
+        if tenant is not None and name is not None:
+            tenants.setdefault(tenant.name, {}).setdefault(name, []).extend(
+                _names(state, Environment, [environment_id]))
+    unscoped = not freeze.project_environments and not freeze.tenant_scopes
+    if not (projects or tenants or (unscoped and space.is_default)):
+        return None
+    return FreezeSpec(name=freeze.name, description=freeze.description, start=freeze.start, end=freeze.end,
+                      projects=projects, tenants=tenants, recurring=freeze.recurrence)
 
 
 def _project(state: Backend, project: Project) -> ProjectSpec:

@@ -147,16 +147,24 @@ class StepSpec(_Spec):
 
 
 class FreezeSpec(_Spec):
-    """A deployment freeze of some projects (names) in some environments (names), from ``start``
-    to ``end`` (ISO 8601 with an offset), once or ``recurring`` (the reference's
-    ``RecurringSchedule``: ``{Type: Weekly, Unit: 1}``)."""
+    """A deployment freeze of some projects (names) in some environments (names), and of some
+    tenants' deployments of some projects to some environments (``tenants``: tenant -> project ->
+    environments), from ``start`` to ``end`` (ISO 8601 with an offset), once or ``recurring`` (the
+    reference's ``RecurringSchedule``: ``{Type: Weekly, Unit: 1}``). Freezes are the server's,
+    not a space's: one named in several spaces is one freeze scoping each space's projects, so
+    its window must be written the same in each."""
 
     name: str
     description: str = ""
     start: datetime
     end: datetime
     projects: dict[str, Names] = {}
+    tenants: dict[str, dict[str, Names]] = {}
     recurring: dict[str, Any] | None = None
+
+    def window(self) -> tuple[object, ...]:
+        """What must agree between the spaces that name this freeze."""
+        return self.description, self.start, self.end, self.recurring
 
 
 class TeamSpec(_Spec):
@@ -390,6 +398,19 @@ def _estate_faults(estate: Estate) -> Iterator[Fault]:
         yield ("spaces", index, "default"), f"only one space can be the default (spaces[{defaults[0]}] is)"
     for index, space in enumerate(estate.spaces):
         yield from _space_faults(space, ("spaces", index))
+    yield from _shared_freeze_faults(estate)
+
+
+def _shared_freeze_faults(estate: Estate) -> Iterator[Fault]:
+    """A freeze named in several spaces is one freeze: its window is written the same in each."""
+    first: dict[str, tuple[str, FreezeSpec]] = {}
+    for index, space in enumerate(estate.spaces):
+        for i, freeze in enumerate(space.freezes):
+            seen = first.setdefault(freeze.name.strip().lower(), (space.name, freeze))
+            if seen[1] is not freeze and seen[1].window() != freeze.window():
+                yield (("spaces", index, "freezes", i, "name"),
+                       f"freeze {freeze.name!r} is also in space {seen[0]!r}, where its description, start, end "
+                       "or recurring differ (a freeze named in several spaces is one freeze)")
 
 
 def _unique(items: Sequence[Any], loc: Loc, kind: str) -> Iterator[Fault]:
@@ -422,7 +443,8 @@ def _space_faults(space: SpaceSpec, loc: Loc) -> Iterator[Fault]:
                              ("lifecycles", space.lifecycles, "lifecycle"), ("projects", space.projects, "project"),
                              ("tenants", space.tenants, "tenant"), ("project_groups", space.project_groups, "group"),
                              ("library_variable_sets", space.library_variable_sets, "library variable set"),
-                             ("tag_sets", space.tag_sets, "tag set"), ("teams", space.teams, "team")):
+                             ("tag_sets", space.tag_sets, "tag set"), ("teams", space.teams, "team"),
+                             ("freezes", space.freezes, "freeze")):
         yield from _unique(items, (*loc, key), kind)
     yield from _name_lengths(space, loc)
     for i, group in enumerate(space.project_groups):
@@ -454,6 +476,13 @@ def _space_faults(space: SpaceSpec, loc: Loc) -> Iterator[Fault]:
             yield from _refers(project_name, projects, at, "project", space.name)
             for j, env in enumerate(frozen):
                 yield from _refers(env, envs, (*at, j), "environment", space.name)
+        for tenant_name, tenant_projects in freeze.tenants.items():
+            at = (*loc, "freezes", i, "tenants", tenant_name)
+            yield from _refers(tenant_name, tenants, at, "tenant", space.name)
+            for project_name, frozen in tenant_projects.items():
+                yield from _refers(project_name, projects, (*at, project_name), "project", space.name)
+                for j, env in enumerate(frozen):
+                    yield from _refers(env, envs, (*at, project_name, j), "environment", space.name)
     for i, tenant in enumerate(space.tenants):
         for project_name, connected in tenant.projects.items():
             at = (*loc, "tenants", i, "projects", project_name)
@@ -473,6 +502,7 @@ def _name_lengths(space: SpaceSpec, loc: Loc) -> Iterator[Fault]:
         ((*loc, "project_groups"), space.project_groups, "project group", MAX_NAME),
         ((*loc, "projects"), space.projects, "project", MAX_NAME),
         ((*loc, "tenants"), space.tenants, "tenant", MAX_NAME),
+        ((*loc, "freezes"), space.freezes, "deployment freeze", MAX_NAME),
     ]
     named += [((*loc, "projects", i, "channels"), project.channels, "channel", MAX_NAME)
               for i, project in enumerate(space.projects)]

@@ -121,6 +121,7 @@ from octorelease.sandbox.state.entities import (
     MANUAL_STEP,
     Action,
     Channel,
+    DeploymentFreeze,
     DonorPackage,
     Environment,
     Feed,
@@ -227,6 +228,8 @@ def apply(backend: Backend, seed: Seed, skipped: list[str] | None = None) -> Non
             builders = [_Builder(backend, space, published) for space in estate.spaces]
             for builder in builders:
                 builder.catalog()
+            for index, builder in enumerate(builders):
+                builder.freezes(estate, ("spaces", index))
             history = _History(backend, clock, estate, skipped)
             for index, builder in enumerate(builders):
                 history.releases(builder, ("spaces", index))
@@ -297,16 +300,31 @@ class _Builder:
                                     variables=self._variables(library_set.name, library_set.variables, {})))
         for project in spec.projects:
             self._project(project)
-        for f in spec.freezes:
-            backend.save_freeze(None, name=f.name, description=f.description, start=f.start, end=f.end,
-                                project_environments={self.id_of(Project, p): [self.id_of(Environment, e) for e in es]
-                                                      for p, es in f.projects.items()},
-                                tenant_scopes=[], recurrence=f.recurring)
         for t in spec.tenants:
             tenant = backend.require(Tenant, space_id, self.id_of(Tenant, t.name))
             tenant.project_environments = {self.id_of(Project, p): [self.id_of(Environment, e) for e in envs]
                                            for p, envs in t.projects.items()}
             backend.put(tenant)
+
+    def freezes(self, estate: Estate, loc: Loc) -> None:
+        """The space's freezes; one already made by an earlier space of the same name is the same
+        freeze (freezes are the server's), which gains this space's scopes."""
+        backend, env = self.backend, functools.partial(self.id_of, Environment)
+        for i, f in enumerate(self.spec.freezes):
+            projects = {self.id_of(Project, p): [env(e) for e in es] for p, es in f.projects.items()}
+            tenants = [(self.id_of(Tenant, t), self.id_of(Project, p), env(e))
+                       for t, scoped in f.tenants.items() for p, es in scoped.items() for e in es]
+            same = next((known for known in backend.all(DeploymentFreeze)
+                         if known.name.strip().lower() == f.name.strip().lower()), None)
+            if same is not None:
+                projects = {**same.project_environments, **projects}
+                tenants = [*same.tenant_scopes, *tenants]
+            try:
+                backend.save_freeze(same.id if same else None, name=same.name if same else f.name,
+                                    description=f.description, start=f.start, end=f.end,
+                                    project_environments=projects, tenant_scopes=tenants, recurrence=f.recurring)
+            except SandboxError as exc:
+                raise estate.fault((*loc, "freezes", i), "; ".join(exc.errors) or exc.message) from None
 
     def _project(self, spec: ProjectSpec) -> None:
         backend, space_id = self.backend, self.space_id

@@ -154,6 +154,7 @@ class FreezeRules(State):
                 problems.append(f"The project '{project_id}' does not exist.")
             problems += [f"The environment '{e}' does not exist." for e in environment_ids
                          if self.get(Environment, None, e) is None]
+        problems += self._tenant_scope_problems(tenant_scopes)
         recurrence = _normalized(recurrence, problems)
         if recurrence:
             if recurrence.get("Type") not in RECURRENCES:
@@ -170,6 +171,20 @@ class FreezeRules(State):
             tenant_scopes=list(tenant_scopes), recurrence=recurrence or None)
         self.put(freeze)
         return freeze
+
+    def _tenant_scope_problems(self, scopes: list[tuple[str, str, str]]) -> list[str]:
+        """What is wrong with ``TenantProjectEnvironmentScope``: each (tenant, project, environment)
+        is required (the reference marks all three) and must exist, as a project scope's must."""
+        problems: list[str] = []
+        for tenant_id, project_id, environment_id in scopes:
+            for cls, kind, wanted in ((Tenant, "tenant", tenant_id), (Project, "project", project_id),
+                                      (Environment, "environment", environment_id)):
+                if wanted and self.get(cls, None, wanted) is None:
+                    problems.append(f"The {kind} '{wanted}' does not exist.")
+        if not all(all(scope) for scope in scopes):
+            problems.append("TenantProjectEnvironmentScope needs a TenantId, a ProjectId and an EnvironmentId "
+                            "in each scope.")
+        return list(dict.fromkeys(problems))
 
     def delete_freeze(self, freeze_id: str) -> None:
         self.remove(self.require(DeploymentFreeze, None, freeze_id))
