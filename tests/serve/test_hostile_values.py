@@ -66,7 +66,8 @@ def test_a_run_holding_a_lone_surrogate_never_breaks_the_history(served: ServeUn
     bad = BuildEvent("generic", f"bad{LONE}", "build-created", None, None, {"branch": f"main{LONE}"},
                      f"kind{LONE}")
     run, _ = store.accept(bad, [])
-    store.finish(store.start(run.id).id, "failed", {"ok": False, "handlers": [], "error": None}, [f"line {LONE}"],
+    store.claim(1)  # now running, this replica's (unless its worker claimed it first: the same replica)
+    store.finish(run.id, "failed", {"ok": False, "handlers": [], "error": None}, [f"line {LONE}"],
                  reason=f"why {LONE}")
     for path in ("/", "/api/runs", f"/api/runs/{run.id}", f"/runs/{run.id}"):
         response = served.http.get(path)

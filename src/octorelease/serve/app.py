@@ -233,11 +233,17 @@ async def cancel(request: Request) -> Response:
 
 
 async def healthz(request: Request) -> Response:
-    """200 while the service can take events; 503, with why, while its store cannot write."""
+    """200 while the service can take events; 503, with why, while its store cannot write (or
+    cannot be reached at all: then without the counts)."""
     service: Service = request.app.state.service
     problem = await run_in_threadpool(service.store.cannot_write)
-    counts = await run_in_threadpool(service.store.counts)
-    doc: dict[str, Any] = {"ok": problem is None, "queued": counts["queued"], "running": counts["running"]}
+    doc: dict[str, Any] = {"ok": problem is None}
+    try:
+        counts = await run_in_threadpool(service.store.counts)
+        doc.update(queued=counts["queued"], running=counts["running"])
+    except StoreUnavailable as unavailable:
+        problem = problem or str(unavailable)
+        doc["ok"] = False
     if problem is not None:
         doc["error"] = problem
     return JSONResponse(doc, status_code=200 if problem is None else 503,
@@ -248,6 +254,12 @@ async def metrics(request: Request) -> Response:
     service: Service = request.app.state.service
     body = await run_in_threadpool(service.metrics.render)
     return Response(body, media_type=CONTENT_TYPE)
+
+
+async def store_unavailable(request: Request, exc: Exception) -> Response:
+    """A read the store could not answer (a database that cannot be reached): 503, not 500."""
+    return JSONResponse({"error": f"{exc}: try again later"}, status_code=503,
+                        headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
 def build_app(service: Service) -> Starlette:
@@ -271,6 +283,7 @@ def build_app(service: Service) -> Starlette:
         Route("/metrics", metrics, methods=["GET"]),
         *service.extra_routes,
     ]
-    app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(AccessGate, access=service.access)])
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(AccessGate, access=service.access)],
+                    exception_handlers={StoreUnavailable: store_unavailable})
     app.state.service = service
     return app

@@ -21,7 +21,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from octorelease.serve.store import STATES, Run, Store
+from octorelease.serve.store import STATES, Run, Store, StoreUnavailable
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -39,7 +39,11 @@ class _RunsByState(Collector):
 
     def collect(self) -> Iterator[Metric]:
         family = GaugeMetricFamily("octorelease_serve_runs", "Runs by state, from the store.", labels=["state"])
-        for state, count in self.store.counts().items():
+        try:
+            counts = self.store.counts()
+        except StoreUnavailable:  # the database cannot be reached: no family, /healthz says why
+            return
+        for state, count in counts.items():
             family.add_metric([state], count)
         yield family
 

@@ -20,8 +20,8 @@ from octorelease.serve.app import Service, build_app
 from octorelease.serve.metrics import Metrics
 from octorelease.serve.resume import Connection
 from octorelease.serve.sources.base import Source
-from octorelease.serve.store import SqliteStore
-from octorelease.serve.worker import DEFAULT_MAX_PARALLEL, Worker
+from octorelease.serve.store import DEFAULT_LEASE_SECONDS, SqliteStore, Store, StoreUnavailable
+from octorelease.serve.worker import DEFAULT_MAX_PARALLEL, DEFAULT_POLL_SECONDS, Worker
 from octorelease.uvicorn_thread import UvicornThread
 
 DEFAULT_PORT = 8070
@@ -51,15 +51,31 @@ def webhook_secrets(handler_file: HandlerFile, sources: Mapping[str, Source],
     return secrets
 
 
+def is_database_url(db: str) -> bool:
+    """``--db`` names a PostgreSQL database (a URL), not an SQLite file."""
+    return db.startswith(("postgresql://", "postgres://"))
+
+
+def open_store(db: str, *, lease_seconds: float = DEFAULT_LEASE_SECONDS) -> Store:
+    """The store ``--db`` names: a ``postgresql://`` URL (several replicas may share it), else an
+    SQLite file (one replica). ``StoreUnavailable`` when it cannot be opened."""
+    if is_database_url(db):
+        raise StoreUnavailable(f"{db.partition(':')[0]}: this octorelease keeps its history in SQLite only")
+    return SqliteStore(db, lease_seconds=lease_seconds)
+
+
 def make_service(handler_file: HandlerFile, connection: Connection, *, sources: Mapping[str, Source],
                  secrets: Mapping[str, str], db_path: str, code_for: CodeFor, internal_code: int,
                  max_parallel: int = DEFAULT_MAX_PARALLEL, extra_routes: Any = (),
-                 access: Access | None = None) -> Service:
-    """The service, its store opened (created when new) and its worker not started yet."""
-    store = SqliteStore(db_path)
+                 access: Access | None = None, lease_seconds: float = DEFAULT_LEASE_SECONDS,
+                 poll_seconds: float = DEFAULT_POLL_SECONDS) -> Service:
+    """The service, its store opened (created when new, its schema brought up to date) and its
+    worker not started yet. ``db_path``: an SQLite file or a ``postgresql://`` URL."""
+    store = open_store(db_path, lease_seconds=lease_seconds)
     metrics = Metrics(store, sorted(secrets))
     worker = Worker(store, handler_file, connection, code_for=code_for, internal_code=internal_code,
-                    max_parallel=max_parallel, on_handler_started=metrics.handler_started, on_finished=metrics.finished)
+                    max_parallel=max_parallel, on_handler_started=metrics.handler_started, on_finished=metrics.finished,
+                    poll_seconds=poll_seconds)
     return Service(handler_file=handler_file, store=store, worker=worker, sources=sources, secrets=secrets,
                    metrics=metrics, extra_routes=tuple(extra_routes), access=access or Access())
 

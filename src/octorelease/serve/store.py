@@ -28,13 +28,15 @@ adopt what the first one made instead of making it again (``worker.py``).
 from __future__ import annotations
 
 import json
+import os
 import re
+import socket
 import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -90,10 +92,23 @@ class Run:
     audit: tuple[Mapping[str, Any], ...] = field(default_factory=tuple)
     #: The failed run this one runs again (an operator's re-run).
     rerun_of: int | None = None
+    #: The replica running it, or that ran it last (``Store.owner``), and till when its lease holds.
+    owner: str | None = None
+    lease_until: float | None = None
 
 
 class Store(Protocol):
-    """What the service needs of a database; every method is one transaction."""
+    """What the service needs of a database; every method is one transaction.
+
+    One store object is one replica: ``owner`` names it in the runs it claims, and its claims
+    hold a lease (``lease_seconds``) that its worker renews (``heartbeat``) while they run."""
+
+    owner: str
+    lease_seconds: float
+
+    def where(self) -> str:
+        """The database as a log line may name it (a URL's password left out)."""
+        ...
 
     def accept(self, event: BuildEvent, projects: Sequence[str]) -> tuple[Run, bool]:
         """Record a build event as a queued run; ``(run, True)`` if new, ``(first run, False)``
@@ -111,13 +126,21 @@ class Store(Protocol):
         """The newest runs first (``before``: only runs with a smaller id, to page back)."""
         ...
 
-    def queued(self) -> list[Run]:
-        """The runs waiting for the worker, oldest first."""
+    def claim(self, limit: int) -> list[Run]:
+        """``queued -> running`` for up to ``limit`` runs that may start now, oldest first, each
+        one more attempt, owned by this replica under a fresh lease. A run may start when no
+        earlier run that is queued or running shares an Octopus project with it: one project's
+        runs go one at a time in arrival order, whichever replica claims them."""
         ...
 
-    def start(self, run_id: int) -> Run:
-        """``queued -> running``: one more attempt, started now. A run no longer queued (an
-        operator cancelled it meanwhile) is returned as it is, not started."""
+    def heartbeat(self, run_ids: Collection[int]) -> set[int]:
+        """Renew this replica's leases on ``run_ids``; the ids it still owns (not: another replica
+        took over a run whose lease ran out)."""
+        ...
+
+    def requeue_expired(self, keep: Collection[int]) -> list[Run]:
+        """Runs whose lease ran out (their replica died, or lost the database for longer than a
+        lease) go back to ``queued`` (all but ``keep``, this replica's own under way)."""
         ...
 
     def cancel(self, run_id: int, by: Mapping[str, Any]) -> tuple[Run | None, bool]:
@@ -140,11 +163,13 @@ class Store(Protocol):
 
     def finish(self, run_id: int, state: RunState, result: Mapping[str, Any] | None,
                log: Sequence[str], reason: str | None = None) -> Run:
-        """``running -> succeeded | failed``, with the final result."""
+        """``running -> succeeded | failed``, with the final result, if this replica still owns
+        the run; the run as it is now either way (owned by another: its result is that one's)."""
         ...
 
     def requeue_interrupted(self) -> list[Run]:
-        """At start-up: runs left ``running`` by a process that died go back to ``queued``."""
+        """At start-up: runs left ``running`` by a process that died go back to ``queued`` (one
+        file, one replica: all of them; a shared database: those whose lease ran out)."""
         ...
 
     def counts(self) -> dict[str, int]:
@@ -152,11 +177,283 @@ class Store(Protocol):
         ...
 
     def cannot_write(self) -> str | None:
-        """None while the store can write; after a write failed (``StoreUnavailable``), it tries a
-        small write now and says why it still cannot, or None when it can again."""
+        """None while the store can write; else why not, in one line (``/healthz``)."""
         ...
 
     def close(self) -> None: ...
+
+
+class Db(Protocol):
+    """A connection inside one transaction, as the shared SQL uses it (``?`` placeholders)."""
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any: ...
+
+
+#: What a lease lasts unless renewed: a replica renews its own every third of it, so a dead one's
+#: runs are taken over within a lease and a third (``docs/guides/serve-for-a-team.md``).
+DEFAULT_LEASE_SECONDS = 30.0
+
+
+def replica_name() -> str:
+    """This process as a run's ``owner`` says it: host, process id and a few random letters (a
+    restarted process on the same host is another replica)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+def may_start(unfinished: Sequence[Mapping[str, Any]], limit: int) -> list[int]:
+    """The queued runs among ``unfinished`` (queued and running runs, oldest first) that may start
+    now, at most ``limit``: each needs every earlier unfinished run to share no project with it."""
+    held: set[str] = set()
+    chosen: list[int] = []
+    for row in unfinished:
+        projects = set(json.loads(row["projects"]))
+        if row["state"] == "queued" and not projects & held and len(chosen) < limit:
+            chosen.append(int(row["id"]))
+        held |= projects
+    return chosen
+
+
+class SqlStore:
+    """What both databases share: the SQL of every :class:`Store` method (``?`` placeholders,
+    nothing either dialect lacks). A subclass opens transactions and says how to lock."""
+
+    owner: str
+    lease_seconds: float
+    _clock: Callable[[], float]
+
+    def _transaction(self) -> AbstractContextManager[Db]:
+        """One write transaction; the database's refusal becomes ``StoreUnavailable``."""
+        raise NotImplementedError
+
+    def _reading(self) -> AbstractContextManager[Db]:
+        """A read (its own transaction or none)."""
+        raise NotImplementedError
+
+    def _inserted(self, db: Db, sql: str, params: Sequence[Any]) -> int:
+        """Run an ``INSERT`` into ``runs``; the new run's id."""
+        raise NotImplementedError
+
+    def _now(self, db: Db) -> float:
+        """What time it is for leases: one clock for every replica."""
+        return self._clock()
+
+    def _serialise(self, db: Db, key: str) -> None:
+        """Hold, until the transaction ends, a lock every replica takes for ``key`` (accepting one
+        source's events; claiming): one file needs none, its writes are one at a time already."""
+
+    def _lock_queued(self, db: Db, run_ids: Sequence[int]) -> list[int]:
+        """The runs of ``run_ids`` still queued, locked for this transaction, oldest first."""
+        marks = ", ".join("?" for _ in run_ids)
+        rows = db.execute(f"SELECT id FROM runs WHERE id IN ({marks}) AND state = 'queued' ORDER BY id",
+                          run_ids).fetchall()
+        return [int(row["id"]) for row in rows]
+
+    def where(self) -> str:
+        raise NotImplementedError
+
+    # -- events in -------------------------------------------------------------------------------
+
+    def _insert(self, fields: Mapping[str, Any]) -> tuple[Run, bool]:
+        with self._transaction() as db:
+            self._serialise(db, f"accept {fields['source']}")
+            found = self._same_event(db, fields)
+            if found is not None:
+                return _run(found), False
+            names = ", ".join(fields)
+            marks = ", ".join("?" for _ in fields)
+            run_id = self._inserted(db, f"INSERT INTO runs ({names}) VALUES ({marks})",
+                                    tuple(map(_text, fields.values())))
+            return _run(self._row(db, run_id)), True
+
+    @staticmethod
+    def _row(db: Db, run_id: int) -> Any:
+        return db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+
+    def _same_event(self, db: Db, fields: Mapping[str, Any]) -> Any:
+        """The first run of this event: the same delivery, the same signed key, or the same body
+        within the replay window (an empty key matches nothing: it is stored as NULL)."""
+        return db.execute(
+            "SELECT * FROM runs WHERE source = ? AND (delivery = ? OR signed_key = ?"
+            " OR (body_sha256 = ? AND received_at >= ?)) ORDER BY id LIMIT 1",
+            (_text(fields["source"]), _text(fields["delivery"]), fields["signed_key"], fields["body_sha256"],
+             fields["received_at"] - REPLAY_WINDOW_SECONDS),
+        ).fetchone()
+
+    def accept(self, event: BuildEvent, projects: Sequence[str]) -> tuple[Run, bool]:
+        return self._insert({
+            "source": event.source,
+            "delivery": event.delivery or f"(none) {uuid.uuid4()}",
+            "kind": event.kind,
+            "event": event.event,
+            "status": event.status,
+            "stage": event.stage,
+            "build_values": json.dumps(dict(event.values)),
+            "state": "queued",
+            "projects": json.dumps(sorted(set(projects))),
+            "received_at": self._clock(),
+            "signed_key": event.signed_key or None,
+            "body_sha256": event.body_sha256 or None,
+        })
+
+    def ignore(self, ignored: Ignored) -> tuple[Run, bool]:
+        now = self._clock()
+        return self._insert({
+            "source": ignored.source,
+            "delivery": ignored.delivery or f"(none) {uuid.uuid4()}",
+            "kind": ignored.kind,
+            "build_values": "{}",
+            "state": "ignored",
+            "reason": ignored.reason,
+            "projects": "[]",
+            "received_at": now,
+            "finished_at": now,
+            "signed_key": ignored.signed_key or None,
+            "body_sha256": ignored.body_sha256 or None,
+        })
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def get(self, run_id: int) -> Run | None:
+        if not 0 < run_id <= MAX_ID:  # a route takes any digits; the databases' integers stop at 2**63 - 1
+            return None
+        with self._reading() as db:
+            row = self._row(db, run_id)
+        return None if row is None else _run(row)
+
+    def recent(self, limit: int = 50, before: int | None = None) -> list[Run]:
+        below = max(0, min(before, MAX_ID)) if before else MAX_ID  # any whole number: the database's stop at 2**63 - 1
+        with self._reading() as db:
+            rows = db.execute("SELECT * FROM runs WHERE id < ? ORDER BY id DESC LIMIT ?", (below, limit)).fetchall()
+        return [_run(row) for row in rows]
+
+    def counts(self) -> dict[str, int]:
+        with self._reading() as db:
+            rows = db.execute("SELECT state, COUNT(*) AS n FROM runs GROUP BY state").fetchall()
+        counted: dict[str, int] = dict.fromkeys(STATES, 0)
+        counted.update({str(row["state"]): int(row["n"]) for row in rows})
+        return counted
+
+    # -- the worker's side -----------------------------------------------------------------------
+
+    _UNFINISHED = "SELECT id, state, projects FROM runs WHERE state IN ('queued', 'running') ORDER BY id"
+
+    def claim(self, limit: int) -> list[Run]:
+        if limit <= 0:
+            return []
+        with self._reading() as db:  # most ticks find nothing to start: that costs no write
+            if not may_start(db.execute(self._UNFINISHED).fetchall(), limit):
+                return []
+        with self._transaction() as db:
+            self._serialise(db, "claim")  # one replica decides at a time, from what all of them committed
+            chosen = may_start(db.execute(self._UNFINISHED).fetchall(), limit)
+            claimed = self._lock_queued(db, chosen) if chosen else []
+            now = self._now(db)
+            for run_id in claimed:
+                db.execute("UPDATE runs SET state = 'running', attempts = attempts + 1, started_at = ?, owner = ?,"
+                           " lease_until = ? WHERE id = ?", (self._clock(), self.owner, now + self.lease_seconds,
+                                                             run_id))
+            return [_run(self._row(db, run_id)) for run_id in claimed]
+
+    def heartbeat(self, run_ids: Collection[int]) -> set[int]:
+        if not run_ids:
+            return set()
+        held: set[int] = set()
+        with self._transaction() as db:
+            until = self._now(db) + self.lease_seconds
+            for run_id in sorted(run_ids):
+                row = db.execute("SELECT owner, state FROM runs WHERE id = ?", (run_id,)).fetchone()
+                if row is None or row["owner"] != self.owner:
+                    continue
+                held.add(run_id)  # a run it finished a moment ago is still its own
+                if row["state"] == "running":
+                    db.execute("UPDATE runs SET lease_until = ? WHERE id = ?", (until, run_id))
+        return held
+
+    def requeue_expired(self, keep: Collection[int]) -> list[Run]:
+        with self._reading() as db:
+            now = self._now(db)
+            rows = db.execute("SELECT id, owner FROM runs WHERE state = 'running' AND lease_until < ? ORDER BY id",
+                              (now,)).fetchall()
+        expired = [int(row["id"]) for row in rows if not (row["owner"] == self.owner and int(row["id"]) in keep)]
+        return self._requeue(expired, now) if expired else []
+
+    def _requeue(self, run_ids: Sequence[int], expired_before: float | None) -> list[Run]:
+        """Put these running runs back in the queue (only with a lease older than ``expired_before``,
+        when given: a replica may have renewed one since it was read)."""
+        requeued = []
+        with self._transaction() as db:
+            for run_id in run_ids:
+                row = self._row(db, run_id)
+                if row is None or row["state"] != "running":
+                    continue
+                if expired_before is not None and not (row["lease_until"] or 0) < expired_before:
+                    continue
+                requeued.append(_run(row))
+                db.execute("UPDATE runs SET state = 'queued', owner = NULL, lease_until = NULL WHERE id = ?",
+                           (run_id,))
+        return requeued
+
+    def _owned_update(self, run_id: int, sql: str, *args: Any) -> Run:
+        """``UPDATE runs SET sql`` for a run this replica still owns; the run as it is then."""
+        with self._transaction() as db:
+            db.execute(f"UPDATE runs SET {sql} WHERE id = ? AND owner = ?", (*map(_text, args), run_id, self.owner))
+            return _run(self._row(db, run_id))
+
+    def set_mark(self, run_id: int, mark: Mapping[str, Any]) -> None:
+        self._owned_update(run_id, "mark = ?", json.dumps(dict(mark)))
+
+    def progress(self, run_id: int, result: Mapping[str, Any], log: Sequence[str]) -> None:
+        self._owned_update(run_id, "result = ?, log = ?", json.dumps(dict(result)), json.dumps(list(log)))
+
+    def finish(self, run_id: int, state: RunState, result: Mapping[str, Any] | None,
+               log: Sequence[str], reason: str | None = None) -> Run:
+        return self._owned_update(
+            run_id,
+            "state = ?, result = ?, log = ?, reason = ?, finished_at = ?, lease_until = NULL",
+            state,
+            None if result is None else json.dumps(dict(result)),
+            json.dumps(list(log)),
+            reason,
+            self._clock(),
+        )
+
+    # -- operators -------------------------------------------------------------------------------
+
+    def _audited(self, row: Any, entry: Mapping[str, Any]) -> str:
+        return json.dumps([*(_json(row["audit"]) or []), {**entry, "at": self._clock()}])
+
+    def cancel(self, run_id: int, by: Mapping[str, Any]) -> tuple[Run | None, bool]:
+        if not 0 < run_id <= MAX_ID:
+            return None, False
+        with self._transaction() as db:
+            row = self._row(db, run_id)
+            if row is None or row["state"] != "queued":
+                return (None if row is None else _run(row)), False
+            db.execute("UPDATE runs SET state = 'cancelled', finished_at = ?, reason = ?, audit = ?"
+                       " WHERE id = ? AND state = 'queued'",
+                       (self._clock(), _text(f"cancelled by {by['name']}"),
+                        self._audited(row, {"action": "cancel", "by": dict(by)}), run_id))
+            after = _run(self._row(db, run_id))
+            return after, after.state == "cancelled"
+
+    def rerun(self, run_id: int, by: Mapping[str, Any]) -> tuple[Run | None, Run | None]:
+        if not 0 < run_id <= MAX_ID:
+            return None, None
+        with self._transaction() as db:
+            row = self._row(db, run_id)
+            if row is None or row["state"] != "failed":
+                return (None if row is None else _run(row)), None
+            entry = {"action": "rerun", "by": dict(by)}
+            new_id = self._inserted(
+                db,
+                "INSERT INTO runs (source, delivery, kind, event, status, stage, build_values, state, projects,"
+                " received_at, mark, rerun_of, audit) VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)",
+                (row["source"], f"{row['delivery']} (re-run {uuid.uuid4()})", row["kind"], row["event"],
+                 row["status"], row["stage"], row["build_values"], row["projects"], self._clock(), row["mark"], run_id,
+                 json.dumps([{**entry, "at": self._clock()}])))
+            db.execute("UPDATE runs SET audit = ? WHERE id = ?",
+                       (self._audited(row, {**entry, "run": new_id}), run_id))
+            return _run(self._row(db, run_id)), _run(self._row(db, new_id))
 
 
 _SCHEMA = """
@@ -183,6 +480,8 @@ CREATE TABLE IF NOT EXISTS runs (
     body_sha256 TEXT,
     audit TEXT,
     rerun_of INTEGER,
+    owner TEXT,
+    lease_until REAL,
     UNIQUE (source, delivery)
 );
 CREATE INDEX IF NOT EXISTS runs_by_state ON runs (state, id);
@@ -195,15 +494,16 @@ _PROBE_BYTES = 4096
 _PROBE_ID = -1
 
 #: Columns added since the first schema: a database made before gets them, empty, when opened.
-_ADDED_COLUMNS = {"signed_key": "TEXT", "body_sha256": "TEXT", "audit": "TEXT", "rerun_of": "INTEGER"}
+_ADDED_COLUMNS = {"signed_key": "TEXT", "body_sha256": "TEXT", "audit": "TEXT", "rerun_of": "INTEGER",
+                  "owner": "TEXT", "lease_until": "REAL"}
 _ADDED_INDEXES = """
 CREATE INDEX IF NOT EXISTS runs_by_signed_key ON runs (source, signed_key);
 CREATE INDEX IF NOT EXISTS runs_by_body ON runs (source, body_sha256, received_at);
 """
 
 
-class SqliteStore:
-    """:class:`Store` in one SQLite file (``:memory:`` for a throwaway one).
+class SqliteStore(SqlStore):
+    """:class:`Store` in one SQLite file (``:memory:`` for a throwaway one), for one replica.
 
     One connection behind a lock serves the web handlers and the worker threads alike: every
     statement is a few milliseconds, and SQLite allows one writer at a time anyway. WAL mode
@@ -211,9 +511,12 @@ class SqliteStore:
     cut could take the last commits back).
     """
 
-    def __init__(self, path: str = ":memory:", *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, path: str = ":memory:", *, clock: Callable[[], float] = time.time,
+                 lease_seconds: float = DEFAULT_LEASE_SECONDS) -> None:
         self.path = path
         self._clock = clock  # what "now" is: the replay window is measured with it (tests move it)
+        self.owner = replica_name()
+        self.lease_seconds = lease_seconds
         self._lock = threading.Lock()
         #: Why the last write failed, until one succeeds again (``cannot_write``).
         self._unavailable: str | None = None
@@ -227,6 +530,9 @@ class SqliteStore:
             self._db.close()
             cause = str(error.__cause__ or error)
             raise StoreUnavailable(f"the history database {path} cannot be opened: {cause}", cause) from error
+
+    def where(self) -> str:
+        return self.path
 
     def _open(self) -> None:
         self._db.row_factory = sqlite3.Row
@@ -263,161 +569,22 @@ class SqliteStore:
                 raise StoreUnavailable(self._unavailable, str(error)) from error
             self._unavailable = None
 
-    def _insert(self, fields: Mapping[str, Any]) -> tuple[Run, bool]:
-        with self._transaction() as db:
-            found = self._same_event(db, fields)
-            if found is not None:
-                return _run(found), False
-            names = ", ".join(fields)
-            marks = ", ".join("?" for _ in fields)
-            cursor = db.execute(f"INSERT INTO runs ({names}) VALUES ({marks})", tuple(map(_text, fields.values())))
-            row = db.execute("SELECT * FROM runs WHERE id = ?", (cursor.lastrowid,)).fetchone()
-            return _run(row), True
-
-    def _same_event(self, db: sqlite3.Connection, fields: Mapping[str, Any]) -> sqlite3.Row | None:
-        """The first run of this event: the same delivery, the same signed key, or the same body
-        within the replay window (an empty key matches nothing: it is stored as NULL)."""
-        row: sqlite3.Row | None = db.execute(
-            "SELECT * FROM runs WHERE source = :source AND (delivery = :delivery OR signed_key = :signed_key"
-            " OR (body_sha256 = :body_sha256 AND received_at >= :since)) ORDER BY id LIMIT 1",
-            {"source": _text(fields["source"]), "delivery": _text(fields["delivery"]),
-             "signed_key": fields["signed_key"], "body_sha256": fields["body_sha256"],
-             "since": fields["received_at"] - REPLAY_WINDOW_SECONDS},
-        ).fetchone()
-        return row
-
-    def accept(self, event: BuildEvent, projects: Sequence[str]) -> tuple[Run, bool]:
-        return self._insert({
-            "source": event.source,
-            "delivery": event.delivery or f"(none) {uuid.uuid4()}",
-            "kind": event.kind,
-            "event": event.event,
-            "status": event.status,
-            "stage": event.stage,
-            "build_values": json.dumps(dict(event.values)),
-            "state": "queued",
-            "projects": json.dumps(sorted(set(projects))),
-            "received_at": self._clock(),
-            "signed_key": event.signed_key or None,
-            "body_sha256": event.body_sha256 or None,
-        })
-
-    def ignore(self, ignored: Ignored) -> tuple[Run, bool]:
-        now = self._clock()
-        return self._insert({
-            "source": ignored.source,
-            "delivery": ignored.delivery or f"(none) {uuid.uuid4()}",
-            "kind": ignored.kind,
-            "build_values": "{}",
-            "state": "ignored",
-            "reason": ignored.reason,
-            "projects": "[]",
-            "received_at": now,
-            "finished_at": now,
-            "signed_key": ignored.signed_key or None,
-            "body_sha256": ignored.body_sha256 or None,
-        })
-
-    def _one(self, run_id: int) -> Run | None:
-        if not 0 < run_id <= MAX_ID:  # a route takes any digits; SQLite's integers stop at 2**63 - 1
-            return None
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
-            row = self._db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
-        return None if row is None else _run(row)
+            yield self._db
 
-    def get(self, run_id: int) -> Run | None:
-        return self._one(run_id)
-
-    def recent(self, limit: int = 50, before: int | None = None) -> list[Run]:
-        below = max(0, min(before, MAX_ID)) if before else MAX_ID  # any whole number: SQLite's stop at 2**63 - 1
-        with self._lock:
-            cursor = self._db.execute("SELECT * FROM runs WHERE id < ? ORDER BY id DESC LIMIT ?", (below, limit))
-            rows = cursor.fetchall()
-        return [_run(row) for row in rows]
-
-    def queued(self) -> list[Run]:
-        with self._lock:
-            rows = self._db.execute("SELECT * FROM runs WHERE state = 'queued' ORDER BY id").fetchall()
-        return [_run(row) for row in rows]
-
-    def _update(self, run_id: int, sql: str, *args: Any) -> Run:
-        with self._transaction() as db:
-            db.execute(f"UPDATE runs SET {sql} WHERE id = ?", (*map(_text, args), run_id))
-            return _run(db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone())
-
-    def start(self, run_id: int) -> Run:
-        with self._transaction() as db:
-            db.execute("UPDATE runs SET state = 'running', attempts = attempts + 1, started_at = ?"
-                       " WHERE id = ? AND state = 'queued'", (self._clock(), run_id))
-            return _run(db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone())
-
-    def _audited(self, row: sqlite3.Row, entry: Mapping[str, Any]) -> str:
-        return json.dumps([*(_json(row["audit"]) or []), {**entry, "at": self._clock()}])
-
-    def cancel(self, run_id: int, by: Mapping[str, Any]) -> tuple[Run | None, bool]:
-        if not 0 < run_id <= MAX_ID:
-            return None, False
-        with self._transaction() as db:
-            row = db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
-            if row is None or row["state"] != "queued":
-                return (None if row is None else _run(row)), False
-            db.execute("UPDATE runs SET state = 'cancelled', finished_at = ?, reason = ?, audit = ? WHERE id = ?",
-                       (self._clock(), _text(f"cancelled by {by['name']}"),
-                        self._audited(row, {"action": "cancel", "by": dict(by)}), run_id))
-            return _run(db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()), True
-
-    def rerun(self, run_id: int, by: Mapping[str, Any]) -> tuple[Run | None, Run | None]:
-        if not 0 < run_id <= MAX_ID:
-            return None, None
-        with self._transaction() as db:
-            row = db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
-            if row is None or row["state"] != "failed":
-                return (None if row is None else _run(row)), None
-            entry = {"action": "rerun", "by": dict(by)}
-            cursor = db.execute(
-                "INSERT INTO runs (source, delivery, kind, event, status, stage, build_values, state, projects,"
-                " received_at, mark, rerun_of, audit) VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)",
-                (row["source"], f"{row['delivery']} (re-run {uuid.uuid4()})", row["kind"], row["event"],
-                 row["status"], row["stage"], row["build_values"], row["projects"], self._clock(), row["mark"], run_id,
-                 json.dumps([{**entry, "at": self._clock()}])))
-            new_id = cursor.lastrowid
-            db.execute("UPDATE runs SET audit = ? WHERE id = ?",
-                       (self._audited(row, {**entry, "run": new_id}), run_id))
-            original = _run(db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone())
-            return original, _run(db.execute("SELECT * FROM runs WHERE id = ?", (new_id,)).fetchone())
-
-    def set_mark(self, run_id: int, mark: Mapping[str, Any]) -> None:
-        self._update(run_id, "mark = ?", json.dumps(dict(mark)))
-
-    def progress(self, run_id: int, result: Mapping[str, Any], log: Sequence[str]) -> None:
-        self._update(run_id, "result = ?, log = ?", json.dumps(dict(result)), json.dumps(list(log)))
-
-    def finish(self, run_id: int, state: RunState, result: Mapping[str, Any] | None,
-               log: Sequence[str], reason: str | None = None) -> Run:
-        return self._update(
-            run_id,
-            "state = ?, result = ?, log = ?, reason = ?, finished_at = ?",
-            state,
-            None if result is None else json.dumps(dict(result)),
-            json.dumps(list(log)),
-            reason,
-            self._clock(),
-        )
+    def _inserted(self, db: Db, sql: str, params: Sequence[Any]) -> int:
+        return int(db.execute(sql, params).lastrowid)
 
     def requeue_interrupted(self) -> list[Run]:
-        with self._transaction() as db:
-            rows = db.execute("SELECT * FROM runs WHERE state = 'running' ORDER BY id").fetchall()
-            db.execute("UPDATE runs SET state = 'queued' WHERE state = 'running'")
-        return [_run(row) for row in rows]
-
-    def counts(self) -> dict[str, int]:
-        with self._lock:
-            rows = self._db.execute("SELECT state, COUNT(*) FROM runs GROUP BY state").fetchall()
-        counted: dict[str, int] = dict.fromkeys(STATES, 0)
-        counted.update({str(state): int(count) for state, count in rows})
-        return counted
+        with self._reading() as db:
+            rows = db.execute("SELECT id FROM runs WHERE state = 'running' ORDER BY id").fetchall()
+        return self._requeue([int(row["id"]) for row in rows], None)
 
     def cannot_write(self) -> str | None:
+        """None while the store can write; after a write failed (``StoreUnavailable``), it tries a
+        small write now and says why it still cannot, or None when it can again."""
         if self._unavailable is None:
             return None
         try:  # a run as a webhook makes one, committed: a full disk refuses the commit, a full file the insert
@@ -469,7 +636,7 @@ def _json(text: str | None) -> Any:
     return _cleaned(value) if _ESCAPED_SURROGATE.search(text) else value
 
 
-def _run(row: sqlite3.Row) -> Run:
+def _run(row: Any) -> Run:
     return Run(
         id=int(row["id"]),
         source=row["source"],
@@ -491,4 +658,6 @@ def _run(row: sqlite3.Row) -> Run:
         log=tuple(_json(row["log"]) or ()),
         audit=tuple(_json(row["audit"]) or ()),
         rerun_of=row["rerun_of"],
+        owner=row["owner"],
+        lease_until=row["lease_until"],
     )

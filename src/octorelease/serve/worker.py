@@ -3,20 +3,27 @@
 A run goes through ``handler.run.run_handlers``, the code path of ``octorelease run``, with the
 event's build values; its result is ``run --json``'s object.
 
-Scheduling, in the order events were accepted:
+Scheduling, in the order events were accepted, is the store's (``Store.claim``), so that it holds
+across replicas sharing one database:
 
 - runs whose selected handlers touch the same Octopus project never overlap, and start in the
   order they came (two events for Web: one promotion, then the other);
-- runs for different projects go side by side, at most ``max_parallel`` at once;
+- runs for different projects go side by side, at most ``max_parallel`` at once per replica;
 - a run that waits for a busy project holds back later runs for its projects, so no event
   overtakes an earlier one for the same project.
+
+A claimed run holds a lease that the worker renews every third of it (``heartbeat``); a run
+whose lease ran out (its replica died) is queued again by whichever replica sees it first, and
+runs again through the resume path below. The worker looks at the queue when notified (an event
+it accepted) and every ``poll_seconds`` (an event another replica accepted, a lease run out).
 
 While the store cannot write (``StoreUnavailable``: a full disk), the worker backs off, from
 half a second doubling to :data:`MAX_BACKOFF_SECONDS`, instead of trying again at once: a run it
 could not start stays queued, a run that finished keeps its result in memory and records it
 when the store can write again, and each outage is logged once, with its end.
 
-After a crash, runs left ``running`` are queued again when the service starts. Before a run's
+After a crash, runs left ``running`` are queued again when the service starts (one file) or
+when their lease runs out (a shared database). Before a run's
 first write the worker records a mark of the server (``resume.take_mark``); a run that starts
 again adopts the release and deployments its first attempt made since that mark
 (``resume.ResumingOctopus``) instead of making them twice.
@@ -52,6 +59,8 @@ DEFAULT_MAX_PARALLEL = 4
 #: The longest wait between two tries while the store cannot write.
 MAX_BACKOFF_SECONDS = 8.0
 FIRST_BACKOFF_SECONDS = 0.5
+#: How often the worker looks at the queue unless told: another replica's events wait at most this.
+DEFAULT_POLL_SECONDS = 1.0
 
 
 def run_values(source: str, values: Mapping[str, str], stage: str | None) -> dict[str, str]:
@@ -123,6 +132,7 @@ class Worker:
         max_parallel: int = DEFAULT_MAX_PARALLEL,
         on_handler_started: Callable[[Run, float], None] | None = None,
         on_finished: Callable[[Run], None] | None = None,
+        poll_seconds: float = DEFAULT_POLL_SECONDS,
     ) -> None:
         self.store = store
         self.handler_file = handler_file
@@ -133,13 +143,14 @@ class Worker:
         #: told once per run, when its first handler starts (with the time): the webhook-to-handler delay
         self.on_handler_started = on_handler_started
         self.on_finished = on_finished
+        self.poll_seconds = poll_seconds
         self._wake = threading.Condition()
         self._pending = True
         self._stopping = False
         self._lock = threading.Lock()
         self._running: dict[int, threading.Thread] = {}
-        self._busy: set[str] = set()
         self._thread: threading.Thread | None = None
+        self._leases: threading.Thread | None = None
         #: Set by ``stop``: a wait for the store ends at once; ``_hurry``: ``stop`` waits no more.
         self._stop_event = threading.Event()
         self._hurry = threading.Event()
@@ -157,6 +168,8 @@ class Worker:
             log.warning("run %s was cut short (attempt %s); running it again", run.id, run.attempts)
         self._thread = threading.Thread(target=self._dispatch, name="octorelease-dispatch", daemon=True)
         self._thread.start()
+        self._leases = threading.Thread(target=self._keep_leases, name="octorelease-leases", daemon=True)
+        self._leases.start()
         return resumed
 
     def notify(self) -> None:
@@ -207,7 +220,7 @@ class Worker:
                     self._wake.wait(timeout=paused)  # the store cannot write: wait it out, notified or not
                     continue
                 if not self._pending and not self._stopping:
-                    self._wake.wait(timeout=1.0)  # a tick as well, in case a notify was missed
+                    self._wake.wait(timeout=self.poll_seconds)  # another replica's events, a missed notify
                 self._pending = False
             if self._stopping:
                 return
@@ -255,44 +268,57 @@ class Worker:
             return written
 
     def _start_eligible(self) -> None:
-        held: set[str] = set()  # projects an earlier queued run waits for
-        for run in self.store.queued():
+        with self._lock:
+            room = self.max_parallel - len(self._running)
+        for run in self.store.claim(room):  # claimed: running, owned by this replica, under a lease
+            self._store_wrote()
             with self._lock:
-                if len(self._running) >= self.max_parallel:
-                    return
-                if run.id in self._running:
-                    continue
-                projects = set(run.projects)
-                if projects & (self._busy | held):
-                    held |= projects
-                    continue
-                self._busy |= projects
                 thread = threading.Thread(target=self._run_and_release, args=(run,), name=f"octorelease-run-{run.id}",
                                           daemon=True)
                 self._running[run.id] = thread
             thread.start()
 
+    # -- leases ----------------------------------------------------------------------------------
+
+    def _keep_leases(self) -> None:
+        """Every third of a lease: renew this replica's, and queue again the runs of a replica
+        whose lease ran out (then look at the queue at once)."""
+        every = self.store.lease_seconds / 3
+        while not self._stop_event.wait(every):
+            try:
+                mine = self.running_ids()
+                lost = set(mine) - self.store.heartbeat(mine)
+                for run_id in sorted(lost):
+                    log.warning("run %s: this replica's lease ran out and another replica took it over; "
+                                "what this one still does for it is not recorded", run_id)
+                taken = self.store.requeue_expired(self.running_ids())
+            except StoreUnavailable:
+                continue  # the worker's own writes say so and wait; a lease is renewed at the next beat
+            except Exception:
+                log.exception("the leases could not be renewed")
+                continue
+            for run in taken:
+                log.warning("run %s: the lease of replica %s ran out (attempt %s); running it again", run.id,
+                            run.owner, run.attempts)
+            if taken:
+                self.notify()
+
     def _run_and_release(self, run: Run) -> None:
         try:
             self.execute(run)
-        except StoreUnavailable as unavailable:  # not started (it stays queued), or stopped while waiting
+        except StoreUnavailable as unavailable:  # stopped while waiting to write: it resumes later
             self._store_failed(unavailable)
         except Exception:
             log.exception("run %s could not be recorded", run.id)
         finally:
             with self._lock:
                 self._running.pop(run.id, None)
-                self._busy -= set(run.projects)
             self.notify()
 
     # -- one run ---------------------------------------------------------------------------------
 
-    def execute(self, queued: Run) -> Run:
-        """Run one queued run to its end and record it; returns the finished run."""
-        run = self.store.start(queued.id)
-        self._store_wrote()
-        if run.state != "running":  # cancelled by an operator since the queue was read
-            return run
+    def execute(self, run: Run) -> Run:
+        """Run one claimed run to its end and record it; returns the finished run."""
         done: list[HandlerRun] = []
         last_saved = [0.0]
         started = [False]
@@ -361,6 +387,10 @@ class Worker:
             run_log.add(f"Error: {reason}")
         finished_run = self._durably(lambda: self.store.finish(run.id, state, doc, run_log.lines, reason))
         assert finished_run is not None
+        if finished_run.owner != self.store.owner:
+            log.warning("run %s finished here after replica %s took it over: its result is that replica's",
+                        run.id, finished_run.owner)
+            return finished_run
         if self.on_finished is not None:
             self.on_finished(finished_run)
         return finished_run
