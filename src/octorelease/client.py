@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from octorelease.actions.options import DeploymentOptions, GuidedFailure
 from octorelease.actions.plan import DeploymentPlan, WaitOptions
 from octorelease.actions.result import ActionResult, Observer, Ref, SilentObserver
+from octorelease.actions.wording import COMMAND_LINE, Wording
 from octorelease.errors import OctoreleaseError
 
 if TYPE_CHECKING:
@@ -182,6 +183,7 @@ class Octopus:
                 on_release=on_release,
                 leave_to_server=not dry_run,
                 adopt=self._adopt,
+                wording=(wait or WaitOptions()).wording,
             ),
             dry_run,
             wait or WaitOptions(),
@@ -390,13 +392,15 @@ class Octopus:
         new_release: str | None = None,
         channel: str | None = None,
         lifecycle: bool = True,
+        wording: Wording = COMMAND_LINE,
         **options: Any,
     ) -> ActionResult:
         """What ``deploy`` or ``promote`` would do, as a dry run's result, for a caller that plans
         several actions before it runs the first (a handler). ``new_release`` is the version of a
         release the caller will create first: its steps and prompted variables are read from
         the project. ``lifecycle=False`` leaves the lifecycle unchecked, for an action that an
-        earlier deployment of the same release will let through."""
+        earlier deployment of the same release will let through. ``wording``: how its notes
+        name settings (a handler's fields)."""
         from octorelease.actions.deploy import plan_deploy
         from octorelease.actions.promote import plan_promote
         from octorelease.actions.prospect import plan_new_release
@@ -414,7 +418,7 @@ class Octopus:
                 assert source is not None, "a promotion needs a source environment"
                 return plan_promote(
                     space, project=project, source=source, targets=to, release=release, options=deployment_options,
-                    on_release=on_release, lifecycle=lifecycle, adopt=self._adopt,
+                    on_release=on_release, lifecycle=lifecycle, adopt=self._adopt, wording=wording,
                 )
             return plan_deploy(
                 space, project=project, release=release or "", targets=to, options=deployment_options,

@@ -266,13 +266,26 @@ def pydantic_fault(error: Mapping[str, Any], root: type[BaseModel]) -> Fault:
         return loc[:-1], f"missing required field {loc[-1]!r}"
     if kind == "extra_forbidden":
         close = closest(str(loc[-1]), known_keys(root, loc[:-1]))
-        return loc, f"{UNKNOWN_KEY} {loc[-1]!r}" + (f" (did you mean {close!r}?)" if close else "")
+        return loc, f"{UNKNOWN_KEY} {loc[-1]!r}" + (f" (did you mean {close!r}?)" if close else _misplaced(root, loc))
     if kind == "value_error":
         return loc, str(error["ctx"]["error"])
     expected = _EXPECTED.get(kind)
     if expected is None:
         return loc, str(error["msg"])
     return loc, f"expected {expected}, got {_describe(given)}"
+
+
+def _misplaced(root: type[BaseModel], loc: Loc) -> str:
+    """Where an unknown key belongs when a mapping around this one has it (``timeout:`` under
+    ``promote:`` is the handler's): `` ('timeout' is a field of handlers[0]: put it beside
+    promote:, not under it)``; "" when none has it."""
+    key = loc[-1]
+    for depth in range(len(loc) - 2, -1, -1):
+        section = loc[depth]
+        if isinstance(section, str) and key in known_keys(root, loc[:depth]):
+            return (f" ({key!r} is a field of {render_loc(loc[:depth])}: "
+                    f"put it beside {section}:, not under it)")
+    return ""
 
 
 _EXPECTED = {

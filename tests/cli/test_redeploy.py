@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from tests.cli.test_promote import new_deployments, server_deployments
 
 from octorelease import Octopus
@@ -90,3 +91,22 @@ def test_the_handler_file_has_both_fields(sandbox):
     (created,) = new_deployments(sandbox, before)
     assert created["ForcePackageRedeployment"] is False
     assert again["deployments"][0]["deployment_id"] == created["Id"]
+
+
+@pytest.mark.parametrize("dry_run", [False, True], ids=["run", "dry-run"])
+def test_a_handler_is_told_of_its_fields_not_of_flags_it_never_wrote(sandbox, octorelease, tmp_path, dry_run):
+    path = tmp_path / "octorelease.yml"
+    path.write_text(HANDLERS.format(fields="force_redeploy: true"), encoding="utf-8")
+    run = octorelease("run", str(path), *(["--dry-run"] if dry_run else []))
+    assert run.code == 0, run.err
+    assert "Test already runs Web 1.0.0: force_redeploy: true deploys it again" in run.err, run.err
+    assert "add redeploy: false to force package redeployment only" in run.err, run.err
+    assert "--force-redeploy" not in run.err and "--no-redeploy" not in run.err, run.err
+
+
+def test_a_handler_that_joins_a_target_names_the_field_that_deploys_again(sandbox, octorelease, tmp_path):
+    path = tmp_path / "octorelease.yml"
+    path.write_text(HANDLERS.format(fields="force_redeploy: true, redeploy: false"), encoding="utf-8")
+    run = octorelease("run", str(path))
+    assert run.code == 0, run.err
+    assert "not deploying it again (redeploy: true does)" in run.err, run.err

@@ -181,6 +181,21 @@ def test_a_bad_handler_file_exits_2_with_one_line_naming_file_line_and_field_and
     assert sandbox.requests() == []
 
 
+def test_every_missing_build_value_is_named_in_one_run(
+    sandbox: SandboxControl, octorelease: Octorelease, handler_file: Callable[[str], str]
+) -> None:
+    run = octorelease("run", handler_file(HANDLERS.replace("{build.commit}", "{build.comit}")), "--status", "success")
+    assert run.code == 2
+    assert run.err.splitlines() == [
+        "Error: octorelease.yml:8: handlers[0].create.notes: unknown build value {build.comit} "
+        "(did you mean {build.commit}?); "
+        "octorelease.yml:7: handlers[0].conditions[0]: {build.branch} is not set in this build; "
+        "octorelease.yml:8: handlers[0].create.version: {build.number} is not set in this build: "
+        "pass --var branch=VALUE --var number=VALUE"
+    ]
+    assert sandbox.requests() == []
+
+
 def test_an_unknown_event_on_the_command_line_exits_2_before_any_request(
     sandbox: SandboxControl, octorelease: Octorelease, handler_file: Callable[[str], str]
 ) -> None:

@@ -125,6 +125,12 @@ def test_handler_file_errors_are_usage_errors() -> None:
             "octorelease.yml:20: handlers[0].timout: unknown key 'timout' (did you mean 'timeout'?)",
         ),
         (
+            "deploy: {to: Development}",
+            "deploy: {to: Development, timeout: 5m}",
+            "octorelease.yml:15: handlers[0].deploy.timeout: unknown key 'timeout' "
+            "('timeout' is a field of handlers[0]: put it beside deploy:, not under it)",
+        ),
+        (
             "project: Web",
             "project: {name: Web}",
             "octorelease.yml:6: handlers[0].project: expected a string, got a mapping",

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from octorelease import errors
 from octorelease.actions.result import Ref
+from octorelease.actions.wording import COMMAND_LINE, Wording
 from octorelease.octopus.api import SpaceApi
 from octorelease.octopus.models import DashboardItem, Environment, Project, Release
 
@@ -51,7 +52,11 @@ def version_key(version: str) -> tuple[tuple[int, int | str], ...]:
 
 
 def release_in_environment(
-    project: Project, source: Environment, dashboard: Sequence[DashboardItem], tenant: Ref | None = None
+    project: Project,
+    source: Environment,
+    dashboard: Sequence[DashboardItem],
+    tenant: Ref | None = None,
+    wording: Wording = COMMAND_LINE,
 ) -> ChosenRelease:
     """The release that ``source`` runs (for ``tenant``, when given): its latest successful
     deployment of ``project``, read from the dynamic dashboard's items (with ``includePrevious``)."""
@@ -76,12 +81,12 @@ def release_in_environment(
         if newest is None:
             raise errors.NotFound(
                 f"Project {project.name} has never been deployed to {where}: there is nothing to promote.",
-                hint="Deploy a release there first, or pin one with --release VERSION.",
+                hint=f"Deploy a release there first, or pin one with {wording.setting('release', 'VERSION')}.",
             )
         raise errors.NotFound(
             f"No successful deployment of {project.name} to {where}: the newest one, "
             f"release {newest.release_version}, is {newest.state}.",
-            hint="Pin a release with --release VERSION if you mean to promote it anyway.",
+            hint=f"Pin a release with {wording.setting('release', 'VERSION')} if you mean to promote it anyway.",
         )
     # What the environment runs is its latest successful deployment in time (a rollback to an
     # older version counts), not the highest version ever deployed there.
@@ -104,7 +109,11 @@ def release_in_environment(
 
 
 def per_tenant(
-    project: Project, source: Environment, dashboard: Sequence[DashboardItem], tenants: Sequence[Ref]
+    project: Project,
+    source: Environment,
+    dashboard: Sequence[DashboardItem],
+    tenants: Sequence[Ref],
+    wording: Wording = COMMAND_LINE,
 ) -> list[ChosenRelease]:
     """What each tenant runs in ``source``, one choice per release (tenants in the order given).
 
@@ -112,7 +121,7 @@ def per_tenant(
     is created."""
     groups: dict[str, list[tuple[Ref, ChosenRelease]]] = {}
     for tenant in tenants:
-        chosen = release_in_environment(project, source, dashboard, tenant)
+        chosen = release_in_environment(project, source, dashboard, tenant, wording)
         groups.setdefault(chosen.release.id, []).append((tenant, chosen))
     choices = []
     for members in groups.values():

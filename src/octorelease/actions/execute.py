@@ -23,6 +23,7 @@ from octorelease.actions.settle import LOOK_BACK, Claim, settle
 from octorelease.actions.targets import explain_refusal
 from octorelease.actions.twins import Episode, is_made_by, marker_of, winner, with_marker
 from octorelease.actions.wait import TaskWaiter
+from octorelease.actions.wording import COMMAND_LINE, Wording
 from octorelease.octopus.api import SpaceApi
 from octorelease.octopus.models import ACTIVE_TASK_STATES, Deployment
 from octorelease.schedule import format_duration, format_time
@@ -93,7 +94,9 @@ class DeploymentCreator:
         return winner(episode.members(listed))
 
 
-def create_all(space: SpaceApi, plan: DeploymentPlan, observer: Observer, result: ActionResult) -> None:
+def create_all(
+    space: SpaceApi, plan: DeploymentPlan, observer: Observer, result: ActionResult, wording: Wording = COMMAND_LINE
+) -> None:
     """One deployment per target (or the one it already has), later lifecycle phases first;
     ``result.deployments`` ends in the plan's order. If the server refuses a target after others
     were created (the plan was checked, but the server can change its mind in between), the
@@ -114,7 +117,8 @@ def create_all(space: SpaceApi, plan: DeploymentPlan, observer: Observer, result
             result.deployments.append(entry)
             observer.note(
                 f"{entry.label} already has {plan.project.name} {plan.release_of(target).name} "
-                f"({existing.deployment_id}, {existing.state}): not deploying it again (--redeploy does)."
+                f"({existing.deployment_id}, {existing.state}): not deploying it again "
+                f"({wording.setting('redeploy')} does)."
             )
             if existing.state in ACTIVE_TASK_STATES:  # it may be a concurrent run's twin, cancelled soon
                 claims.append(Claim(target, entry, None))
@@ -167,7 +171,7 @@ def _warn_if_scheduled_past_the_wait(plan: DeploymentPlan, wait: WaitOptions, ob
         observer.warn(
             f"The deployments are scheduled for {format_time(start)}, after the wait ends "
             f"({format_duration(wait.timeout_seconds)}): it will time out (exit 5) before they start; "
-            "use --no-wait (wait: false) or a longer timeout."
+            f"use {wait.wording.setting('wait', False)} or a longer timeout."
         )
 
 
@@ -224,7 +228,7 @@ def run_plan(
         observer.warn(warning)
     _warn_if_scheduled_past_the_wait(plan, wait, observer)
     update_snapshots(space, plan, observer, result, set() if refreshed is None else refreshed)
-    create_all(space, plan, observer, result)
+    create_all(space, plan, observer, result, wait.wording)
     if not wait.wait:
         return result
     try:
@@ -244,6 +248,6 @@ def run_plan(
         if wait.fail_on_error:
             result.error = errors.DeploymentFailed(message)
         else:
-            observer.warn(f"{message} (ignored: {wait.fail_on_error_source})")
+            observer.warn(f"{message} (ignored: {wait.wording.setting('fail_on_error', False)})")
             result.messages.append(message + " (ignored)")
     return result

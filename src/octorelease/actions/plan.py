@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from octorelease.actions.options import DeploymentOptions
 from octorelease.actions.result import DeploymentResult, Ref
+from octorelease.actions.wording import COMMAND_LINE, Wording
 from octorelease.octopus.models import parse_time
 from octorelease.schedule import format_time, octopus_time
 
@@ -27,9 +28,8 @@ class WaitOptions:
     cancel_on_timeout: bool = False
     log: bool = True
     fail_on_error: bool = True
-    #: What turned ``fail_on_error`` off, as the user wrote it: a warning about an ignored
-    #: failure names it (a handler file's field, not a flag the user never passed).
-    fail_on_error_source: str = "--no-fail-on-error"
+    #: How messages name settings: a handler's fields, not flags the user never passed.
+    wording: Wording = COMMAND_LINE
     #: On SIGINT/SIGTERM, cancel the tasks this action created before stopping.
     cancel_on_interrupt: bool = False
     #: When a deployment waits for a person: keep waiting, end the wait (exit 7), or cancel it.

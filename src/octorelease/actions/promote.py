@@ -13,6 +13,7 @@ from octorelease.actions.choose import OnRelease, per_tenant, pinned_release, re
 from octorelease.actions.options import DeploymentOptions
 from octorelease.actions.plan import DeploymentPlan, Existing
 from octorelease.actions.targets import Adopter, build_plan, newest_per_target, plan_tenants, resolve_environments
+from octorelease.actions.wording import COMMAND_LINE, Wording
 from octorelease.octopus.api import SpaceApi
 from octorelease.octopus.models import ACTIVE_TASK_STATES, DashboardItem
 
@@ -29,10 +30,11 @@ def plan_promote(
     lifecycle: bool = True,
     leave_to_server: bool = False,
     adopt: Adopter | None = None,
+    wording: Wording = COMMAND_LINE,
 ) -> DeploymentPlan:
     """Resolve and validate a promotion; sends GET requests only. ``leave_to_server``: a real
     run, which may leave some checks to the server; ``adopt``: who knows of deployments to join
-    (both: ``targets.build_plan``)."""
+    (both: ``targets.build_plan``); ``wording``: how its notes name settings."""
     if not targets:
         raise errors.InvalidInput("No target environment given.", hint="Pass --to ENV (one or more).")
     if release is not None and not release.strip():
@@ -54,9 +56,9 @@ def plan_promote(
     elif options.tenants or options.tenant_tags:
         # Each tenant promotes what it runs in the source, not what the environment runs.
         tenants = plan_tenants(space, found_project, target_envs, options)
-        choices = per_tenant(found_project, source_env, dashboard, tenants)
+        choices = per_tenant(found_project, source_env, dashboard, tenants, wording)
     else:
-        choices = [release_in_environment(found_project, source_env, dashboard)]
+        choices = [release_in_environment(found_project, source_env, dashboard, wording=wording)]
     plans = [
         build_plan(
             space,
@@ -80,13 +82,16 @@ def plan_promote(
         runs = ", ".join(f"{t.name} {c.release.version}" for c in choices for t in c.tenants)
         notes.append(f"the tenants run different releases in {source_env.name} ({runs}): each gets its own")
     if options.redeploy is None and options.force_redeploy:
-        notes.extend(_force_redeploy_redeploys(plans, dashboard))
+        notes.extend(_force_redeploy_redeploys(plans, dashboard, wording))
     return DeploymentPlan.per_release(plans, notes)
 
 
-def _force_redeploy_redeploys(plans: Sequence[DeploymentPlan], dashboard: Sequence[DashboardItem]) -> list[str]:
+def _force_redeploy_redeploys(
+    plans: Sequence[DeploymentPlan], dashboard: Sequence[DashboardItem], wording: Wording
+) -> list[str]:
     """Say where ``--force-redeploy`` alone deploys again what a target already runs: it always
     did, so it still does, but ``--no-redeploy`` now keeps package forcing without it."""
+    force, only_forcing = wording.setting("force_redeploy"), wording.setting("redeploy", False)
     said = []
     for plan in plans:
         existing = already_there(dashboard, plan.release.id)
@@ -94,8 +99,8 @@ def _force_redeploy_redeploys(plans: Sequence[DeploymentPlan], dashboard: Sequen
             if (target.environment.id, target.tenant.id if target.tenant else None) in existing:
                 where = target.environment.name + (f" for tenant {target.tenant.name}" if target.tenant else "")
                 said.append(
-                    f"{where} already runs {plan.project.name} {plan.release.name}: --force-redeploy deploys it "
-                    "again, as it always has (add --no-redeploy to force package redeployment only where "
+                    f"{where} already runs {plan.project.name} {plan.release.name}: {force} deploys it "
+                    f"again, as it always has (add {only_forcing} to force package redeployment only where "
                     "a deployment is made)"
                 )
     return said

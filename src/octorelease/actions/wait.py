@@ -297,11 +297,11 @@ class TaskWaiter:
             late = [d for d in waiting if d.task_id and self.clock() - self.asked_at[d.task_id] >= limit]
             if not late:
                 return
-            why = f"nobody acted within {_format_seconds(limit)} (--interruption-timeout)"
+            why = f"nobody acted within {_format_seconds(limit)} ({options.wording.name('interruption_timeout')})"
             cancel = options.cancel_on_timeout
         else:
             late, cancel = waiting, options.on_interruption == "cancel"
-            why = f"--on-interruption {options.on_interruption}"
+            why = options.wording.setting("on_interruption", options.on_interruption)
         titles = "; ".join(f"{d.label}: {', '.join(str(p.get('title')) for p in d.pending_interruptions)}"
                            for d in late)
         message = f"A deployment waits for a person ({titles}) and {why}"
@@ -369,8 +369,9 @@ class TaskWaiter:
             message += "; the deployments were cancelled on the server."
         else:
             message += "; they are still running on the server."
+        stop = options.wording.setting("cancel_on_timeout")
         raise errors.WaitTimedOut(
-            message, hint=None if options.cancel_on_timeout else "Use --cancel-on-timeout to stop them."
+            message, hint=None if options.cancel_on_timeout else f"Use {stop} to stop them."
         )
 
     def refresh(self, deployments: Sequence[DeploymentResult]) -> None:

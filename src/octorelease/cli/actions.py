@@ -251,7 +251,7 @@ def run_handler_file(
     from octorelease.handler.build_values import build_values, parse_var
     from octorelease.handler.events import parse_event, parse_status
     from octorelease.handler.run import HandlerRun, run_handlers
-    from octorelease.handler.select import missing_input, select_handlers
+    from octorelease.handler.select import check_build_values, missing_input, select_handlers
     from octorelease.report.console import render_json
 
     configure_logging(options.verbose)
@@ -261,6 +261,7 @@ def run_handler_file(
     handler_file, options = open_handler_file(options, path)
     # {build.stage} is the --stage value (a --var stage=... wins).
     values = build_values(os.environ, {**({"stage": stage} if stage else {}), **overrides})
+    check_build_values(handler_file, event=event, status=status, stage=stage, values=values)
     missing = missing_input(select_handlers(handler_file, event=event, status=status, stage=stage, values=values))
     if missing is not None:
         raise InvalidInput(missing)

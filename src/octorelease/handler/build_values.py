@@ -47,7 +47,7 @@ Choices, and why:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from octorelease.ci_env import detect_ci, variable_text
 from octorelease.errors import InvalidInput
@@ -141,14 +141,30 @@ def placeholders(text: str) -> list[str]:
     return [match.group(1) for match in _PLACEHOLDER.finditer(text) if match.group(1) is not None]
 
 
-def unknown_references(text: str, values: Mapping[str, str]) -> list[str]:
-    """Why each ``{build.*}`` in ``text`` that no CI and no ``--var`` can give is wrong: a typo
-    (``{build.nubmer}``) is found whether or not the handler runs in this build."""
-    known = set(values) | set(KNOWN_VALUES)
-    return [_unknown_value(name, values) for name in placeholders(text) if name not in known]
+def unfilled_references(text: str, values: Mapping[str, str], *, runs: bool) -> list[str]:
+    """The names of the ``{build.*}`` in ``text`` that cannot be filled in: with ``runs`` (the
+    handler runs in this build), each that this build lacks; else each that no CI and no
+    ``--var`` can give, a typo (``{build.nubmer}``) being found whether the handler runs or not."""
+    known = set(values) if runs else set(values) | set(KNOWN_VALUES)
+    return [name for name in placeholders(text) if name not in known]
+
+
+def unfilled_message(faults: Sequence[tuple[str, str]], values: Mapping[str, str]) -> str:
+    """One line for every ``{build.*}`` that cannot be filled in, ``faults`` being (where, name):
+    a run stops once, naming them all, not once per value. Typos come first, then the values this
+    build lacks, with every ``--var`` that gives them."""
+    typos = [(where, name) for where, name in faults if name not in KNOWN_VALUES]
+    unset = [(where, name) for where, name in faults if name in KNOWN_VALUES]
+    said = [f"{where}: {_unknown_value(name, values)}" for where, name in typos]
+    said += [f"{where}: {{build.{name}}} is not set in this build" for where, name in unset]
+    if unset:
+        passing = " ".join(f"--var {name}=VALUE" for name in dict.fromkeys(name for _, name in unset))
+        said[-1] += f": pass {passing}"
+    return "; ".join(said)
 
 
 def _unknown_value(name: str, values: Mapping[str, str]) -> str:
+    """Why ``{build.NAME}`` cannot be filled in, with the ``--var`` or the spelling that fixes it."""
     if name in KNOWN_VALUES:
         return f"{{build.{name}}} is not set in this build: pass --var {name}=VALUE"
     close = closest(name, sorted(set(values) | set(KNOWN_VALUES)))

@@ -51,7 +51,7 @@ from pydantic import (
 from octorelease.actions.options import GuidedFailure
 from octorelease.ci_env import variable_text
 from octorelease.errors import InvalidInput
-from octorelease.handler.build_values import expand_build_values, placeholders, unknown_references
+from octorelease.handler.build_values import expand_build_values, placeholders, unfilled_references
 from octorelease.handler.conditions import parse_condition
 from octorelease.handler.events import (
     STAGE_EVENTS,
@@ -440,16 +440,17 @@ def expand_handler(handler_file: HandlerFile, index: int, values: Mapping[str, s
     return handler
 
 
-def check_references(handler_file: HandlerFile, index: int, values: Mapping[str, str]) -> None:
-    """Raise HandlerFileError at the first ``{build.*}`` of handler ``index`` (conditions too)
-    that no CI and no ``--var`` can give. Run on the handlers that do not run in this build, so
-    a typo in the failure handler is found on a green build; a value that some CI gives but
-    this build lacks is no fault there."""
+def build_value_faults(handler_file: HandlerFile, index: int, values: Mapping[str, str], *,
+                       runs: bool) -> list[tuple[str, str]]:
+    """Every ``{build.*}`` of handler ``index`` (conditions too) that cannot be filled in, as
+    (where, name), in file order. ``runs``: the handler runs in this build, so it needs every
+    value it names; else only a value no CI and no ``--var`` can give is a fault, so a typo in
+    the failure handler is found on a green build."""
+    faults: list[tuple[str, str]] = []
 
     def walk(value: Any, at: Loc) -> None:
         if isinstance(value, str):
-            for problem in unknown_references(value, values):
-                raise HandlerFileError(f"{handler_file.locate(at)}: {problem}")
+            faults.extend((handler_file.locate(at), name) for name in unfilled_references(value, values, runs=runs))
         elif isinstance(value, dict):
             for key, item in value.items():
                 walk(item, (*at, key))
@@ -461,6 +462,7 @@ def check_references(handler_file: HandlerFile, index: int, values: Mapping[str,
     for key, value in data.items():
         if key != "name":
             walk(value, ("handlers", index, key))
+    return faults
 
 
 # ---------------------------------------------------------------------------------------------

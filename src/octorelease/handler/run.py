@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from octorelease.actions.plan import WaitOptions
 from octorelease.actions.result import ActionResult, SilentObserver
+from octorelease.actions.wording import HANDLER_FILE
 from octorelease.errors import Interrupted, OctoreleaseError
 from octorelease.handler.build_values import git_of_build
 from octorelease.handler.file import (
@@ -36,11 +37,10 @@ from octorelease.handler.file import (
     Handler,
     HandlerFile,
     HandlerFileError,
-    check_references,
     expand_handler,
 )
 from octorelease.handler.locate import fault_location, point_at_file
-from octorelease.handler.select import Decision, select_handlers
+from octorelease.handler.select import Decision, check_build_values, select_handlers
 from octorelease.handler.variables import set_project_variables
 
 if TYPE_CHECKING:
@@ -138,10 +138,8 @@ def run_handlers(
     Raises HandlerFileError (before any request) for a fault found while preparing; errors
     from the server are captured in the actions' results.
     """
+    check_build_values(handler_file, event=event, status=status, stage=stage, values=values)
     decisions = select_handlers(handler_file, event=event, status=status, stage=stage, values=values)
-    for decision in decisions:
-        if not decision.will_run:
-            check_references(handler_file, decision.index, values)
     prepared = [_prepare(handler_file, decision, values) for decision in decisions if decision.will_run]
     by_index = {item.decision.index: item for item in prepared}
     result = RunResult()
@@ -244,7 +242,7 @@ def _actions(octopus: Octopus, item: _Prepared, dry_run: bool) -> list[ActionRes
         cancel_on_interrupt=handler.cancel_on_interrupt,
         log=handler.log_messages,
         fail_on_error=handler.fail_build_on_error,
-        fail_on_error_source="fail_build_on_error: false",
+        wording=HANDLER_FILE,
         on_interruption=handler.on_interruption,
         interruption_timeout_seconds=handler.interruption_timeout,
     )
@@ -392,6 +390,7 @@ def _plan(
         new_release=release if new else None,
         channel=handler.create.channel if handler.create is not None else None,
         lifecycle=_lifecycle_known(earlier, release),
+        wording=HANDLER_FILE,
         notes=section.notes,
         **extra,
         **section.deployment_options(),

@@ -25,9 +25,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from octorelease.errors import InvalidInput
+from octorelease.handler.build_values import placeholders, unfilled_message
 from octorelease.handler.conditions import Evaluation, evaluate
 from octorelease.handler.events import STATUS_EVENTS, parse_event, parse_status
-from octorelease.handler.file import Handler, HandlerFile, HandlerFileError
+from octorelease.handler.file import Handler, HandlerFile, HandlerFileError, build_value_faults
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,42 @@ def _decide(
             reason = f"condition false: {evaluation.condition} ({evaluation.detail})"
             return Decision(index, handler, False, reason, tuple(evaluations))
     return Decision(index, handler, True, _run_reason(handler, event, status, stage), tuple(evaluations))
+
+
+def check_build_values(
+    handler_file: HandlerFile,
+    *,
+    event: str,
+    status: str | None = None,
+    stage: str | None = None,
+    values: Mapping[str, str],
+) -> None:
+    """Raise HandlerFileError naming every ``{build.*}`` this build cannot fill in, at once (a
+    file that lacks three values is told so in one run, not in three): each one a handler that
+    can run names, and each typo anywhere. A handler can run unless its trigger rules this event
+    out or one of its conditions is false before the first that names a missing value."""
+    event = parse_event(event)
+    status = parse_status(status) if status is not None and event in STATUS_EVENTS else None
+    faults: list[tuple[str, str]] = []
+    for index, handler in enumerate(handler_file.handlers):
+        runs = _trigger_refusal(handler, event, status, stage) is None and not _ruled_out(handler, values)
+        faults.extend(build_value_faults(handler_file, index, values, runs=runs))
+    if faults:
+        raise HandlerFileError(unfilled_message(faults, values))
+
+
+def _ruled_out(handler: Handler, values: Mapping[str, str]) -> bool:
+    """Whether a condition is false before the first that names a value ``values`` lacks: they
+    are checked in order, and the first false one decides."""
+    for condition in handler.conditions:
+        if any(name not in values for name in placeholders(condition)):
+            return False
+        try:
+            if not evaluate(condition, values).holds:
+                return True
+        except InvalidInput:
+            return False  # a malformed condition: deciding the handler says so
+    return False
 
 
 def missing_input(decisions: list[Decision]) -> str | None:
