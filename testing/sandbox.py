@@ -120,6 +120,19 @@ class SandboxControl:
                                   headers={"X-Octopus-ApiKey": self.api_key})
         response.raise_for_status()
 
+    def hotfix_release(self) -> str:
+        """A release of Web in its Hotfix channel (which may go straight to Production), whose
+        process asks the Release Managers to approve a deployment to Production; its id."""
+        self.add_approval()
+        created: dict[str, Any] = self.post("/api/Spaces-1/releases/create/v1", HOTFIX_RELEASE)
+        return str(created["ReleaseId"])
+
+    def deploy(self, release_id: str, environment_id: str, **fields: Any) -> dict[str, Any]:
+        """``POST deployments``: the deployment created."""
+        created: dict[str, Any] = self.post("/api/Spaces-1/deployments",
+                                            {"ReleaseId": release_id, "EnvironmentId": environment_id, **fields})
+        return created
+
     def wait_for_interruption(self, task_id: str, timeout: float = 10) -> dict[str, Any]:
         """Poll until the task has a pending interruption; return it (fail the test after ``timeout``)."""
         deadline = time.monotonic() + timeout

@@ -82,6 +82,17 @@ class AdminKeyRequired(SandboxError):
         super().__init__(f"The sandbox's test controls need its admin key, in the {ADMIN_KEY_HEADER} header.")
 
 
+class ControlsLoopbackOnly(SandboxError):
+    """A test control was called from another machine (through a proxy on this one) of a sandbox
+    that has no admin key, and so answers its controls on this machine only."""
+
+    status = 403
+
+    def __init__(self) -> None:
+        super().__init__("The sandbox's test controls answer this machine only: start the sandbox with "
+                         "--admin-key to use them from elsewhere.")
+
+
 class PermissionDenied(SandboxError):
     """The API key is valid but limited, and this action is outside its limits."""
 

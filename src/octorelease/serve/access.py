@@ -40,6 +40,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from octorelease.handler.file import HandlerFile, HandlerFileError
+from octorelease.pages import cross_site
 
 log = logging.getLogger("octorelease.serve")
 
@@ -274,22 +275,6 @@ def _refusal(access: Access, request: Request) -> Response:
                         "<p>The history of octorelease serve needs a login.</p>", 401, headers=headers)
 
 
-def _cross_site(request: Request) -> bool:
-    """A POST a browser sent from another site (basic credentials go along by themselves): the
-    browser says so in ``Sec-Fetch-Site``; a browser too old to send it, in an ``Origin`` that is
-    not this host (the page's ``no-referrer`` makes a modern one send ``Origin: null``, so
-    ``Sec-Fetch-Site``, which a page cannot forge, decides when it is there). A script sends
-    neither."""
-    site = request.headers.get("sec-fetch-site")
-    if site is not None:
-        return site not in ("same-origin", "none")
-    origin = request.headers.get("origin")
-    if origin is None:
-        return False
-    host = request.headers.get("host", "")
-    return origin.partition("://")[2] != host
-
-
 class AccessGate:
     """ASGI middleware: every path but the open ones, the signed ``/hooks/`` and ``/metrics``
     wants a login; a POST (an operator's action) wants the operator role, from this site."""
@@ -330,7 +315,7 @@ class AccessGate:
         if request.method not in ("GET", "HEAD"):
             if not who.operator:
                 return _forbidden(request, f"{who.name} may read but not act: that needs the operator role")
-            if _cross_site(request):
+            if cross_site(request):
                 return _forbidden(request, "an action must come from this site's own page or a script")
         return None
 

@@ -14,6 +14,7 @@ any error into Octopus's envelope, so that no request ever gets a 500 with a Pyt
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import logging
 import time
@@ -28,6 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from octorelease.sandbox.errors import (
     ADMIN_KEY_HEADER,
     AdminKeyRequired,
+    ControlsLoopbackOnly,
     MethodNotAllowed,
     ResourceNotFound,
     SandboxError,
@@ -144,7 +146,7 @@ class Gate:
             await reply(message)
 
         try:
-            refusal = self._refusal(local, headers)
+            refusal = self._refusal(local, headers, client_host(scope))
             if refusal is not None:
                 status = refusal.status
                 await send_error(send, refusal)
@@ -172,17 +174,39 @@ class Gate:
         if reply is _ignore:  # carried out (or refused), and now the answer is lost
             await drop_connection(receive, send)
 
-    def _refusal(self, local: str, headers: dict[str, str]) -> SandboxError | None:
-        """What refuses this request before anything else: a test control without the admin key
-        (when the sandbox has one), or a body that says it is over the limit."""
-        admin_key = self.sandbox.admin_key
-        if admin_key is not None and local.startswith(CONTROLS) \
-                and not same_secret(headers.get(ADMIN_KEY_HEADER.lower(), ""), admin_key):
-            return AdminKeyRequired()
+    def _refusal(self, local: str, headers: dict[str, str], client: str | None) -> SandboxError | None:
+        """What refuses this request before anything else: a test control the caller may not use
+        (``controls_allowed``), or a body that says it is over the limit."""
+        if local.startswith(CONTROLS) and not controls_allowed(self.sandbox, client,
+                                                              headers.get(ADMIN_KEY_HEADER.lower())):
+            return AdminKeyRequired() if self.sandbox.admin_key is not None else ControlsLoopbackOnly()
         declared, limit = headers.get("content-length", "").strip(), body_limit(local)
         if declared.isascii() and declared.isdigit() and int(declared) > limit:
             return body_too_large(limit)
         return None
+
+
+def client_host(scope: Scope) -> str | None:
+    """The address the request came from (uvicorn gives a trusted local proxy's forwarded one)."""
+    client = scope.get("client")
+    return str(client[0]) if client else None
+
+
+def is_loopback_address(host: str | None) -> bool:
+    try:
+        return host is not None and ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def controls_allowed(sandbox: Sandbox, client: str | None, admin_key: str | None) -> bool:
+    """Whether a caller may use the sandbox's own controls (``/_sandbox`` and the pages' controls):
+    with the admin key, when the sandbox has one; without one, from this machine only. A sandbox
+    with no admin key listens on loopback, but a proxy on the same machine may forward others'
+    requests, which uvicorn then gives with their own address."""
+    if sandbox.admin_key is not None:
+        return admin_key is not None and same_secret(admin_key, sandbox.admin_key)
+    return is_loopback_address(client)
 
 
 #: methods whose JSON body the request log describes (by field names: the conformance test checks

@@ -28,9 +28,9 @@ __all__ = ["DEFAULT_API_KEY", "SandboxServer", "build_app", "serve"]
 
 
 def build_app(sandbox: Sandbox) -> Any:
-    """The ASGI app: the Octopus API and the test controls, behind the ``Gate`` middleware."""
+    """The ASGI app: the Octopus API, the test controls and the web pages, behind the ``Gate`` middleware."""
     handlers: Any = {SandboxError: error_response, HTTPException: error_response, Exception: error_response}
-    app = Starlette(routes=[*urls.CONTROL_ROUTES, *urls.ROUTES], exception_handlers=handlers)
+    app = Starlette(routes=[*urls.CONTROL_ROUTES, *urls.APP_ROUTES, *urls.ROUTES], exception_handlers=handlers)
     app.state.sandbox = sandbox
     return Gate(app, sandbox)
 

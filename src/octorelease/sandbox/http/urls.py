@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from starlette import routing as starlette_routing
 from starlette.routing import BaseRoute
+from starlette.staticfiles import StaticFiles
 
 from octorelease.sandbox.http import control
 from octorelease.sandbox.http.api import (
@@ -34,6 +35,7 @@ from octorelease.sandbox.http.api import (
     variables,
 )
 from octorelease.sandbox.http.api.collections import wrapped_all
+from octorelease.sandbox.http.app import pages
 from octorelease.sandbox.http.routing import Mount, Route
 
 CONTROL_ROUTES: list[BaseRoute] = [
@@ -46,6 +48,23 @@ CONTROL_ROUTES: list[BaseRoute] = [
     starlette_routing.Route("/_sandbox/rename", control.rename, methods=["POST"]),
     starlette_routing.Route("/_sandbox/requests", control.requests, methods=["GET", "DELETE"]),
     starlette_routing.Route("/_sandbox/census", control.census, methods=["GET"]),
+]
+
+#: the web pages (``app/``): each at a plain path, which ``app.js`` routes Octopus's ``#/...`` links to
+APP_ROUTES: list[BaseRoute] = [
+    starlette_routing.Route("/app", pages.dashboard),
+    starlette_routing.Route("/app/", pages.dashboard),
+    starlette_routing.Route("/app/{space_id:space}/projects", pages.dashboard),
+    starlette_routing.Route("/app/deployments/{id}", pages.deployment),
+    starlette_routing.Route("/app/{space_id:space}/deployments/{id}", pages.deployment),
+    starlette_routing.Route("/app/tasks/{id}", pages.task),
+    starlette_routing.Route("/app/{space_id:space}/tasks/{id}", pages.task),
+    starlette_routing.Route("/app/projects/{project}/releases/{version}", pages.release),
+    starlette_routing.Route("/app/{space_id:space}/projects/{project}/releases/{version}", pages.release),
+    starlette_routing.Route("/app/{space_id:space}/releases/{id}", pages.release_by_id),
+    starlette_routing.Route("/app/{space_id:space}/interruptions/{id}", pages.answer, methods=["POST"]),
+    starlette_routing.Route("/app/sign-in", pages.sign_in, methods=["GET", "POST"]),
+    starlette_routing.Mount("/app/static", StaticFiles(packages=[("octorelease.sandbox.http.app", "static")])),
 ]
 
 # create, modify and delete (rules/editing.py)

@@ -17,39 +17,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from jinja2 import Environment, PackageLoader
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from octorelease.pages import HEADERS, templates
 from octorelease.serve.access import identity
 from octorelease.serve.app import operate, run_json, run_url
-from octorelease.serve.pages.view import any_active, run_detail, run_row, visible
+from octorelease.serve.pages.view import any_active, run_detail, run_row
 
 #: Runs on one page of the history; older ones are a link away.
 PAGE_SIZE = 50
 #: Seconds between refreshes while nothing shown is going (a new event may arrive any time).
 IDLE_REFRESH_SECONDS = 3
 
-HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; "
-        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-store",
-}
-
-_TEMPLATES = Environment(
-    loader=PackageLoader("octorelease.serve.pages", "templates"),
-    autoescape=True,
-    finalize=visible,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
+_TEMPLATES = templates("octorelease.serve.pages")
 
 
 def routes() -> list[BaseRoute]:

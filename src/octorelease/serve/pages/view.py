@@ -14,28 +14,19 @@ template reads is there, whatever the document lacked.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
+from octorelease.pages import has_invisible
+
 #: States of a run that may still change: while the page shows one, it refreshes quickly.
 ACTIVE_STATES = frozenset({"queued", "running"})
 
-_INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-
-
-def visible(value: Any) -> Any:
-    """Jinja's ``finalize``: strings lose their control and bidirectional characters."""
-    if value is None:
-        return ""
-    return _INVISIBLE.sub("", value) if isinstance(value, str) else value
-
-
 def safe_link(url: Any) -> str | None:
     """``url`` when it is an absolute ``http``/``https`` URL, else None (shown as text only)."""
-    if not isinstance(url, str) or _INVISIBLE.search(url) or any(c.isspace() for c in url):
+    if not isinstance(url, str) or has_invisible(url) or any(c.isspace() for c in url):
         return None
     try:
         parts = urlsplit(url)
