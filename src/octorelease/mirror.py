@@ -208,8 +208,11 @@ class _Mirror:
                                   lifecycle=self.names.get(c.get("LifecycleId") or "")) for c in channels],
             git=git,
         )
-        spec.variables = self._variables(f"{at}/variables" if at else f"variables/{p['VariableSetId']}",
-                                         {c["Id"]: c["Name"] for c in channels})
+        names = {c["Id"]: c["Name"] for c in channels}
+        # a version-controlled project's non-sensitive variables are at the ref, its sensitive ones in the database
+        spec.variables = [*self._variables(f"{at}/variables", names), *self._variables(f"projects/{p['Id']}/variables",
+                                                                                       names)] if at \
+            else self._variables(f"variables/{p['VariableSetId']}", names)
         if self.history > 0:
             spec.releases = self._releases(p, spec, channels)
         return spec

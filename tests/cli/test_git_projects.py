@@ -184,3 +184,53 @@ def test_serve_takes_the_ref_and_commit_from_the_webhook(sandbox: Any, tmp_path:
                                                                   "GitCommit": commit}
     finally:
         service.close()
+
+
+def variables_at(sandbox: Any, ref: str | None = None) -> dict[str, str | None]:
+    at = f"/{ref}" if ref else ""
+    found = sandbox.get(f"/api/Spaces-2/projects/Projects-5{at}/variables")["Variables"]
+    return {v["Name"]: v["Value"] for v in found}
+
+
+VARIABLE_HANDLERS = GIT_HANDLERS.replace("    create: {", "    variables: {Greeting: \"hi {build.number}\", Token: t}\n"
+                                                       "    create: {")
+
+
+def test_a_handlers_variables_are_set_on_the_branch_of_its_release(
+        sandbox: Any, octorelease: Any, tmp_path: Any) -> None:
+    """A Git project's non-sensitive variables are committed to the branch the release is made at;
+    a sensitive one stays in the database set; the release takes both."""
+    saved = sandbox.call("PUT", "/api/Spaces-2/projects/Projects-5/variables", json={
+        "Variables": [{"Name": "Token", "Value": "old", "IsSensitive": True}]})
+    assert saved.status_code == 200, saved.text
+    path = tmp_path / "octorelease.yml"
+    path.write_text(VARIABLE_HANDLERS, encoding="utf-8")
+    run = octorelease("--json", "run", str(path), "--event", "build-completed", "--status", "success",
+                      "--var", "number=1", "--var", "branch=feature/canary")
+    assert run.code == 0, run.err
+    variables = run.json["handlers"][0]["actions"][0]
+    assert variables["messages"] == ["Set project variables Greeting, Token of Platform on "
+                                     "refs/heads/feature/canary (the build's branch, from --var)."]
+    assert variables_at(sandbox, "feature%2Fcanary") == {"Greeting": "hi 1"}
+    assert variables_at(sandbox, "main") == {}  # another branch
+    assert variables_at(sandbox) == {"Token": None}  # the sensitive one, still in the database
+    made = release(sandbox, run.json["handlers"][0]["actions"][1]["release"]["id"])
+    snapshot = sandbox.get(f"/api/Spaces-2/variables/{made['ProjectVariableSetSnapshotId']}")["Variables"]
+    assert sorted(v["Name"] for v in snapshot) == ["Greeting", "Token"]
+
+
+@pytest.mark.parametrize(("create", "says"), [
+    ('git_ref: "v0.9"', "can be set on a branch, and v0.9 (the create action's git_ref) is none"),
+    ('git_ref: "refs/tags/v0.9"', "can be set on a branch, and v0.9 (the create action's git_ref) is none"),
+    ('git_commit: "0123456789abcdef"', "cannot be set at commit 0123456789abcdef"),
+])
+def test_a_handlers_variables_are_not_set_on_a_tag_or_a_commit(
+        sandbox: Any, octorelease: Any, tmp_path: Any, create: str, says: str) -> None:
+    path = tmp_path / "octorelease.yml"
+    path.write_text(VARIABLE_HANDLERS.replace("deploy_to: [Ops]}", f"deploy_to: [Ops], {create}}}"),
+                    encoding="utf-8")
+    run = octorelease("run", str(path), "--event", "build-completed", "--status", "success", "--var", "number=1")
+    assert run.code == 3, run.err
+    assert says in run.err
+    assert variables_at(sandbox, "main") == {} and variables_at(sandbox) == {}
+    assert sandbox.get("/api/Spaces-2/projects/Projects-5/releases")["TotalResults"] == 0

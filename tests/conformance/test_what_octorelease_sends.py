@@ -3,11 +3,11 @@
 The commands below walk through every route the table marks ``client: sends``: create (with and
 without a version, with packages, notes and a deployment), deploy (prompted variables, machines,
 tenants, a refreshed variable snapshot), promote (dry and real, refused by the lifecycle), a handler
-that sets project variables, a deployment that waits for a person and its answer, a wait that
-times out and cancels. Then every request the sandbox's
-log holds must be at a documented path of its row, with every field that row requires in its
-body; and every ``client: sends`` row must have been walked through, so the walk keeps up with
-the table.
+that sets project variables (and one that sets a version-controlled project's, on a branch), a
+deployment that waits for a person and its answer, a wait that times out and cancels. Then every
+request the sandbox's log holds must be at a documented path of its row, with every field that
+row requires in its body; and every ``client: sends`` row must have been walked through, so the
+walk keeps up with the table.
 """
 
 from __future__ import annotations
@@ -29,6 +29,17 @@ handlers:
     variables: {Greeting: "from the conformance walk"}
     deploy: {to: Development, release: 1.2.0, update_variables: true}
     log_messages: false
+"""
+
+#: a version-controlled project's variables: committed to the branch its release is made at
+GIT_HANDLER = """\
+space: Operations
+handlers:
+  - name: Git variables
+    project: Platform
+    on: {event: build-completed}
+    variables: {Greeting: "from the conformance walk"}
+    create: {version: 1.1.0, git_ref: main}
 """
 
 
@@ -56,6 +67,9 @@ def _walk(sandbox: SandboxControl, capsys: pytest.CaptureFixture[str], handler_f
     cli("create", "--project", "Platform", "--space", "Operations", "--version", "1.0.0", "--git-ref", "main",
         "--deploy-to", "Ops")  # a version-controlled project: its process at the ref
     cli("run", str(handler_file), "--event", "build-completed")
+    git_handler_file = handler_file.with_name("git-octorelease.yml")
+    git_handler_file.write_text(GIT_HANDLER, encoding="utf-8")
+    cli("run", str(git_handler_file), "--event", "build-completed")
     cli("create", "--project", "Web", "--version", "9.2.0", "--channel", "Hotfix")
     cli("deploy", "--project", "Web", "--release", "9.2.0", "--to", "Production", "--on-interruption", "fail", code=7)
     cli("interruptions", "proceed", "--project", "Web", "--environment", "Production", "--notes", "walk")

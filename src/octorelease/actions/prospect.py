@@ -12,7 +12,7 @@ one that must be completed.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 from octorelease import errors
 from octorelease.actions.choose import ChosenRelease, OnRelease
@@ -24,6 +24,13 @@ from octorelease.octopus.models import DeploymentPreview, Environment, FormEleme
 
 #: What the id of a release that does not exist yet reads as, in plans and ``--json``.
 NEW_RELEASE_ID = "(new)"
+
+
+def _variables(space: SpaceApi, project: Project, git_ref: str | None) -> list[dict[str, Any]]:
+    """The project's variables; a version-controlled project's Git ones at ``git_ref`` and its
+    sensitive ones, which stay in the database."""
+    found = list(space.variable_set(project, git_ref).get("Variables") or ())
+    return [*found, *(space.variable_set(project).get("Variables") or ())] if git_ref else found
 
 
 def release_content(space: SpaceApi, project: Project, git_ref: str | None = None) -> DeploymentPreview:
@@ -43,7 +50,7 @@ def release_content(space: SpaceApi, project: Project, git_ref: str | None = Non
             (variable["Prompt"].get("Label") or variable.get("Name") or ""),
             bool(variable["Prompt"].get("Required")),
         )
-        for variable in space.variable_set(project, git_ref).get("Variables") or ()
+        for variable in _variables(space, project, git_ref)
         if variable.get("Prompt")
     )
     return DeploymentPreview(steps, form, False)

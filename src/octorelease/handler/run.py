@@ -41,7 +41,7 @@ from octorelease.handler.file import (
 )
 from octorelease.handler.locate import fault_location, point_at_file
 from octorelease.handler.select import Decision, check_build_values, select_handlers
-from octorelease.handler.variables import set_project_variables
+from octorelease.handler.variables import ReleaseAt, set_project_variables
 
 if TYPE_CHECKING:
     from octorelease.client import Octopus
@@ -249,7 +249,7 @@ def _actions(octopus: Octopus, item: _Prepared, dry_run: bool) -> list[ActionRes
     actions: list[ActionResult] = []
     steps: list[Callable[[], ActionResult]] = []
     if handler.variables:
-        steps.append(lambda: _set_variables(octopus, handler, dry_run))
+        steps.append(lambda: _set_variables(octopus, item, dry_run))
     if handler.create is not None:
         create = handler.create
         steps.append(
@@ -281,8 +281,12 @@ def _actions(octopus: Octopus, item: _Prepared, dry_run: bool) -> list[ActionRes
     return actions
 
 
-def _set_variables(octopus: Octopus, handler: Handler, dry_run: bool) -> ActionResult:
-    result = set_project_variables(octopus.space, handler.project, handler.variables, dry_run=dry_run)
+def _set_variables(octopus: Octopus, item: _Prepared, dry_run: bool) -> ActionResult:
+    """The handler's ``variables:``; a version-controlled project's on the branch its release is
+    made at."""
+    handler, create = item.handler, item.handler.create
+    at = ReleaseAt(create.git_ref if create else None, create.git_commit if create else None, item.build_git)
+    result = set_project_variables(octopus.space, handler.project, handler.variables, dry_run=dry_run, at=at)
     for message in result.messages:
         octopus.observer.note(message)
     if handler.create is None and result.ok and not _updates_snapshots(handler):

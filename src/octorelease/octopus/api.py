@@ -374,6 +374,16 @@ class SpaceApi:
         doc = self.http.get_object(self.path(f"projects/{project.id}/git/commits/{segment(commit)}"))
         return str(doc.get("Id") or commit)
 
+    def is_git_branch(self, project: Project, ref: str) -> bool:
+        """Whether a version-controlled project's repository has the branch ``ref`` names
+        (``main`` or ``refs/heads/main``): a tag or a commit is no branch, and cannot be written to."""
+        name = ref.strip().removeprefix("refs/heads/")
+        try:
+            self.http.get_object(self.path(f"projects/{project.id}/git/branches/{segment(name)}"))
+        except errors.NotFound:
+            return False
+        return True
+
     def channels(self, project: Project) -> list[dict[str, Any]]:
         return list(self._items(f"projects/{project.id}/channels"))
 
@@ -558,8 +568,14 @@ class SpaceApi:
     # -- project variables ----------------------------------------------------------------------------
 
     def variable_set(self, project: Project, git_ref: str | None = None) -> dict[str, Any]:
+        """The project's variables; with ``git_ref``, a version-controlled project's non-sensitive
+        ones at that ref (its sensitive ones are the set without a ref, in the database)."""
         return self.http.get_object(self.path(f"{self._at(project, git_ref)}/variables"))
 
-    def save_variable_set(self, project: Project, variable_set: dict[str, Any]) -> dict[str, Any]:
-        path = self.path(f"projects/{project.id}/variables")
-        return self.http.expect_object(self.http.put(path, variable_set), "PUT", path)
+    def save_variable_set(self, project: Project, variable_set: dict[str, Any],
+                          git_ref: str | None = None) -> dict[str, Any]:
+        """Save the project's variables; with ``git_ref`` (a branch), a version-controlled
+        project's non-sensitive ones, as a commit on that branch (the body names it: ``GitRef``)."""
+        path = self.path(f"{self._at(project, git_ref)}/variables")
+        body = {**variable_set, "GitRef": git_ref, "ProjectId": project.id} if git_ref else variable_set
+        return self.http.expect_object(self.http.put(path, body), "PUT", path)

@@ -201,3 +201,63 @@ def test_an_export_of_a_git_project_seeds_the_same_refs(sandbox: SandboxControl,
         assert step_names(process) == ["Deploy platform", "Canary check"]
         release = client.get("/api/Spaces-2/projects/Platform/releases/2.0.0").json()
         assert release["VersionControlReference"]["GitRef"] == "refs/heads/feature/canary"
+
+
+def _variables(sandbox: SandboxControl, ref: str | None = None) -> dict[str, Any]:
+    at = f"/{ref}" if ref else ""
+    found: dict[str, Any] = sandbox.get(f"{SP}/projects/Projects-5{at}/variables")
+    return found
+
+
+def _put_variables(sandbox: SandboxControl, ref: str | None, *variables: dict[str, Any]) -> httpx.Response:
+    at = f"/{ref}" if ref else ""
+    body: dict[str, Any] = {"ProjectId": "Projects-5", "SpaceId": "Spaces-2", "Variables": list(variables)}
+    if ref:
+        body["GitRef"] = ref
+    return sandbox.call("PUT", f"{SP}/projects/Projects-5{at}/variables", json=body)
+
+
+def test_non_sensitive_variables_are_kept_per_branch_and_sensitive_ones_in_the_database(
+        sandbox: SandboxControl) -> None:
+    """The real server's split (its 2022.3 routes): ``{gitRef}/variables`` holds the non-sensitive
+    variables, one set per ref, written to branches only; ``/variables`` the sensitive ones."""
+    before = len(sandbox.get(f"{SP}/projects/Projects-5/git/commits")["Items"])
+    saved = _put_variables(sandbox, "feature%2Fcanary", {"Name": "Greeting", "Value": "canary"})
+    assert saved.status_code == 200, saved.text
+    assert saved.json()["Links"]["Self"].endswith("/projects/Projects-5/feature%2Fcanary/variables")
+    assert [(v["Name"], v["Value"]) for v in _variables(sandbox, "feature%2Fcanary")["Variables"]] == [
+        ("Greeting", "canary")]
+    assert _variables(sandbox, "main")["Variables"] == []  # another branch: its own set
+    assert len(sandbox.get(f"{SP}/projects/Projects-5/git/commits")["Items"]) == before + 1  # a commit
+    secret = _put_variables(sandbox, None, {"Name": "Token", "Value": "s3cret", "IsSensitive": True})
+    assert secret.status_code == 200, secret.text
+    stored = _variables(sandbox)["Variables"]
+    assert [(v["Name"], v["IsSensitive"], v["Value"]) for v in stored] == [("Token", True, None)]
+    assert [v["Name"] for v in _variables(sandbox, "feature%2Fcanary")["Variables"]] == ["Greeting"]
+
+
+@pytest.mark.parametrize(("ref", "variable", "says"), [
+    ("v0.9", {"Name": "Greeting", "Value": "x"}, "only a branch"),  # a tag cannot change
+    ("main", {"Name": "Token", "Value": "x", "IsSensitive": True}, "kept in the database"),
+    (None, {"Name": "Greeting", "Value": "x"}, "keeps its non-sensitive variables in Git"),
+])
+def test_a_variable_saved_where_it_is_not_kept_is_refused(sandbox: SandboxControl, ref: str | None,
+                                                          variable: dict[str, Any], says: str) -> None:
+    answer = _put_variables(sandbox, ref, variable)
+    assert answer.status_code == 400, answer.text
+    assert says in answer.text
+    assert _variables(sandbox)["Variables"] == []
+    assert _variables(sandbox, "main")["Variables"] == []
+
+
+def test_a_release_takes_its_commits_variables_and_the_sensitive_ones(sandbox: SandboxControl) -> None:
+    assert _put_variables(sandbox, "feature%2Fcanary", {"Name": "Greeting", "Value": "canary"}).status_code == 200
+    assert _put_variables(sandbox, "main", {"Name": "Greeting", "Value": "main"}).status_code == 200
+    assert _put_variables(sandbox, None, {"Name": "Token", "Value": "s", "IsSensitive": True}).status_code == 200
+    made = create(sandbox, ReleaseVersion="1.0.0", GitRef="feature/canary")
+    assert made.status_code == 201, made.text
+    release = sandbox.get(f"{SP}/releases/{made.json()['ReleaseId']}")
+    snapshot = sandbox.get(f"{SP}/variables/{release['ProjectVariableSetSnapshotId']}")
+    assert sorted((v["Name"], v["Value"]) for v in snapshot["Variables"]) == [("Greeting", "canary"), ("Token", None)]
+    reference = release["VersionControlReference"]
+    assert reference["VariablesGitCommit"] == reference["GitCommit"]

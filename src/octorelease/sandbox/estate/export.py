@@ -165,7 +165,7 @@ def _project(state: Backend, project: Project) -> ProjectSpec:
         tenanted=project.tenanted_mode,  # type: ignore[arg-type]
         disabled=project.is_disabled,
         steps=_step_specs(state, project.steps),
-        variables=_variables(state, state.get(VariableSet, None, project.variable_set_id)),
+        variables=_project_variables(state, project),
         library_variable_sets=[s.name for i in project.included_library_variable_set_ids
                                if (s := state.get(LibraryVariableSet, None, i)) is not None],
         channels=[ChannelSpec(name=c.name, description=c.description,
@@ -213,6 +213,15 @@ def _git(state: Backend, project: Project) -> GitSpec | None:
     return GitSpec(url=repo.url, default_branch=repo.default_branch, base_path=repo.base_path, username=repo.username,
                    branches={n: ref(h) for n, h in repo.branches.items()},
                    tags={n: ref(h) for n, h in repo.tags.items()})
+
+
+def _project_variables(state: Backend, project: Project) -> list[VariableSpec]:
+    """The project's variables: a version-controlled project's non-sensitive ones are those of its
+    default branch's head, its sensitive ones the database's."""
+    stored = state.get(VariableSet, None, project.variable_set_id)
+    repo = project.git
+    in_git = repo.commits[repo.branches[repo.default_branch]].variables if repo else []
+    return [_variable(state, v) for v in [*in_git, *(stored.variables if stored else [])]]
 
 
 def _variables(state: Backend, variables: VariableSet | None) -> list[VariableSpec]:

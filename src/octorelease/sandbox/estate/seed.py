@@ -357,8 +357,14 @@ class _Builder:
                              if channel and channel.lifecycle else None)
             channels[entity.name.strip().lower()] = entity.id
             backend.put(entity)
+        variables = self._variables(spec.name, spec.variables, channels)
+        if project.git is not None:  # non-sensitive variables in Git, at every ref; sensitive ones in the database
+            for commit in project.git.commits.values():
+                commit.variables = [v.model_copy(deep=True) for v in variables if not v.is_sensitive]
+            variables = [v for v in variables if v.is_sensitive]
+            backend.put(project)
         backend.put(VariableSet(id=project.variable_set_id, space_id=space_id, owner_id=project.id,
-                                variables=self._variables(spec.name, spec.variables, channels)))
+                                variables=variables))
 
     def _steps(self, project: str, specs: list[StepSpec]) -> list[Step]:
         return [Step(id=_guid(project, step.name), name=step.name, roles=list(step.roles), action=Action(

@@ -285,7 +285,7 @@ def _git_links(own: str, p: Project) -> Json:
         return {}
     return {"DeploymentProcess": f"{own}/{{gitRef}}/deploymentprocesses",
             "DeploymentSettings": f"{own}/{{gitRef}}/deploymentsettings",
-            "Variables": f"{own}/{{gitRef}}/variables",
+            "Variables": f"{own}/{{gitRef}}/variables", "SensitiveVariables": f"{own}/variables",
             "Branches": f"{own}/git/branches{{/name}}{{?skip,take,searchByName,refresh}}",
             "Tags": f"{own}/git/tags{{/name}}{{?skip,take,searchByName,refresh}}",
             "Commits": f"{own}/git/commits{{/hash}}{{?skip,take,refresh}}"}
@@ -529,12 +529,15 @@ def variable(v: Variable) -> Json:
                 "DisplaySettings": {}}}
 
 
-def variable_set(base: str, vs: VariableSet, environments: list[Environment]) -> Json:
+def variable_set(base: str, vs: VariableSet, environments: list[Environment], git_ref: str | None = None) -> Json:
+    """A variable set; at a ref (a version-controlled project's Git variables) its link is the ref's."""
+    sp = f"{base}/api/{vs.space_id}"
+    own = f"{sp}/projects/{vs.owner_id}/{quote(git_ref, safe='')}/variables" if git_ref else f"{sp}/variables/{vs.id}"
     return {"Id": vs.id, "OwnerId": vs.owner_id, "SpaceId": vs.space_id, "Version": vs.version,
             "Variables": [variable(v) for v in vs.variables],
             "ScopeValues": {"Environments": [{"Id": e.id, "Name": e.name} for e in environments], "Machines": [],
                             "Actions": [], "Roles": [], "Channels": [], "TenantTags": [], "Processes": []},
-            **audit(vs), "Links": {"Self": f"{base}/api/{vs.space_id}/variables/{vs.id}"}}
+            **audit(vs), "Links": {"Self": own}}
 
 
 def release(base: str, r: Release) -> Json:
@@ -550,7 +553,8 @@ def release(base: str, r: Release) -> Json:
                                   "PackageReferenceName": p.package_reference_name, "Version": p.version}
                                  for p in r.selected_packages],
             "SelectedGitResources": [],
-            "VersionControlReference": {"GitRef": r.git_ref, "GitCommit": r.git_commit, "VariablesGitCommit": None}
+            "VersionControlReference": {"GitRef": r.git_ref, "GitCommit": r.git_commit,
+                                        "VariablesGitCommit": r.variables_git_commit}
             if r.git_commit else None, "CustomFields": {}, **audit(r),
             "Links": {"Self": own, "Project": f"{sp}/projects/{r.project_id}",
                       "Channel": f"{sp}/projects/{r.project_id}/channels/{r.channel_id}",

@@ -180,8 +180,8 @@ class DeploymentRules(ReleaseRules, FreezeRules):
         tenants = self._tenants_for(space_id, project, environments, request) if request.tenanted else [None]
         machine_ids = self._machine_ids(space_id, request.specific_machine_names, strict=True)
         refresh = request.update_variable_snapshot
-        form = self._form_values(self.live_variables(space_id, project) if refresh else self.release_variables(release),
-                                 request.variables)
+        known = self.live_variables(space_id, project, release) if refresh else self.release_variables(release)
+        form = self._form_values(known, request.variables)
         skip = [
             s.action.id for s in release.steps if s.name.lower() in {n.strip().lower() for n in request.skip_step_names}
         ]
@@ -335,9 +335,8 @@ class DeploymentRules(ReleaseRules, FreezeRules):
             if caller.environments is not None and any(overridden(w, target.request)
                                                        for w in self._frozen(project, target)):
                 raise PermissionDenied("DeploymentFreezeAdminister")
-        variables = (
-            self.live_variables(release.space_id, project) if refresh_snapshot else self.release_variables(release)
-        )
+        variables = (self.live_variables(release.space_id, project, release) if refresh_snapshot
+                     else self.release_variables(release))
         problems = [p for target in targets for p in self._problems(release, target, variables)]
         if problems:
             raise ValidationFailed(*problems)

@@ -412,7 +412,7 @@ class EditRules(State):
         if problems:
             raise ValidationFailed(*problems)
         if git_ref is not None:
-            project = git.commit_to(project, git_ref, [self._step(s) for s in steps], self.clock())
+            project = git.commit_to(project, git_ref, self.clock(), steps=[self._step(s) for s in steps])
             self.put(project)
             return git.at(project, git.resolve(project, git_ref).commit)
         project = project.model_copy()

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from octorelease.sandbox.errors import ResourceNotFound, ValidationFailed
-from octorelease.sandbox.state.entities import GitCommit, GitRepository, Project, Step
+from octorelease.sandbox.state.entities import GitCommit, GitRepository, Project, Step, Variable
 
 BRANCH_PREFIX = "refs/heads/"
 TAG_PREFIX = "refs/tags/"
@@ -87,31 +87,40 @@ def find_commit(repo: GitRepository, hash_or_prefix: str) -> GitCommit | None:
 
 def at(project: Project, commit: GitCommit) -> Project:
     """The project as it is at a commit: its process is the commit's (a copy, never stored)."""
-    return project.model_copy(update={"steps": commit.steps})
+    return project.model_copy(update={"steps": commit.steps, "at_commit": commit.hash})
 
 
-def new_commit(project: Project, steps: list[Step], message: str, when: datetime | None) -> GitCommit:
-    """A commit holding ``steps``; its hash is derived from the project, the process and the number
-    of commits before it, so the same estate gives the same hashes every time."""
+def new_commit(project: Project, steps: list[Step], message: str, when: datetime | None,
+               variables: list[Variable] | None = None) -> GitCommit:
+    """A commit holding ``steps`` (and ``variables``); its hash is derived from the project, the
+    process and the number of commits before it, so the same estate gives the same hashes every time."""
     repo = repository(project)
     content = json.dumps([s.model_dump(mode="json") for s in steps], sort_keys=True)
     digest = hashlib.sha1(f"{project.name}\0{len(repo.commits)}\0{message}\0{content}".encode(), usedforsecurity=False)
     return GitCommit(hash=digest.hexdigest(), message=message, committed=when,
-                     steps=[s.model_copy(deep=True) for s in steps])
+                     steps=[s.model_copy(deep=True) for s in steps],
+                     variables=[v.model_copy(deep=True) for v in variables or []])
 
 
-def commit_to(project: Project, ref: str, steps: list[Step], when: datetime | None) -> Project:
-    """A copy of the project with a new commit on the branch ``ref`` names (``PUT`` of the process
-    at a ref); a tag or a commit cannot move, so that is 400. The default branch's head is also
-    the project's own process (what an export writes as its ``steps``)."""
+def commit_to(project: Project, ref: str, when: datetime | None, *, steps: list[Step] | None = None,
+              variables: list[Variable] | None = None) -> Project:
+    """A copy of the project with a new commit on the branch ``ref`` names: the branch's head with
+    the process (``PUT .../{gitRef}/deploymentprocesses``) or the variables
+    (``PUT .../{gitRef}/variables``) replaced. A tag or a commit cannot move, so that is 400. The
+    default branch's head is also the project's own process (what an export writes as its ``steps``)."""
     resolved = resolve(project, ref)
     if resolved.branch is None:
+        # the sandbox's own wording: the real server's text for a write at a tag or commit is not published
         raise ValidationFailed(f"'{ref}' is not a branch: only a branch can be committed to.")
     project = project.model_copy(deep=True)
     repo = repository(project)
-    commit = new_commit(project, steps, f"Update the deployment process on {resolved.branch}", when)
+    head = resolved.commit
+    what = "deployment process" if steps is not None else "variables"
+    commit = new_commit(project, head.steps if steps is None else steps,
+                        f"Update the {what} on {resolved.branch}", when,
+                        head.variables if variables is None else variables)
     repo.commits[commit.hash] = commit
     repo.branches[resolved.branch] = commit.hash
     if resolved.branch == repo.default_branch:
-        project.steps = [s.model_copy(deep=True) for s in steps]
+        project.steps = [s.model_copy(deep=True) for s in commit.steps]
     return project

@@ -100,7 +100,8 @@ class ReleaseRules(VariableRules):
         """The version the project's template gives a release of ``channel`` made now."""
         releases = self.releases_of(project.id)
         channels = [c for c in self.all(Channel, space_id) if c.project_id == project.id]
-        variables = {v.name: v.value for v in self.project_variables(space_id, project.id).variables
+        variables = {v.name: v.value for v in self.project_variable_set(space_id, project,
+                                                                         self.variables_commit(project)).variables
                      if not v.scope and not v.is_sensitive and v.value is not None}
         history = History(
             project_versions=[r.version for r in releases], channel_name=channel.name,
@@ -149,7 +150,7 @@ class ReleaseRules(VariableRules):
             raise ValidationFailed(RELEASE_EXISTS.format(version=version))
         channel = self._channel(space_id, project, request.channel)
         packages = self._select_packages(space_id, project, request)
-        snapshot = self.take_snapshot(space_id, project)
+        snapshot = self.take_snapshot(space_id, project, self.variables_commit(project))
         release = Release(
             id=self.new_id("Releases"),
             space_id=space_id,
@@ -163,7 +164,7 @@ class ReleaseRules(VariableRules):
             library_variable_snapshot_ids=self.take_library_snapshots(space_id, project),
             steps=[s.model_copy(deep=True) for s in project.steps],
             process_snapshot_id=f"{project.process_id}-s-{project.process_version}-{uuid.uuid4().hex[:5].upper()}",
-            git_ref=git_ref, git_commit=git_commit,
+            git_ref=git_ref, git_commit=git_commit, variables_git_commit=git_commit,
         )
         self.put(release)
         return release, True
@@ -263,10 +264,13 @@ class ReleaseRules(VariableRules):
 
     def snapshot_variables(self, space_id: str, release_id: str) -> Release:
         """Refresh the release's copies of the project's variables and of its library sets
-        (``--updateVariables``)."""
+        (``--updateVariables``); a version-controlled project's Git variables are taken at the
+        newest commit of the release's branch (``VariablesGitCommit``), its process stays."""
         release = self.require(Release, space_id, release_id)
         project = self.require(Project, None, release.project_id)
-        release.variable_snapshot_id = self.take_snapshot(space_id, project).id
+        newest = self.variables_commit(project, release)
+        release.variable_snapshot_id = self.take_snapshot(space_id, project, newest).id
+        release.variables_git_commit = newest.hash if newest is not None else None
         release.library_variable_snapshot_ids = self.take_library_snapshots(space_id, project)
         self.put(release)
         return release

@@ -168,13 +168,31 @@ class DonorPackage(BaseModel):
     reference: str = ""
 
 
+class Prompt(BaseModel):
+    label: str
+    description: str = ""
+    required: bool = False
+
+
+class Variable(BaseModel):
+    id: str
+    name: str
+    value: str | None = None
+    type: str = "String"
+    is_sensitive: bool = False
+    scope: dict[str, list[str]] = Field(default_factory=dict)
+    prompt: Prompt | None = None
+
+
 class GitCommit(BaseModel):
-    """One commit of a version-controlled project's repository: the process it holds."""
+    """One commit of a version-controlled project's repository: the process it holds, and the
+    project's non-sensitive variables (sensitive ones stay in the database, one set for every ref)."""
 
     hash: str
     message: str = ""
     committed: datetime | None = None
     steps: list[Step] = Field(default_factory=list)
+    variables: list[Variable] = Field(default_factory=list)
 
 
 class GitRepository(BaseModel):
@@ -213,6 +231,8 @@ class Project(Named):
     versioning_package: DonorPackage | None = None
     #: where a version-controlled project's process lives; None for a database project
     git: GitRepository | None = None
+    #: the commit a copy of the project is seen at (``rules/git.py``'s ``at``); never stored
+    at_commit: str | None = Field(default=None, exclude=True)
 
     @property
     def process_id(self) -> str:
@@ -221,22 +241,6 @@ class Project(Named):
     @property
     def variable_set_id(self) -> str:
         return f"variableset-{self.id}"
-
-
-class Prompt(BaseModel):
-    label: str
-    description: str = ""
-    required: bool = False
-
-
-class Variable(BaseModel):
-    id: str
-    name: str
-    value: str | None = None
-    type: str = "String"
-    is_sensitive: bool = False
-    scope: dict[str, list[str]] = Field(default_factory=dict)
-    prompt: Prompt | None = None
 
 
 class LibraryVariableSet(Named):
@@ -334,6 +338,9 @@ class Release(Entity):
     #: a version-controlled project's release: the ref asked for and the commit it froze
     git_ref: str | None = None
     git_commit: str | None = None
+    #: the commit its non-sensitive variables were taken from (``VariablesGitCommit``): the
+    #: release's own commit, until ``snapshot-variables`` takes its branch's newest
+    variables_git_commit: str | None = None
 
     def index_keys(self) -> tuple[Hashable, ...]:
         """By project, and by project and version (``State.releases_of``, ``State.release_of``)."""

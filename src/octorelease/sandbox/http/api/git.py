@@ -11,6 +11,7 @@ from __future__ import annotations
 from octorelease.sandbox.errors import ResourceNotFound
 from octorelease.sandbox.http import resources as shape
 from octorelease.sandbox.http.api.context import Ctx, Json, route
+from octorelease.sandbox.http.api.variables import variables_body
 from octorelease.sandbox.rules import git
 from octorelease.sandbox.state.entities import Environment, GitRepository, Project
 
@@ -39,11 +40,14 @@ def deployment_settings(ctx: Ctx) -> Json:
 
 @route()
 def variables(ctx: Ctx) -> Json:
-    """The project's variables at a ref: the sandbox keeps one set for every ref (sensitive values
-    are never in Git anyway), so a release snapshots them as it does a database project's."""
-    project = _at_ref(ctx)
-    return shape.variable_set(ctx.base, ctx.backend.variable_set(ctx.space_id, project.variable_set_id),
-                              ctx.backend.all(Environment, ctx.space_id))
+    """The project's non-sensitive variables at a ref (``GET``), or a new commit of them on a
+    branch (``PUT``); its sensitive ones stay at ``/projects/{id}/variables``."""
+    project, ref = ctx.arg("ref"), ctx.arg("gitRef")
+    if ctx.request.method == "PUT":
+        found = ctx.backend.save_variables_at(ctx.space_id, project, ref, variables_body(ctx.body))
+    else:
+        found = ctx.backend.variables_at(ctx.space_id, project, ref)
+    return shape.variable_set(ctx.base, found, ctx.backend.all(Environment, ctx.space_id), ref)
 
 
 def _repository(ctx: Ctx) -> tuple[Project, GitRepository]:

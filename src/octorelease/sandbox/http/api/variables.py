@@ -33,7 +33,8 @@ def update_library_variable_set(ctx: Ctx) -> Json:
         ctx.space_id, ctx.arg("id"), b.text("Name"), b.text("Description"), None))
 
 
-def _variables_body(body: Body) -> list[Variable]:
+def variables_body(body: Body) -> list[Variable]:
+    """The ``Variables`` of a variable set sent with ``PUT``."""
     variables = []
     for item in body.objects("Variables"):
         prompt = item.object("Prompt")
@@ -52,7 +53,7 @@ def _variables_body(body: Body) -> list[Variable]:
 
 def _variables(ctx: Ctx, set_id: str) -> Json:
     if ctx.request.method == "PUT":
-        variables = _variables_body(ctx.body)
+        variables = variables_body(ctx.body)
         result = ctx.backend.replace_variables(ctx.space_id, set_id, variables, ctx.body.number("Version"))
     else:
         result = ctx.backend.variable_set(ctx.space_id, set_id)
