@@ -15,6 +15,7 @@ import pytest
 
 from octorelease.sandbox.http.server import SandboxServer
 from testing import children
+from testing.browser import launched_chromium
 from testing.fake_server import AnswerFor, FakeServer
 from testing.sandbox import SandboxControl
 
@@ -134,6 +135,14 @@ def sandbox(sandbox_control: SandboxControl) -> SandboxControl:
     sandbox_control.set_speed(FAST)
     sandbox_control.clear_requests()
     return sandbox_control
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Headless Chromium from the system (``testing/browser.py``); a test using it is marked
+    ``browser``, and skips saying why where there is no Chromium."""
+    with launched_chromium() as launched:
+        yield launched
 
 
 @pytest.fixture

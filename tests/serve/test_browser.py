@@ -4,20 +4,19 @@ Playwright (never a browser Playwright downloads). Load the page, fire a signed 
 appear, go and finish without reloading: the page's own script does the live updates. Without a
 login the browser gets the 401 and its prompt; an operator's Re-run button works in it.
 
-Where no Chromium is installed the test skips and says so; ``.ci/run`` installs Debian's
-``chromium`` so CI runs it for real. ``OCTORELEASE_CHROMIUM`` names another executable.
+The browser is ``testing/browser.py``'s (the ``browser`` fixture), which skips saying why where
+there is no Chromium.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from testing.browser import DEADLINE_MS, PageProblems
 from testing.sandbox import SandboxControl
 from testing.serve import HANDLERS, ServeProcess
 
@@ -25,33 +24,6 @@ PASSWORD = "browser-password-0123"
 #: ``HANDLERS`` with one operator, who logs in with HTTP basic as a browser does.
 LOGGED_IN = HANDLERS.replace("handlers:\n", "  access:\n    users:\n      ops:\n        password: ${OPS_PASSWORD}\n"
                              "        role: operator\nhandlers:\n", 1)
-
-#: Where Debian, Ubuntu and Google put the browser, in the order tried.
-CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-#: Long enough for a loaded machine; every wait below polls and returns as soon as it holds.
-DEADLINE_MS = 60_000
-
-
-def chromium_executable() -> str | None:
-    named = os.environ.get("OCTORELEASE_CHROMIUM")
-    if named:
-        return shutil.which(named)
-    return next((path for path in map(shutil.which, CHROMIUM_NAMES) if path), None)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    executable = chromium_executable()
-    if executable is None:
-        pytest.skip(f"no Chromium here ({', '.join(CHROMIUM_NAMES)} not on PATH): apt-get install chromium")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e .[dev])")
-    with sync_api.sync_playwright() as playwright:
-        # --no-sandbox: CI runs as root, where Chromium's sandbox refuses to start.
-        launched = playwright.chromium.launch(
-            executable_path=executable, args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
-        )
-        yield launched
-        launched.close()
 
 
 @pytest.fixture
@@ -70,9 +42,7 @@ def test_a_fired_event_appears_runs_and_finishes_on_the_open_page(
 
     sandbox.set_speed(0.05)  # a run that lasts long enough to be seen going
     page = browser.new_page(http_credentials={"username": "ops", "password": PASSWORD})
-    problems: list[str] = []
-    page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
-    page.on("pageerror", lambda error: problems.append(str(error)))
+    problems = PageProblems(page)
     page.goto(serve.url + "/")
     expect(page.locator("main#live")).to_contain_text("No events yet")
 
@@ -93,7 +63,7 @@ def test_a_fired_event_appears_runs_and_finishes_on_the_open_page(
     page.go_back()
     expect(page.locator(f'tr.run[data-run="{run_id}"]')).to_have_attribute("data-state", "succeeded")
     expect(page.locator(f'tr.run[data-run="{run_id}"] li.skipped')).to_contain_text("Ship Worker")
-    assert problems == []
+    assert problems.seen == []
 
 
 def test_without_a_login_or_with_a_wrong_one_the_page_is_refused(browser: Any, serve: ServeProcess) -> None:

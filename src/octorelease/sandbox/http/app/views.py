@@ -173,6 +173,8 @@ def task(backend: Backend, t: Task, caller: Caller, now: datetime) -> Row:
         "word": state_word(t.state, waiting), "class": state_class(t.state, waiting), "waiting": waiting,
         "completed": t.is_completed, "error": t.error_message,
         "queued": stamp(t.queue_time), "started": stamp(t.start_time), "finished": stamp(t.completed_time),
+        "queued_ago": ago(t.queue_time, now), "started_ago": ago(t.start_time, now),
+        "finished_ago": ago(t.completed_time, now),
         "duration": shape.duration(t.start_time, t.completed_time, now) or "",
         "deployment": d.id if d else None, "comments": d.comments if d else None,
         "project": project.name if project else "", "project_slug": project.slug if project else "",
