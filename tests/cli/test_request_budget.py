@@ -115,14 +115,15 @@ def test_deploying_to_one_environment_costs_six_requests_and_its_post(sandbox: S
     assert len(sent) == 7, sent
 
 
-def test_promoting_to_k_environments_costs_six_and_two_per_target(sandbox: SandboxControl) -> None:
+def test_promoting_to_k_environments_costs_seven_and_two_per_target(sandbox: SandboxControl) -> None:
     """Each environment named costs one ``name=`` request (Octopus's filter takes one name; the
     alternative, the whole list, grows with the space), and more than one target needs the
-    template to refuse them all before creating any. The look before the first POST is one
-    request for every target."""
+    template and the deployment freezes to refuse them all before creating any. The look before
+    the first POST is one request for every target."""
     sent = setup(run(sandbox, COMMANDS["promote to three"]))
-    assert len(sent) == 6 + 2 * 3, sent
+    assert len(sent) == 7 + 2 * 3, sent
     assert len([s for s in sent if s.endswith("/deployments/template")]) == 1
+    assert sent.count("GET /api/deploymentfreezes") == 1
     assert not [s for s in sent if "/preview/" in s]  # prompted variables are the release's: the server checks
 
 

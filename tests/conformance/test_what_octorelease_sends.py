@@ -12,6 +12,7 @@ walk keeps up with the table.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,10 @@ def _walk(sandbox: SandboxControl, capsys: pytest.CaptureFixture[str], handler_f
     fail as it is meant to)."""
     link = connection(sandbox)
     sandbox.add_approval()  # a person approves Production (the walk's last deploy there waits for one)
+    now = datetime.now(timezone.utc)
+    sandbox.post("/api/deploymentfreezes", {"Name": "Walk", "Start": (now - timedelta(minutes=1)).isoformat(),
+                                            "End": (now + timedelta(hours=1)).isoformat(),
+                                            "ProjectEnvironmentScope": {"Projects-2": ["Environments-1"]}})
     sandbox.clear_requests()
 
     def cli(*args: str, code: int = 0) -> None:
@@ -73,6 +78,8 @@ def _walk(sandbox: SandboxControl, capsys: pytest.CaptureFixture[str], handler_f
     cli("create", "--project", "Web", "--version", "9.2.0", "--channel", "Hotfix")
     cli("deploy", "--project", "Web", "--release", "9.2.0", "--to", "Production", "--on-interruption", "fail", code=7)
     cli("interruptions", "proceed", "--project", "Web", "--environment", "Production", "--notes", "walk")
+    cli("deploy", "--project", "Worker", "--release", "latest", "--to", "Development", "--freeze-override", "walk",
+        "--no-wait")  # Worker is frozen in Development
     sandbox.set_speed(1.0)
     cli("deploy", "--project", "Worker", "--release", "latest", "--to", "Test", "--timeout", "1s",
         "--cancel-on-timeout", code=5)

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 
 from octorelease import errors
+from octorelease.actions.freezes import in_force
 from octorelease.actions.once import create_once
 from octorelease.actions.options import DeploymentOptions
 from octorelease.actions.plan import DeploymentPlan, TargetPlan, WaitOptions
@@ -65,6 +66,8 @@ class DeploymentCreator:
         whether it is ours (our ``POST`` answered, or our marker on what the look found)."""
         body = target.request_body(self.plan.release_of(target).id, self.plan.options)
         body["Comments"] = with_marker(self.plan.options.notes, episode.marker(self.run_id))
+        reason = self.plan.options.freeze_override
+        frozen = [w.freeze_id for w in in_force(target)] if reason else []
         looks = 0
 
         def look() -> tuple[Deployment, bool] | None:
@@ -80,7 +83,12 @@ class DeploymentCreator:
             found = self._winner(episode, listed)
             return (found, is_made_by(found, self.run_id)) if found is not None else None
 
-        return create_once(self.space.http, lambda: (self.space.create_deployment(body), True), look, look_first=True)
+        def post() -> tuple[Deployment, bool]:
+            if frozen and reason:
+                return self.space.create_deployment_overriding(body, frozen, reason), True
+            return self.space.create_deployment(body), True
+
+        return create_once(self.space.http, post, look, look_first=True)
 
     def _look_first(self) -> list[Deployment]:
         if self._first_look is None:

@@ -51,6 +51,9 @@ class DeploymentOptions:
     #: Do not start after this (``QueueTimeExpiry``; octo's ``--noDeployAfter``): a task still
     #: queued then ends TimedOut on the server.
     no_deploy_after: datetime | None = None
+    #: Deploy despite a deployment freeze in force, for this reason (recorded by Octopus against
+    #: the override): the targets inside one are created through ``POST deployments/override``.
+    freeze_override: str | None = None
 
     @property
     def redeploys(self) -> bool:
@@ -80,6 +83,11 @@ class DeploymentOptions:
                 from octorelease.schedule import parse_time
 
                 value = parse_time(value, name)  # relative times (+10m) count from now
+            if name == "freeze_override" and value is not None and not str(value).strip():
+                from octorelease import errors
+
+                raise errors.InvalidInput(f"{name}: the reason for overriding a deployment freeze is blank.",
+                                          hint="say why the freeze is overridden; Octopus records it")
             if known[name] == "datetime | None" and getattr(value, "tzinfo", False) is None:
                 value = value.astimezone()  # a naive datetime is local time, as octo takes one
             if value is not None:

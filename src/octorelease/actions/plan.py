@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any, Literal
 
+from octorelease.actions.freezes import FreezeWindow
+from octorelease.actions.freezes import describe as describe_freezes
 from octorelease.actions.options import DeploymentOptions
 from octorelease.actions.result import DeploymentResult, Ref
 from octorelease.actions.wording import COMMAND_LINE, Wording
@@ -98,6 +100,9 @@ class TargetPlan:
     newest_before: Mark | None = None
     #: How far along the release's lifecycle the environment is (higher: a later phase).
     lifecycle_rank: int = 0
+    #: The deployment freezes of the target, in force when it would start or still to come
+    #: (``freezes.with_freezes``); empty when none, or when they were not read.
+    freezes: tuple[FreezeWindow, ...] = ()
 
     def result(self, **fields: Any) -> DeploymentResult:
         """The result entry for this target, with the given fields (ids, state, ...)."""
@@ -108,6 +113,7 @@ class TargetPlan:
             tenant_id=self.tenant.id if self.tenant else None,
             release=self.release,
             expected_seconds=self.newest_before.took_seconds if self.newest_before else None,
+            freezes=[w.to_dict() for w in self.freezes],
             **fields,
         )
 
@@ -203,6 +209,7 @@ class DeploymentPlan:
                 details.append(f"{len(target.form_values)} prompted variable(s)")
             details.append("guided failure " + ("on" if target.use_guided_failure else "off")
                            + f" ({target.guided_failure_source})")
+            details += describe_freezes(target, self.options.freeze_override)
             lines.append(f"  -> {where}: " + "; ".join(details))
         flags = []
         if self.options.force_package_download:

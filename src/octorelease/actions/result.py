@@ -56,6 +56,8 @@ class DeploymentResult:
     #: the interruptions answered while we waited (id, title, answer, answered_by).
     pending_interruptions: list[dict[str, Any]] = field(default_factory=list)
     answered_interruptions: list[dict[str, Any]] = field(default_factory=list)
+    #: The target's deployment freezes in force or to come (``FreezeWindow.to_dict()`` each).
+    freezes: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def label(self) -> str:
@@ -103,6 +105,8 @@ class DeploymentResult:
             doc["pending_interruptions"] = self.pending_interruptions
         if self.answered_interruptions:
             doc["answered_interruptions"] = self.answered_interruptions
+        if self.freezes:
+            doc["freezes"] = self.freezes
         return doc
 
 

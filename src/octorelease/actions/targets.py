@@ -9,10 +9,11 @@ lifecycle, no permission).
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from octorelease import errors
+from octorelease.actions import freezes
 from octorelease.actions.choose import ChosenRelease, OnRelease
 from octorelease.actions.options import DeploymentOptions
 from octorelease.actions.plan import DeploymentPlan, Existing, Mark, TargetPlan, creation_order
@@ -434,7 +435,9 @@ def build_plan(
     ``leave_to_server`` (a real run, not a dry run or a handler's plan) leaves to the server the
     checks it makes itself on the first ``POST`` when they cannot differ between targets, saving
     their requests: the lifecycle of a single untenanted target (the template), and the prompted
-    variables when none are given nor steps skipped (the preview: they are the release's).
+    variables when none are given nor steps skipped (the preview: they are the release's), and
+    the deployment freezes of a single target created at once (else they are read, one request,
+    and a target inside one is refused before any is created: ``freezes.refuse_frozen``).
     A refusal of that first POST creates nothing, and ``explain_refusal`` then makes the checks
     to say why in the same words a dry run uses. ``plan.deferred`` names what was left."""
     if on_release is not None:
@@ -503,7 +506,13 @@ def build_plan(
                     lifecycle_rank=ranks[env.id],
                 )
             )
-    return DeploymentPlan(
+    to_create = [t for t in targets if t.already is None]
+    if leave and len(to_create) == 1 and options.deploy_at is None and not options.freeze_override:
+        deferred.append(FREEZES)  # the server refuses a frozen one; ``explain_refusal`` says why
+    elif to_create:
+        targets = list(freezes.with_freezes(space, project.id, targets, options.deploy_at, warnings))
+        warnings += freezes.overriding(targets, options.freeze_override)
+    plan = DeploymentPlan(
         action=action,
         space=Ref(space.space_id or space.space.id, space.space_name),
         project=Ref(project.id, project.name),
@@ -515,11 +524,14 @@ def build_plan(
         warnings=tuple(warnings),
         deferred=tuple(deferred),
     )
+    freezes.refuse_frozen(plan)
+    return plan
 
 
 #: What a plan may leave to the server's own checks of its first POST (``build_plan``).
 LIFECYCLE = "lifecycle"
 PROMPTED_VARIABLES = "prompted variables"
+FREEZES = "deployment freezes"
 
 
 def explain_refusal(space: SpaceApi, plan: DeploymentPlan) -> None:
@@ -530,6 +542,9 @@ def explain_refusal(space: SpaceApi, plan: DeploymentPlan) -> None:
     release = Release(plan.release.id, plan.release.name, plan.project.id, None, {})
     environments = list({t.environment.id: Environment(t.environment.id, t.environment.name, 0, False)
                          for t in plan.targets}.values())
+    if FREEZES in plan.deferred:
+        freezes.refuse_frozen(replace(plan, targets=freezes.with_freezes(
+            space, plan.project.id, plan.targets, plan.options.deploy_at, [])))
     if LIFECYCLE in plan.deferred:
         check_lifecycle(space, project, release, space.template(release.id), environments)
     if PROMPTED_VARIABLES in plan.deferred:

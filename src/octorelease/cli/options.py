@@ -244,6 +244,14 @@ def deployment_options(func: F) -> F:
             "a task still queued then ends TimedOut.",
         ),
         click.option(
+            "--freeze-override",
+            default=None,
+            metavar="REASON",
+            help="Deploy despite a deployment freeze in force, for REASON (Octopus records it against the "
+            "override; the API key needs DeploymentFreezeAdminister). Without it a target in a freeze is "
+            "refused before anything is created.",
+        ),
+        click.option(
             "--wait/--no-wait",
             default=True,
             show_default=True,

@@ -149,6 +149,8 @@ class DeploymentFields(_Model):
     #: times (``+10m``) count from when the action runs.
     deploy_at: str | None = None
     no_deploy_after: str | None = None
+    #: Deploy despite a deployment freeze in force, for this reason (the CLI's ``--freeze-override``).
+    freeze_override: str | None = None
 
     def deployment_options(self) -> dict[str, Any]:
         """These fields as the Python API's keyword arguments, which are named as they are."""

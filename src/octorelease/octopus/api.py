@@ -21,6 +21,7 @@ from octorelease.octopus.http import NOT_OCTOPUS_HINT, OctopusHttp
 from octorelease.octopus.models import (
     DashboardItem,
     Deployment,
+    DeploymentFreeze,
     DeploymentPreview,
     DeploymentTemplate,
     Environment,
@@ -501,6 +502,34 @@ class SpaceApi:
         """``POST deployments`` (classic: the only endpoint that takes ``Comments``)."""
         path = self.path("deployments")
         return _build(self.http, path, Deployment.from_json, self.http.post(path, body), "POST")
+
+    def create_deployment_overriding(self, body: dict[str, Any], freeze_ids: Sequence[str], reason: str) -> Deployment:
+        """``POST deployments/override`` (the reference's deployment-freeze.md): the classic body
+        as ``CreateDeploymentCommand``, made despite the freezes ``FreezeIds`` for ``Reason``."""
+        path = self.path("deployments/override")
+        command = {"CreateDeploymentCommand": body, "FreezeIds": list(freeze_ids), "Reason": reason,
+                   "SpaceId": self._space_id()}
+        answer = self.http.expect_object(self.http.post(path, command), "POST", path)
+        return _build(self.http, path, Deployment.from_json, answer.get("Deployment"), "POST")
+
+    def deployment_freezes(self, project_id: str, environment_ids: Sequence[str]) -> list[DeploymentFreeze]:
+        """The freezes of the project in these environments that are in force or still to come
+        (``GET /api/deploymentfreezes``, system-wide; one request). A server without freezes
+        (before 2024.2) answers 404: it has none."""
+        path = "/api/deploymentfreezes"
+        params = {"projectIds": [project_id], "environmentIds": list(environment_ids), "includeComplete": "false",
+                  "skip": 0, "take": BIG_PAGE}
+        try:
+            page = self.http.get_object(path, params)
+        except errors.NotFound:
+            return []
+        found = page.get("DeploymentFreezes")
+        if not isinstance(found, list):
+            raise errors.BadResponse(
+                f"GET {self.http.server}{path} answered 'DeploymentFreezes' that is not a list, not as Octopus does.",
+                hint=NOT_OCTOPUS_HINT,
+            )
+        return [_build(self.http, path, DeploymentFreeze.from_json, doc) for doc in found]
 
     def deployments(self, *, project_id: str, environment_ids: Sequence[str], take: int = 30) -> list[Deployment]:
         """The newest deployments of a project to some environments, newest first."""

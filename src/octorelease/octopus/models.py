@@ -397,3 +397,39 @@ class Interruption:
         """Who answered it (its last modifier once it is no longer pending)."""
         who = self.raw.get("LastModifiedBy")
         return str(who) if who and not self.is_pending else None
+
+
+@dataclass(frozen=True)
+class DeploymentFreeze:
+    """A window in which Octopus (2024.2 and later) refuses deployments of some projects to
+    some environments (``ProjectEnvironmentScope``: project id -> environment ids), or of some
+    tenants' (``TenantProjectEnvironmentScope``), repeated by ``RecurringSchedule`` if it has one."""
+
+    id: str
+    name: str
+    start: datetime
+    end: datetime
+    project_environments: dict[str, tuple[str, ...]]
+    tenant_scopes: tuple[tuple[str, str, str], ...]
+    recurring: dict[str, Any] | None
+    raw: dict[str, Any] = field(repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> DeploymentFreeze:
+        start, end = parse_time(doc.get("Start")), parse_time(doc.get("End"))
+        if start is None or end is None:
+            raise ValueError("Start and End must be times")
+        scope = _object(doc.get("ProjectEnvironmentScope"))
+        tenants = [_object(t) for t in doc.get("TenantProjectEnvironmentScope") or ()]
+        schedule = doc.get("RecurringSchedule")
+        return cls(
+            str(doc["Id"]), str(doc.get("Name") or doc["Id"]), start, end,
+            {str(p): tuple(str(e) for e in envs) for p, envs in scope.items() if isinstance(envs, list)},
+            tuple((str(t.get("TenantId")), str(t.get("ProjectId")), str(t.get("EnvironmentId"))) for t in tenants),
+            schedule if isinstance(schedule, dict) and schedule else None, doc,
+        )
+
+    def scopes(self, project_id: str, environment_id: str, tenant_id: str | None) -> bool:
+        """Whether it freezes a deployment of the project to the environment (for the tenant)."""
+        return environment_id in self.project_environments.get(project_id, ()) or (
+            tenant_id is not None and (tenant_id, project_id, environment_id) in self.tenant_scopes)

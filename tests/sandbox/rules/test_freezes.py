@@ -127,6 +127,16 @@ def test_a_scheduled_deployment_that_falls_due_inside_a_freeze_fails(sandbox: Sa
     assert task["State"] == "Failed" and "frozen by deployment freeze 'Year-end freeze'" in task["ErrorMessage"]
 
 
+def test_a_scheduled_deployment_that_overrides_a_freeze_to_come_runs_when_due(sandbox: SandboxControl) -> None:
+    version = hotfix(sandbox)
+    freeze(sandbox, start=at(seconds=2))  # not yet in force when the deployment is queued
+    queued = execute(sandbox, version, "Production", RunAt=at(seconds=3), DeploymentFreezeOverrideReason="INC-7",
+                     DeploymentFreezeNames=["Year-end freeze"])
+    assert queued.status_code == 200, queued.text
+    task = sandbox.wait_for_task(queued.json()["DeploymentServerTasks"][0]["ServerTaskId"], timeout=15)
+    assert task["State"] == "Success", task["ErrorMessage"]
+
+
 def test_a_recurring_freeze_is_in_force_in_each_of_its_windows(sandbox: SandboxControl) -> None:
     version = hotfix(sandbox)
     start = datetime.now(timezone.utc) - timedelta(days=2, minutes=10)

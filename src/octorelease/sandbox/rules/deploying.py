@@ -324,6 +324,14 @@ class DeploymentRules(ReleaseRules, FreezeRules):
         """The freezes in force now for this target."""
         return self.freezes_on(project, target.environment, target.tenant, self.clock())
 
+    def _overridden(self, project: Project, target: _Target) -> list[str]:
+        """The freezes the request overrides: in force now, or when its ``QueueTime`` falls due
+        (a deployment scheduled into a freeze it overrides does not fail when it starts)."""
+        windows = self._frozen(project, target)
+        if target.request.queue_time is not None:
+            windows += self.freezes_on(project, target.environment, target.tenant, target.request.queue_time)
+        return list(dict.fromkeys(w.freeze.id for w in windows if overridden(w, target.request)))
+
     def _create(
         self, release: Release, targets: list[_Target], caller: Caller, refresh_snapshot: bool = False
     ) -> list[Deployment]:
@@ -375,7 +383,7 @@ class DeploymentRules(ReleaseRules, FreezeRules):
             queue_time=request.queue_time,
             queue_time_expiry=request.queue_time_expiry,
             process_id=release.process_snapshot_id,
-            overridden_freeze_ids=[w.freeze.id for w in self._frozen(project, target) if overridden(w, request)],
+            overridden_freeze_ids=self._overridden(project, target),
             freeze_override_reason=request.freeze_override_reason,
         )
         task = Task(

@@ -4,24 +4,22 @@ While a freeze is active for a project and environment (OctopusDeploy/docs deplo
 deployment-freezes): new deployments are refused, unless the caller overrides the freeze with a
 reason; and a deployment already queued that would start inside it fails when it falls due. A
 freeze is one window (``Start`` to ``End``) or, with ``RecurringSchedule``, that window again
-every ``Unit`` days, weeks, months or years until its ``EndType`` says stop.
+every ``Unit`` days, weeks, months or years until its ``EndType`` says stop
+(``octorelease/freeze_windows.py``, which the client reads freezes with too).
 """
 
 from __future__ import annotations
 
-import calendar
+import itertools
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
+from octorelease import freeze_windows
+from octorelease.freeze_windows import END_TYPES, RECURRENCES
 from octorelease.sandbox.errors import ValidationFailed
 from octorelease.sandbox.state.entities import DeploymentFreeze, Environment, Project, Tenant
 from octorelease.sandbox.state.state import State, id_order
-
-RECURRENCES = ("Daily", "Weekly", "Monthly", "Annually")
-END_TYPES = ("Never", "OnDate", "AfterOccurrences")
-#: how many occurrences of a recurring freeze are looked through for the next window
-_LOOKAHEAD = 400
 
 
 @dataclass(frozen=True)
@@ -33,52 +31,16 @@ class Window:
     end: datetime
 
 
-def _add_months(moment: datetime, months: int) -> datetime:
-    month = moment.month - 1 + months
-    year, month = moment.year + month // 12, month % 12 + 1
-    return moment.replace(year=year, month=month, day=min(moment.day, calendar.monthrange(year, month)[1]))
-
-
-def _occurrence(freeze: DeploymentFreeze, number: int) -> datetime | None:
-    """When occurrence ``number`` (0: the first) starts, or ``None`` past the schedule's end."""
-    schedule = freeze.recurrence or {}
-    if number == 0:
-        return freeze.start
-    if not schedule:
-        return None
-    unit = max(int(str(schedule.get("Unit") or 1)), 1) * number
-    kind = str(schedule.get("Type") or "Daily")
-    start = (freeze.start + timedelta(days=unit) if kind == "Daily" else
-             freeze.start + timedelta(weeks=unit) if kind == "Weekly" else
-             _add_months(freeze.start, unit * (12 if kind == "Annually" else 1)))
-    end_type = str(schedule.get("EndType") or "Never")
-    if end_type == "AfterOccurrences" and number >= int(str(schedule.get("EndAfterOccurrences") or 1)):
-        return None
-    if end_type == "OnDate":
-        until = schedule.get("EndOnDate")
-        if isinstance(until, str) and start > datetime.fromisoformat(until.replace("Z", "+00:00")):
-            return None
-    return start
-
-
 def windows(freeze: DeploymentFreeze, after: datetime) -> list[Window]:
-    """The occurrences of the freeze that end after ``after``, soonest first (a few at most)."""
-    length = freeze.end - freeze.start
-    found: list[Window] = []
-    for number in range(_LOOKAHEAD):
-        start = _occurrence(freeze, number)
-        if start is None:
-            break
-        if start + length > after:
-            found.append(Window(freeze, start, start + length))
-            if len(found) == 2:
-                break
-    return found
+    """The occurrences of the freeze that end after ``after``, soonest first (two at most)."""
+    found = freeze_windows.windows(freeze.start, freeze.end, freeze.recurrence, after)
+    return [Window(freeze, start, end) for start, end in itertools.islice(found, 2)]
 
 
 def window_at(freeze: DeploymentFreeze, moment: datetime) -> Window | None:
     """The occurrence of the freeze in force at ``moment``, if any."""
-    return next((w for w in windows(freeze, moment) if w.start <= moment < w.end), None)
+    found = freeze_windows.window_at(freeze.start, freeze.end, freeze.recurrence, moment)
+    return Window(freeze, *found) if found is not None else None
 
 
 def _normalized(schedule: dict[str, Any] | None, problems: list[str]) -> dict[str, Any] | None:
