@@ -121,6 +121,10 @@ def test_nothing_from_outside_can_add_markup_or_a_script_link(template: str) -> 
             }
         ],
         "log": [HOSTILE, "\x1b]8;;https://evil.example\x07link"],
+        "pending_interruptions": [{"id": HOSTILE, "type": HOSTILE, "kind": HOSTILE, "title": HOSTILE,
+                                   "instructions": HOSTILE, "teams": [HOSTILE], "environment": HOSTILE,
+                                   "deployment": HOSTILE, "task_id": HOSTILE, "web_url": "javascript:alert(3)",
+                                   "waited_seconds": 61}],
     }
     context = {"run": run_detail(hostile), "live": False} if template == "run.html" else {"rows": [run_row(hostile)]}
     html = render(template, context)
@@ -128,6 +132,7 @@ def test_nothing_from_outside_can_add_markup_or_a_script_link(template: str) -> 
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in html
     assert 'href="javascript:' not in html
     assert "\u202e" not in html and "\x1b" not in html and "\x07" not in html
+    assert template == "index.html" or "<h2>Waiting for a person</h2>" in html
 
 
 @pytest.mark.parametrize(

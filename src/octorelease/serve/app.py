@@ -27,6 +27,7 @@ import contextlib
 import dataclasses
 import hashlib
 import logging
+import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -168,10 +169,35 @@ def run_json(run: Run, url: str, *, full: bool = True) -> dict[str, Any]:
         "error": result.get("error"),
         "rerun_of": run.rerun_of,
         "audit": [dict(entry) for entry in run.audit],
+        "pending_interruptions": _waiting(run, result),
     }
     if full:
         doc["log"] = list(run.log)
     return doc
+
+
+def _waiting(run: Run, result: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """What the run's deployments wait for a person for: while it runs, what its progress says
+    (``worker.waiting_entry``), with how long each has waited until now; once it ended, what its
+    deployments still waited for then (``--on-interruption fail`` ends a run so)."""
+    if run.state == "running":
+        now = time.time()
+        return [{**entry, "waited_seconds": round(max(now - entry["asked_at"], 0.0), 1)
+                 if isinstance(entry.get("asked_at"), (int, float)) else None}
+                for entry in _dicts(result.get("pending_interruptions"))]
+    return [{**asked, "deployment": _label(deployment)}
+            for handler in _dicts(result.get("handlers")) for action in _dicts(handler.get("actions"))
+            for deployment in _dicts(action.get("deployments"))
+            for asked in _dicts(deployment.get("pending_interruptions"))]
+
+
+def _dicts(value: Any) -> list[dict[str, Any]]:
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def _label(deployment: Mapping[str, Any]) -> str:
+    environment, tenant = deployment.get("environment"), deployment.get("tenant")
+    return f"{environment} ({tenant})" if tenant else str(environment)
 
 
 async def list_runs(request: Request) -> Response:

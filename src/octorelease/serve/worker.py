@@ -85,19 +85,31 @@ def projects_of(handler_file: HandlerFile, event: str, status: str | None, stage
 
 
 class RunLog(SilentObserver):
-    """What a run tells while it works, as lines for the page (the console's observer, in text)."""
+    """What a run tells while it works, as lines for the page (the console's observer, in text),
+    and what its deployments wait for a person for now (``waiting``), for the page and the API.
 
-    def __init__(self, changed: Callable[[], None]) -> None:
+    ``changed(force)`` saves the progress; a new wait for a person (or its end) is saved at once,
+    as nothing else may change while a person is asked."""
+
+    def __init__(self, changed: Callable[[bool], None]) -> None:
         self.lines: list[str] = []
         self._changed = changed
         self._states: dict[str | None, str] = {}
+        #: task id -> what its deployment waits for (``waiting_entry`` each)
+        self._waiting: dict[str | None, list[dict[str, Any]]] = {}
 
     def add(self, text: str) -> None:
         if len(self.lines) < MAX_LOG_LINES:
             self.lines.append(one_line(text))
         elif len(self.lines) == MAX_LOG_LINES:
             self.lines.append(f"(log cut at {MAX_LOG_LINES} lines)")
-        self._changed()
+        self._changed(False)
+
+    @property
+    def waiting(self) -> list[dict[str, Any]]:
+        """Every interruption a deployment of the run waits on now, oldest wait first."""
+        return sorted((entry for entries in self._waiting.values() for entry in entries),
+                      key=lambda entry: entry["asked_at"])
 
     def note(self, message: str) -> None:
         self.add(message)
@@ -109,6 +121,14 @@ class RunLog(SilentObserver):
         self.add(f"{deployment.label}: {deployment.deployment_id} queued ({deployment.task_id})")
 
     def task_updated(self, deployment: DeploymentResult) -> None:
+        asked = deployment.pending_interruptions
+        known = self._waiting.get(deployment.task_id, [])
+        if [entry["id"] for entry in known] != [p.get("id") for p in asked]:
+            if asked:
+                self._waiting[deployment.task_id] = [waiting_entry(p, deployment.label) for p in asked]
+            else:
+                self._waiting.pop(deployment.task_id, None)
+            self._changed(True)
         if self._states.get(deployment.task_id) != deployment.state:
             self._states[deployment.task_id] = deployment.state
             self.add(f"{deployment.label}: {deployment.state}")
@@ -116,6 +136,19 @@ class RunLog(SilentObserver):
     def log_lines(self, deployment: DeploymentResult, lines: list[LogLine]) -> None:
         for line in lines:
             self.add(f"{deployment.label} | {line.step}: {line.text}")
+
+
+def waiting_entry(asked: Mapping[str, Any], deployment: str) -> dict[str, Any]:
+    """A wait for a person as a run's progress keeps it (``pending_interruptions``): the
+    interruption as the JSON output gives it, the deployment that waits, and since when (an epoch
+    time, from which ``/api/runs/{id}`` tells how long it has waited)."""
+    from octorelease.actions.interruptions import KINDS
+
+    entry = {key: value for key, value in asked.items() if key != "waited_seconds"}
+    waited = asked.get("waited_seconds")
+    since = time.time() - (waited if isinstance(waited, (int, float)) else 0.0)
+    return {**entry, "kind": KINDS.get(str(asked.get("type")), str(asked.get("type"))), "deployment": deployment,
+            "asked_at": round(since, 3)}
 
 
 class Worker:
@@ -329,6 +362,7 @@ class Worker:
                 last_saved[0] = now
                 progress = RunResult(handlers=list(done)).to_dict(self.code_for)
                 progress["ok"] = None
+                progress["pending_interruptions"] = run_log.waiting
                 with contextlib.suppress(StoreUnavailable):  # only for the page: the result is written at the end
                     self.store.progress(run.id, progress, list(run_log.lines))
 

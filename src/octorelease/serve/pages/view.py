@@ -90,8 +90,30 @@ def run_detail(run: Mapping[str, Any]) -> dict[str, Any]:
         log=[_text(line) for line in _list(run.get("log"))],
         rerun_of=run.get("rerun_of") if isinstance(run.get("rerun_of"), int) else None,
         audit=[_audit(entry) for entry in _list(run.get("audit"))],
+        waiting=[_waiting(entry) for entry in _list(run.get("pending_interruptions"))],
     )
     return row
+
+
+def _waiting(entry: Any) -> dict[str, Any]:
+    """A deployment that waits for a person: where, what, who can act, how long, and the link."""
+    entry = _mapping(entry)
+    teams = [_text(team) for team in _list(entry.get("teams"))]
+    manual = entry.get("type") == "ManualIntervention"
+    return {
+        "id": _text(entry.get("id")),
+        "deployment": _text(entry.get("deployment")),
+        "environment": _text(entry.get("environment")),
+        "kind": _text(entry.get("kind")) or _text(entry.get("type")),
+        "title": _text(entry.get("title")),
+        "instructions": _text(entry.get("instructions")),
+        "teams": ", ".join(teams) if teams else "anyone who may deploy there",
+        "waited": duration(entry.get("waited_seconds")),
+        "task": _text(entry.get("task_id")),
+        "link": safe_link(entry.get("web_url")),
+        "url": _text(entry.get("web_url")),
+        "verbs": "proceed|abort" if manual else "retry|ignore|exclude|fail",
+    }
 
 
 def _audit(entry: Any) -> dict[str, Any]:
