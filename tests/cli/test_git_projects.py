@@ -234,3 +234,18 @@ def test_a_handlers_variables_are_not_set_on_a_tag_or_a_commit(
     assert says in run.err
     assert variables_at(sandbox, "main") == {} and variables_at(sandbox) == {}
     assert sandbox.get("/api/Spaces-2/projects/Projects-5/releases")["TotalResults"] == 0
+
+
+def test_a_release_without_a_version_takes_its_refs_versioning_strategy(sandbox: Any, octorelease: Any) -> None:
+    """Each branch keeps its own deployment settings in Git: the version Octopus picks at
+    feature/canary is its branch's template, not main's."""
+    saved = sandbox.call("PUT", "/api/Spaces-2/projects/Projects-5/feature%2Fcanary/deploymentsettings",
+                         json={"VersioningStrategy": {"Template": "3.0.#{Octopus.Version.NextPatch}-canary"}})
+    assert saved.status_code == 200, saved.text
+    dry = octorelease("create", "--project", "Platform", "--git-ref", "feature/canary", "--dry-run", "--json", *SPACE)
+    assert dry.code == 0, dry.err
+    assert dry.json["release"]["version"] == "3.0.1-canary"
+    canary = octorelease("create", "--project", "Platform", "--git-ref", "feature/canary", "--json", *SPACE)
+    main = octorelease("create", "--project", "Platform", "--git-ref", "main", "--json", *SPACE)
+    assert (canary.code, main.code) == (0, 0), (canary.err, main.err)
+    assert (canary.json["release"]["version"], main.json["release"]["version"]) == ("3.0.1-canary", "3.0.2")

@@ -55,7 +55,7 @@ NEWER.update({f"GET /api/projects/{{}}/git/{tail}": "ref branches.md (a version-
 NEWER.update({f"{verb} /api/projects/{{}}/{{}}/{tail}": "ref projects.md (a version-controlled project at a ref)"
               for verb, tail in (("GET", "deploymentprocesses"), ("PUT", "deploymentprocesses"),
                                  ("GET", "deploymentprocesses/template"), ("GET", "deploymentsettings"),
-                                 ("GET", "variables"), ("PUT", "variables"))})
+                                 ("PUT", "deploymentsettings"), ("GET", "variables"), ("PUT", "variables"))})
 NEWER.update({f"GET /api/{kind}/operatingsystem/{what}/all": "server 2020.5 (octopus-api-more.md §1, SW20)"
               for kind in ("machines", "workers") for what in ("names", "shells")})
 #: runbook collections (server 2019.11, octopus-api-more.md §5), answered empty

@@ -19,6 +19,8 @@ from octorelease.sandbox.http.server import SandboxServer
 from testing.sandbox import SandboxControl
 
 SP = "/api/Spaces-2"
+CANARY_TEMPLATE = "2.0.#{Octopus.Version.NextPatch}-canary"
+DEFAULT_TEMPLATE = "#{Octopus.Version.LastMajor}.#{Octopus.Version.LastMinor}.#{Octopus.Version.NextPatch}"
 
 
 def platform(sandbox: SandboxControl) -> dict[str, Any]:
@@ -187,6 +189,9 @@ def test_an_export_of_a_git_project_seeds_the_same_refs(sandbox: SandboxControl,
             "ProjectName": "Platform", "SpaceId": "Spaces-2", "SpaceIdOrName": "Spaces-2", "ReleaseVersion": "2.0.0",
             "GitRef": "feature/canary"})
         assert made.status_code == 201, made.text
+        settings = client.put("/api/Spaces-2/projects/Projects-5/feature%2Fcanary/deploymentsettings",
+                              json={"VersioningStrategy": {"Template": CANARY_TEMPLATE}})
+        assert settings.status_code == 200, settings.text
         with server.sandbox.backend.lock:
             exported = dump_estate(export_estate(server.sandbox.backend))
     path = tmp_path / "estate.yml"
@@ -199,6 +204,9 @@ def test_an_export_of_a_git_project_seeds_the_same_refs(sandbox: SandboxControl,
             base_url=again.url, headers={"X-Octopus-ApiKey": again.api_key}) as client:
         process = client.get("/api/Spaces-2/projects/Platform/feature%2Fcanary/deploymentprocesses").json()
         assert step_names(process) == ["Deploy platform", "Canary check"]
+        for ref, template in (("feature%2Fcanary", CANARY_TEMPLATE), ("main", DEFAULT_TEMPLATE)):
+            found = client.get(f"/api/Spaces-2/projects/Platform/{ref}/deploymentsettings").json()
+            assert found["VersioningStrategy"]["Template"] == template
         release = client.get("/api/Spaces-2/projects/Platform/releases/2.0.0").json()
         assert release["VersionControlReference"]["GitRef"] == "refs/heads/feature/canary"
 
@@ -261,3 +269,54 @@ def test_a_release_takes_its_commits_variables_and_the_sensitive_ones(sandbox: S
     assert sorted((v["Name"], v["Value"]) for v in snapshot["Variables"]) == [("Greeting", "canary"), ("Token", None)]
     reference = release["VersionControlReference"]
     assert reference["VariablesGitCommit"] == reference["GitCommit"]
+
+
+def _settings(sandbox: SandboxControl, ref: str, template: str | None = None) -> httpx.Response:
+    path = f"{SP}/projects/Projects-5/{ref}/deploymentsettings"
+    if template is None:
+        return sandbox.call("GET", path)
+    return sandbox.call("PUT", path, json={"VersioningStrategy": {"Template": template}})
+
+
+def test_each_ref_has_its_own_deployment_settings_and_a_release_takes_its_refs(sandbox: SandboxControl) -> None:
+    """The versioning strategy is in Git, as the process is: a branch's settings are committed to
+    it, a release made without a version takes the strategy of its ref, and the database route
+    answers 404 as the process's does."""
+    saved = _settings(sandbox, "feature%2Fcanary", CANARY_TEMPLATE)
+    assert saved.status_code == 200, saved.text
+    assert saved.json()["Links"]["Self"].endswith("/projects/Projects-5/feature%2Fcanary/deploymentsettings")
+    assert _settings(sandbox, "feature%2Fcanary").json()["VersioningStrategy"]["Template"] == CANARY_TEMPLATE
+    assert _settings(sandbox, "main").json()["VersioningStrategy"]["Template"] == DEFAULT_TEMPLATE
+    template = sandbox.get(f"{SP}/projects/Projects-5/feature%2Fcanary/deploymentprocesses/template")
+    assert template["NextVersionIncrement"] == "2.0.1-canary"
+    main = create(sandbox, GitRef="main")
+    canary = create(sandbox, GitRef="feature/canary")
+    assert (canary.status_code, main.status_code) == (201, 201), (canary.text, main.text)
+    assert (canary.json()["ReleaseVersion"], main.json()["ReleaseVersion"]) == ("2.0.2-canary", "0.0.1")
+    # a tag cannot change; the database route of a Git project's settings is 404, as its process's
+    assert _settings(sandbox, "v0.9", CANARY_TEMPLATE).status_code == 400
+    database = sandbox.call("PUT", f"{SP}/projects/Projects-5/deploymentsettings",
+                            json={"VersioningStrategy": {"Template": CANARY_TEMPLATE}})
+    assert database.status_code == 404, database.text
+    assert "deploymentsettings-Projects-5" in database.text
+
+
+def test_updating_a_releases_variables_takes_its_branchs_newest_and_keeps_its_process(
+        sandbox: SandboxControl) -> None:
+    assert _put_variables(sandbox, "feature%2Fcanary", {"Name": "Greeting", "Value": "one"}).status_code == 200
+    made = create(sandbox, ReleaseVersion="1.0.0", GitRef="feature/canary")
+    assert made.status_code == 201, made.text
+    release_id = made.json()["ReleaseId"]
+    before = sandbox.get(f"{SP}/releases/{release_id}")["VersionControlReference"]
+    assert _put_variables(sandbox, "feature%2Fcanary", {"Name": "Greeting", "Value": "two"}).status_code == 200
+    assert _put_variables(sandbox, "main", {"Name": "Greeting", "Value": "main"}).status_code == 200
+    template = sandbox.get(f"{SP}/releases/{release_id}/deployments/template")
+    assert template["IsVariableSetModified"] is True
+    refreshed = sandbox.call("POST", f"{SP}/releases/{release_id}/snapshot-variables", json={})
+    assert refreshed.status_code == 200, refreshed.text
+    release = sandbox.get(f"{SP}/releases/{release_id}")
+    after = release["VersionControlReference"]
+    assert after["GitCommit"] == before["GitCommit"] and after["VariablesGitCommit"] != before["VariablesGitCommit"]
+    snapshot = sandbox.get(f"{SP}/variables/{release['ProjectVariableSetSnapshotId']}")
+    assert [(v["Name"], v["Value"]) for v in snapshot["Variables"]] == [("Greeting", "two")]
+    assert sandbox.get(f"{SP}/releases/{release_id}/deployments/template")["IsVariableSetModified"] is False

@@ -51,6 +51,7 @@ from octorelease.sandbox.state.entities import (
     DeploymentFreeze,
     Environment,
     Feed,
+    GitCommit,
     LibraryVariableSet,
     Lifecycle,
     Machine,
@@ -177,8 +178,9 @@ def _project(state: Backend, project: Project) -> ProjectSpec:
     )
 
 
-def _versioning(project: Project) -> VersioningSpec | None:
-    """The project's versioning strategy, unless it is the default template (then left out)."""
+def _versioning(project: Project | GitCommit) -> VersioningSpec | None:
+    """A project's (or a commit's) versioning strategy, unless it is the default template (then
+    left out)."""
     if project.versioning_package is not None:
         return VersioningSpec(package=project.versioning_package.action)
     if project.versioning_template in (None, DEFAULT_VERSIONING_TEMPLATE):
@@ -199,16 +201,21 @@ def _step_specs(state: Backend, steps: list[Step]) -> list[StepSpec]:
 
 
 def _git(state: Backend, project: Project) -> GitSpec | None:
-    """A version-controlled project's repository: each branch and tag with its head's process,
-    written only where it differs from the project's own (the default branch's)."""
+    """A version-controlled project's repository: each branch and tag with its head's process and
+    versioning strategy, each written only where it differs from the project's own (the default
+    branch's)."""
     repo = project.git
     if repo is None:
         return None
     own = _step_specs(state, project.steps)
 
     def ref(hash_: str) -> GitRefSpec:
-        steps = _step_specs(state, repo.commits[hash_].steps)
-        return GitRefSpec(steps=None if steps == own else steps)
+        commit = repo.commits[hash_]
+        steps = _step_specs(state, commit.steps)
+        versioning = _versioning(commit)
+        return GitRefSpec(steps=None if steps == own else steps,
+                          versioning=None if versioning == _versioning(project) else versioning or VersioningSpec(
+                              template=DEFAULT_VERSIONING_TEMPLATE))
 
     return GitSpec(url=repo.url, default_branch=repo.default_branch, base_path=repo.base_path, username=repo.username,
                    branches={n: ref(h) for n, h in repo.branches.items()},

@@ -209,14 +209,24 @@ class ReleaseSpec(_Spec):
     deployments: list[Annotated[DeploymentSpec, BeforeValidator(_as_deployment)]] = []
 
 
+class VersioningSpec(_Spec):
+    """How a release made without a version gets one: a ``template`` (Octopus's variable syntax,
+    ``#{Octopus.Version.LastMajor}...``), or the version of the ``package`` step's package."""
+
+    template: str | None = None
+    package: str | None = None
+
+
 def _as_ref(value: object) -> object:
     return {} if value is None else value
 
 
 class GitRefSpec(_Spec):
-    """A branch or a tag: one commit holding this process (none written: the project's ``steps``)."""
+    """A branch or a tag: one commit holding this process and versioning strategy (none written:
+    the project's ``steps`` and ``versioning``)."""
 
     steps: list[StepSpec] | None = None
+    versioning: Annotated[VersioningSpec | None, BeforeValidator(_as_template)] = None
 
 
 GitRefs = dict[str, Annotated[GitRefSpec, BeforeValidator(_as_ref)]]
@@ -238,14 +248,6 @@ class GitSpec(_Spec):
 class GroupSpec(_Spec):
     name: str
     description: str = ""
-
-
-class VersioningSpec(_Spec):
-    """How a release made without a version gets one: a ``template`` (Octopus's variable syntax,
-    ``#{Octopus.Version.LastMajor}...``), or the version of the ``package`` step's package."""
-
-    template: str | None = None
-    package: str | None = None
 
 
 class ProjectSpec(_Spec):
@@ -512,8 +514,8 @@ def _name_lengths(space: SpaceSpec, loc: Loc) -> Iterator[Fault]:
                 yield (*at, i, "name"), name_too_long(kind, limit)
 
 
-def _versioning_faults(project: ProjectSpec, loc: Loc) -> Iterator[Fault]:
-    versioning = project.versioning
+def _versioning_faults(versioning: VersioningSpec | None, steps: list[StepSpec], project: str,
+                       loc: Loc) -> Iterator[Fault]:
     if versioning is None:
         return
     if (versioning.template is None) == (versioning.package is None):
@@ -521,11 +523,11 @@ def _versioning_faults(project: ProjectSpec, loc: Loc) -> Iterator[Fault]:
     elif versioning.template is not None and not versioning.template.strip():
         yield (*loc, "template"), "a template cannot be blank"
     elif versioning.package is not None:
-        packaged = [s.name for s in project.steps if s.package]
+        packaged = [s.name for s in steps if s.package]
         if versioning.package.strip().lower() not in (n.lower() for n in packaged):
             close = closest(versioning.package, packaged, ignore_case=True)
             hint = f" (did you mean {close!r}?)" if close else ""
-            yield (*loc, "package"), f"no package step {versioning.package!r} in project {project.name!r}{hint}"
+            yield (*loc, "package"), f"no package step {versioning.package!r} in project {project!r}{hint}"
 
 
 def _project_faults(project: ProjectSpec, loc: Loc, space: SpaceSpec, lifecycles: list[str], sets: list[str],
@@ -535,7 +537,7 @@ def _project_faults(project: ProjectSpec, loc: Loc, space: SpaceSpec, lifecycles
         groups = [DEFAULT_GROUP, *(g.name for g in space.project_groups)]
         yield from _refers(project.group, groups, (*loc, "group"), "project group", space.name)
     yield from _unique(project.steps, (*loc, "steps"), "step")
-    yield from _versioning_faults(project, (*loc, "versioning"))
+    yield from _versioning_faults(project.versioning, project.steps, project.name, (*loc, "versioning"))
     yield from _unique(project.channels, (*loc, "channels"), "channel")
     for j, channel in enumerate(project.channels):
         if channel.lifecycle is not None:
@@ -557,6 +559,8 @@ def _project_faults(project: ProjectSpec, loc: Loc, space: SpaceSpec, lifecycles
             for name, ref in refs.items():
                 if not name.strip() or name != name.strip():
                     yield (*loc, "git", kind), f"{name!r} is not a valid name"
+                yield from _versioning_faults(ref.versioning, project.steps if ref.steps is None else ref.steps,
+                                              project.name, (*loc, "git", kind, name, "versioning"))
                 if ref.steps is not None:
                     yield from _unique(ref.steps, (*loc, "git", kind, name, "steps"), "step")
     for j, library_set in enumerate(project.library_variable_sets):

@@ -108,6 +108,7 @@ from octorelease.sandbox.estate.file import (
     SpaceSpec,
     StepSpec,
     VariableSpec,
+    VersioningSpec,
     demo_path,
     load_estate,
 )
@@ -338,15 +339,10 @@ class _Builder:
                                                for s in spec.library_variable_sets],
             steps=self._steps(spec.name, spec.steps),
         )
-        versioning = spec.versioning
-        if versioning is not None and versioning.package is not None:
-            donor = versioning.package.strip().lower()
-            step_name = next(s.name for s in spec.steps if s.name.lower() == donor)  # checked: it exists
-            project.versioning_template, project.versioning_package = None, DonorPackage(action=step_name)
-        elif versioning is not None:
-            project.versioning_template = versioning.template
+        project.versioning_template, project.versioning_package = _strategy(
+            spec.versioning, spec.steps, (project.versioning_template, None))
         if spec.git is not None:
-            project = _repository(project, spec.git, self.published, self._steps)
+            project = _repository(project, spec.git, spec.steps, self.published, self._steps)
         self._keep(project)
         channels: dict[str, str] = {}
         for number, channel in enumerate(spec.channels or [None]):
@@ -402,11 +398,24 @@ class _Builder:
         return variables
 
 
-def _repository(project: Project, spec: GitSpec, when: datetime,
+def _strategy(versioning: VersioningSpec | None, steps: list[StepSpec],
+              otherwise: tuple[str | None, DonorPackage | None]) -> tuple[str | None, DonorPackage | None]:
+    """A versioning strategy as written (a template, or the step whose package version a release
+    takes), else ``otherwise``."""
+    if versioning is not None and versioning.package is not None:
+        donor = versioning.package.strip().lower()
+        step_name = next(s.name for s in steps if s.name.lower() == donor)  # checked: it exists
+        return None, DonorPackage(action=step_name)
+    if versioning is not None:
+        return versioning.template, None
+    return otherwise
+
+
+def _repository(project: Project, spec: GitSpec, spec_steps: list[StepSpec], when: datetime,
                 steps_of: Callable[[str, list[StepSpec]], list[Step]]) -> Project:
     """A version-controlled project: one commit per branch and per tag written, each holding its
-    own process (the project's ``steps`` where none is written); the default branch is always
-    there, and its process is the project's own."""
+    own process and versioning strategy (the project's where none is written); the default branch
+    is always there, and its process and strategy are the project's own."""
     project = project.model_copy(update={"git": GitRepository(
         url=spec.url, default_branch=spec.default_branch, base_path=spec.base_path, username=spec.username)})
     repo = project.git
@@ -416,10 +425,12 @@ def _repository(project: Project, spec: GitSpec, when: datetime,
         for name, ref in refs.items():
             steps = steps_of(project.name, ref.steps) if ref and ref.steps is not None else project.steps
             commit = git.new_commit(project, steps, f"The {kind} {name}", when)
+            commit.versioning_template, commit.versioning_package = _strategy(
+                ref.versioning if ref else None, spec_steps if ref is None or ref.steps is None else ref.steps,
+                (project.versioning_template, project.versioning_package))
             repo.commits[commit.hash] = commit
             (repo.branches if kind == "branch" else repo.tags)[name] = commit.hash
-    project.steps = [s.model_copy(deep=True) for s in repo.commits[repo.branches[spec.default_branch]].steps]
-    return project
+    return git.at(project, repo.commits[repo.branches[spec.default_branch]]).model_copy(update={"at_commit": None})
 
 
 class _History:

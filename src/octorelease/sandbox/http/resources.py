@@ -321,13 +321,15 @@ def versioning_strategy(p: Project) -> Json:
             "DonorPackageStepId": None}
 
 
-def deployment_settings(base: str, p: Project) -> Json:
+def deployment_settings(base: str, p: Project, ref: str | None = None) -> Json:
+    """The deployment settings; at a ref (a version-controlled project) its link is the ref's."""
+    own = f"{base}/api/{p.space_id}/projects/{p.id}" + (f"/{quote(ref, safe='')}" if ref else "")
     return {"Id": f"deploymentsettings-{p.id}", "ProjectId": p.id, "SpaceId": p.space_id,
             "ConnectivityPolicy": _connectivity(), "DefaultGuidedFailureMode": "EnvironmentDefault",
             "VersioningStrategy": versioning_strategy(p), "ReleaseNotesTemplate": None,
             "DefaultToSkipIfAlreadyInstalled": True, "DeploymentChangesTemplate": None,
             "ForcePackageDownload": False, "FailTargetDiscovery": False, **audit(p),
-            "Links": {"Self": f"{base}/api/{p.space_id}/projects/{p.id}/deploymentsettings"}}
+            "Links": {"Self": f"{own}/deploymentsettings"}}
 
 
 def _connectivity() -> Json:

@@ -124,6 +124,7 @@ SPACE_ROUTES: list[BaseRoute] = [
     Route("/projects/{ref}/{gitRef:path}/deploymentprocesses", editing.save_deployment_process, methods=["PUT"]),
     Route("/projects/{ref}/{gitRef:path}/deploymentprocesses/template", git.release_template),
     Route("/projects/{ref}/{gitRef:path}/deploymentsettings", git.deployment_settings),
+    Route("/projects/{ref}/{gitRef:path}/deploymentsettings", editing.modify_deployment_settings, methods=["PUT"]),
     Route("/projects/{ref}/{gitRef:path}/variables", git.variables, methods=["GET", "PUT"]),
     Route("/projectgroups", projects.project_groups),
     Route("/projectgroups/all", projects.all_project_groups),

@@ -360,6 +360,23 @@ class EditRules(State):
             self.put(saved)
         return saved
 
+    def save_settings_at(self, space_id: str, project_ref: str, git_ref: str,
+                         versioning: VersioningFields | None) -> Project:
+        """``PUT /projects/{id}/{gitRef}/deploymentsettings``: a version-controlled project's
+        deployment settings as a new commit on the branch (of what they carry, the sandbox keeps
+        the versioning strategy). Returns the project at the new commit."""
+        project = self.project(space_id, project_ref)
+        here = git.at(project, git.resolve(project, git_ref).commit)
+        if versioning is None:
+            return here
+        problems = self._versioning_problems(here, versioning)
+        if problems:
+            raise ValidationFailed(*problems)
+        project = git.commit_to(project, git_ref, self.clock(), versioning_package=versioning.package,
+                                versioning_template=None if versioning.package else versioning.template)
+        self.put(project)
+        return git.at(project, git.resolve(project, git_ref).commit)
+
     def delete_project(self, space_id: str, project_id: str) -> None:
         """The project goes with its channels, variables, releases, their deployments and tasks;
         refused while one of its deployments runs."""

@@ -86,8 +86,10 @@ def find_commit(repo: GitRepository, hash_or_prefix: str) -> GitCommit | None:
 
 
 def at(project: Project, commit: GitCommit) -> Project:
-    """The project as it is at a commit: its process is the commit's (a copy, never stored)."""
-    return project.model_copy(update={"steps": commit.steps, "at_commit": commit.hash})
+    """The project as it is at a commit: its process and its versioning strategy are the commit's
+    (a copy, never stored)."""
+    return project.model_copy(update={"steps": commit.steps, "versioning_template": commit.versioning_template,
+                                      "versioning_package": commit.versioning_package, "at_commit": commit.hash})
 
 
 def new_commit(project: Project, steps: list[Step], message: str, when: datetime | None,
@@ -102,25 +104,30 @@ def new_commit(project: Project, steps: list[Step], message: str, when: datetime
                      variables=[v.model_copy(deep=True) for v in variables or []])
 
 
-def commit_to(project: Project, ref: str, when: datetime | None, *, steps: list[Step] | None = None,
-              variables: list[Variable] | None = None) -> Project:
+#: what a commit at a branch can change, by the route that writes it
+_WRITES = {"steps": "deployment process", "variables": "variables", "versioning_template": "deployment settings"}
+
+
+def commit_to(project: Project, ref: str, when: datetime | None, **changes: object) -> Project:
     """A copy of the project with a new commit on the branch ``ref`` names: the branch's head with
-    the process (``PUT .../{gitRef}/deploymentprocesses``) or the variables
-    (``PUT .../{gitRef}/variables``) replaced. A tag or a commit cannot move, so that is 400. The
-    default branch's head is also the project's own process (what an export writes as its ``steps``)."""
+    ``changes`` made (``steps`` by ``PUT .../{gitRef}/deploymentprocesses``, ``variables`` by
+    ``PUT .../{gitRef}/variables``, ``versioning_template`` and ``versioning_package`` by
+    ``PUT .../{gitRef}/deploymentsettings``). A tag or a commit cannot move, so that is 400. The
+    default branch's head is also the project's own process and versioning strategy (what an
+    export writes as the project's)."""
     resolved = resolve(project, ref)
     if resolved.branch is None:
         # the sandbox's own wording: the real server's text for a write at a tag or commit is not published
         raise ValidationFailed(f"'{ref}' is not a branch: only a branch can be committed to.")
     project = project.model_copy(deep=True)
     repo = repository(project)
-    head = resolved.commit
-    what = "deployment process" if steps is not None else "variables"
-    commit = new_commit(project, head.steps if steps is None else steps,
-                        f"Update the {what} on {resolved.branch}", when,
-                        head.variables if variables is None else variables)
+    head = resolved.commit.model_copy(deep=True, update=changes)
+    what = next((w for field, w in _WRITES.items() if field in changes), "deployment settings")
+    commit = new_commit(project, head.steps, f"Update the {what} on {resolved.branch}", when, head.variables)
+    commit = commit.model_copy(update={"versioning_template": head.versioning_template,
+                                       "versioning_package": head.versioning_package})
     repo.commits[commit.hash] = commit
     repo.branches[resolved.branch] = commit.hash
     if resolved.branch == repo.default_branch:
-        project.steps = [s.model_copy(deep=True) for s in commit.steps]
+        project = at(project, commit).model_copy(update={"at_commit": None})
     return project

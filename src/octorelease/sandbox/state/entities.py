@@ -184,15 +184,22 @@ class Variable(BaseModel):
     prompt: Prompt | None = None
 
 
+#: the versioning template a project has unless one is written (the real server's default)
+DEFAULT_VERSIONING_TEMPLATE = "#{Octopus.Version.LastMajor}.#{Octopus.Version.LastMinor}.#{Octopus.Version.NextPatch}"
+
+
 class GitCommit(BaseModel):
-    """One commit of a version-controlled project's repository: the process it holds, and the
-    project's non-sensitive variables (sensitive ones stay in the database, one set for every ref)."""
+    """One commit of a version-controlled project's repository: the process it holds, the
+    deployment settings (the versioning strategy: a template, or a donor package, which wins) and
+    the project's non-sensitive variables (sensitive ones stay in the database, one set for every ref)."""
 
     hash: str
     message: str = ""
     committed: datetime | None = None
     steps: list[Step] = Field(default_factory=list)
     variables: list[Variable] = Field(default_factory=list)
+    versioning_template: str | None = DEFAULT_VERSIONING_TEMPLATE
+    versioning_package: DonorPackage | None = None
 
 
 class GitRepository(BaseModel):
@@ -211,9 +218,6 @@ class GitRepository(BaseModel):
     tags: dict[str, str] = Field(default_factory=dict)
     commits: dict[str, GitCommit] = Field(default_factory=dict)
 
-
-#: the versioning template a project has unless one is written (the real server's default)
-DEFAULT_VERSIONING_TEMPLATE = "#{Octopus.Version.LastMajor}.#{Octopus.Version.LastMinor}.#{Octopus.Version.NextPatch}"
 
 
 class Project(Named):

@@ -23,6 +23,7 @@ from octorelease.sandbox.errors import ValidationFailed
 from octorelease.sandbox.http import resources as shape
 from octorelease.sandbox.http.binding import Body, read_body
 from octorelease.sandbox.http.middleware import BASE_KEY
+from octorelease.sandbox.rules import git
 from octorelease.sandbox.rules.editing import MachineFields, ProjectFields, StepFields, VersioningFields
 from octorelease.sandbox.rules.models import Backend
 from octorelease.sandbox.state.entities import DonorPackage, ProjectGroup
@@ -187,9 +188,15 @@ def _save_project(call: Call, project_id: str | None) -> Json:
 
 @endpoint()
 def modify_deployment_settings(call: Call) -> Json:
-    """``PUT projects/{id}/deploymentsettings``: of what it carries, the sandbox keeps the
-    versioning strategy (the rest is not emulated)."""
+    """``PUT projects/{id}/deploymentsettings`` (a version-controlled project's at
+    ``projects/{id}/{gitRef}/deploymentsettings``, its database route 404): of what it carries,
+    the sandbox keeps the versioning strategy (the rest is not emulated)."""
     project = call.backend.project(call.space_id, call.arg("ref"))
+    git_ref = call.request.path_params.get("gitRef")
+    if git_ref is not None:  # a version-controlled project's, at a branch: a commit
+        saved = call.backend.save_settings_at(call.space_id, project.id, git_ref, versioning_fields(call.body))
+        return shape.deployment_settings(call.base, saved, git_ref)
+    git.database_only(project, f"deploymentsettings-{project.id}")
     fields = ProjectFields(name=None, lifecycle_id=None, versioning=versioning_fields(call.body))
     return shape.deployment_settings(call.base, call.backend.save_project(call.space_id, project.id, fields))
 

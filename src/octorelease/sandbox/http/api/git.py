@@ -35,7 +35,7 @@ def release_template(ctx: Ctx) -> Json:
 
 @route()
 def deployment_settings(ctx: Ctx) -> Json:
-    return shape.deployment_settings(ctx.base, _at_ref(ctx))
+    return shape.deployment_settings(ctx.base, _at_ref(ctx), ctx.arg("gitRef"))
 
 
 @route()
