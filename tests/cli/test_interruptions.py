@@ -120,3 +120,12 @@ def _first_executing(sandbox: SandboxControl) -> str:
             return str(tasks[0]["Id"])
         time.sleep(0.02)
     raise AssertionError("no task started within 20 s")
+
+
+def test_an_unknown_environment_is_named_with_the_closest_one(
+        sandbox: SandboxControl, octorelease: Callable[..., CliRun]) -> None:
+    sandbox.clear_requests()
+    run = octorelease("interruptions", "list", "--environment", "Prodution")
+    line = assert_one_line_error(run, 3, "Environment 'Prodution' not found in space 'Default'.")
+    assert "hint: did you mean 'Production'?" in run.err, line
+    assert all(r["method"] == "GET" for r in sandbox.requests())

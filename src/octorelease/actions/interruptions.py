@@ -77,11 +77,10 @@ def describe(space: SpaceApi, found: Interruption, environments: dict[str, str |
             environment = names[related]
     created = parse_time(found.created)
     waited = round((datetime.now(timezone.utc) - created).total_seconds(), 1) if created else None
-    space_id = space.space_id or space.space.id
     return PendingInterruption(
         found.id, found.type, found.title, found.instructions, space.team_names(found.responsible_team_ids),
         found.task_id, environment, max(waited, 0.0) if waited is not None else None,
-        f"{space.http.server}/app#/{space_id}/tasks/{found.task_id}", found.can_take_responsibility)
+        space.task_url(found.task_id), found.can_take_responsibility)
 
 
 def _environment_name(space: SpaceApi, environment_id: str) -> str | None:

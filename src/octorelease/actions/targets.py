@@ -514,7 +514,7 @@ def build_plan(
         warnings += freezes.overriding(targets, options.freeze_override)
     plan = DeploymentPlan(
         action=action,
-        space=Ref(space.space_id or space.space.id, space.space_name),
+        space=Ref(space.known_space_id(), space.space_name),
         project=Ref(project.id, project.name),
         release=Ref(release.id, release.version),
         release_reason=chosen.reason,

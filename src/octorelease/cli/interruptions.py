@@ -64,9 +64,9 @@ def _regarding(space: Any, project: str | None, environment: str | None, tasks: 
         within.append(space.project(project).id)
         said.append(f"in project {project}")
     if environment:
-        found = space.environments_named([environment]).get(environment.strip().lower())
-        if found is None:
-            raise errors.NotFound(f"Environment '{environment}' not found.")
+        from octorelease.actions.targets import resolve_environments
+
+        [found] = resolve_environments(space, [environment])
         within.append(found.id)
         said.append(f"in {found.name}")
     if regarding:

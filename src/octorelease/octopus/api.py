@@ -207,8 +207,14 @@ class SpaceApi:
 
     def web_url(self, deployment_id: str, link: str | None = None) -> str:
         """The portal page of a deployment: its ``Web`` link, or where Octopus puts it."""
-        space_id = self._space_id()
-        return self.http.server + (link or f"/app#/{space_id}/deployments/{deployment_id}")
+        return self.http.server + link if link else self._portal(f"deployments/{deployment_id}")
+
+    def task_url(self, task_id: str) -> str:
+        """The portal page of a task (where a person answers what it waits for)."""
+        return self._portal(f"tasks/{task_id}")
+
+    def _portal(self, page: str) -> str:
+        return f"{self.http.server}/app#/{self.known_space_id()}/{page}"
 
     def items(self, rest: str, params: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
         """Every item of a paged collection of the space (``rest``: its path under the space)."""
@@ -460,7 +466,7 @@ class SpaceApi:
         (``ReleaseId``, ``ReleaseVersion``): all a deployment of it needs, so the release is not
         read again."""
         path = self.path("releases/create/v1")
-        space_id = self._space_id()
+        space_id = self.known_space_id()
         sent = {"SpaceId": space_id, "SpaceIdOrName": space_id, **body}
         answer = self.http.expect_object(self.http.post(path, sent), "POST", path)
         return _build(
@@ -490,7 +496,7 @@ class SpaceApi:
         they are now, as octo's ``--updateVariables`` does. The body names the release and its
         space (``ReleaseId``, ``SpaceId``: the reference marks both required). Repeating it
         changes nothing more, so it is retried like a GET."""
-        body = {"ReleaseId": release_id, "SpaceId": self._space_id()}
+        body = {"ReleaseId": release_id, "SpaceId": self.known_space_id()}
         self.http.post(self.path(f"releases/{segment(release_id)}/snapshot-variables"), body, idempotent=True)
 
     def progression(self, release_id: str) -> dict[str, Any]:
@@ -508,7 +514,7 @@ class SpaceApi:
         as ``CreateDeploymentCommand``, made despite the freezes ``FreezeIds`` for ``Reason``."""
         path = self.path("deployments/override")
         command = {"CreateDeploymentCommand": body, "FreezeIds": list(freeze_ids), "Reason": reason,
-                   "SpaceId": self._space_id()}
+                   "SpaceId": self.known_space_id()}
         answer = self.http.expect_object(self.http.post(path, command), "POST", path)
         return _build(self.http, path, Deployment.from_json, answer.get("Deployment"), "POST")
 
@@ -559,7 +565,7 @@ class SpaceApi:
         path = self.path(f"tasks/{segment(task_id)}/cancel")
         return _build(self.http, path, Task.from_json, self.http.post(path, idempotent=True), "POST")
 
-    def _space_id(self) -> str:
+    def known_space_id(self) -> str:
         """The space's id: known once a lookup has scoped the paths; else read (one request)."""
         return self.space_id or self.space.id
 
@@ -583,7 +589,7 @@ class SpaceApi:
     def submit_interruption(self, interruption: Interruption, answer: dict[str, str]) -> Interruption:
         """``POST interruptions/{id}/submit`` with ``Result`` or ``Guidance`` (and ``Notes``)."""
         path = self.path(f"interruptions/{segment(interruption.id)}/submit")
-        body = {"Id": interruption.id, "SpaceId": self._space_id(), **answer}
+        body = {"Id": interruption.id, "SpaceId": self.known_space_id(), **answer}
         return _build(self.http, path, Interruption.from_json, self.http.post(path, body), "POST")
 
     def team_names(self, team_ids: Sequence[str]) -> list[str]:
