@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -18,16 +17,10 @@ from typing import Any
 import httpx
 
 from testing.children import spawn, stop
+from testing.ports import free_port
 
 API_KEY = "API-SANDBOX0000000000000000000000"
 OCTORELEASE = str(Path(sys.executable).with_name("octorelease"))
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 class SandboxProcess:

@@ -157,7 +157,7 @@ def _limit(descriptors: int) -> Any:
 class ServeProcess:
     """``octorelease serve`` in a child process, as a user runs it; ``kill()`` is kill -9."""
 
-    def __init__(self, handler_file: Path, sandbox: Any, db_path: Path, *extra: str,
+    def __init__(self, handler_file: Path, sandbox: Any, db_path: Path | str, *extra: str,
                  max_descriptors: int | None = None, environ: Mapping[str, str] | None = None) -> None:
         """``max_descriptors``: the child's RLIMIT_NOFILE (soft), as a small server or a busy host has;
         ``environ``: more variables for it (the secrets a handler file's ``serve: access:`` names)."""

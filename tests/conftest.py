@@ -29,7 +29,10 @@ SLOW = frozenset(line for line in (ROOT / "tests" / "slow.txt").read_text(encodi
 
 #: The markers given by where a test lives or which fixtures it uses; ``pyproject.toml`` describes them.
 BY_PATH = {"tests/serve/": "serve", "tests/compat/": "node"}
-BY_FIXTURE = {"served": "serve", "browser": "browser", "built_wheel": "slow", "wheelhouse": "slow"}
+BY_FIXTURE = {"served": "serve", "browser": "browser", "built_wheel": "slow", "wheelhouse": "slow",
+              "postgres": "slow"}
+#: A parameter that makes a test slow wherever it is used: a throwaway PostgreSQL cluster (seconds to start).
+SLOW_PARAMS = ("postgres",)
 #: What a marker's tests need on PATH, and how to get it: they skip and say so when it is missing.
 NEEDS = {"node": ("node", "apt-get install nodejs npm; `make pytest` then runs npm ci in tests/compat")}
 
@@ -41,6 +44,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         markers = {marker for prefix, marker in BY_PATH.items() if path.startswith(prefix)}
         markers.update(marker for fixture, marker in BY_FIXTURE.items() if fixture in getattr(item, "fixturenames", ()))
         if item.nodeid.split("[", 1)[0] in SLOW:
+            markers.add("slow")
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if any(isinstance(value, str) and value in SLOW_PARAMS for value in params.values()):
             markers.add("slow")
         for marker in sorted(markers):
             item.add_marker(marker)

@@ -8,8 +8,23 @@ from typing import Any
 
 import pytest
 
+from testing import postgres as throwaway
 from testing.sandbox import SandboxControl
 from testing.serve import HANDLERS, ServeUnderTest, start_serve
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[throwaway.Cluster]:
+    """A throwaway PostgreSQL cluster for the session (Debian's initdb and pg_ctl on a temporary
+    directory and a free port); the test skips, saying why, where there can be none."""
+    why = throwaway.missing()
+    if why is not None:
+        pytest.skip(why)
+    cluster = throwaway.Cluster()
+    try:
+        yield cluster.start()
+    finally:
+        cluster.destroy()
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import pytest
 
 from octorelease.handler import file as config
 from testing.cli import assert_one_line_error, run_cli
+from testing.ports import free_port
 from testing.sandbox import SandboxControl
 from testing.serve import HANDLERS
 
@@ -122,3 +123,30 @@ def test_a_db_that_cannot_be_used_is_exit_2_naming_it(
     (tmp_path / "notes.txt").write_text("not a database, but notes " * 100, encoding="utf-8")
     run = run_cli(capsys, "serve", write(HANDLERS), "--port", "0", "--db", str(paths[where]))
     assert_one_line_error(run, 2, f"--db {paths[where]}: cannot be used as the history database")
+
+
+def test_a_postgresql_that_cannot_be_reached_is_exit_2_in_one_line_without_its_password(
+    capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"postgresql://serve:pa55-word-secret@127.0.0.1:{free_port()}/octorelease"
+    run = run_cli(capsys, "serve", write(HANDLERS), "--port", "0", "--db", url)
+    line = assert_one_line_error(run, 2, "the history database postgresql://serve:***@127.0.0.1:",
+                                 "cannot be opened", "refused")
+    assert "pa55-word-secret" not in run.everything and line
+
+
+def test_serve_db_in_the_handler_file_is_a_reference_read_when_serve_starts(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    literal = HANDLERS.replace("serve:\n", "serve:\n  db: postgresql://serve:secret@db/octorelease\n", 1)
+    assert_one_line_error(run_cli(capsys, "serve", write(literal)), 2, "handlers.yml:4: serve.db: write a reference",
+                          "${OCTORELEASE_SERVE_DB}")
+    referenced = HANDLERS.replace("serve:\n", "serve:\n  db: ${OCTORELEASE_SERVE_DB}\n", 1)
+    assert_one_line_error(run_cli(capsys, "serve", write(referenced)), 2,
+                          "handlers.yml:4: serve.db: environment variable OCTORELEASE_SERVE_DB is not set")
+    assert run_cli(capsys, "run", write(referenced), "--dry-run", "--status", "success", "--var", "branch=main",
+                   "--var", "number=1").code == 0  # run ignores it
+    monkeypatch.setenv("OCTORELEASE_SERVE_DB", f"postgresql://serve:pa55-word-secret@127.0.0.1:{free_port()}/x")
+    run = run_cli(capsys, "serve", write(referenced), "--port", "0")
+    assert_one_line_error(run, 2, "postgresql://serve:***@127.0.0.1:", "cannot be opened")
+    assert "pa55-word-secret" not in run.everything

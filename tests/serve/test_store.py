@@ -7,23 +7,28 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from octorelease.serve.sources.base import BuildEvent
-from octorelease.serve.store import Run, SqliteStore, SqlStore
+from octorelease.serve.store import Run, SqliteStore, SqlStore, StoreUnavailable
+from octorelease.serve.store_postgres import MIGRATIONS, PostgresStore
+from testing.postgres import Cluster
 
 #: ``make(lease_seconds)``: one more replica's store on the test's database.
 MakeStore = Callable[..., SqlStore]
 
 
-@pytest.fixture(params=["sqlite"])
+@pytest.fixture(params=["sqlite", "postgres"])
 def replicas(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[MakeStore]:
     made: list[SqlStore] = []
+    url = request.getfixturevalue("postgres").new_database() if request.param == "postgres" else None
 
     def make(lease_seconds: float = 30.0) -> SqlStore:
-        store = SqliteStore(str(tmp_path / "shared.db"), lease_seconds=lease_seconds)
+        store = (SqliteStore(str(tmp_path / "shared.db"), lease_seconds=lease_seconds) if url is None
+                 else PostgresStore(url, lease_seconds=lease_seconds))
         made.append(store)
         return store
 
@@ -114,3 +119,22 @@ def test_one_delivery_sent_to_two_replicas_is_one_run(replicas: MakeStore) -> No
     first, new = a.accept(event("same"), ["web"])
     again, new_again = b.accept(event("same"), ["web"])
     assert new and not new_again and again.id == first.id
+
+
+def test_replicas_starting_together_apply_the_schema_once_and_a_newer_schema_is_refused(
+    postgres: Cluster
+) -> None:
+    import psycopg
+
+    url = postgres.new_database()
+    with ThreadPoolExecutor(4) as pool:
+        stores = list(pool.map(lambda _: PostgresStore(url), range(4)))
+    for store in stores:
+        store.close()
+    with psycopg.connect(url, autocommit=True) as connection:
+        versions = [row[0] for row in connection.execute("SELECT version FROM octorelease_serve_schema")]
+        assert versions == list(range(1, len(MIGRATIONS) + 1))
+        connection.execute("INSERT INTO octorelease_serve_schema (version) VALUES (%s)", (len(MIGRATIONS) + 1,))
+    with pytest.raises(StoreUnavailable, match=f"has schema version {len(MIGRATIONS) + 1}, newer than this "
+                                               f"octorelease knows \\({len(MIGRATIONS)}\\): upgrade octorelease"):
+        PostgresStore(url)

@@ -68,14 +68,21 @@ def demo(ctx: click.Context, /) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8070, show_default=True, type=click.IntRange(0, 65535),
               help="Port to listen on (0: any free).")
-@click.option("--db", "db_path", default=None, metavar="PATH",
-              help="SQLite file holding the queue and the history (default: octorelease-serve.db in the "
+@click.option("--db", "db_path", default=None, metavar="PATH|URL",
+              help="SQLite file holding the queue and the history, or a postgresql:// URL that several "
+              "replicas share (default: the handler file's serve: db:, else octorelease-serve.db in the "
               "current directory).")
 @click.option("--max-parallel", default=4, show_default=True, type=click.IntRange(min=1), metavar="N",
               help="Runs for different Octopus projects at once (runs for one project go one at a time).")
+@click.option("--lease", "lease_seconds", default=30.0, show_default=True, type=click.FloatRange(min=0.5),
+              metavar="SECONDS", help="How long a replica's claim on a run lasts unless renewed (every third of "
+              "it): another replica resumes a dead one's runs this long after it died.")
+@click.option("--poll", "poll_seconds", default=1.0, show_default=True, type=click.FloatRange(min=0.05),
+              metavar="SECONDS", help="How often the queue is read for events another replica accepted.")
 @global_options(on_group=False)
 @click.pass_context
-def serve(ctx: click.Context, /, file: str, host: str, port: int, db_path: str | None, max_parallel: int) -> None:
+def serve(ctx: click.Context, /, file: str, host: str, port: int, db_path: str | None, max_parallel: int,
+          lease_seconds: float, poll_seconds: float) -> None:
     """Receive build events by webhook and run the handlers of FILE they select, until Ctrl-C.
 
     Each CI posts to /hooks/<source> (github, gitlab, azure, jenkins, generic), signed with
@@ -86,7 +93,7 @@ def serve(ctx: click.Context, /, file: str, host: str, port: int, db_path: str |
 
     from octorelease.serve.access import load_access, startup_warnings
     from octorelease.serve.resume import Connection
-    from octorelease.serve.server import ServeServer, default_db_path, make_service, webhook_secrets
+    from octorelease.serve.server import ServeServer, database, is_database_url, make_service, webhook_secrets
     from octorelease.serve.store import StoreUnavailable
 
     options = ctx.find_object(GlobalOptions) or GlobalOptions()
@@ -99,12 +106,20 @@ def serve(ctx: click.Context, /, file: str, host: str, port: int, db_path: str |
     for secret in (api_key, *secrets_by_source.values(), *access.secrets()):
         secrets.remember(secret)
     connection = Connection(server_url, api_key, options.space, verify)
-    db = db_path or default_db_path()
+    db = database(handler_file, db_path, os.environ)
+    if is_database_url(db):
+        from octorelease.serve.store_postgres import password_of
+
+        secrets.remember(password_of(db))
     try:
         service = make_service(handler_file, connection, sources=sources, secrets=secrets_by_source, db_path=db,
                                code_for=exit_code_for, internal_code=INTERNAL_ERROR, max_parallel=max_parallel,
-                               extra_routes=_page_routes(), access=access)
-    except StoreUnavailable as exc:  # a directory, a missing parent, a read-only place, not a database
+                               extra_routes=_page_routes(), access=access, lease_seconds=lease_seconds,
+                               poll_seconds=poll_seconds)
+    except StoreUnavailable as exc:  # a directory, a missing parent, a read-only place, not a database; no server
+        if is_database_url(db):
+            raise errors.InvalidInput(f"{exc}.", hint="Check the URL, that PostgreSQL is up and that this host may "
+                                      "connect (pg_hba.conf); a service manager may start serve again.") from None
         raise errors.InvalidInput(f"--db {db}: cannot be used as the history database ({exc.cause}).",
                                   hint="Give --db a file you can write, in a directory that exists.") from None
     try:
@@ -116,7 +131,7 @@ def serve(ctx: click.Context, /, file: str, host: str, port: int, db_path: str |
         raise
     click.echo(f"octorelease serve listening on {server.url}", nl=True)
     click.echo(f"Webhooks: {', '.join(f'/hooks/{name}' for name in sorted(secrets_by_source))}; "
-               f"history in {db}", err=True)
+               f"history in {service.store.where()}", err=True)
     for warning in startup_warnings(access, host):
         click.echo(f"Warning: {warning}", err=True)
     sys.stdout.flush()

@@ -307,12 +307,14 @@ class AccessSection(_Model):
 
 class ServeSection(_Model):
     """``serve:``, read by ``octorelease serve`` only: the webhook secret of each source, who may
-    read and act (``access:``) and ``/metrics``'s token, all secrets as ``${ENV}`` references kept
-    unexpanded (``run`` ignores the section)."""
+    read and act (``access:``), ``/metrics``'s token and the history's database (``db:``), all as
+    ``${ENV}`` references kept unexpanded (``run`` ignores the section)."""
 
     secrets: dict[str, str] = {}
     access: AccessSection | None = None
     metrics_token: str | None = None
+    #: the history's database (an SQLite file or a ``postgresql://`` URL), as ``--db`` takes it
+    db: str | None = None
 
     def secret_variables(self) -> dict[str, str]:
         """The environment variable each source's secret is read from: ``{"github": "GITHUB_WEBHOOK_SECRET"}``."""
@@ -483,6 +485,8 @@ def _serve_secret_example(loc: Loc) -> str | None:
         return f"{str(loc[2]).upper()}_WEBHOOK_SECRET"
     if loc == ("serve", "metrics_token"):
         return "OCTORELEASE_METRICS_TOKEN"
+    if loc == ("serve", "db"):
+        return "OCTORELEASE_SERVE_DB"
     if loc == ("serve", "access", "proxy", "secret"):
         return "OCTORELEASE_PROXY_SECRET"
     if len(loc) == 5 and loc[:3] in (("serve", "access", "tokens"), ("serve", "access", "users")) \

@@ -170,6 +170,7 @@ def run_json(run: Run, url: str, *, full: bool = True) -> dict[str, Any]:
         "rerun_of": run.rerun_of,
         "audit": [dict(entry) for entry in run.audit],
         "pending_interruptions": _waiting(run, result),
+        "replica": run.owner,
     }
     if full:
         doc["log"] = list(run.log)

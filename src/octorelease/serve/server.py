@@ -20,7 +20,7 @@ from octorelease.serve.app import Service, build_app
 from octorelease.serve.metrics import Metrics
 from octorelease.serve.resume import Connection
 from octorelease.serve.sources.base import Source
-from octorelease.serve.store import DEFAULT_LEASE_SECONDS, SqliteStore, Store, StoreUnavailable
+from octorelease.serve.store import DEFAULT_LEASE_SECONDS, SqliteStore, Store
 from octorelease.serve.worker import DEFAULT_MAX_PARALLEL, DEFAULT_POLL_SECONDS, Worker
 from octorelease.uvicorn_thread import UvicornThread
 
@@ -60,7 +60,9 @@ def open_store(db: str, *, lease_seconds: float = DEFAULT_LEASE_SECONDS) -> Stor
     """The store ``--db`` names: a ``postgresql://`` URL (several replicas may share it), else an
     SQLite file (one replica). ``StoreUnavailable`` when it cannot be opened."""
     if is_database_url(db):
-        raise StoreUnavailable(f"{db.partition(':')[0]}: this octorelease keeps its history in SQLite only")
+        from octorelease.serve.store_postgres import PostgresStore  # psycopg only when asked for
+
+        return PostgresStore(db, lease_seconds=lease_seconds)
     return SqliteStore(db, lease_seconds=lease_seconds)
 
 
@@ -135,3 +137,19 @@ class ServeServer:
 
 def default_db_path() -> str:
     return os.path.join(os.getcwd(), DEFAULT_DB)
+
+
+def database(handler_file: HandlerFile, flag: str | None, environ: Mapping[str, str]) -> str:
+    """Where the history is: ``--db``, else the handler file's ``serve: db:`` (a ``${ENV}``
+    reference, read now: a URL with a password stays out of the file), else the default file."""
+    if flag:
+        return flag
+    section = handler_file.serve
+    if section is None or section.db is None:
+        return default_db_path()
+    variable = section.db.strip()[2:-1]
+    value = environ.get(variable, "").strip()
+    if not value:
+        raise HandlerFileError(f"{handler_file.locate(('serve', 'db'))}: environment variable {variable} is not set"
+                               + (" (it is empty)" if variable in environ else ""))
+    return value

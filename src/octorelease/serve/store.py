@@ -350,8 +350,8 @@ class SqlStore:
             now = self._now(db)
             for run_id in claimed:
                 db.execute("UPDATE runs SET state = 'running', attempts = attempts + 1, started_at = ?, owner = ?,"
-                           " lease_until = ? WHERE id = ?", (self._clock(), self.owner, now + self.lease_seconds,
-                                                             run_id))
+                           " lease_until = ? WHERE id = ? AND state = 'queued'",
+                           (self._clock(), self.owner, now + self.lease_seconds, run_id))
             return [_run(self._row(db, run_id)) for run_id in claimed]
 
     def heartbeat(self, run_ids: Collection[int]) -> set[int]:
@@ -365,8 +365,8 @@ class SqlStore:
                 if row is None or row["owner"] != self.owner:
                     continue
                 held.add(run_id)  # a run it finished a moment ago is still its own
-                if row["state"] == "running":
-                    db.execute("UPDATE runs SET lease_until = ? WHERE id = ?", (until, run_id))
+                db.execute("UPDATE runs SET lease_until = ? WHERE id = ? AND owner = ? AND state = 'running'",
+                           (until, run_id, self.owner))
         return held
 
     def requeue_expired(self, keep: Collection[int]) -> list[Run]:
@@ -381,16 +381,16 @@ class SqlStore:
         """Put these running runs back in the queue (only with a lease older than ``expired_before``,
         when given: a replica may have renewed one since it was read)."""
         requeued = []
+        expired = "" if expired_before is None else " AND lease_until < ?"
         with self._transaction() as db:
             for run_id in run_ids:
                 row = self._row(db, run_id)
-                if row is None or row["state"] != "running":
-                    continue
-                if expired_before is not None and not (row["lease_until"] or 0) < expired_before:
-                    continue
-                requeued.append(_run(row))
-                db.execute("UPDATE runs SET state = 'queued', owner = NULL, lease_until = NULL WHERE id = ?",
-                           (run_id,))
+                # the UPDATE says again what was read: another replica may have requeued (or claimed) it since
+                cursor = db.execute("UPDATE runs SET state = 'queued', owner = NULL, lease_until = NULL"
+                                    f" WHERE id = ? AND state = 'running'{expired}",
+                                    (run_id,) if expired_before is None else (run_id, expired_before))
+                if cursor.rowcount == 1:
+                    requeued.append(_run(row))
         return requeued
 
     def _owned_update(self, run_id: int, sql: str, *args: Any) -> Run:

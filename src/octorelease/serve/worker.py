@@ -301,6 +301,7 @@ class Worker:
             return written
 
     def _start_eligible(self) -> None:
+        self._take_over()
         with self._lock:
             room = self.max_parallel - len(self._running)
         for run in self.store.claim(room):  # claimed: running, owned by this replica, under a lease
@@ -314,8 +315,8 @@ class Worker:
     # -- leases ----------------------------------------------------------------------------------
 
     def _keep_leases(self) -> None:
-        """Every third of a lease: renew this replica's, and queue again the runs of a replica
-        whose lease ran out (then look at the queue at once)."""
+        """Every third of a lease: renew this replica's (and say so for a run another replica took
+        over after this one could not renew it in time)."""
         every = self.store.lease_seconds / 3
         while not self._stop_event.wait(every):
             try:
@@ -324,17 +325,17 @@ class Worker:
                 for run_id in sorted(lost):
                     log.warning("run %s: this replica's lease ran out and another replica took it over; "
                                 "what this one still does for it is not recorded", run_id)
-                taken = self.store.requeue_expired(self.running_ids())
             except StoreUnavailable:
                 continue  # the worker's own writes say so and wait; a lease is renewed at the next beat
             except Exception:
                 log.exception("the leases could not be renewed")
-                continue
-            for run in taken:
-                log.warning("run %s: the lease of replica %s ran out (attempt %s); running it again", run.id,
-                            run.owner, run.attempts)
-            if taken:
-                self.notify()
+
+    def _take_over(self) -> None:
+        """Queue again the runs of a replica whose lease ran out (read at every look at the queue,
+        so a dead replica's run starts again within a lease and one poll)."""
+        for run in self.store.requeue_expired(self.running_ids()):
+            log.warning("run %s: the lease of replica %s ran out (attempt %s); running it again", run.id,
+                        run.owner, run.attempts)
 
     def _run_and_release(self, run: Run) -> None:
         try:
