@@ -195,3 +195,27 @@ def test_without_freezes_a_plan_reads_them_only_when_it_must(
                        "--no-wait", *more).code == 0
     reads = [r for r in sandbox.requests() if r["path"] == "/api/deploymentfreezes"]
     assert len(reads) == (1 if when == "later" else 0)
+
+
+def test_create_with_deploy_to_a_frozen_target_creates_no_release(
+        sandbox: SandboxControl, octorelease: Octorelease) -> None:
+    freeze(sandbox, "Year-end freeze", {WEB: [PROD]})
+    before = sandbox.census()
+    run = octorelease("create", "--project", "Web", "--channel", "Hotfix", "--version", "1.9.9",
+                      "--deploy-to", "Production", "--no-wait")
+    assert_one_line_error(run, 3, "deployment freeze 'Year-end freeze' in force until", "Nothing was created.")
+    assert sandbox.census() == before
+
+
+def test_a_freeze_of_one_tenant_refuses_that_tenant_only(sandbox: SandboxControl, octorelease: Octorelease) -> None:
+    acme, staging = "Tenants-1", "Environments-3"
+    sandbox.post("/api/deploymentfreezes", {
+        "Name": "Acme audit", "Start": moment(minutes=-1).isoformat(), "End": moment(hours=1).isoformat(),
+        "TenantProjectEnvironmentScope": [{"TenantId": acme, "ProjectId": WEB, "EnvironmentId": staging}]})
+    before = sandbox.census()["deployment"]
+    refused = octorelease("promote", "--project", "Web", "--from", "Test", "--to", "Staging", "--tenant", "*",
+                          "--no-wait")
+    assert_one_line_error(refused, 3, "Staging (tenant Acme): deployment freeze 'Acme audit' in force until")
+    assert sandbox.census()["deployment"] == before
+    assert octorelease("promote", "--project", "Web", "--from", "Test", "--to", "Staging", "--tenant", "Globex",
+                       "--no-wait").code == 0
