@@ -159,6 +159,11 @@ def _absolute(spelled: str) -> datetime | None:
     return None
 
 
+#: The handler fields (and the Python API's keyword arguments) of a schedule: what a fault of one
+#: is ``about``, so a handler file points at the line it was written on.
+SCHEDULE_FIELDS = ("deploy_at", "no_deploy_after")
+
+
 def check_schedule(
     deploy_at: datetime | None,
     no_deploy_after: datetime | None,
@@ -167,16 +172,23 @@ def check_schedule(
     now: Callable[[], datetime] = _now,
 ) -> None:
     """Refuse a schedule Octopus could never keep: a time already past (beyond ``SKEW``), or a
-    last start time that is not after the first."""
+    last start time that is not after the first.
+
+    The error's line names the values as ``labels`` (the face's spelling: flags by default); it
+    is ``about`` the field at fault, its ``detail`` naming them as ``SCHEDULE_FIELDS``."""
     moment = now()
-    for value, label in zip((deploy_at, no_deploy_after), labels, strict=True):
+    for index, value in enumerate((deploy_at, no_deploy_after)):
         if value is not None and value < moment - SKEW:
-            raise InvalidInput(f"{label} {format_time(value)} is in the past (it is {format_time(moment)} now).")
+            past = f"{format_time(value)} is in the past (it is {format_time(moment)} now)."
+            field = SCHEDULE_FIELDS[index]
+            raise InvalidInput(f"{labels[index]} {past}").about(field, (), f"{field} {past}")
     if deploy_at is not None and no_deploy_after is not None and no_deploy_after <= deploy_at:
-        raise InvalidInput(
-            f"{labels[1]} {format_time(no_deploy_after)} is not after {labels[0]} {format_time(deploy_at)}: "
-            "the deployment could never start."
-        )
+
+        def order(names: tuple[str, str]) -> str:
+            return (f"{names[1]} {format_time(no_deploy_after)} is not after {names[0]} {format_time(deploy_at)}: "
+                    "the deployment could never start.")
+
+        raise InvalidInput(order(labels)).about(SCHEDULE_FIELDS[1], (), order(SCHEDULE_FIELDS))
 
 
 def format_time(value: datetime) -> str:

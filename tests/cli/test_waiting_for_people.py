@@ -150,3 +150,6 @@ def test_no_guided_failure_fails_at_once_and_the_bare_flag_turns_it_on(
     both = octorelease("deploy", "--project", "Web", "--release", "1.0.0", "--to", "Test", "--guided-failure",
                        "on", "--no-guided-failure")
     assert_one_line_error(both, 2, "contradict")
+    spelled = octorelease("deploy", "--project", "Web", "--release", "1.0.0", "--to", "Test", "--guided-failure",
+                          "TRUE", "--no-guided-failure")
+    assert_one_line_error(spelled, 2, "contradict")

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from octorelease.actions.options import DeploymentOptions
+from octorelease.actions.plan import WaitOptions
 from octorelease.errors import InvalidInput
 from octorelease.handler.file import HandlerFileError, expand_handler, load_handler_file, parse_handler_file
 
@@ -63,6 +65,7 @@ def test_defaults_follow_the_command_line_defaults() -> None:
     handler = parse_handler_file(text, environ={}).handlers[0]
     assert (handler.enabled, handler.wait, handler.fail_build_on_error, handler.log_messages) == (True,) * 4
     assert (handler.timeout, handler.cancel_on_timeout, handler.run_order) == (600.0, False, None)
+    assert WaitOptions.of(handler.wait_options()) == WaitOptions()
 
 
 def test_scalars_stay_text_so_versions_keep_their_digits() -> None:
@@ -78,6 +81,13 @@ def test_yaml_1_1_on_and_off_are_words_not_booleans() -> None:
     text = GOOD.replace("deploy: {to: Development}", "deploy: {to: Development, guided_failure: on}")
     handler = parse_handler_file(text, environ=ENVIRON).handlers[0]
     assert handler.deploy is not None and handler.deploy.guided_failure == "on"
+
+
+def test_guided_failure_takes_octos_true_false_as_the_flag_does() -> None:
+    text = GOOD.replace("deploy: {to: Development}", "deploy: {to: Development, guided_failure: TRUE}")
+    handler = parse_handler_file(text, environ=ENVIRON).handlers[0]
+    assert handler.deploy is not None
+    assert DeploymentOptions.of(handler.deploy.deployment_options()).guided_failure == "on"
 
 
 def test_doubled_dollar_escapes_an_env_reference() -> None:

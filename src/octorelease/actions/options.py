@@ -1,13 +1,19 @@
-"""The deployment options: the one definition of what a user may set on a deployment.
+"""The deployment options: the one definition of what a user may set on a deployment, and the one
+place their values are read.
 
-Every face hands them on under the field's own name, so nothing maps names by hand:
+Every face gathers the values as the user wrote them and hands them on under the field's own
+name, so nothing maps names by hand and nothing reads a value twice:
 
 - the command line stores each deployment flag (``cli/options.py``, ``deployment_options``)
   under its field's name: ``--skip`` as ``skip_steps``, ``--variable`` as ``prompted_variables``;
 - the handler file's ``DeploymentFields`` (``handler/file.py``) names its fields as these are
   (the file's ``skip`` is the alias of ``skip_steps``);
-- the Python API (``client.Octopus``) takes them as keyword arguments of these names, and
-  ``DeploymentOptions.of`` makes this object of them for the actions.
+- the Python API (``client.Octopus``) takes them as keyword arguments of these names.
+
+``DeploymentOptions.of`` makes this object of them: it reads guided failure's spellings, the
+tenant tags and the schedule, and refuses a value that cannot be right. Its error's line names
+the value as the face calling spells it (``labels``: the command line's flags), and is ``about``
+the field, so a handler file points at the line the value was written on.
 
 Adding an option touches this class, its flag and its handler field.
 """
@@ -19,7 +25,14 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, Literal
 
+from octorelease import errors
+
 GuidedFailure = Literal["on", "off", "default"]
+
+#: Guided failure as a user may spell it: on/off/default, or octo's true/false (any case).
+_GUIDED_FAILURE: dict[str, GuidedFailure] = {
+    "on": "on", "true": "on", "off": "off", "false": "off", "default": "default",
+}
 
 
 @dataclass(frozen=True)
@@ -61,39 +74,75 @@ class DeploymentOptions:
         return self.force_redeploy if self.redeploy is None else self.redeploy
 
     @classmethod
-    def of(cls, values: Mapping[str, Any]) -> DeploymentOptions:
-        """The options from keyword arguments named as the fields are (the Python API's, the
-        command line's flags, a handler's fields), rejecting unknown names loudly.
+    def of(cls, values: Mapping[str, Any], labels: Mapping[str, str] | None = None) -> DeploymentOptions:
+        """The options from values named as the fields are (the Python API's keyword arguments,
+        the command line's flags, a handler's fields), rejecting unknown names loudly.
 
         What a face may give loosely is made exact here: any sequence of names for a tuple, a
-        bool for ``guided_failure``, a TIME text or a naive ``datetime`` (local time) for a time."""
+        bool or octo's true/false for ``guided_failure``, a TIME text or a naive ``datetime``
+        (local time) for a time. A value that cannot be right raises ``InvalidInput`` before any
+        request, naming the field as ``labels`` spell it (default: the field's name)."""
         known = {f.name: f.type for f in fields(cls)}
         unknown = sorted(set(values) - set(known))
         if unknown:
             raise TypeError(f"unknown deployment option(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        labels = labels or {}
         clean: dict[str, Any] = {}
         for name, value in values.items():
+            label = labels.get(name, name)
             if known[name] == "tuple[str, ...]" and value is not None:
                 value = (value,) if isinstance(value, str) else tuple(value)
             if name == "prompted_variables" and value is not None:
                 value = dict(value)
-            if name == "guided_failure" and isinstance(value, bool):
-                value = "on" if value else "off"
+            if name == "guided_failure" and value is not None:
+                value = _guided_failure(value, label)
+            if name == "tenant_tags" and value is not None:
+                for tag in value:
+                    split_tag(tag)
             if known[name] == "datetime | None" and isinstance(value, str):
-                from octorelease.schedule import parse_time
-
-                value = parse_time(value, name)  # relative times (+10m) count from now
+                value = _time(value, name, label)  # relative times (+10m) count from now
             if name == "freeze_override" and value is not None and not str(value).strip():
-                from octorelease import errors
-
-                raise errors.InvalidInput(f"{name}: the reason for overriding a deployment freeze is blank.",
-                                          hint="say why the freeze is overridden; Octopus records it")
+                detail = "the reason for overriding a deployment freeze is blank."
+                raise errors.InvalidInput(f"{label}: {detail}", hint="say why the freeze is overridden; Octopus "
+                                          "records it").about(name, (), detail)
             if known[name] == "datetime | None" and getattr(value, "tzinfo", False) is None:
                 value = value.astimezone()  # a naive datetime is local time, as octo takes one
             if value is not None:
                 clean[name] = value
         if "deploy_at" in clean or "no_deploy_after" in clean:
-            from octorelease.schedule import check_schedule
+            from octorelease.schedule import SCHEDULE_FIELDS, check_schedule
 
-            check_schedule(clean.get("deploy_at"), clean.get("no_deploy_after"), ("deploy_at", "no_deploy_after"))
+            start, expiry = (labels.get(name, name) for name in SCHEDULE_FIELDS)
+            check_schedule(clean.get("deploy_at"), clean.get("no_deploy_after"), (start, expiry))
         return cls(**clean)
+
+
+def _guided_failure(value: object, label: str) -> GuidedFailure:
+    """``on``, ``off`` or ``default`` for a bool or any spelling in ``_GUIDED_FAILURE``."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    spelled = _GUIDED_FAILURE.get(str(value).strip().lower())
+    if spelled is None:
+        detail = f"expected on, off or default, got {value!r}"
+        raise errors.InvalidInput(f"{label}: {detail}").about("guided_failure", (), detail)
+    return spelled
+
+
+def _time(text: str, name: str, label: str) -> datetime:
+    """A TIME text as a moment; one that is not is refused, ``about`` the field ``name``."""
+    from octorelease.schedule import parse_time
+
+    try:
+        return parse_time(text, "")
+    except errors.InvalidInput as exc:
+        raise errors.InvalidInput(f"{label} {exc.message}").about(name, (), exc.message) from None
+
+
+def split_tag(value: str) -> tuple[str, str]:
+    """``TagSetName/TagName`` as octo reads it: exactly two parts, neither empty."""
+    parts = [part.strip() for part in value.split("/")]
+    if len(parts) != 2 or not all(parts):
+        raise errors.fault_in(
+            errors.InvalidInput, "--tenant-tag", "tenant_tags", [value], "expected TagSetName/TagName.",
+        )
+    return parts[0], parts[1]

@@ -8,7 +8,7 @@ validation has created nothing.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timezone
 from typing import Any, Literal
 
@@ -18,7 +18,7 @@ from octorelease.actions.options import DeploymentOptions
 from octorelease.actions.result import DeploymentResult, Ref
 from octorelease.actions.wording import COMMAND_LINE, Wording
 from octorelease.octopus.models import parse_time
-from octorelease.schedule import format_time, octopus_time
+from octorelease.schedule import format_time, octopus_time, parse_duration
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,24 @@ class WaitOptions:
     on_interruption: str = "wait"
     #: How long a person may take, counted apart from ``timeout_seconds`` (None: no limit).
     interruption_timeout_seconds: float | None = None
+
+    @classmethod
+    def of(cls, values: Mapping[str, Any]) -> WaitOptions:
+        """The wait options from values named as the fields are (the command line's flags, a
+        handler's fields), rejecting unknown names loudly: a DURATION (text or seconds) for
+        either timeout, read and checked by ``schedule.parse_duration``; any case for
+        ``on_interruption``. A value left out or None keeps its default."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise TypeError(f"unknown wait option(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        clean = {name: value for name, value in values.items() if value is not None}
+        for name in ("timeout_seconds", "interruption_timeout_seconds"):
+            if name in clean:
+                clean[name] = parse_duration(clean[name])
+        if "on_interruption" in clean:
+            clean["on_interruption"] = str(clean["on_interruption"]).lower()
+        return cls(**clean)
 
 
 _NEVER = datetime.min.replace(tzinfo=timezone.utc)

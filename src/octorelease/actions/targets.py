@@ -15,7 +15,7 @@ from typing import Any, Literal
 from octorelease import errors
 from octorelease.actions import freezes
 from octorelease.actions.choose import ChosenRelease, OnRelease
-from octorelease.actions.options import DeploymentOptions
+from octorelease.actions.options import DeploymentOptions, split_tag
 from octorelease.actions.plan import DeploymentPlan, Existing, Mark, TargetPlan, creation_order
 from octorelease.actions.result import Ref
 from octorelease.octopus.api import SpaceApi, did_you_mean
@@ -292,16 +292,6 @@ def _resolve_tenants(
     tagged = _tagged(space, project, environment, connected, tags) if tags else []
     named = _named_tenants(space, project, environment, connected, names) if names else []
     return list(dict.fromkeys([*named, *tagged]))
-
-
-def split_tag(value: str) -> tuple[str, str]:
-    """``TagSetName/TagName`` as octo reads it: exactly two parts, neither empty."""
-    parts = [part.strip() for part in value.split("/")]
-    if len(parts) != 2 or not all(parts):
-        raise errors.fault_in(
-            errors.InvalidInput, "--tenant-tag", "tenant_tags", [value], "expected TagSetName/TagName.",
-        )
-    return parts[0], parts[1]
 
 
 def _tagged(

@@ -131,11 +131,6 @@ def _comma_list(ctx: click.Context, param: click.Parameter, values: Sequence[str
     return tuple(names)
 
 
-def _guided_failure(ctx: click.Context, param: click.Parameter, value: str) -> str:
-    """octo's true/false spelled as on/off, the one spelling the rest of octorelease knows."""
-    return {"true": "on", "false": "off"}.get(value.lower(), value.lower())
-
-
 def deployment_options(func: F) -> F:
     """The options shared by promote, deploy and create --deploy-to: one flag per field of
     ``actions.options.DeploymentOptions``, its value stored under the field's name (``--skip`` as
@@ -186,7 +181,6 @@ def deployment_options(func: F) -> F:
             show_default=True,
             is_flag=False,
             flag_value="on",
-            callback=_guided_failure,
             help="Guided failure for the deployments: alone or 'on', a failing step waits for a person; "
             "'off'; 'default' follows the project, then the environment (true/false as octo spells them).",
         ),
@@ -259,6 +253,7 @@ def deployment_options(func: F) -> F:
         ),
         click.option(
             "--timeout",
+            "timeout_seconds",
             default="10m",
             show_default=True,
             metavar="DURATION",
@@ -275,6 +270,7 @@ def deployment_options(func: F) -> F:
         ),
         click.option(
             "--interruption-timeout",
+            "interruption_timeout_seconds",
             default=None,
             metavar="DURATION",
             help="How long a person may take to act, counted apart from --timeout (default: no limit); "
@@ -328,61 +324,31 @@ def parse_package_versions(values: Sequence[str]) -> dict[str, str]:
 def split_deployment_flags(flags: dict[str, Any]) -> tuple[dict[str, Any], Any, bool]:
     """Deployment options, wait options and dry-run from the parsed flags (which it empties).
 
-    ``deployment_options`` stores every deployment flag under its field's name in
-    ``DeploymentOptions``, so the options are taken by those names; only the values that need
-    reading (``NAME=VALUE``, tags, times) are read here, before any request."""
+    ``deployment_options`` stores every flag under its field's name in ``DeploymentOptions`` or
+    ``WaitOptions``, so the options are gathered by those names and read by their ``of``, which
+    refuses a value that cannot be right (exit 2, naming the flag) before any request. Only what
+    is the command line's own is read here: ``NAME=VALUE`` pairs and ``--no-guided-failure``."""
     from dataclasses import fields
 
     from octorelease.actions.options import DeploymentOptions
     from octorelease.actions.plan import WaitOptions
-    from octorelease.schedule import parse_duration
 
-    wait = WaitOptions(
-        wait=flags.pop("wait"),
-        timeout_seconds=parse_duration(flags.pop("timeout")),
-        cancel_on_timeout=flags.pop("cancel_on_timeout"),
-        cancel_on_interrupt=flags.pop("cancel_on_interrupt"),
-        log=flags.pop("log"),
-        fail_on_error=flags.pop("fail_on_error"),
-        on_interruption=flags.pop("on_interruption").lower(),
-        interruption_timeout_seconds=_maybe_duration(flags.pop("interruption_timeout")),
-    )
+    wait = WaitOptions.of({f.name: flags.pop(f.name) for f in fields(WaitOptions) if f.name in flags})
     dry_run = flags.pop("dry_run")
     if flags.pop("no_guided_failure"):
-        if flags["guided_failure"] == "on":
+        if DeploymentOptions.of({"guided_failure": flags["guided_failure"]}).guided_failure == "on":
             raise click.UsageError("--guided-failure and --no-guided-failure contradict each other.")
         flags["guided_failure"] = "off"
-    options = {f.name: flags.pop(f.name) for f in fields(DeploymentOptions) if f.name in flags}
-    options["prompted_variables"] = _parse_assignments(options["prompted_variables"], "--variable")
-    options["tenant_tags"] = _tenant_tags(options["tenant_tags"])
-    options.update(_schedule(options["deploy_at"], options["no_deploy_after"]))
-    return options, wait, dry_run
+    given = {f.name: flags.pop(f.name) for f in fields(DeploymentOptions) if f.name in flags}
+    given["prompted_variables"] = _parse_assignments(given["prompted_variables"], "--variable")
+    options = DeploymentOptions.of(given, labels=_flag_names())
+    return {name: getattr(options, name) for name in given}, wait, dry_run
 
 
-def _maybe_duration(text: str | None) -> float | None:
-    from octorelease.schedule import parse_duration
-
-    return None if text is None else parse_duration(text)
-
-
-def _tenant_tags(tags: tuple[str, ...]) -> tuple[str, ...]:
-    """``--tenant-tag`` values, each ``TagSetName/TagName`` (exit 2 before any request if not)."""
-    from octorelease.actions.targets import split_tag
-
-    for tag in tags:
-        split_tag(tag)
-    return tags
-
-
-def _schedule(deploy_at: str | None, no_deploy_after: str | None) -> dict[str, Any]:
-    """``--deploy-at`` and ``--no-deploy-after`` as times, refused (exit 2) before any request
-    when unreadable, past, or in the wrong order."""
-    from octorelease.schedule import check_schedule, parse_time
-
-    start = parse_time(deploy_at, "--deploy-at") if deploy_at is not None else None
-    expiry = parse_time(no_deploy_after, "--no-deploy-after") if no_deploy_after is not None else None
-    check_schedule(start, expiry)
-    return {"deploy_at": start, "no_deploy_after": expiry}
+def _flag_names() -> dict[str, str]:
+    """The flag each option is stored from (``deploy_at``: ``--deploy-at``), for its errors."""
+    command = click.get_current_context().command
+    return {param.name: param.opts[0] for param in command.params if param.name and param.opts}
 
 
 def server_connection(options: GlobalOptions) -> tuple[str, str, bool | str]:

@@ -13,7 +13,9 @@ Loading goes in three passes:
    and ``on:`` stays a key rather than YAML 1.1's ``True``), ``${VAR}`` is expanded from the
    environment (``$${`` writes a literal ``${``), and duplicate keys are refused.
 2. pydantic checks the shape. Its error ``loc`` is a path into that data, so the line is found
-   in the map built by pass 1.
+   in the map built by pass 1. Then ``DeploymentOptions.of``, the one reader of the deployment
+   options every face shares, reads each action's (guided failure, tenant tags, times); the
+   field it refuses is the path.
 3. Rules across fields (a promotion to its own source, tenants with several environments, ...)
    are checked with the same paths.
 
@@ -48,7 +50,6 @@ from pydantic import (
     field_validator,
 )
 
-from octorelease.actions.options import GuidedFailure
 from octorelease.ci_env import variable_text
 from octorelease.errors import InvalidInput
 from octorelease.handler.build_values import expand_build_values, placeholders, unfilled_references
@@ -59,7 +60,7 @@ from octorelease.handler.events import (
     parse_event,
     parse_status,
 )
-from octorelease.schedule import check_schedule, parse_duration, parse_time
+from octorelease.schedule import parse_duration
 from octorelease.yaml_lines import (
     MAX_BYTES,
     Fault,
@@ -130,7 +131,9 @@ class DeploymentFields(_Model):
 
     The handler file's spelling of ``actions.options.DeploymentOptions``: each field has its
     name there (``skip`` is written for ``skip_steps``), so ``deployment_options`` hands them
-    on by name. ``notes`` and ``redeploy`` are the actions' own (create's notes are the release's).
+    on by name, as written: ``DeploymentOptions.of`` reads them (guided failure's spellings,
+    tenant tags, times), for the file's check (``_option_faults``) and for the action alike.
+    ``notes`` and ``redeploy`` are the actions' own (create's notes are the release's).
     """
 
     force_package_download: bool = False
@@ -139,7 +142,8 @@ class DeploymentFields(_Model):
     exclude_machines: CommaNames = []
     skip_steps: CommaNames = Field([], alias="skip")
     prompted_variables: dict[str, str] = {}
-    guided_failure: GuidedFailure = "default"
+    #: on, off or default (octo's true/false too)
+    guided_failure: str = "default"
     tenants: CommaNames = []
     tenant_tags: CommaNames = []
     target_roles: CommaNames = []
@@ -155,37 +159,6 @@ class DeploymentFields(_Model):
     def deployment_options(self) -> dict[str, Any]:
         """These fields as the Python API's keyword arguments, which are named as they are."""
         return {name: getattr(self, name) for name in DeploymentFields.model_fields}
-
-    @field_validator("deploy_at", "no_deploy_after")
-    @classmethod
-    def _time(cls, value: str | None) -> str | None:
-        if value is not None and not placeholders(value):
-            try:
-                parse_time(value, "")
-            except InvalidInput as exc:
-                raise ValueError(str(exc)) from None
-        return value
-
-    @field_validator("tenant_tags")
-    @classmethod
-    def _tenant_tags(cls, value: list[str]) -> list[str]:
-        from octorelease.actions.targets import split_tag
-
-        for tag in value:
-            if not placeholders(tag):
-                try:
-                    split_tag(tag)
-                except InvalidInput as exc:
-                    raise ValueError(f"{tag!r}: expected TagSetName/TagName") from exc
-        return value
-
-    @field_validator("guided_failure", mode="before")
-    @classmethod
-    def _guided_failure(cls, value: object) -> object:
-        spelled = {"true": "on", "false": "off"}.get(str(value).lower(), str(value).lower())
-        if spelled not in ("on", "off", "default"):
-            raise ValueError(f"expected on, off or default, got {value!r}")
-        return spelled
 
 
 class Create(DeploymentFields):
@@ -262,6 +235,20 @@ class Handler(_Model):
     #: as ``--on-interruption`` and ``--interruption-timeout``
     on_interruption: Literal["wait", "fail", "cancel"] = "wait"
     interruption_timeout: Seconds | None = None
+
+    def wait_options(self) -> dict[str, Any]:
+        """The wait fields under ``actions.plan.WaitOptions``'s names, for ``WaitOptions.of`` (the
+        handler runner adds the file's wording)."""
+        return {
+            "wait": self.wait,
+            "timeout_seconds": self.timeout,
+            "cancel_on_timeout": self.cancel_on_timeout,
+            "cancel_on_interrupt": self.cancel_on_interrupt,
+            "log": self.log_messages,
+            "fail_on_error": self.fail_build_on_error,
+            "on_interruption": self.on_interruption,
+            "interruption_timeout_seconds": self.interruption_timeout,
+        }
 
 
 Role = Literal["reader", "operator"]
@@ -406,6 +393,9 @@ def parse_handler_file(text: str, *, name: str = DEFAULT_FILE, environ: Mapping[
         raise HandlerFileError(f"{name}: not a valid handler file") from None  # pydantic gave no error
     loaded._name = name
     loaded._lines = reader.lines
+    # the values DeploymentOptions.of reads come before the rules across fields, as pydantic's faults do
+    _raise_first(name, reader.lines, (fault for index, handler in enumerate(loaded.handlers)
+                                      for fault in _option_faults_of(handler, ("handlers", index))))
     _raise_first(name, reader.lines, _rule_faults(loaded))
     return loaded
 
@@ -439,7 +429,7 @@ def expand_handler(handler_file: HandlerFile, index: int, values: Mapping[str, s
     except ValidationError as exc:  # a value that is valid only once filled in (deploy_at: "{build.when}")
         at, message = next(pydantic_faults(exc, Handler))
         raise HandlerFileError(f"{handler_file.locate((*loc, *at))}: {message}") from None
-    for fault in _schedule_faults_of(handler, loc):
+    for fault in _option_faults_of(handler, loc):
         raise HandlerFileError(f"{handler_file.locate(fault[0])}: {fault[1]}")
     return handler
 
@@ -590,7 +580,6 @@ def _action_faults(handler: Handler, loc: Loc) -> Iterator[Fault]:
             yield (*loc, "create", "notes_file"), "give notes or notes_file, not both"
         yield from _tenant_faults([*create.tenants, *create.tenant_tags], create.deploy_to, (*loc, "create"),
                                   "deploy_to")
-        yield from _schedule_faults(create, (*loc, "create"))
     if handler.deploy is not None:
         if handler.deploy.release is None and handler.create is None:
             yield (*loc, "deploy"), "no release to deploy: give release: or add a create: action"
@@ -602,32 +591,35 @@ def _action_faults(handler: Handler, loc: Loc) -> Iterator[Fault]:
                 yield (*loc, "promote", "to", position), f"{environment!r} is listed in both from and to"
 
 
-def _schedule_faults_of(handler: Handler, loc: Loc) -> Iterator[Fault]:
+def _option_faults_of(handler: Handler, loc: Loc) -> Iterator[Fault]:
     for key in ("create", "deploy", "promote"):
         action = getattr(handler, key)
         if action is not None:
-            yield from _schedule_faults(action, (*loc, key))
+            yield from _option_faults(action, (*loc, key))
 
 
 def _target_faults(action: Deploy, loc: Loc) -> Iterator[Fault]:
     if not action.to:
         yield (*loc, "to"), "at least one environment is needed"
     yield from _tenant_faults([*action.tenants, *action.tenant_tags], action.to, loc, "to")
-    yield from _schedule_faults(action, loc)
 
 
-def _schedule_faults(action: DeploymentFields, loc: Loc) -> Iterator[Fault]:
-    """A ``deploy_at`` or ``no_deploy_after`` already past, or in the wrong order (times with
-    ``{build.*}`` in them are checked when the action runs)."""
-    written = (action.deploy_at, action.no_deploy_after)
-    if any(value is not None and placeholders(value) for value in written):
-        return
-    start, expiry = (parse_time(value, "") if value is not None else None for value in written)
+def _option_faults(action: DeploymentFields, loc: Loc) -> Iterator[Fault]:
+    """What ``DeploymentOptions.of`` refuses in the action's fields (a guided failure, tenant tag
+    or time it cannot read; a schedule already past or in the wrong order), at the field it is
+    about. Values with ``{build.*}`` in them are checked when the action runs, once filled in."""
+    from octorelease.actions.options import DeploymentOptions
+
+    written: dict[str, Any] = {}
+    for name, value in action.deployment_options().items():
+        if isinstance(value, list):
+            written[name] = [item for item in value if not placeholders(item)]
+        elif not (isinstance(value, str) and placeholders(value)):
+            written[name] = value
     try:
-        check_schedule(start, expiry, ("deploy_at", "no_deploy_after"))
+        DeploymentOptions.of(written)
     except InvalidInput as exc:
-        field = "deploy_at" if expiry is None or str(exc).startswith("deploy_at") else "no_deploy_after"
-        yield (*loc, field), str(exc)
+        yield (*loc, exc.option) if exc.option else loc, exc.detail or exc.message
 
 
 def _tenant_faults(tenants: list[str], environments: list[str], loc: Loc, key: str) -> Iterator[Fault]:

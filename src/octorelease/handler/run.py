@@ -235,17 +235,7 @@ def _quiet(octopus: Octopus) -> Iterator[None]:
 def _actions(octopus: Octopus, item: _Prepared, dry_run: bool) -> list[ActionResult]:
     """The handler's actions in order, stopping at the first that fails."""
     handler = item.handler
-    wait = WaitOptions(
-        wait=handler.wait,
-        timeout_seconds=handler.timeout,
-        cancel_on_timeout=handler.cancel_on_timeout,
-        cancel_on_interrupt=handler.cancel_on_interrupt,
-        log=handler.log_messages,
-        fail_on_error=handler.fail_build_on_error,
-        wording=HANDLER_FILE,
-        on_interruption=handler.on_interruption,
-        interruption_timeout_seconds=handler.interruption_timeout,
-    )
+    wait = WaitOptions.of({**handler.wait_options(), "wording": HANDLER_FILE})
     actions: list[ActionResult] = []
     steps: list[Callable[[], ActionResult]] = []
     if handler.variables:
