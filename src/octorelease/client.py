@@ -262,6 +262,7 @@ class Octopus:
             build_ref=build_git[0] if build_git else None,
             build_commit=build_git[1] if build_git else None,
             build_source=build_git[2] if build_git else "the build",
+            wording=(wait or WaitOptions()).wording,
         )
         if not self._note_server(result, EXECUTIONS_API_VERSION):
             return result

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -316,7 +317,8 @@ def test_the_api_key_never_appears_in_any_output(
         assert sandbox.api_key not in text
 
 
-def test_the_demo_refuses_production_ships_to_staging_and_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_demo_refuses_production_ships_to_staging_and_a_git_project_and_exits_0(
+        capsys: pytest.CaptureFixture[str]) -> None:
     started = time.monotonic()
     code = main(["demo"])
     elapsed = time.monotonic() - started
@@ -332,6 +334,15 @@ def test_the_demo_refuses_production_ships_to_staging_and_exits_0(capsys: pytest
     assert "5 of 6 handler(s) ran for build-completed (success): 4 succeeded, 0 failed, 1 failed (ignored)" in err
     assert "Warning: Skip Staging and go straight to Production (refused on purpose): failed (ignored" in err
     assert "Error:" not in err
+    # then Platform, a project kept in Git: a release at its branch feature/canary, which names its commit
+    assert "Running " in err and "platform.yml for build-completed (success): Platform, a project kept in Git" in err
+    assert "Set project variables Channel of Platform on feature/canary (the create action's git_ref)." in err
+    assert "Created release 0.0.1-canary of Platform (picked by Octopus from the project's versioning template)." \
+        in err
+    assert re.search(r"^Git reference refs/heads/feature/canary at commit [0-9a-f]{40} \(git_ref\)\.$", err, re.M), err
+    assert "[Ops] Canary check (ops-01): Script 'Canary check' completed on ops-01 with exit code 0" in err
+    assert "Created release Platform 0.0.1-canary and deployed it to Ops: 1 succeeded." in err
+    assert err.rstrip().endswith("1 of 1 handler(s) ran for build-completed (success)\nSandbox stopped.")
     assert elapsed < 60, f"the demo took {elapsed:.1f} s"
 
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from octorelease import errors
 from octorelease.actions.once import create_once
+from octorelease.actions.wording import COMMAND_LINE, Wording
 from octorelease.octopus.api import SpaceApi, did_you_mean
 from octorelease.octopus.models import Project, Release, ReleaseTemplate, TemplatePackage
 
@@ -43,6 +44,8 @@ class ReleaseRequest:
     build_ref: str | None = None
     build_commit: str | None = None
     build_source: str = "the build"
+    #: how the messages name --git-ref and --git-commit (a handler file's git_ref and git_commit)
+    wording: Wording = COMMAND_LINE
 
     def __post_init__(self) -> None:
         """An empty version, channel or default package version is refused rather than taken as
@@ -92,14 +95,15 @@ def choose_git(project: Project, request: ReleaseRequest) -> GitChoice | None:
     given = request.git_ref or request.git_commit
     if not is_version_controlled(project):
         if given:
-            flag = "--git-ref" if request.git_ref else "--git-commit"
+            flag = request.wording.name("git_ref" if request.git_ref else "git_commit")
             raise errors.OctopusRejected(
                 f"Project {project.name} is not kept in Git: {flag} is only for version-controlled projects.",
                 hint=f"Leave out {flag}.",
             ).about("git_ref" if request.git_ref else "git_commit", [given], "the project is not version controlled.")
         return None
     if given:
-        source = " and ".join(f for f, v in (("--git-ref", request.git_ref), ("--git-commit", request.git_commit)) if v)
+        source = " and ".join(request.wording.name(f) for f, v in (("git_ref", request.git_ref),
+                                                                   ("git_commit", request.git_commit)) if v)
         return GitChoice(_full_ref(request.git_ref), request.git_commit and request.git_commit.strip(), source)
     if request.build_ref or request.build_commit:
         return GitChoice(_full_ref(request.build_ref), request.build_commit, request.build_source)

@@ -35,7 +35,9 @@ def demo(ctx: click.Context, /) -> None:
     Creates a release of the demo project Web, deploys it to Development, promotes it to Test
     and Staging (showing the task logs), shows a promotion the lifecycle refuses, promotes it
     to Production, where it waits for a release manager's approval (answered by the demo with
-    `octorelease interruptions proceed`), and prints the summary.
+    `octorelease interruptions proceed`), and prints the summary. Then it ships Platform, a
+    project kept in Git: a release made at its branch feature/canary, deployed to Ops, naming
+    the branch and the commit.
     """
     from octorelease.demo import DEMO_BUILD_VALUES, DEMO_SPEED, demo_estate, handler_file, release_manager
     from octorelease.sandbox.http.server import SandboxServer
@@ -49,16 +51,16 @@ def demo(ctx: click.Context, /) -> None:
         demo_options = GlobalOptions(
             server=server.url, api_key=server.api_key, json=options.json, verbose=options.verbose
         )
-        code = run_handler_file(
-            demo_options,
-            str(handler_file()),
-            event="build-completed",
-            status="success",
-            stage=None,
-            variables=[f"{k}={v}" for k, v in DEMO_BUILD_VALUES.items()],
-            dry_run=False,
-        )
+        build = [f"{k}={v}" for k, v in DEMO_BUILD_VALUES.items()]
+        code = run_handler_file(demo_options, str(handler_file()), event="build-completed", status="success",
+                                stage=None, variables=build, dry_run=False)
         approver.set()
+        # a project kept in Git; with --json its report is text on stderr, so stdout keeps one object (Web's)
+        click.echo(f"Running {handler_file('platform.yml')} for build-completed (success): Platform, a project "
+                   "kept in Git", err=True)
+        git_options = GlobalOptions(server=server.url, api_key=server.api_key, verbose=options.verbose)
+        code = code or run_handler_file(git_options, str(handler_file("platform.yml")), event="build-completed",
+                                        status="success", stage=None, variables=build, dry_run=False)
     click.echo("Sandbox stopped.", err=True)
     ctx.exit(code)
 

@@ -6,7 +6,9 @@ refuses, and promotes to Production, where a person must approve: the demo's est
 "Approve production" (a manual intervention for the Release Managers) to Web's process, and a
 release manager of the demo answers it from another process with ``octorelease interruptions
 proceed``, as a ChatOps bot or a CI's manual job would. It doubles as the docs' full example
-(docs/guides/handler-file.md).
+(docs/guides/handler-file.md). A second file (``platform.yml``) then ships Platform, a project
+kept in Git: a release made at its branch ``feature/canary`` and deployed to Ops, whose output
+names the branch and the commit (docs/guides/git-projects.md).
 """
 
 from __future__ import annotations
@@ -36,9 +38,10 @@ APPROVE = ["interruptions", "proceed", "--project", "Web", "--environment", "Pro
 THINKING_SECONDS = 1.0
 
 
-def handler_file() -> Path:
-    """The demo handler file, wherever the package is installed."""
-    return Path(str(resources.files("octorelease.demo").joinpath("octorelease.yml")))
+def handler_file(name: str = "octorelease.yml") -> Path:
+    """A demo handler file, wherever the package is installed: ``octorelease.yml`` (Web), or
+    ``platform.yml`` (Platform, a project kept in Git)."""
+    return Path(str(resources.files("octorelease.demo").joinpath(name)))
 
 
 def demo_estate() -> Estate:
