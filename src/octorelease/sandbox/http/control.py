@@ -9,7 +9,7 @@ from starlette.responses import JSONResponse, Response
 from octorelease.sandbox.errors import ValidationFailed
 from octorelease.sandbox.http.binding import Body, read_body
 from octorelease.sandbox.http.faults import FaultSpecError
-from octorelease.sandbox.http.service import Sandbox
+from octorelease.sandbox.http.service import SPEED_RULE, Sandbox
 from octorelease.sandbox.rules.requests import Fault
 
 
@@ -35,14 +35,11 @@ async def reset(request: Request) -> Response:
 async def faults(request: Request) -> Response:
     sandbox = _sandbox(request)
     if request.method == "DELETE":
-        with sandbox.backend.lock:
-            sandbox.backend.faults.clear()
+        sandbox.clear_faults()
         return _ok()
     body = await _body(request)
-    fault = Fault(step=body.text("step"), machine=body.text("machine"), environment=body.text("environment"),
-                  message=body.text("message"))
-    with sandbox.backend.lock:
-        sandbox.backend.add_fault(fault)
+    sandbox.add_fault(Fault(step=body.text("step"), machine=body.text("machine"), environment=body.text("environment"),
+                            message=body.text("message")))
     return _ok()
 
 
@@ -64,9 +61,9 @@ async def http_faults(request: Request) -> Response:
 async def speed(request: Request) -> Response:
     body = await _body(request)
     raw = body.raw("seconds_per_step")
-    if not isinstance(raw, (int, float)) or isinstance(raw, bool) or raw < 0:
-        raise ValidationFailed("'seconds_per_step' must be a number of seconds, 0 or more.")
-    _sandbox(request).runner.speed = float(raw)
+    if not isinstance(raw, (int, float)) or isinstance(raw, bool):
+        raise ValidationFailed(SPEED_RULE)
+    _sandbox(request).set_speed(float(raw))
     return _ok()
 
 

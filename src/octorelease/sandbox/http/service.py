@@ -14,10 +14,13 @@ from octorelease.sandbox.errors import ValidationFailed
 from octorelease.sandbox.estate import seed as seeds
 from octorelease.sandbox.http.faults import HttpFaults
 from octorelease.sandbox.rules.models import Backend
+from octorelease.sandbox.rules.requests import Fault
 from octorelease.sandbox.rules.runner import TaskRunner, recover
 from octorelease.sandbox.state.store import Store
 
 DEFAULT_API_KEY = "API-SANDBOX0000000000000000000000"
+#: what ``set_speed`` takes
+SPEED_RULE = "'seconds_per_step' must be a number of seconds, 0 or more."
 #: how many requests the request log (``GET /_sandbox/requests``) keeps: the newest
 REQUEST_LOG_LIMIT = 10_000
 
@@ -73,9 +76,11 @@ class Sandbox:
 
     def answered(self, entry: dict[str, Any], status: int | None, seconds: float) -> None:
         """Complete a request's entry with its status (None: dropped, no answer) and log its line:
-        ``GET /api/Spaces-1/projects?take=5 200 3.1 ms``, plus the fault it got, if any."""
+        ``GET /api/Spaces-1/projects?take=5 200 3.1 ms``, plus the fault it got, if any. The pages'
+        views and refreshes (``GET /app...``, twice a second while a task runs) are left out: the
+        log is for what a pipeline sent."""
         entry["status"] = status
-        if self.access_log is not None:
+        if self.access_log is not None and not (entry["method"] in ("GET", "HEAD") and _is_page(entry["path"])):
             target = f"{entry['path']}?{entry['query']}" if entry["query"] else entry["path"]
             fault = f" (fault: {entry['fault']})" if "fault" in entry else ""
             self.access_log(f"{entry['method']} {target} {status or 'dropped'} {seconds * 1000:.1f} ms{fault}")
@@ -83,6 +88,21 @@ class Sandbox:
     def close(self) -> None:
         self.runner.stop()
         self.store.close()
+
+    def set_speed(self, seconds_per_step: float) -> None:
+        """How long each step takes on each machine from now on (``--speed``)."""
+        if not 0 <= seconds_per_step < float("inf"):
+            raise ValidationFailed(SPEED_RULE)
+        self.runner.speed = seconds_per_step
+
+    def add_fault(self, fault: Fault) -> None:
+        """Make the steps ``fault`` matches fail from now on."""
+        with self.backend.lock:
+            self.backend.add_fault(fault)
+
+    def clear_faults(self) -> None:
+        with self.backend.lock:
+            self.backend.faults.clear()
 
     def set_http_faults(self, spec: str | None) -> None:
         """Fail ``/api`` requests as ``spec`` says from now on (its random sequence starts
@@ -105,3 +125,7 @@ class Sandbox:
             self.requests.clear()
         self.set_http_faults(self.startup_faults)
         self.runner.start()
+
+
+def _is_page(path: str) -> bool:
+    return path == "/app" or path.startswith("/app/")

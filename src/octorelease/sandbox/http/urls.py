@@ -63,6 +63,8 @@ APP_ROUTES: list[BaseRoute] = [
     starlette_routing.Route("/app/{space_id:space}/projects/{project}/releases/{version}", pages.release),
     starlette_routing.Route("/app/{space_id:space}/releases/{id}", pages.release_by_id),
     starlette_routing.Route("/app/{space_id:space}/interruptions/{id}", pages.answer, methods=["POST"]),
+    starlette_routing.Route("/app/sandbox", pages.controls),
+    starlette_routing.Route("/app/sandbox/{control}", pages.control, methods=["POST"]),
     starlette_routing.Route("/app/sign-in", pages.sign_in, methods=["GET", "POST"]),
     starlette_routing.Mount("/app/static", StaticFiles(packages=[("octorelease.sandbox.http.app", "static")])),
 ]

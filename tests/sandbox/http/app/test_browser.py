@@ -134,3 +134,48 @@ def test_a_hostile_project_name_is_shown_as_text_and_never_runs(browser: Any, sa
     page.goto(sandbox.url + "/app")
     expect(page.locator('tr.project[data-project="Projects-1"] .project-name')).to_have_text(HOSTILE)
     assert dialogs == [] and problems.seen == []
+
+
+def test_the_controls_are_hidden_from_another_machine_without_the_key(browser: Any, sandbox: SandboxControl) -> None:
+    """Another machine: a proxy on this one forwards its requests (uvicorn gives its address)."""
+    from playwright.sync_api import expect
+
+    far = browser.new_page(extra_http_headers={"X-Forwarded-For": "203.0.113.9"})
+    problems = PageProblems(far)
+    far.goto(f"{sandbox.url}/app#/Spaces-1/deployments/Deployments-4")
+    expect(far.locator("main#sign-in")).to_be_visible()
+    far.locator("input[name=key]").fill(sandbox.api_key)
+    far.locator("main#sign-in button").click()
+    expect(far).to_have_url(f"{sandbox.url}/app/Spaces-1/deployments/Deployments-4")
+    expect(far.locator("td.environment")).to_have_text("Development")
+    expect(far.locator("#controls-link")).to_have_count(0)
+    far.goto(f"{sandbox.url}/app/sandbox")
+    expect(far.locator("main#message")).to_contain_text("this machine only, or with its admin key")
+    assert far.locator("form").count() == 0
+
+    near = browser.new_page()
+    near.goto(f"{sandbox.url}/app")
+    near.locator("#controls-link").click()
+    near.locator("input[name=seconds]").fill("0.02")
+    near.locator("form[action='/app/sandbox/speed'] button").click()
+    expect(near.locator("input[name=seconds]")).to_have_value("0.02")
+    assert sandbox.server.sandbox.runner.speed == 0.02
+    assert [p for p in problems.seen if "status of 401" not in p and "status of 403" not in p] == []
+
+
+@pytest.mark.parametrize(("link", "plain"), [
+    ("#/Spaces-1/tasks/ServerTasks-4", "Spaces-1/tasks/ServerTasks-4"),
+    ("#/Spaces-1/projects/web/releases/1.0.0", "Spaces-1/projects/web/releases/1.0.0"),
+    ("#/Spaces-1/projects/web/deployments/releases/1.0.0", "Spaces-1/projects/web/releases/1.0.0"),
+    ("#/Spaces-1/releases/Releases-1", "Spaces-1/releases/Releases-1"),
+    ("#/spaces/Spaces-2", "Spaces-2/projects"),
+    ("#/Spaces-1/environments/Environments-1", "Spaces-1/projects"),  # a page the sandbox lacks: its space's
+])
+def test_octopus_links_open_the_page_they_name(browser: Any, sandbox: SandboxControl, link: str, plain: str) -> None:
+    from playwright.sync_api import expect
+
+    page = browser.new_page()
+    page.goto(f"{sandbox.url}/app{link}")
+    expect(page).to_have_url(f"{sandbox.url}/app/{plain}")
+    expect(page.locator("main#live")).to_be_visible()
+    page.close()

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import html
 
+import httpx
 import pytest
 
 from octorelease.pages import HEADERS
+from octorelease.sandbox.http.server import SandboxServer
 from testing.app_pages import api_cells, html_cells
 from testing.sandbox import SandboxControl
 
@@ -116,3 +118,14 @@ def test_a_key_whose_user_is_in_no_responsible_team_cannot_answer(sandbox: Sandb
                                                                **cookie})
     assert refused.status_code == 403 and "Only members of the teams responsible" in refused.text
     assert sandbox.get(f"/api/Spaces-1/interruptions/{interruption['Id']}")["IsPending"] is True
+
+
+def test_page_views_and_refreshes_stay_out_of_the_access_log() -> None:
+    """``sandbox -v`` shows what a pipeline sent; an open page refreshes twice a second."""
+    lines: list[str] = []
+    with SandboxServer(port=0, speed=0.005, access_log=lines.append) as server, \
+            httpx.Client(base_url=server.url, timeout=10) as client:
+        for path in ("/app", "/app/Spaces-1/deployments/Deployments-1?fragment=1", "/app/static/app.js", "/api"):
+            assert client.get(path).status_code == 200
+        client.post("/app/sign-in", data={"key": "API-WRONG"})
+    assert [line.rsplit(" ", 2)[0] for line in lines] == ["GET /api 200", "POST /app/sign-in 401"]

@@ -17,12 +17,13 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from octorelease.pages import HEADERS, cross_site, templates
-from octorelease.sandbox.errors import SandboxError
+from octorelease.sandbox.errors import SandboxError, ValidationFailed
 from octorelease.sandbox.http.app import views
 from octorelease.sandbox.http.app.access import KEY_COOKIE, Visitor, api_caller, is_admin_key, visitor
 from octorelease.sandbox.http.middleware import BASE_KEY
 from octorelease.sandbox.http.service import Sandbox
 from octorelease.sandbox.rules.interrupting import USER_ID
+from octorelease.sandbox.rules.requests import Fault
 from octorelease.sandbox.state.entities import Deployment, Interruption, Release
 
 #: Seconds between refreshes while nothing on the page runs (a pipeline may start something).
@@ -148,6 +149,22 @@ def _release_by_id(request: Request, sandbox: Sandbox, who: Visitor) -> View:
     return _release_view(sandbox, sandbox.backend.require(Release, space.id, request.path_params["id"]))
 
 
+def _controls(request: Request, sandbox: Sandbox, who: Visitor) -> View:
+    if not who.controls:
+        raise ControlsHidden()
+    return View("controls.html", "_controls.html", {"sandbox": views.controls(sandbox)}, True,
+                "Controls · Octopus sandbox")
+
+
+class ControlsHidden(SandboxError):
+    """The controls asked for by someone ``controls_allowed`` refuses (403; nothing says more)."""
+
+    status = 403
+
+    def __init__(self) -> None:
+        super().__init__("The sandbox's controls are shown on this machine only, or with its admin key.")
+
+
 async def dashboard(request: Request) -> Response:
     """Projects by environments (``/app``, ``/app/Spaces-1/projects``)."""
     return await _serve(request, _dashboard)
@@ -173,6 +190,11 @@ async def release_by_id(request: Request) -> Response:
     return await _serve(request, _release_by_id)
 
 
+async def controls(request: Request) -> Response:
+    """The sandbox's own controls and its request log (``/app/sandbox``)."""
+    return await _serve(request, _controls)
+
+
 # -- forms ---------------------------------------------------------------------------------------
 
 
@@ -184,15 +206,18 @@ def _back(to: str, headers: dict[str, str] | None = None) -> RedirectResponse:
     return RedirectResponse(to, status_code=303, headers={**HEADERS, **(headers or {})})
 
 
-async def _act(request: Request, act: Callable[[Sandbox, Visitor, dict[str, str]], str]) -> Response:
-    """A form: from this site's own page, by someone the pages answer; ``act`` returns the page
-    to go back to, or raises the rules' error."""
+async def _act(request: Request, act: Callable[[Sandbox, Visitor, dict[str, str]], str], *,
+               controls: bool = False) -> Response:
+    """A form: from this site's own page, by someone the pages answer (with the controls, for
+    one of those); ``act`` returns the page to go back to, or raises the rules' error."""
     sandbox = _sandbox(request)
     who = visitor(request, sandbox)
     if who is None:
         return _sign_in(request)
     if cross_site(request):
         return _message(request, "A form must be sent from this sandbox's own page.", 403, who)
+    if controls and not who.controls:
+        return _message(request, ControlsHidden().message, 403, who)
     try:
         to = act(sandbox, who, await _form(request))
     except SandboxError as error:
@@ -216,6 +241,51 @@ async def answer(request: Request) -> Response:
         return f"{found.space_id}/tasks/{quote(found.task_id)}"
 
     return await _act(request, act)
+
+
+def _speed(sandbox: Sandbox, who: Visitor, form: dict[str, str]) -> str:
+    try:
+        seconds = float(form.get("seconds", ""))
+    except ValueError:
+        raise ValidationFailed("The speed is a number of seconds per step, 0 or more.") from None
+    sandbox.set_speed(seconds)
+    return "sandbox"
+
+
+def _fault(sandbox: Sandbox, who: Visitor, form: dict[str, str]) -> str:
+    environment = form.get("environment", "").strip()
+    if not environment:
+        raise ValidationFailed("Name the environment whose deployments are to fail.")
+    sandbox.add_fault(Fault(environment=environment, step=form.get("step", "").strip() or None,
+                            message=form.get("message", "").strip() or None))
+    return "sandbox"
+
+
+def _clear_faults(sandbox: Sandbox, who: Visitor, form: dict[str, str]) -> str:
+    sandbox.clear_faults()
+    return "sandbox"
+
+
+def _reset(sandbox: Sandbox, who: Visitor, form: dict[str, str]) -> str:
+    sandbox.reset("demo")
+    return "sandbox"
+
+
+def _clear_requests(sandbox: Sandbox, who: Visitor, form: dict[str, str]) -> str:
+    sandbox.requests.clear()
+    return "sandbox"
+
+
+_CONTROLS = {"speed": _speed, "faults": _fault, "faults-clear": _clear_faults, "reset": _reset,
+             "requests-clear": _clear_requests}
+
+
+async def control(request: Request) -> Response:
+    """One of the controls' forms (``POST /app/sandbox/{speed,faults,faults-clear,reset,requests-clear}``)."""
+    act = _CONTROLS.get(request.path_params["control"])
+    if act is None:
+        return _message(request, "No such control.", 404)
+    return await _act(request, act, controls=True)
 
 
 # -- signing in ----------------------------------------------------------------------------------

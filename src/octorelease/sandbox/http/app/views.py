@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from octorelease.sandbox.http import resources as shape
+from octorelease.sandbox.http.service import Sandbox
 from octorelease.sandbox.rules.interrupting import GUIDANCE, MANUAL, RESULTS
 from octorelease.sandbox.rules.models import Backend
 from octorelease.sandbox.state.entities import (
@@ -40,6 +41,8 @@ Row = dict[str, Any]
 #: A task state as the pages say it; the colour comes from ``state_class``.
 STATE_WORDS = {"Success": "Success", "Failed": "Failed", "TimedOut": "Timed out", "Canceled": "Cancelled",
                "Cancelling": "Cancelling", "Executing": "Running", "Queued": "Queued"}
+#: How many requests the request log page shows: the newest.
+REQUESTS_SHOWN = 200
 _ERROR_CATEGORIES = frozenset({"error", "fatal"})
 
 
@@ -266,3 +269,20 @@ def release(backend: Backend, r: Release, now: datetime) -> Row:
             "git": {"ref": r.git_ref, "commit": r.git_commit} if r.git_commit else None,
             "phases": phases, "deployments": deployments,
             "live": any(not d["state"] or d["state"] in ("Queued", "Executing", "Cancelling") for d in deployments)}
+
+
+# -- the sandbox's controls ----------------------------------------------------------------------
+
+
+def controls(sandbox: Sandbox) -> Row:
+    """Speed, the faults in force, the environments a fault may name, and the newest requests."""
+    backend = sandbox.backend
+    environments = [e.name for s in backend.all(Space) for e in backend.environments_in_order(s.id)]
+    recent = list(sandbox.requests)[-REQUESTS_SHOWN:]
+    return {"speed": sandbox.runner.speed, "environments": environments,
+            "faults": [{"step": f.step, "machine": f.machine, "environment": f.environment, "message": f.message}
+                       for f in backend.faults],
+            "http_faults": sandbox.http_faults is not None,
+            "requests": [{"method": r["method"], "path": r["path"], "query": r["query"], "status": r["status"],
+                          "fault": r.get("fault"), "fields": r.get("fields")} for r in reversed(recent)],
+            "request_count": len(sandbox.requests)}
