@@ -11,6 +11,9 @@ The reporters themselves redact with the functions here (``redact``; ``redact_va
 the ``--json`` document; ``redact_keys`` for CI markers, which also hide anything shaped like an
 Octopus API key).
 
+Whatever compares a secret someone sent (serve's logins and webhook tokens, the sandbox's API
+keys) compares it with ``same_secret``, in constant time.
+
 This module is imported by the command line before any command runs, so it imports nothing heavy.
 """
 
@@ -63,6 +66,19 @@ def redact_value(value: Any, secrets: Iterable[str]) -> Any:
 def redact_keys(text: str, secrets: Iterable[str]) -> str:
     """``redact``, and anything shaped like an Octopus API key hidden too (a key we were not given)."""
     return API_KEY_SHAPE.sub(REDACTED, redact(text, secrets))
+
+
+def same_secret(given: str, known: str) -> bool:
+    """Whether ``given`` is the secret ``known``, in a time that depends only on their lengths
+    (``hmac.compare_digest``): how long a refusal takes tells a guesser nothing.
+
+    Compared as UTF-8 bytes, since ``compare_digest`` refuses ``str`` that is not ASCII and a
+    header or an environment variable may hold anything: ``surrogatepass`` gives every string,
+    a lone surrogate or a byte ``os.environ`` could not decode too, bytes of its own, so the
+    bytes are equal exactly when the strings are. hmac is imported here, not at start-up."""
+    import hmac
+
+    return hmac.compare_digest(given.encode("utf-8", "surrogatepass"), known.encode("utf-8", "surrogatepass"))
 
 
 def url_secrets(url: str) -> list[str]:

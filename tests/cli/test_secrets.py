@@ -8,7 +8,7 @@ import io
 
 import pytest
 
-from octorelease.secrets import RedactingStream, secrets_of
+from octorelease.secrets import RedactingStream, same_secret, secrets_of
 from testing.cli import CliRun, assert_no_secret, assert_one_line_error, known_secrets, run_cli
 
 KEY = "API-INTHEURL00000000000000000000"
@@ -127,3 +127,15 @@ def test_another_fragment_is_refused_for_what_it_is(sandbox, capsys):
     line = assert_one_line_error(run, 2, "has a '#...' part, which is a page in a browser, not the server's address")
     assert "credentials" not in line
     assert sandbox.requests() == []
+
+
+@pytest.mark.parametrize(
+    ("given", "known", "same"),
+    [("s3cret", "s3cret", True), ("s3cret", "s3cre", False), ("", "s3cret", False),
+     ("pässwörd", "pässwörd", True), ("passwörd", "pässword", False),
+     ("\udcff", "\udcff", True), ("\udcff", "\xff", False), ("\ud800", "?", False)],
+)
+def test_one_constant_time_compare_is_exactly_string_equality(given: str, known: str, same: bool) -> None:
+    """serve's logins and webhook tokens and the sandbox's keys all compare with it: any text,
+    a lone surrogate or a byte the environment could not decode too, never raises."""
+    assert same_secret(given, known) is same

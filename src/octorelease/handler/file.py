@@ -305,7 +305,12 @@ class ServeSection(_Model):
 
     def secret_variables(self) -> dict[str, str]:
         """The environment variable each source's secret is read from: ``{"github": "GITHUB_WEBHOOK_SECRET"}``."""
-        return {source: reference.strip()[2:-1] for source, reference in self.secrets.items()}
+        return {source: referenced_variable(reference) for source, reference in self.secrets.items()}
+
+
+def referenced_variable(reference: str) -> str:
+    """``VAR`` of a secret's ``${VAR}``: the reader lets nothing else be written for a secret."""
+    return reference.strip()[2:-1]
 
 
 class HandlerFile(_Model):

@@ -19,15 +19,16 @@ on, and stops showing its history to a network it never meant to.
 ``/hooks/`` are signed per source (``app.py``), ``/healthz`` and ``/static/`` are open, and
 ``/metrics`` wants ``serve: metrics_token:`` as a bearer token, or, with none, a loopback client.
 
-Every secret is compared with ``hmac.compare_digest`` (each candidate, whatever matched before,
-so the time says nothing of which one), and none is ever logged or echoed.
+Every secret is read from the variable its ``${ENV}`` reference names when the service starts
+(``read_secret``, as the webhook secrets are), compared with ``secrets.same_secret`` in constant
+time (each candidate, whatever matched before, so the time says nothing of which one), and none
+is ever logged or echoed.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import hmac
 import ipaddress
 import logging
 from collections.abc import Mapping, Sequence
@@ -39,8 +40,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from octorelease.handler.file import HandlerFile, HandlerFileError
+from octorelease.handler.file import HandlerFile, HandlerFileError, referenced_variable
 from octorelease.pages import cross_site
+from octorelease.secrets import same_secret
 
 log = logging.getLogger("octorelease.serve")
 
@@ -102,9 +104,11 @@ class Access:
         return found
 
 
-def _resolve(handler_file: HandlerFile, loc: tuple[str | int, ...], reference: str,
-             environ: Mapping[str, str]) -> str:
-    variable = reference.strip()[2:-1]
+def read_secret(handler_file: HandlerFile, loc: tuple[str | int, ...], reference: str,
+                environ: Mapping[str, str]) -> str:
+    """The value of the secret written as ``reference`` (``${VAR}``) at ``loc`` of the file's
+    ``serve:`` section, from ``environ``; a variable unset or empty is an error at its line."""
+    variable = referenced_variable(reference)
     value = environ.get(variable, "")
     if not value.strip():
         raise HandlerFileError(f"{handler_file.locate(loc)}: environment variable {variable} is not set"
@@ -129,14 +133,14 @@ def load_access(handler_file: HandlerFile, environ: Mapping[str, str]) -> Access
     section = handler_file.serve
     metrics_token = None
     if section is not None and section.metrics_token is not None:
-        metrics_token = _resolve(handler_file, ("serve", "metrics_token"), section.metrics_token, environ)
+        metrics_token = read_secret(handler_file, ("serve", "metrics_token"), section.metrics_token, environ)
     written = section.access if section is not None else None
     if written is None:
         return Access(metrics_token=metrics_token)
     base: tuple[str | int, ...] = ("serve", "access")
-    tokens = {name: (_resolve(handler_file, (*base, "tokens", name, "token"), login.token, environ), login.role)
+    tokens = {name: (read_secret(handler_file, (*base, "tokens", name, "token"), login.token, environ), login.role)
               for name, login in written.tokens.items()}
-    users = {name: (_resolve(handler_file, (*base, "users", name, "password"), login.password, environ), login.role)
+    users = {name: (read_secret(handler_file, (*base, "users", name, "password"), login.password, environ), login.role)
              for name, login in written.users.items()}
     proxy = None
     if written.proxy is not None:
@@ -148,7 +152,7 @@ def load_access(handler_file: HandlerFile, environ: Mapping[str, str]) -> Access
             user_header=given.user_header,
             trusted=_networks(handler_file, given.trusted),
             secret_header=given.secret_header,
-            secret=None if given.secret is None else _resolve(handler_file, (*base, "proxy", "secret"), given.secret,
+            secret=None if given.secret is None else read_secret(handler_file, (*base, "proxy", "secret"), given.secret,
                                                                environ),
             readers=frozenset(name.casefold() for name in given.readers),
             operators=frozenset(name.casefold() for name in given.operators),
@@ -160,17 +164,13 @@ def load_access(handler_file: HandlerFile, environ: Mapping[str, str]) -> Access
     return Access(configured=True, tokens=tokens, users=users, proxy=proxy, metrics_token=metrics_token)
 
 
-def _same(given: str, expected: str) -> bool:
-    return hmac.compare_digest(given.encode("utf-8", "surrogateescape"), expected.encode("utf-8", "surrogateescape"))
-
-
 def _find(given: str, logins: Mapping[str, tuple[str, Role]], name: str | None = None) -> tuple[str, Role] | None:
     """The login whose secret is ``given`` (and whose name is ``name``, for basic): every one is
     compared, so the time taken does not tell which matched or how many there are before it."""
     found = None
     for login, (secret, role) in logins.items():
-        matches = _same(given, secret)
-        if matches and (name is None or _same(name, login)):
+        matches = same_secret(given, secret)
+        if matches and (name is None or same_secret(name, login)):
             found = (login, role)
     return found
 
@@ -194,7 +194,7 @@ def _from_proxy(proxy: Proxy, request: Request) -> Identity | NotListed | None:
             return None
         if not any(address in network for network in proxy.trusted):
             return None
-    if proxy.secret is not None and not _same(request.headers.get(proxy.secret_header, ""), proxy.secret):
+    if proxy.secret is not None and not same_secret(request.headers.get(proxy.secret_header, ""), proxy.secret):
         return None
     key = user.casefold()
     if key in proxy.operators:
@@ -244,7 +244,7 @@ def metrics_allowed(access: Access, request: Request) -> bool:
     if access.metrics_token is None:
         return _loopback(request.client.host if request.client else None)
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    return scheme.lower() == "bearer" and _same(token.strip(), access.metrics_token)
+    return scheme.lower() == "bearer" and same_secret(token.strip(), access.metrics_token)
 
 
 def _is_api(path: str) -> bool:

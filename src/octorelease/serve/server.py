@@ -15,7 +15,7 @@ from typing import Any
 
 from octorelease.handler.file import HandlerFile, HandlerFileError
 from octorelease.handler.run import CodeFor
-from octorelease.serve.access import Access
+from octorelease.serve.access import Access, read_secret
 from octorelease.serve.app import Service, build_app
 from octorelease.serve.metrics import Metrics
 from octorelease.serve.resume import Connection
@@ -39,15 +39,11 @@ def webhook_secrets(handler_file: HandlerFile, sources: Mapping[str, Source],
             "(add serve: secrets: {generic: ${OCTORELEASE_WEBHOOK_SECRET}})"
         )
     secrets: dict[str, str] = {}
-    for source, variable in section.secret_variables().items():
-        where = handler_file.locate(("serve", "secrets", source))
+    for source, reference in section.secrets.items():
         if source not in sources:
-            raise HandlerFileError(f"{where}: unknown source {source!r}; known: {', '.join(sorted(sources))}")
-        value = environ.get(variable, "")
-        if not value.strip():
-            raise HandlerFileError(f"{where}: environment variable {variable} is not set"
-                                   + (" (it is empty)" if variable in environ else ""))
-        secrets[source] = value
+            raise HandlerFileError(f"{handler_file.locate(('serve', 'secrets', source))}: unknown source {source!r}; "
+                                   f"known: {', '.join(sorted(sources))}")
+        secrets[source] = read_secret(handler_file, ("serve", "secrets", source), reference, environ)
     return secrets
 
 
@@ -147,9 +143,4 @@ def database(handler_file: HandlerFile, flag: str | None, environ: Mapping[str, 
     section = handler_file.serve
     if section is None or section.db is None:
         return default_db_path()
-    variable = section.db.strip()[2:-1]
-    value = environ.get(variable, "").strip()
-    if not value:
-        raise HandlerFileError(f"{handler_file.locate(('serve', 'db'))}: environment variable {variable} is not set"
-                               + (" (it is empty)" if variable in environ else ""))
-    return value
+    return read_secret(handler_file, ("serve", "db"), section.db, environ).strip()

@@ -37,7 +37,7 @@ from octorelease.sandbox.errors import (
 from octorelease.sandbox.http.binding import body_limit, body_too_large
 from octorelease.sandbox.http.faults import HttpFault
 from octorelease.sandbox.http.service import Sandbox
-from octorelease.sandbox.state.state import same_secret
+from octorelease.secrets import same_secret
 
 log = logging.getLogger(__name__)
 

@@ -36,8 +36,9 @@ from octorelease.sandbox.state.entities import (
     Tenant,
     Variable,
 )
-from octorelease.sandbox.state.state import UNLIMITED, Caller, id_order, same_secret, utcnow
+from octorelease.sandbox.state.state import UNLIMITED, Caller, id_order, utcnow
 from octorelease.sandbox.state.store import Store
+from octorelease.secrets import same_secret
 
 
 @dataclass

@@ -13,7 +13,6 @@ or a new deployment as fast as the demo does.
 
 from __future__ import annotations
 
-import hmac
 import re
 import threading
 from collections.abc import Callable, Hashable, Iterable
@@ -128,14 +127,6 @@ class Caller:
 
 
 UNLIMITED = Caller()
-
-
-def same_secret(given: str, known: str) -> bool:
-    """Whether ``given`` is the secret ``known``, in time that depends only on their lengths.
-
-    Compared as UTF-8 bytes: ``hmac.compare_digest`` refuses ``str`` that is not ASCII, and a
-    header may hold anything."""
-    return hmac.compare_digest(given.encode("utf-8", "surrogateescape"), known.encode("utf-8", "surrogateescape"))
 
 
 class State:

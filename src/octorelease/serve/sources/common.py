@@ -19,6 +19,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from octorelease.secrets import same_secret
 from octorelease.serve.sources.base import BadPayload
 
 #: Bounds on what a payload may hand to a handler: ``{build.*}`` values and the event's words.
@@ -43,14 +44,14 @@ def hmac_matches(signature: str | None, body: bytes, secret: str) -> bool:
     if not signature or not secret:
         return False
     expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected.encode(), signature.strip().lower().encode("utf-8", "replace"))
+    return same_secret(signature.strip().lower(), expected)
 
 
 def token_matches(given: str | None, secret: str) -> bool:
     """True when a plain shared token equals ``secret`` (compared as bytes, in constant time)."""
     if given is None or not secret:
         return False
-    return hmac.compare_digest(given.encode("utf-8", "replace"), secret.encode())
+    return same_secret(given, secret)
 
 
 def basic_or_header_matches(headers: Mapping[str, str], secret: str) -> bool:

@@ -20,7 +20,8 @@ from starlette.requests import Request
 from octorelease.sandbox.errors import ADMIN_KEY_HEADER, SandboxError
 from octorelease.sandbox.http.middleware import client_host, controls_allowed, is_loopback_address
 from octorelease.sandbox.http.service import Sandbox
-from octorelease.sandbox.state.state import UNLIMITED, Caller, same_secret
+from octorelease.sandbox.state.state import UNLIMITED, Caller
+from octorelease.secrets import same_secret
 
 #: The cookie that holds the key given in the sign-in form (HttpOnly, SameSite=Strict, /app only).
 KEY_COOKIE = "octorelease-sandbox-key"
