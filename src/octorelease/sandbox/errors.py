@@ -116,6 +116,14 @@ class ResourceNotFound(SandboxError):
         )
 
 
+class GitRefNotFound(ResourceNotFound):
+    """A branch or a tag that a version-controlled project's repository lacks (404), in the real
+    server's words (``rules/git.py`` says where each is quoted from)."""
+
+    def __init__(self, message: str) -> None:
+        SandboxError.__init__(self, message)
+
+
 class MethodNotAllowed(SandboxError):
     """The path exists but does not accept this HTTP method."""
 

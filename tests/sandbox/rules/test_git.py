@@ -100,16 +100,25 @@ def test_the_database_routes_answer_404_for_a_git_project(sandbox: SandboxContro
 
 
 def test_a_release_needs_a_ref_and_a_database_project_refuses_one(sandbox: SandboxControl) -> None:
+    """In the words users of the real server quote: octo's (OctopusDeploy/Issues #7508), whose
+    release planning the executions API took over, and the server's for a branch or a tag its
+    repository lacks (#7717, #8344)."""
     response = create(sandbox, ReleaseVersion="1.0.0")
     assert response.status_code == 400
-    assert response.json()["Errors"] == ["A Git reference (GitRef) or a commit (GitCommit) must be provided to "
-                                         "create a release of the version-controlled project 'Platform'."]
+    assert response.json()["Errors"] == ["Attempting to create a release for a version controlled project, but no git "
+                                         "reference has been provided. Use the gitRef parameter to supply a git "
+                                         "reference."]
     response = create(sandbox, "Web", "Spaces-1", ReleaseVersion="9.0.0", GitRef="main")
     assert response.status_code == 400
-    assert response.json()["Errors"] == ["The project 'Web' is not version controlled: a Git reference or commit "
-                                         "cannot be given for its releases."]
-    response = create(sandbox, ReleaseVersion="1.0.0", GitRef="no-such-branch")
-    assert (response.status_code, "no-such-branch" in response.json()["Errors"][0]) == (400, True)
+    assert response.json()["Errors"] == ["Since the provided project is not a version controlled project, the "
+                                         "--gitCommit and --gitRef arguments are not supported for this command."]
+    for ref, says in (("nope", "No branch with the name 'refs/heads/nope' exists in the repository"),
+                      ("refs/heads/gone", "No branch with the name 'refs/heads/gone' exists in the repository"),
+                      ("refs/tags/v9", 'No tag with the name "v9" exists in the repository')):
+        response = create(sandbox, ReleaseVersion="1.0.0", GitRef=ref)
+        assert (response.status_code, response.json()["Errors"]) == (400, [says])
+        at = sandbox.call("GET", f"{SP}/projects/Projects-5/{ref.replace('/', '%2F')}/deploymentprocesses")
+        assert (at.status_code, at.json()["ErrorMessage"]) == (404, says)
     response = create(sandbox, ReleaseVersion="1.0.0", GitCommit="0" * 40)
     assert response.status_code == 400
 

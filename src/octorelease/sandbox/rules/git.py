@@ -15,16 +15,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from octorelease.sandbox.errors import ResourceNotFound, ValidationFailed
+from octorelease.sandbox.errors import GitRefNotFound, ResourceNotFound, ValidationFailed
 from octorelease.sandbox.state.entities import GitCommit, GitRepository, Project, Step, Variable
 
 BRANCH_PREFIX = "refs/heads/"
 TAG_PREFIX = "refs/tags/"
 #: the shortest prefix of a commit hash taken for the commit
 MIN_HASH_PREFIX = 7
+#: what looks like a commit hash (or a prefix of one) rather than a branch's name
+_HASH = re.compile(rf"[0-9a-f]{{{MIN_HASH_PREFIX},40}}")
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,7 @@ def repository(project: Project) -> GitRepository:
     """The project's repository; a database project has none, and a Git route refuses it (the
     real server stopped ignoring the ref in 2023.3: OctopusDeploy/Issues #8217)."""
     if project.git is None:
+        # the sandbox's own wording: #8217 says the route stopped answering, not what it says instead
         raise ValidationFailed(f"The project '{project.name}' is not version controlled: its deployment process is "
                                "in the database, at the routes without a Git reference.")
     return project.git
@@ -72,8 +76,25 @@ def resolve(project: Project, ref: str) -> Resolved:
         return Resolved(TAG_PREFIX + wanted, repo.commits[repo.tags[wanted]])
     commit = find_commit(repo, wanted)
     if commit is None:
-        raise ResourceNotFound(ref)
+        raise not_found(wanted)
     return Resolved(commit.hash, commit)
+
+
+#: the real server's words for a branch or a tag its repository lacks: OctopusDeploy/Issues #7717
+#: quotes the branch's (with the full ref), #8344 the tag's (double quotes, as quoted there)
+NO_BRANCH = "No branch with the name '{ref}' exists in the repository"
+NO_TAG = 'No tag with the name "{name}" exists in the repository'
+
+
+def not_found(ref: str) -> GitRefNotFound | ResourceNotFound:
+    """What the server says of a ref its repository lacks: a tag (``refs/tags/...``) or a branch
+    (anything else that is not a commit hash, taken as ``refs/heads/...``); a hash it lacks is
+    the sandbox's own "resource not found" (no real text for it is published)."""
+    if ref.startswith(TAG_PREFIX):
+        return GitRefNotFound(NO_TAG.format(name=ref[len(TAG_PREFIX):]))
+    if _HASH.fullmatch(ref.lower()):
+        return ResourceNotFound(ref)
+    return GitRefNotFound(NO_BRANCH.format(ref=ref if ref.startswith(BRANCH_PREFIX) else BRANCH_PREFIX + ref))
 
 
 def find_commit(repo: GitRepository, hash_or_prefix: str) -> GitCommit | None:

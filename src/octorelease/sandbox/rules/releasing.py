@@ -27,11 +27,14 @@ MAX_VERSION_LENGTH = 349
 #: ``POST releases``; quoted in OctopusDeploy/Issues #888, #5736 and #7513)
 RELEASE_EXISTS = ("Release '{version}' already exists for this project. Please use a different version, or look at "
                   "using a mask to auto-increment the number.")
-#: a release of a version-controlled project names where its process is; a database project has no ref
-GIT_REF_REQUIRED = ("A Git reference (GitRef) or a commit (GitCommit) must be provided to create a release of the "
-                    "version-controlled project '{project}'.")
-GIT_REF_REFUSED = ("The project '{project}' is not version controlled: a Git reference or commit cannot be given for "
-                   "its releases.")
+#: a release of a version-controlled project names where its process is, and a database project's
+#: names none. The words are octo's (its ReleasePlanBuilder's, and OctopusDeploy/Issues #7508
+#: quotes the second as a user saw it), whose release planning releases/create/v1 took over on
+#: the server; the server's own text for these refusals is not published.
+GIT_REF_REQUIRED = ("Attempting to create a release for a version controlled project, but no git reference has been "
+                    "provided. Use the gitRef parameter to supply a git reference.")
+GIT_REF_REFUSED = ("Since the provided project is not a version controlled project, the --gitCommit and --gitRef "
+                   "arguments are not supported for this command.")
 
 
 @dataclass(frozen=True)
@@ -178,17 +181,17 @@ class ReleaseRules(VariableRules):
         ref, commit = (request.git_ref or "").strip(), (request.git_commit or "").strip()
         if project.git is None:
             if ref or commit:
-                raise ValidationFailed(GIT_REF_REFUSED.format(project=project.name))
+                raise ValidationFailed(GIT_REF_REFUSED)
             return project, None, None
         if not ref and not commit:
-            raise ValidationFailed(GIT_REF_REQUIRED.format(project=project.name))
+            raise ValidationFailed(GIT_REF_REQUIRED)
         try:
             resolved = git.resolve(project, ref) if ref else None
-        except ResourceNotFound:
-            raise ValidationFailed(f"The Git reference '{ref}' was not found in the repository of project "
-                                   f"'{project.name}'.") from None
+        except ResourceNotFound as missing:  # the branch's or the tag's words (rules/git.py)
+            raise ValidationFailed(missing.message) from None
         found = git.find_commit(project.git, commit) if commit else resolved.commit if resolved else None
         if found is None:
+            # the sandbox's own wording: the real server's text for a commit it lacks is not published
             raise ValidationFailed(f"The commit '{commit}' was not found in the repository of project "
                                    f"'{project.name}'.")
         return git.at(project, found), resolved.ref if resolved else found.hash, found.hash
