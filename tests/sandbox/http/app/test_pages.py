@@ -129,3 +129,29 @@ def test_page_views_and_refreshes_stay_out_of_the_access_log() -> None:
             assert client.get(path).status_code == 200
         client.post("/app/sign-in", data={"key": "API-WRONG"})
     assert [line.rsplit(" ", 2)[0] for line in lines] == ["GET /api 200", "POST /app/sign-in 401"]
+
+
+def test_a_tenants_deployment_is_in_its_row_of_the_grid(sandbox: SandboxControl) -> None:
+    task_id = sandbox.deploy("Releases-1", "Environments-3", TenantId="Tenants-1")["TaskId"]
+    assert sandbox.wait_for_task(task_id)["State"] == "Success"
+    cells = html_cells(page(sandbox, "/app"))
+    assert cells == api_cells(sandbox.get("/api/Spaces-1/dashboard"))
+    assert cells[("Projects-1", "Environments-3", "Tenants-1")] == ("1.0.0", "Success")
+    assert ("Projects-1", "Environments-3", "") not in cells and ("Projects-1", "Environments-3", "Tenants-2") \
+        not in cells
+
+
+def test_guided_failure_is_answered_from_the_page_with_its_own_buttons(sandbox: SandboxControl) -> None:
+    sandbox.fail(step="Smoke test", machine="test-web-01", environment="Test")
+    task_id = sandbox.deploy("Releases-2", "Environments-2", UseGuidedFailure=True)["TaskId"]
+    interruption = sandbox.wait_for_interruption(task_id)
+    shown = page(sandbox, f"/app/Spaces-1/tasks/{task_id}")
+    assert "Guided failure:" in shown and 'class="state waiting"' in shown
+    assert [f'value="{a}"' in shown for a in ("Fail", "Retry", "Ignore", "Exclude", "Proceed")] == [
+        True, True, True, True, False]
+    assert '<button type="submit" name="answer" value="Exclude">Exclude machine</button>' in shown
+    post = sandbox.call("POST", f"/app/Spaces-1/interruptions/{interruption['Id']}", key=None,
+                        content=b"answer=Ignore", headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert post.status_code == 303
+    assert sandbox.wait_for_task(task_id)["State"] == "Success"
+    assert sandbox.get(f"/api/Spaces-1/interruptions/{interruption['Id']}")["Form"]["Values"]["Guidance"] == "Ignore"

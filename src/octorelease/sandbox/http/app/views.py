@@ -43,6 +43,8 @@ STATE_WORDS = {"Success": "Success", "Failed": "Failed", "TimedOut": "Timed out"
                "Cancelling": "Cancelling", "Executing": "Running", "Queued": "Queued"}
 #: How many requests the request log page shows: the newest.
 REQUESTS_SHOWN = 200
+#: a button's words where they are not its answer's, as Octopus labels them
+_BUTTONS = {"Exclude": "Exclude machine"}
 _ERROR_CATEGORIES = frozenset({"error", "fatal"})
 
 
@@ -224,7 +226,8 @@ def _line(line: LogLine) -> Row:
 def _interruption(backend: Backend, i: Interruption, caller: Caller) -> Row:
     field, answers = ("Result", RESULTS) if i.type == MANUAL else ("Guidance", GUIDANCE)
     return {"id": i.id, "title": i.title, "type": "Manual intervention" if i.type == MANUAL else "Guided failure",
-            "instructions": i.instructions, "pending": i.is_pending, "field": field, "answers": list(answers),
+            "instructions": i.instructions, "pending": i.is_pending, "field": field,
+            "answers": [{"value": a, "label": _BUTTONS.get(a, a)} for a in answers],
             "may_act": backend.may_act_on(caller, i), "teams": backend.team_names(i.responsible_team_ids),
             "answer": i.answer, "notes": i.notes, "answered_by": i.answered_by, "answered_on": stamp(i.answered_on)}
 
