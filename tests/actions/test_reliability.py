@@ -46,7 +46,7 @@ def faults_met(sandbox: SandboxControl, method: str, path_end: str) -> list[str 
 def test_a_promotion_to_three_environments_through_a_flaky_server_deploys_each_exactly_once(
     sandbox: SandboxControl,
 ) -> None:
-    result = promote_through(sandbox, f"{FLAKY},seed=21", PATIENT, "Worker", "Development", list(TARGETS))
+    result = promote_through(sandbox, f"{FLAKY},seed=37", PATIENT, "Worker", "Development", list(TARGETS))
     posts = faults_met(sandbox, "POST", "/deployments")
     sandbox.clear_http_faults()
     assert result.ok, result.error
