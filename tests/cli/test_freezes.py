@@ -145,7 +145,7 @@ def test_deploy_at_into_a_freeze_is_refused_before_anything_is_created(
 def test_a_blank_reason_is_refused_before_any_request(sandbox: SandboxControl, octorelease: Octorelease) -> None:
     sandbox.clear_requests()
     run = octorelease(*to_production("1.0.0", "--freeze-override", "  "))
-    assert_one_line_error(run, 2, "freeze", "blank")
+    assert_one_line_error(run, 2, "--freeze-override: the reason for overriding a deployment freeze is blank.")
     assert sandbox.requests() == []
 
 
@@ -219,3 +219,14 @@ def test_a_freeze_of_one_tenant_refuses_that_tenant_only(sandbox: SandboxControl
     assert sandbox.census()["deployment"] == before
     assert octorelease("promote", "--project", "Web", "--from", "Test", "--to", "Staging", "--tenant", "Globex",
                        "--no-wait").code == 0
+
+
+def test_a_blank_freeze_override_in_a_handler_file_is_named_at_its_line(
+        sandbox: SandboxControl, octorelease: Octorelease, tmp_path: Path) -> None:
+    file = tmp_path / "octorelease.yml"
+    file.write_text(HANDLER.format(version="1.0.0").replace('"Hotfix build {build.number}"', '" "'), encoding="utf-8")
+    sandbox.clear_requests()
+    run = octorelease("run", str(file), "--event", "build-completed", "--status", "success")
+    assert_one_line_error(run, 2, f"{file}:7: handlers[0].deploy.freeze_override: the reason for overriding a "
+                          "deployment freeze is blank.")
+    assert sandbox.requests() == []
