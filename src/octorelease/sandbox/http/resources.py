@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import quote
 
-from octorelease.sandbox.rules import models, views
+from octorelease.sandbox.rules import git, models, views
 from octorelease.sandbox.rules.lifecycle import PhaseProgress, ResolvedPhase
 from octorelease.sandbox.rules.releasing import ReleaseTemplate
 from octorelease.sandbox.state.entities import (
@@ -291,17 +291,14 @@ def _git_links(own: str, p: Project) -> Json:
             "Commits": f"{own}/git/commits{{/hash}}{{?skip,take,refresh}}"}
 
 
-def git_ref(base: str, p: Project, name: str, canonical: str, hash_: str, *, protected: bool | None) -> Json:
-    """A branch, a tag (``protected`` None: tags have no ``IsProtected``) or a commit."""
-    commit = p.git.commits[hash_] if p.git else None
-    kind = "branches" if canonical.startswith("refs/heads/") else "tags" if canonical.startswith("refs/tags/") \
-        else "commits"
-    item: Json = {"Id": canonical, "Name": name, "CanonicalName": canonical,
-                  "LastModifiedOn": iso(commit.committed) if commit and commit.committed else None,
-                  "LastModifiedBy": None,
-                  "Links": {"Self": f"{base}/api/{p.space_id}/projects/{p.id}/git/{kind}/{name}"}}
-    if protected is not None:
-        item["IsProtected"] = protected
+def git_ref(base: str, p: Project, ref: git.Resolved) -> Json:
+    """A branch, a tag or a commit; only a branch has ``IsProtected`` (never, in the sandbox)."""
+    committed = ref.commit.committed
+    item: Json = {"Id": ref.ref, "Name": ref.name, "CanonicalName": ref.ref,
+                  "LastModifiedOn": iso(committed) if committed else None, "LastModifiedBy": None,
+                  "Links": {"Self": f"{base}/api/{p.space_id}/projects/{p.id}/git/{ref.kind}/{ref.name}"}}
+    if ref.kind == "branches":
+        item["IsProtected"] = False
     return item
 
 

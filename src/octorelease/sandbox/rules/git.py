@@ -18,6 +18,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 from octorelease.sandbox.errors import GitRefNotFound, ResourceNotFound, ValidationFailed
 from octorelease.sandbox.state.entities import GitCommit, GitRepository, Project, Step, Variable
@@ -29,6 +30,10 @@ MIN_HASH_PREFIX = 7
 #: what looks like a commit hash (or a prefix of one) rather than a branch's name
 _HASH = re.compile(rf"[0-9a-f]{{{MIN_HASH_PREFIX},40}}")
 
+#: the repository's collections (``/projects/{id}/git/{kind}``), and each named kind's ref prefix
+Kind = Literal["branches", "tags", "commits"]
+_PREFIXES = {"branches": BRANCH_PREFIX, "tags": TAG_PREFIX}
+
 
 @dataclass(frozen=True)
 class Resolved:
@@ -38,6 +43,18 @@ class Resolved:
     ref: str
     commit: GitCommit
     branch: str | None = None
+
+    @property
+    def kind(self) -> Kind:
+        """The collection it is in: a branch, a tag, or a bare commit."""
+        if self.branch is not None:
+            return "branches"
+        return "tags" if self.ref.startswith(TAG_PREFIX) else "commits"
+
+    @property
+    def name(self) -> str:
+        """Its short name: the branch's or the tag's (``main``, ``v1.0``), or the commit's hash."""
+        return self.branch if self.branch is not None else self.ref.removeprefix(TAG_PREFIX)
 
 
 def is_git(project: Project) -> bool:
@@ -95,6 +112,41 @@ def not_found(ref: str) -> GitRefNotFound | ResourceNotFound:
     if _HASH.fullmatch(ref.lower()):
         return ResourceNotFound(ref)
     return GitRefNotFound(NO_BRANCH.format(ref=ref if ref.startswith(BRANCH_PREFIX) else BRANCH_PREFIX + ref))
+
+
+def named(project: Project, name: str, kind: Kind | None = None) -> Resolved:
+    """A branch or a tag (of ``kind``, when given) by its short or canonical name; a commit is 404
+    naming it as given, and so is a name the repository lacks at a ``kind``'s own route (else
+    ``resolve`` says it in the server's words)."""
+    prefix = _PREFIXES.get(kind or "")
+    if prefix:
+        try:
+            resolved = resolve(project, prefix + name.strip().removeprefix(prefix))
+        except ResourceNotFound:
+            raise ResourceNotFound(name) from None
+    else:
+        resolved = resolve(project, name)
+    if resolved.kind == "commits" or kind not in (None, resolved.kind):
+        raise ResourceNotFound(name)
+    return resolved
+
+
+def refs(project: Project, kind: Kind) -> list[Resolved]:
+    """The repository's branches or tags by name (in any letter case), or its commits, newest first."""
+    repo = repository(project)
+    if kind == "commits":
+        return [Resolved(h, repo.commits[h]) for h in reversed(repo.commits)]
+    named_refs = repo.branches if kind == "branches" else repo.tags
+    return [Resolved(_PREFIXES[kind] + n, repo.commits[named_refs[n]], n if kind == "branches" else None)
+            for n in sorted(named_refs, key=str.lower)]
+
+
+def commit_ref(project: Project, hash_or_prefix: str) -> Resolved:
+    """A commit of the repository by its hash or a prefix of it; else 404 naming what was given."""
+    found = find_commit(repository(project), hash_or_prefix)
+    if found is None:
+        raise ResourceNotFound(hash_or_prefix)
+    return Resolved(found.hash, found)
 
 
 def find_commit(repo: GitRepository, hash_or_prefix: str) -> GitCommit | None:

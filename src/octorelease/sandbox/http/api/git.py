@@ -8,12 +8,11 @@ or not) or a commit hash; the rules (``rules/git.py``) say what it names.
 
 from __future__ import annotations
 
-from octorelease.sandbox.errors import ResourceNotFound
 from octorelease.sandbox.http import resources as shape
 from octorelease.sandbox.http.api.context import Ctx, Json, route
 from octorelease.sandbox.http.api.variables import variables_body
 from octorelease.sandbox.rules import git
-from octorelease.sandbox.state.entities import Environment, GitRepository, Project
+from octorelease.sandbox.state.entities import Environment, Project
 
 
 def _at_ref(ctx: Ctx) -> Project:
@@ -50,49 +49,31 @@ def variables(ctx: Ctx) -> Json:
     return shape.variable_set(ctx.base, found, ctx.backend.all(Environment, ctx.space_id), ref)
 
 
-def _repository(ctx: Ctx) -> tuple[Project, GitRepository]:
+def _project(ctx: Ctx) -> Project:
+    """The project named in the path; a database project's Git routes are 400 (``git.repository``)."""
     project = ctx.backend.project(ctx.space_id, ctx.arg("ref"))
-    return project, git.repository(project)
+    git.repository(project)
+    return project
 
 
-def _matching(names: list[str], ctx: Ctx) -> list[str]:
-    wanted = (ctx.q("searchByName") or "").strip().lower()
-    return [n for n in sorted(names, key=str.lower) if wanted in n.lower()]
-
-
-#: the two kinds of named ref: (the repository's map, canonical prefix, item type, whether it has IsProtected)
-_KINDS = {"branches": (git.BRANCH_PREFIX, "GitBranch", True), "tags": (git.TAG_PREFIX, "GitTag", False)}
-
-
-def _refs_of(repo: GitRepository, kind: str) -> dict[str, str]:
-    return repo.branches if kind == "branches" else repo.tags
-
-
-def _listed(ctx: Ctx, kind: str) -> Json:
-    """A page of the repository's branches or tags, ``searchByName`` a part of the name."""
-    project, repo = _repository(ctx)
-    prefix, item_type, protectable = _KINDS[kind]
-    refs = _refs_of(repo, kind)
+def _listed(ctx: Ctx, kind: git.Kind, item_type: str, query: str) -> Json:
+    """A page of the repository's branches, tags (``searchByName`` a part of the name) or commits."""
+    project = _project(ctx)
+    wanted = (ctx.q("searchByName") or "").strip().lower() if kind != "commits" else ""
+    items = [r for r in git.refs(project, kind) if wanted in r.name.lower()]
     own = f"{ctx.base}/api/{ctx.space_id}/projects/{project.id}/git/{kind}"
-    return ctx.page(_matching(list(refs), ctx), item_type, f"{own}{{/name}}{{?skip,take,searchByName}}",
-                    lambda n: shape.git_ref(ctx.base, project, n, prefix + n, refs[n],
-                                            protected=False if protectable else None))
+    return ctx.page(items, item_type, f"{own}{query}", lambda r: shape.git_ref(ctx.base, project, r))
 
 
-def _one(ctx: Ctx, kind: str) -> Json:
-    """One branch or tag, by its short or canonical name (404 when the repository lacks it)."""
-    project, repo = _repository(ctx)
-    prefix, _, protectable = _KINDS[kind]
-    refs = _refs_of(repo, kind)
-    name = ctx.arg("name").strip().removeprefix(prefix)
-    if name not in refs:
-        raise ResourceNotFound(ctx.arg("name"))
-    return shape.git_ref(ctx.base, project, name, prefix + name, refs[name], protected=False if protectable else None)
+def _one(ctx: Ctx, kind: git.Kind | None) -> Json:
+    """One branch or tag (either, for ``None``), by its short or canonical name."""
+    project = _project(ctx)
+    return shape.git_ref(ctx.base, project, git.named(project, ctx.arg("name"), kind))
 
 
 @route()
 def branches(ctx: Ctx) -> Json:
-    return _listed(ctx, "branches")
+    return _listed(ctx, "branches", "GitBranch", "{/name}{?skip,take,searchByName}")
 
 
 @route()
@@ -102,7 +83,7 @@ def branch(ctx: Ctx) -> Json:
 
 @route()
 def tags(ctx: Ctx) -> Json:
-    return _listed(ctx, "tags")
+    return _listed(ctx, "tags", "GitTag", "{/name}{?skip,take,searchByName}")
 
 
 @route()
@@ -113,28 +94,16 @@ def tag(ctx: Ctx) -> Json:
 @route()
 def named_ref(ctx: Ctx) -> Json:
     """``git/refs/{refName}``: a branch or a tag, by its short or canonical name."""
-    project, _ = _repository(ctx)
-    resolved = git.resolve(project, ctx.arg("name"))
-    if resolved.ref == resolved.commit.hash:  # a commit is not a named ref
-        raise ResourceNotFound(ctx.arg("name"))
-    name = resolved.ref.removeprefix(git.BRANCH_PREFIX).removeprefix(git.TAG_PREFIX)
-    return shape.git_ref(ctx.base, project, name, resolved.ref, resolved.commit.hash,
-                         protected=False if resolved.branch else None)
+    return _one(ctx, None)
 
 
 @route()
 def commits(ctx: Ctx) -> Json:
     """The repository's commits, newest first."""
-    project, repo = _repository(ctx)
-    own = f"{ctx.base}/api/{ctx.space_id}/projects/{project.id}/git/commits"
-    return ctx.page(list(reversed(repo.commits)), "GitCommit", f"{own}{{/hash}}{{?skip,take}}",
-                    lambda h: shape.git_ref(ctx.base, project, h, h, h, protected=None))
+    return _listed(ctx, "commits", "GitCommit", "{/hash}{?skip,take}")
 
 
 @route()
 def commit(ctx: Ctx) -> Json:
-    project, repo = _repository(ctx)
-    found = git.find_commit(repo, ctx.arg("hash"))
-    if found is None:
-        raise ResourceNotFound(ctx.arg("hash"))
-    return shape.git_ref(ctx.base, project, found.hash, found.hash, found.hash, protected=None)
+    project = _project(ctx)
+    return shape.git_ref(ctx.base, project, git.commit_ref(project, ctx.arg("hash")))
