@@ -102,6 +102,9 @@ def test_submitting_needs_responsibility_a_valid_answer_and_a_pending_interrupti
     assert wrong.status_code == 400
     assert wrong.json()["Errors"] == ["Please provide a Result for this ManualIntervention interruption: one of "
                                       "Proceed, Abort."]
+    other = sandbox.call("POST", submit, json={"Id": "Interruptions-999", "Result": "Proceed"})
+    assert other.status_code == 400
+    assert other.json()["Errors"] == ["The Id 'Interruptions-999' in the body is not the interruption in the path."]
     assert sandbox.call("POST", submit, json={"Id": interruption_id, "Result": "Proceed"}).status_code == 200
     again = sandbox.call("POST", submit, json={"Id": interruption_id, "Result": "Proceed"})
     assert again.status_code == 400 and again.json()["Errors"] == ["This interruption has already been submitted."]

@@ -44,6 +44,7 @@ from octorelease.sandbox.state.entities import (
     Variable,
     VariableSet,
 )
+from octorelease.sandbox.state.state import USER_ID, USERNAME
 
 Json = dict[str, Any]
 
@@ -162,12 +163,12 @@ def space(base: str, s: Space) -> Json:
 
 
 def user(base: str) -> Json:
-    return {"Id": "Users-1", "Username": "sandbox", "DisplayName": "Sandbox Administrator",
+    return {"Id": USER_ID, "Username": USERNAME, "DisplayName": "Sandbox Administrator",
             "EmailAddress": "sandbox@example.com", "IsService": False, "IsActive": True, "IsRequestor": False,
             "CanPasswordBeEdited": False, "IsAdministrator": True, **audit(None),
-            "Links": {"Self": f"{base}/api/users/Users-1", "Spaces": f"{base}/api/users/Users-1/spaces",
-                      "ApiKeys": f"{base}/api/users/Users-1/apikeys{{/id}}{{?skip,take}}",
-                      "Permissions": f"{base}/api/users/Users-1/permissions"}}
+            "Links": {"Self": f"{base}/api/users/{USER_ID}", "Spaces": f"{base}/api/users/{USER_ID}/spaces",
+                      "ApiKeys": f"{base}/api/users/{USER_ID}/apikeys{{/id}}{{?skip,take}}",
+                      "Permissions": f"{base}/api/users/{USER_ID}/permissions"}}
 
 
 def environment(base: str, e: Environment) -> Json:
@@ -460,9 +461,9 @@ def api_key(base: str, number: int, created: datetime) -> Json:
     """One of the sandbox user's API keys; the key itself is never shown, as Octopus shows it only
     when it is made."""
     return {"Id": f"apikeys-{number}", "Purpose": "Sandbox" if number == 1 else "Sandbox (limited to environments)",
-            "UserId": "Users-1", "ApiKey": None, "Created": iso(created), **audit(None),
-            "Links": {"Self": f"{base}/api/users/Users-1/apikeys/apikeys-{number}",
-                      "User": f"{base}/api/users/Users-1"}}
+            "UserId": USER_ID, "ApiKey": None, "Created": iso(created), **audit(None),
+            "Links": {"Self": f"{base}/api/users/{USER_ID}/apikeys/apikeys-{number}",
+                      "User": f"{base}/api/users/{USER_ID}"}}
 
 
 #: what the sandbox user may do, everywhere (the sandbox checks only DeploymentCreate, per key)
@@ -474,9 +475,9 @@ SPACE_PERMISSIONS = ("DeploymentCreate", "DeploymentView", "EnvironmentView", "L
 def user_permissions(base: str, space_ids: list[str]) -> Json:
     restriction = [{"RestrictedToProjectIds": [], "RestrictedToEnvironmentIds": [], "RestrictedToTenantIds": [],
                     "RestrictedToProjectGroupIds": [], "SpaceId": s} for s in space_ids]
-    return {"Id": "Users-1", "SpacePermissions": {p: restriction for p in SPACE_PERMISSIONS},
+    return {"Id": USER_ID, "SpacePermissions": {p: restriction for p in SPACE_PERMISSIONS},
             "SystemPermissions": ["SpaceView"], "Teams": [], "IsTeamsComplete": True, "IsPermissionsComplete": True,
-            **audit(None), "Links": {"Self": f"{base}/api/users/Users-1/permissions"}}
+            **audit(None), "Links": {"Self": f"{base}/api/users/{USER_ID}/permissions"}}
 
 
 def uploaded_package(base: str, space_id: str, p: PackageVersion) -> Json:
@@ -578,7 +579,7 @@ def deployment(base: str, d: Deployment, environment_name: str, tenant_name: str
             "Comments": d.comments, "FormValues": d.form_values, "QueueTime": iso(d.queue_time),
             "QueueTimeExpiry": iso(d.queue_time_expiry), "Name": f"Deploy to {environment_name}{suffix}",
             "Created": iso(d.created), "TentacleRetentionPeriod": None, "DeployedBy": "sandbox",
-            "DeployedById": "Users-1", "FailureEncountered": d.failure_encountered,
+            "DeployedById": USER_ID, "FailureEncountered": d.failure_encountered,
             "DeployedToMachineIds": d.deployed_to_machine_ids, **audit(d),
             "Links": {"Self": f"{sp}/deployments/{d.id}", "Release": f"{sp}/releases/{d.release_id}",
                       "Environment": f"{sp}/environments/{d.environment_id}",
@@ -659,7 +660,7 @@ def freeze(f: DeploymentFreeze) -> Json:
 def team(base: str, t: Team) -> Json:
     return {"Id": t.id, "Name": t.name, "Description": t.description, "SpaceId": t.space_id, "CanBeDeleted": True,
             "CanBeRenamed": True, "CanChangeRoles": True, "CanChangeMembers": True, "MemberUserIds":
-            ["Users-1"] if t.member else [], "ExternalSecurityGroups": [], **audit(t),
+            [USER_ID] if t.member else [], "ExternalSecurityGroups": [], **audit(t),
             "Links": {"Self": f"{base}/api/{t.space_id}/teams/{t.id}"}}
 
 

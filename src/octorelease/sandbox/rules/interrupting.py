@@ -11,15 +11,13 @@ from __future__ import annotations
 
 from octorelease.sandbox.errors import SandboxError, ValidationFailed
 from octorelease.sandbox.state.entities import Interruption, Task, Team
-from octorelease.sandbox.state.state import USERNAME, Caller, State
+from octorelease.sandbox.state.state import USER_ID, USERNAME, Caller, State
 
 MANUAL = "ManualIntervention"
 GUIDED = "GuidedFailure"
 #: the answers each type takes, as the reference spells them (matched in any letter case)
 RESULTS = ("Proceed", "Abort")
 GUIDANCE = ("Fail", "Retry", "Ignore", "Exclude")
-#: the sandbox's one user, who takes responsibility whatever key it acts through
-USER_ID = "Users-1"
 
 
 class NotResponsible(SandboxError):
@@ -56,6 +54,10 @@ class InterruptionRules(State):
     def has_responsibility(self, caller: Caller, interruption: Interruption) -> bool:
         """``HasResponsibility``: the user took it (before or after it was answered)."""
         return interruption.responsible_user_id == USER_ID and self.in_responsible_team(caller, interruption)
+
+    def responsibility_taken(self, space_id: str, interruption_id: str) -> bool:
+        """``GET responsible``: whether the sandbox's user has taken responsibility for it."""
+        return self.require(Interruption, space_id, interruption_id).responsible_user_id == USER_ID
 
     def in_responsible_team(self, caller: Caller, interruption: Interruption) -> bool:
         if not interruption.responsible_team_ids:
@@ -105,9 +107,12 @@ class InterruptionRules(State):
         return interruption
 
     def submit_interruption(self, space_id: str, interruption_id: str, caller: Caller, *, result: str | None,
-                            guidance: str | None, notes: str | None) -> Interruption:
+                            guidance: str | None, notes: str | None, body_id: str | None = None) -> Interruption:
         """``POST submit``: the answer of the user who has responsibility, checked against the
-        interruption's type; the runner acts on it at its next look."""
+        interruption's type; the runner acts on it at its next look. An ``Id`` in the body
+        (``body_id``) must be the interruption's in the path."""
+        if body_id and body_id.lower() != interruption_id.lower():
+            raise ValidationFailed(f"The Id '{body_id}' in the body is not the interruption in the path.")
         interruption = self.require(Interruption, space_id, interruption_id)
         if not interruption.is_pending:
             raise ValidationFailed("This interruption has already been submitted.")

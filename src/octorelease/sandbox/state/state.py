@@ -44,8 +44,10 @@ R = TypeVar("R")
 N = TypeVar("N", bound=Named)
 
 _ID_NUMBER = re.compile(r"^(.*)-(\d+)$")
-#: the user every change is made by (``GET /api/users/me``)
+#: the sandbox's one user, who makes every change and answers every interruption, whatever key
+#: it acts through (``GET /api/users/me``)
 USERNAME = "sandbox"
+USER_ID = "Users-1"
 
 
 def utcnow() -> datetime:

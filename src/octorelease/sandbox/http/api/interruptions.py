@@ -3,10 +3,9 @@
 
 from __future__ import annotations
 
-from octorelease.sandbox.errors import ResourceNotFound, ValidationFailed
+from octorelease.sandbox.errors import ResourceNotFound
 from octorelease.sandbox.http import resources as shape
 from octorelease.sandbox.http.api.context import Ctx, Json, route
-from octorelease.sandbox.rules.interrupting import USER_ID
 from octorelease.sandbox.state.entities import Interruption, Team
 
 
@@ -30,8 +29,7 @@ def interruption(ctx: Ctx) -> Json:
 @route()
 def responsible(ctx: Ctx) -> Json | None:
     """The user responsible for it, or ``null`` while nobody has taken responsibility."""
-    found = ctx.backend.require(Interruption, ctx.space_id, ctx.arg("id"))
-    return shape.user(ctx.base) if found.responsible_user_id == USER_ID else None
+    return shape.user(ctx.base) if ctx.backend.responsibility_taken(ctx.space_id, ctx.arg("id")) else None
 
 
 @route()
@@ -42,11 +40,9 @@ def take_responsibility(ctx: Ctx) -> Json:
 
 @route()
 def submit(ctx: Ctx) -> Json:
-    given = ctx.body.text("Id")
-    if given and given.lower() != ctx.arg("id").lower():
-        raise ValidationFailed(f"The Id '{given}' in the body is not the interruption in the path.")
     found = ctx.backend.submit_interruption(ctx.space_id, ctx.arg("id"), ctx.caller, result=ctx.body.text("Result"),
-                                            guidance=ctx.body.text("Guidance"), notes=ctx.body.text("Notes"))
+                                            guidance=ctx.body.text("Guidance"), notes=ctx.body.text("Notes"),
+                                            body_id=ctx.body.text("Id"))
     return _render(ctx, found)
 
 

@@ -8,6 +8,7 @@ from octorelease.sandbox.http.api.context import Ctx, Json, route
 from octorelease.sandbox.state.entities import (
     Space,
 )
+from octorelease.sandbox.state.state import USER_ID
 
 
 @route()
@@ -75,7 +76,7 @@ def _api_keys(ctx: Ctx) -> list[Json]:
 
 @route()
 def user_api_keys(ctx: Ctx) -> Json:
-    return ctx.page(_api_keys(ctx), "ApiKey", f"{ctx.base}/api/users/Users-1/apikeys{{/id}}{{?skip,take}}",
+    return ctx.page(_api_keys(ctx), "ApiKey", f"{ctx.base}/api/users/{USER_ID}/apikeys{{/id}}{{?skip,take}}",
                     lambda k: k)
 
 

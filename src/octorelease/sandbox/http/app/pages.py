@@ -22,7 +22,6 @@ from octorelease.sandbox.http.app import views
 from octorelease.sandbox.http.app.access import KEY_COOKIE, Visitor, api_caller, is_admin_key, visitor
 from octorelease.sandbox.http.middleware import BASE_KEY
 from octorelease.sandbox.http.service import Sandbox
-from octorelease.sandbox.rules.interrupting import USER_ID
 from octorelease.sandbox.rules.requests import Fault
 from octorelease.sandbox.state.entities import Deployment, Interruption, Release
 
@@ -234,7 +233,7 @@ async def answer(request: Request) -> Response:
         backend, given = sandbox.backend, form.get("answer", "")
         with backend.lock:
             found = backend.require(Interruption, backend.space(space_id).id, interruption_id)
-            if found.is_pending and found.responsible_user_id != USER_ID:
+            if found.is_pending and not backend.responsibility_taken(found.space_id, found.id):
                 backend.take_responsibility(found.space_id, found.id, who.caller)
             backend.submit_interruption(found.space_id, found.id, who.caller, result=given, guidance=given,
                                         notes=form.get("notes") or None)
