@@ -13,7 +13,7 @@ from datetime import datetime
 
 from octorelease.sandbox.errors import PermissionDenied, ValidationFailed
 from octorelease.sandbox.rules import lifecycle
-from octorelease.sandbox.rules.freezing import FreezeRules, Window
+from octorelease.sandbox.rules.freezing import FreezeRules, TargetFreezes
 from octorelease.sandbox.rules.releasing import ReleaseRules
 from octorelease.sandbox.rules.requests import DeploymentRequest, ExecutionRequest
 from octorelease.sandbox.state.entities import (
@@ -50,6 +50,8 @@ class _Target:
     tenant: Tenant | None
     request: DeploymentRequest
     problems: list[str] = field(default_factory=list)
+    #: read once per target by ``_create``, for its permission, its problems and its deployment
+    freezes: TargetFreezes = field(default_factory=TargetFreezes)
 
 class DeploymentRules(ReleaseRules, FreezeRules):
     def __init__(self, store: Store, clock: Callable[[], datetime] = utcnow) -> None:
@@ -311,8 +313,7 @@ class DeploymentRules(ReleaseRules, FreezeRules):
             prompt = variable.prompt
             if prompt is not None and prompt.required and not (request.form_values.get(variable.id) or "").strip():
                 problems.append(f"Please provide a variable for the prompted value {prompt.label}")
-        problems += [frozen_message(project, env, w) for w in self._frozen(project, target)
-                     if not overridden(w, request)]
+        problems += target.freezes.problems(project, env)
         if request.queue_time and request.queue_time_expiry and request.queue_time_expiry <= request.queue_time:
             problems.append(
                 "The deployment will expire before it has a chance to execute.  Please select an expiry time "
@@ -320,28 +321,16 @@ class DeploymentRules(ReleaseRules, FreezeRules):
             )
         return problems
 
-    def _frozen(self, project: Project, target: _Target) -> list[Window]:
-        """The freezes in force now for this target."""
-        return self.freezes_on(project, target.environment, target.tenant, self.clock())
-
-    def _overridden(self, project: Project, target: _Target) -> list[str]:
-        """The freezes the request overrides: in force now, or when its ``QueueTime`` falls due
-        (a deployment scheduled into a freeze it overrides does not fail when it starts)."""
-        windows = self._frozen(project, target)
-        if target.request.queue_time is not None:
-            windows += self.freezes_on(project, target.environment, target.tenant, target.request.queue_time)
-        return list(dict.fromkeys(w.freeze.id for w in windows if overridden(w, target.request)))
-
     def _create(
         self, release: Release, targets: list[_Target], caller: Caller, refresh_snapshot: bool = False
     ) -> list[Deployment]:
         """Check every target first (403 before 400), then create all of them, or nothing."""
         project = self.require(Project, None, release.project_id)
         for target in targets:
+            target.freezes = self.target_freezes(project, target.environment, target.tenant, target.request)
             if not caller.may_deploy_to(target.environment):
                 raise PermissionDenied("DeploymentCreate")
-            if caller.environments is not None and any(overridden(w, target.request)
-                                                       for w in self._frozen(project, target)):
+            if caller.environments is not None and target.freezes.overrides_now:
                 raise PermissionDenied("DeploymentFreezeAdminister")
         variables = (self.live_variables(release.space_id, project, release) if refresh_snapshot
                      else self.release_variables(release))
@@ -383,7 +372,7 @@ class DeploymentRules(ReleaseRules, FreezeRules):
             queue_time=request.queue_time,
             queue_time_expiry=request.queue_time_expiry,
             process_id=release.process_snapshot_id,
-            overridden_freeze_ids=self._overridden(project, target),
+            overridden_freeze_ids=list(target.freezes.overridden_ids),
             freeze_override_reason=request.freeze_override_reason,
         )
         task = Task(
@@ -398,17 +387,3 @@ class DeploymentRules(ReleaseRules, FreezeRules):
         self.put(deployment, task)
         return deployment
 
-
-def overridden(window: Window, request: DeploymentRequest) -> bool:
-    """Whether the request overrides this freeze: a reason, and the freeze named (or none named)."""
-    if not (request.freeze_override_reason or "").strip():
-        return False
-    named = {n.strip().lower() for n in request.freeze_names}
-    return not named or window.freeze.id.lower() in named or window.freeze.name.lower() in named
-
-
-def frozen_message(project: Project, environment: Environment, window: Window) -> str:
-    """Why a deployment is refused (or, when it falls due, fails) inside a freeze."""
-    return (f"Deployments of project '{project.name}' to environment '{environment.name}' are frozen by "
-            f"deployment freeze '{window.freeze.name}' until {window.end.isoformat()}; to deploy anyway, "
-            "override the freeze with a reason (DeploymentFreezeOverrideReason).")

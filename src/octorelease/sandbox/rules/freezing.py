@@ -18,6 +18,7 @@ from typing import Any
 from octorelease import freeze_windows
 from octorelease.freeze_windows import END_TYPES, RECURRENCES
 from octorelease.sandbox.errors import ValidationFailed
+from octorelease.sandbox.rules.requests import DeploymentRequest
 from octorelease.sandbox.state.entities import DeploymentFreeze, Environment, Project, Tenant
 from octorelease.sandbox.state.state import State, id_order
 
@@ -41,6 +42,36 @@ def window_at(freeze: DeploymentFreeze, moment: datetime) -> Window | None:
     """The occurrence of the freeze in force at ``moment``, if any."""
     found = freeze_windows.window_at(freeze.start, freeze.end, freeze.recurrence, moment)
     return Window(freeze, *found) if found is not None else None
+
+
+def overridden(window: Window, request: DeploymentRequest) -> bool:
+    """Whether the request overrides this freeze: a reason, and the freeze named (or none named)."""
+    if not (request.freeze_override_reason or "").strip():
+        return False
+    named = {n.strip().lower() for n in request.freeze_names}
+    return not named or window.freeze.id.lower() in named or window.freeze.name.lower() in named
+
+
+def frozen_message(project: Project, environment: Environment, window: Window) -> str:
+    """Why a deployment is refused (or, when it falls due, fails) inside a freeze."""
+    return (f"Deployments of project '{project.name}' to environment '{environment.name}' are frozen by "
+            f"deployment freeze '{window.freeze.name}' until {window.end.isoformat()}; to deploy anyway, "
+            "override the freeze with a reason (DeploymentFreezeOverrideReason).")
+
+
+@dataclass(frozen=True)
+class TargetFreezes:
+    """The freezes one deployment meets, read once when it is asked for: those in force now that
+    its request does not override (it is refused), whether it overrides one in force now (which
+    takes ``DeploymentFreezeAdminister``), and every freeze it overrides, now or when its
+    ``QueueTime`` falls due (a deployment scheduled into a freeze it overrides does not fail then)."""
+
+    refusing: tuple[Window, ...] = ()
+    overrides_now: bool = False
+    overridden_ids: tuple[str, ...] = ()
+
+    def problems(self, project: Project, environment: Environment) -> list[str]:
+        return [frozen_message(project, environment, w) for w in self.refusing]
 
 
 def _normalized(schedule: dict[str, Any] | None, problems: list[str]) -> dict[str, Any] | None:
@@ -70,6 +101,18 @@ class FreezeRules(State):
             if window is not None:
                 found.append(window)
         return found
+
+    def target_freezes(self, project: Project, environment: Environment, tenant: Tenant | None,
+                       request: DeploymentRequest) -> TargetFreezes:
+        """The freezes a deployment of the project to the environment (for the tenant) meets."""
+        now = self.freezes_on(project, environment, tenant, self.clock())
+        due = request.queue_time
+        later = self.freezes_on(project, environment, tenant, due) if due is not None else []
+        return TargetFreezes(
+            refusing=tuple(w for w in now if not overridden(w, request)),
+            overrides_now=any(overridden(w, request) for w in now),
+            overridden_ids=tuple(dict.fromkeys(w.freeze.id for w in (*now, *later) if overridden(w, request))),
+        )
 
     def list_freezes(self, *, ids: list[str], partial_name: str | None, project_ids: list[str],
                      environment_ids: list[str], tenant_ids: list[str], include_complete: bool,

@@ -24,8 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from octorelease.sandbox.rules.deploying import frozen_message
-from octorelease.sandbox.rules.freezing import Window
+from octorelease.sandbox.rules.freezing import Window, frozen_message
 from octorelease.sandbox.rules.interrupting import GUIDED, MANUAL
 from octorelease.sandbox.rules.models import Backend
 from octorelease.sandbox.rules.requests import DeploymentRequest
