@@ -210,7 +210,7 @@ class Octopus:
             ActionResult("deploy"),
             lambda space, on_release: plan_deploy(
                 space, project=project, release=release, targets=to, options=deployment_options, on_release=on_release,
-                leave_to_server=not dry_run, adopt=self._adopt,
+                leave_to_server=not dry_run, adopt=self._adopt, wording=(wait or WaitOptions()).wording,
             ),
             dry_run,
             wait or WaitOptions(),
@@ -289,6 +289,7 @@ class Octopus:
                     channel=request.channel,
                     baseline=not dry_run,
                     git_ref=checked.git.read_at if checked.git else None,
+                    wording=request.wording,
                 )
             return plan_deploy(
                 space,
@@ -297,6 +298,7 @@ class Octopus:
                 targets=deploy_to,
                 options=deployment_options,
                 on_release=on_release,
+                wording=request.wording,
                 adopt=self._adopt,
             )
 
@@ -414,6 +416,7 @@ class Octopus:
                 return plan_new_release(
                     space, action=action, project=project, version=new_release, targets=to, source=source,
                     options=deployment_options, on_release=on_release, lifecycle=lifecycle, channel=channel,
+                    wording=wording,
                 )
             if action == "promote":
                 assert source is not None, "a promotion needs a source environment"
@@ -423,7 +426,7 @@ class Octopus:
                 )
             return plan_deploy(
                 space, project=project, release=release or "", targets=to, options=deployment_options,
-                on_release=on_release, lifecycle=lifecycle, adopt=self._adopt,
+                on_release=on_release, lifecycle=lifecycle, adopt=self._adopt, wording=wording,
             )
 
         return self._run(result, make_plan, True, WaitOptions())

@@ -230,3 +230,16 @@ def test_a_blank_freeze_override_in_a_handler_file_is_named_at_its_line(
     assert_one_line_error(run, 2, f"{file}:7: handlers[0].deploy.freeze_override: the reason for overriding a "
                           "deployment freeze is blank.")
     assert sandbox.requests() == []
+
+
+def test_a_handler_refused_by_a_freeze_is_told_its_field(
+        sandbox: SandboxControl, octorelease: Octorelease, tmp_path: Path) -> None:
+    version = hotfix(sandbox)
+    freeze(sandbox, "Year-end freeze", {WEB: [PROD]})
+    file = tmp_path / "octorelease.yml"
+    file.write_text(HANDLER.format(version=version).replace(', freeze_override: "Hotfix build {build.number}"', ""),
+                    encoding="utf-8")
+    run = octorelease("run", str(file), "--event", "build-completed", "--status", "success")
+    assert run.code == 3, run.everything
+    assert "deployment freeze 'Year-end freeze' in force until" in run.err
+    assert "override it with a reason: freeze_override: REASON" in run.err and "--freeze-override" not in run.err

@@ -9,6 +9,7 @@ from octorelease.actions.choose import ChosenRelease, OnRelease, pinned_release
 from octorelease.actions.options import DeploymentOptions
 from octorelease.actions.plan import DeploymentPlan
 from octorelease.actions.targets import Adopter, build_plan, newest_per_target, resolve_environments
+from octorelease.actions.wording import COMMAND_LINE, Wording
 from octorelease.octopus.api import SpaceApi
 from octorelease.octopus.models import Project, Release
 
@@ -24,11 +25,12 @@ def plan_deploy(
     lifecycle: bool = True,
     leave_to_server: bool = False,
     adopt: Adopter | None = None,
+    wording: Wording = COMMAND_LINE,
 ) -> DeploymentPlan:
     """Resolve and validate a deployment; sends GET requests only. A ``project`` or ``release``
     the caller has already read (``create --ignore-existing --deploy-to``) is not read again.
     ``leave_to_server``: a real run, which may leave some checks to the server; ``adopt``: who
-    knows of deployments to join (both: ``build_plan``)."""
+    knows of deployments to join; ``wording``: how refusals name settings (all: ``build_plan``)."""
     if not targets:
         raise errors.InvalidInput("No target environment given.", hint="Pass --to ENV (one or more).")
     if isinstance(release, str) and not release.strip():
@@ -53,4 +55,5 @@ def plan_deploy(
         newest=newest_per_target(dashboard),
         leave_to_server=leave_to_server,
         adopt=adopt,
+        wording=wording,
     )

@@ -136,7 +136,7 @@ def create_all(
             deployment, ours = creator.create(target, episode)
         except (errors.OctopusRejected, errors.PermissionDenied) as exc:
             if plan.deferred and not any(not d.already_deployed for d in result.deployments):
-                explain_refusal(space, plan)  # nothing created: the checks left to the server say why
+                explain_refusal(space, plan, wording)  # nothing created: the checks left to the server say why
             _stopped_part_way(result, exc, order[index:])
             raise
         except errors.OctoreleaseError as exc:

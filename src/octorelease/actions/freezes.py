@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from octorelease import errors, freeze_windows
+from octorelease.actions.wording import COMMAND_LINE, Wording
 from octorelease.octopus.models import DeploymentFreeze
 from octorelease.schedule import format_time, octopus_time
 
@@ -24,9 +25,12 @@ if TYPE_CHECKING:
     from octorelease.actions.plan import DeploymentPlan, TargetPlan
     from octorelease.octopus.api import SpaceApi
 
-#: How the refusal tells the user to get past a freeze.
-OVERRIDE_HINT = ("deploy once it ends, or override it with a reason: --freeze-override REASON (handler field "
-                 "freeze_override; the API key needs the DeploymentFreezeAdminister permission)")
+
+
+def override_hint(wording: Wording) -> str:
+    """How the refusal tells the user to get past a freeze, in the face's words."""
+    return (f"deploy once it ends, or override it with a reason: {wording.setting('freeze_override', 'REASON')} "
+            "(the API key needs the DeploymentFreezeAdminister permission)")
 
 
 @dataclass(frozen=True)
@@ -74,9 +78,10 @@ def in_force(target: TargetPlan) -> tuple[FreezeWindow, ...]:
     return tuple(w for w in target.freezes if w.in_force)
 
 
-def refuse_frozen(plan: DeploymentPlan) -> None:
+def refuse_frozen(plan: DeploymentPlan, wording: Wording = COMMAND_LINE) -> None:
     """Refuse, before anything is created, a plan with a target inside a freeze that is not
-    overridden: each such target, its freezes and when they end, and how to get past them."""
+    overridden: each such target, its freezes and when they end, and how to get past them
+    (``wording``: the flag or the handler field)."""
     if plan.options.freeze_override:
         return
     frozen = [(t, in_force(t)) for t in plan.targets if t.already is None and in_force(t)]
@@ -90,7 +95,7 @@ def refuse_frozen(plan: DeploymentPlan) -> None:
     else:
         why = "a deployment freeze is in force"
     raise errors.DeploymentNotAllowed(
-        f"{plan.project.name} cannot be deployed: {why}: {where}. Nothing was created.", hint=OVERRIDE_HINT)
+        f"{plan.project.name} cannot be deployed: {why}: {where}. Nothing was created.", hint=override_hint(wording))
 
 
 def describe(target: TargetPlan, reason: str | None) -> list[str]:

@@ -74,6 +74,7 @@ def plan_promote(
             newest=newest_per_target(dashboard),
             leave_to_server=leave_to_server,
             adopt=adopt,
+            wording=wording,
         )
         for chosen in choices
     ]

@@ -19,6 +19,7 @@ from octorelease.actions.choose import ChosenRelease, OnRelease
 from octorelease.actions.options import DeploymentOptions
 from octorelease.actions.plan import DeploymentPlan
 from octorelease.actions.targets import build_plan, newest_per_target, resolve_environments
+from octorelease.actions.wording import COMMAND_LINE, Wording
 from octorelease.octopus.api import SpaceApi
 from octorelease.octopus.models import DeploymentPreview, Environment, FormElement, PreviewStep, Project, Release
 
@@ -112,13 +113,15 @@ def plan_new_release(
     channel: str | None = None,
     baseline: bool = False,
     git_ref: str | None = None,
+    wording: Wording = COMMAND_LINE,
 ) -> DeploymentPlan:
     """Validate deployments of the release ``version`` that this run will create (GETs only):
     environments, tenants, machines, steps to skip, prompted variables and, unless
     ``lifecycle=False`` (an earlier deployment moves it on), where the lifecycle of ``channel``
     lets a new release go first. ``baseline``: read what each target has now (the dashboard), so
     that the plan can be carried out once the release is made (``create --deploy-to``): only a
-    deployment made after this look can then be ours after a lost answer, or a twin."""
+    deployment made after this look can then be ours after a lost answer, or a twin. ``wording``:
+    how its refusals name settings (a handler's fields)."""
     found_project = project if isinstance(project, Project) else space.project(project)
     named = [source, *targets] if source is not None else list(targets)
     environments = resolve_environments(space, named)
@@ -139,4 +142,5 @@ def plan_new_release(
         newest=newest_per_target(space.dashboard(found_project.id, [e.id for e in environments], False))
         if baseline
         else None,
+        wording=wording,
     )

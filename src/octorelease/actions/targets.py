@@ -18,6 +18,7 @@ from octorelease.actions.choose import ChosenRelease, OnRelease
 from octorelease.actions.options import DeploymentOptions, split_tag
 from octorelease.actions.plan import DeploymentPlan, Existing, Mark, TargetPlan, creation_order
 from octorelease.actions.result import Ref
+from octorelease.actions.wording import COMMAND_LINE, Wording
 from octorelease.octopus.api import SpaceApi, did_you_mean
 from octorelease.octopus.models import (
     DashboardItem,
@@ -410,8 +411,10 @@ def build_plan(
     newest: Mapping[TargetKey, Mark] | None = None,
     leave_to_server: bool = False,
     adopt: Adopter | None = None,
+    wording: Wording = COMMAND_LINE,
 ) -> DeploymentPlan:
     """Validate every target and option against the server, and return the plan (GETs only).
+    ``wording``: how its refusals name settings (a handler's fields).
 
     ``on_release`` hears of the chosen release first, so that a refusal can still name it.
     A release chosen per tenant (``chosen.tenants``) is planned for those tenants only.
@@ -514,7 +517,7 @@ def build_plan(
         warnings=tuple(warnings),
         deferred=tuple(deferred),
     )
-    freezes.refuse_frozen(plan)
+    freezes.refuse_frozen(plan, wording)
     return plan
 
 
@@ -524,7 +527,7 @@ PROMPTED_VARIABLES = "prompted variables"
 FREEZES = "deployment freezes"
 
 
-def explain_refusal(space: SpaceApi, plan: DeploymentPlan) -> None:
+def explain_refusal(space: SpaceApi, plan: DeploymentPlan, wording: Wording = COMMAND_LINE) -> None:
     """After the server refused the first deployment of a plan that left checks to it (nothing
     was created), make those checks now: each raises the error a dry run would have given, in
     our words. Returns when they pass, and the server's own refusal stands."""
@@ -534,7 +537,7 @@ def explain_refusal(space: SpaceApi, plan: DeploymentPlan) -> None:
                          for t in plan.targets}.values())
     if FREEZES in plan.deferred:
         freezes.refuse_frozen(replace(plan, targets=freezes.with_freezes(
-            space, plan.project.id, plan.targets, plan.options.deploy_at, [])))
+            space, plan.project.id, plan.targets, plan.options.deploy_at, [])), wording)
     if LIFECYCLE in plan.deferred:
         check_lifecycle(space, project, release, space.template(release.id), environments)
     if PROMPTED_VARIABLES in plan.deferred:
