@@ -138,3 +138,19 @@ def test_replicas_starting_together_apply_the_schema_once_and_a_newer_schema_is_
     with pytest.raises(StoreUnavailable, match=f"has schema version {len(MIGRATIONS) + 1}, newer than this "
                                                f"octorelease knows \\({len(MIGRATIONS)}\\): upgrade octorelease"):
         PostgresStore(url)
+
+
+def test_one_delivery_sent_to_both_replicas_at_once_many_times_is_one_run(replicas: MakeStore) -> None:
+    """Each sending with its own body (a retry's new timestamp): only the delivery key is shared,
+    so the unique key, not the per-body lock, is what keeps it one run."""
+    a, b = replicas(), replicas()
+
+    def send(n: int) -> tuple[int, bool]:
+        sent = BuildEvent("generic", "raced", "build-completed", "success", body_sha256=f"body-{n}")
+        run, new = (a if n % 2 else b).accept(sent, ["web"])
+        return run.id, new
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(send, range(16)))
+    assert len({run_id for run_id, _ in answers}) == 1
+    assert [new for _, new in answers].count(True) == 1

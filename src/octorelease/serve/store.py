@@ -200,16 +200,28 @@ def replica_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
-def may_start(unfinished: Sequence[Mapping[str, Any]], limit: int) -> list[int]:
-    """The queued runs among ``unfinished`` (queued and running runs, oldest first) that may start
-    now, at most ``limit``: each needs every earlier unfinished run to share no project with it."""
+#: How many unfinished runs a claim reads at a time, oldest first: it stops reading once it has
+#: chosen enough, so a long queue costs a claim no more than the runs ahead of what it takes.
+CLAIM_WINDOW = 100
+
+
+def may_start(db: Db, limit: int) -> list[int]:
+    """The queued runs that may start now, oldest first, at most ``limit``: each needs every
+    earlier unfinished (queued or running) run to share no project with it."""
     held: set[str] = set()
     chosen: list[int] = []
-    for row in unfinished:
-        projects = set(json.loads(row["projects"]))
-        if row["state"] == "queued" and not projects & held and len(chosen) < limit:
-            chosen.append(int(row["id"]))
-        held |= projects
+    after = 0
+    while len(chosen) < limit:
+        rows = db.execute("SELECT id, state, projects FROM runs WHERE state IN ('queued', 'running') AND id > ?"
+                          " ORDER BY id LIMIT ?", (after, CLAIM_WINDOW)).fetchall()
+        for row in rows:
+            projects = set(json.loads(row["projects"]))
+            if row["state"] == "queued" and not projects & held and len(chosen) < limit:
+                chosen.append(int(row["id"]))
+            held |= projects
+        if len(rows) < CLAIM_WINDOW:
+            break
+        after = int(rows[-1]["id"])
     return chosen
 
 
@@ -255,7 +267,9 @@ class SqlStore:
 
     def _insert(self, fields: Mapping[str, Any]) -> tuple[Run, bool]:
         with self._transaction() as db:
-            self._serialise(db, f"accept {fields['source']}")
+            # the same body is looked for and written by one replica at a time (a replay within the
+            # window); a delivery or signed key sent twice at once meets the unique keys instead
+            self._serialise(db, f"accept {fields['source']} {fields['body_sha256']}")
             found = self._same_event(db, fields)
             if found is not None:
                 return _run(found), False
@@ -335,17 +349,15 @@ class SqlStore:
 
     # -- the worker's side -----------------------------------------------------------------------
 
-    _UNFINISHED = "SELECT id, state, projects FROM runs WHERE state IN ('queued', 'running') ORDER BY id"
-
     def claim(self, limit: int) -> list[Run]:
         if limit <= 0:
             return []
         with self._reading() as db:  # most ticks find nothing to start: that costs no write
-            if not may_start(db.execute(self._UNFINISHED).fetchall(), limit):
+            if not may_start(db, limit):
                 return []
         with self._transaction() as db:
             self._serialise(db, "claim")  # one replica decides at a time, from what all of them committed
-            chosen = may_start(db.execute(self._UNFINISHED).fetchall(), limit)
+            chosen = may_start(db, limit)
             claimed = self._lock_queued(db, chosen) if chosen else []
             now = self._now(db)
             for run_id in claimed:

@@ -9,9 +9,11 @@ database needs is here:
   cancel holds). One project's runs therefore start one at a time, in arrival order, across
   replicas: the advisory lock is what makes "no earlier unfinished run shares a project" true
   when the claim commits.
-- **Accepting** an event takes an advisory lock per source, so that the "seen before?" look-up
-  and the insert are one step for every replica; ``(source, delivery)`` and ``(source,
-  signed_key)`` are unique besides.
+- **Accepting** an event takes an advisory lock per source and body, so that the "seen before?"
+  look-up and the insert are one step for every replica when the same body comes twice;
+  ``(source, delivery)`` and ``(source, signed_key)`` are unique, so that the same delivery sent
+  to two replicas at once is one run too: the second insert fails, and the second replica
+  answers with the first run.
 - **Leases** are measured with the database's clock, one clock for every replica.
 - **The schema** is versioned (``octorelease_serve_schema``); the replica that starts first
   applies what is missing under an advisory lock, and the others find it done. A database newer
@@ -30,13 +32,13 @@ import logging
 import math
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from octorelease.safe_text import one_line
-from octorelease.serve.store import DEFAULT_LEASE_SECONDS, Db, SqlStore, StoreUnavailable, replica_name
+from octorelease.serve.store import DEFAULT_LEASE_SECONDS, Db, Run, SqlStore, StoreUnavailable, _run, replica_name
 
 #: The first key of every advisory lock octorelease takes ("oc"): the second says what for.
 LOCK_SPACE = 0x6F63
@@ -149,6 +151,7 @@ class PostgresStore(SqlStore):
         self._secret = password_of(url)
         self._errors: tuple[type[BaseException], ...] = (psycopg.OperationalError, psycopg.InterfaceError,
                                                          psycopg_pool.PoolTimeout)
+        self._unique_violation: type[BaseException] = psycopg.errors.UniqueViolation
         options: dict[str, Any] = {"row_factory": dict_row, "connect_timeout": max(1, math.ceil(timeout))}
         try:
             with psycopg.connect(url, **options) as connection:  # its own words when it cannot connect
@@ -201,6 +204,16 @@ class PostgresStore(SqlStore):
 
     _reading = _transaction
 
+    def _insert(self, fields: Mapping[str, Any]) -> tuple[Run, bool]:
+        try:
+            return super()._insert(fields)
+        except self._unique_violation:  # another replica took the same delivery or signed key a moment ago
+            with self._reading() as db:
+                found = self._same_event(db, fields)
+            if found is None:
+                raise
+            return _run(found), False
+
     def _inserted(self, db: Db, sql: str, params: Sequence[Any]) -> int:
         return int(db.execute(f"{sql} RETURNING id", params).fetchone()["id"])
 
@@ -218,7 +231,7 @@ class PostgresStore(SqlStore):
                           " FOR UPDATE SKIP LOCKED", (list(run_ids),)).fetchall()
         return [int(row["id"]) for row in rows]
 
-    def requeue_interrupted(self) -> list[Any]:
+    def requeue_interrupted(self) -> list[Run]:
         return self.requeue_expired(())  # another replica's runs under way are its own: only run-out leases
 
     def cannot_write(self) -> str | None:
