@@ -15,16 +15,23 @@ from octorelease.errors import Signalled
 
 
 class InterruptAt(httpx.BaseTransport):
-    def __init__(self, method: str, path_contains: str, *, after: bool = False, signum: int = signal.SIGINT) -> None:
+    """``skip``: how many matching requests go through before the one interrupted."""
+
+    def __init__(self, method: str, path_contains: str, *, after: bool = False, signum: int = signal.SIGINT,
+                 skip: int = 0) -> None:
         self.method = method.upper()
         self.path_contains = path_contains
         self.after = after
         self.signum = signum
+        self.skip = skip
         self.fired = False
         self._inner = httpx.HTTPTransport()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         hit = not self.fired and request.method == self.method and self.path_contains in request.url.path
+        if hit and self.skip > 0:
+            self.skip -= 1
+            hit = False
         if hit and not self.after:
             self.fired = True
             raise Signalled(self.signum)

@@ -18,6 +18,7 @@ from testing import children
 from testing.browser import launched_chromium
 from testing.fake_server import AnswerFor, FakeServer
 from testing.sandbox import SandboxControl
+from testing.terminal import TMUX_HINT
 
 FAST = 0.005  # seconds per step on each machine: a whole deployment takes a few hundredths of a second
 
@@ -30,11 +31,12 @@ SLOW = frozenset(line for line in (ROOT / "tests" / "slow.txt").read_text(encodi
 #: The markers given by where a test lives or which fixtures it uses; ``pyproject.toml`` describes them.
 BY_PATH = {"tests/serve/": "serve", "tests/compat/": "node"}
 BY_FIXTURE = {"served": "serve", "browser": "browser", "built_wheel": "slow", "wheelhouse": "slow",
-              "postgres": "slow"}
+              "postgres": "slow", "terminal": "tmux"}
 #: A parameter that makes a test slow wherever it is used: a throwaway PostgreSQL cluster (seconds to start).
 SLOW_PARAMS = ("postgres",)
 #: What a marker's tests need on PATH, and how to get it: they skip and say so when it is missing.
-NEEDS = {"node": ("node", "apt-get install nodejs npm; `make pytest` then runs npm ci in tests/compat")}
+NEEDS = {"node": ("node", "apt-get install nodejs npm; `make pytest` then runs npm ci in tests/compat"),
+         "tmux": ("tmux", TMUX_HINT)}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

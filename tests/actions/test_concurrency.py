@@ -29,7 +29,7 @@ class Notes(SilentObserver):
     def note(self, message: str) -> None:
         self.lines.append(message)
 
-    def warn(self, message: str) -> None:
+    def warn(self, message: str, detail: str | None = None) -> None:
         self.lines.append(message)
 
 

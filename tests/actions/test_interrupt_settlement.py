@@ -45,8 +45,9 @@ def promote(sandbox: Any, observer: SilentObserver, **wait: Any) -> Any:
 
 def test_an_interrupt_between_two_creations_names_the_target_not_created(sandbox):
     sandbox.set_speed(1.0)
-    observer = InterruptOnQueued(KeyboardInterrupt())
-    result = promote(sandbox, observer)
+    observer = InterruptOnQueued(KeyboardInterrupt(), nth=0)  # records notes only
+    with connect(sandbox, InterruptAt("POST", "/deployments", skip=1), observer) as octopus:  # the second POST
+        result = octopus.promote("Worker", source="Development", to=["Test", "Staging"], wait=WaitOptions(log=False))
     assert isinstance(result.error, Interrupted) and not isinstance(result.error, Terminated)
     (made,) = result.deployments  # the later phase is created first (Staging), then Test
     assert made.environment == "Staging" and made.task_id

@@ -57,7 +57,7 @@ class RecordingObserver(SilentObserver):
     def note(self, message: str) -> None:
         self.notes.append(message)
 
-    def warn(self, message: str) -> None:
+    def warn(self, message: str, detail: str | None = None) -> None:
         self.warnings.append(message)
 
 

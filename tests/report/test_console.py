@@ -100,12 +100,12 @@ def test_plain_mode_prints_queued_and_each_state_change_once() -> None:
     assert lines_of(stream) == ["[Test] Queued ServerTasks-12", "[Test] Executing", "[Test] Success in 3.2s"]
 
 
-def test_a_failed_state_line_names_the_step_and_the_error() -> None:
+def test_a_failed_state_line_leaves_why_to_the_summarys_table() -> None:
     reporter, stream = make_reporter()
-    staging = deployment("Staging", 13)
+    staging = deployment("Staging", 13, web_url="http://octopus/app#/Spaces-1/deployments/Deployments-13")
     reporter.deployment_queued(staging)
     finish(reporter, staging, "Failed", 64, failed_step="Deploy web", error_message="exit code 1")
-    assert lines_of(stream)[-1] == "[Staging] Failed in 1m4s (Deploy web: exit code 1)"
+    assert lines_of(stream)[-1] == "[Staging] Failed in 1m4s"
 
 
 def test_each_log_line_is_printed_once_with_its_environment_and_step() -> None:
@@ -195,15 +195,24 @@ def test_summary_tables_every_deployment_and_why_failed_ones_failed() -> None:
     staging = deployment("Staging", 13, state="Failed", duration_seconds=64, failed_step="Deploy web")
     staging.error_message = "exit code 1"
     production = deployment("Production", 14, state="Success", duration_seconds=5)
-    reporter.summary(promote_result(test, staging, production, error=DeploymentFailed("a deployment failed")))
+    failed = DeploymentFailed("1 of 3 deployments did not succeed: Staging Failed at step 'Deploy web': exit code 1")
+    reporter.summary(promote_result(test, staging, production, error=failed))
+    reporter.error(failed)
     assert lines_of(stream) == [
         "Environment State Duration Task Error",
         RULE,
         "Test Success 3.2s ServerTasks-12",
         "Staging Failed 1m4s ServerTasks-13 Deploy web: exit code 1",
         "Production Success 5s ServerTasks-14",
-        "1 of 3 deployments failed.",
+        "Error: 1 of 3 deployments did not succeed: Staging Failed",  # the table said why, once
     ]
+
+
+def test_failures_ignored_are_counted_under_the_table() -> None:
+    reporter, stream = make_reporter()
+    staging = deployment("Staging", 13, state="Failed", duration_seconds=64, error_message="exit code 1")
+    reporter.summary(promote_result(staging))
+    assert lines_of(stream)[-1] == "1 of 1 deployment failed."
 
 
 def test_summary_of_a_successful_promotion_says_what_was_promoted_where() -> None:

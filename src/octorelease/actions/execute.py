@@ -11,15 +11,16 @@ run's. One made before the plan looked, even a second before, is not ours nor a 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
+from functools import partial
 
 from octorelease import errors
 from octorelease.actions.freezes import in_force
 from octorelease.actions.once import create_once
 from octorelease.actions.options import DeploymentOptions
 from octorelease.actions.plan import DeploymentPlan, TargetPlan, WaitOptions
-from octorelease.actions.result import ActionResult, NotCreated, Observer
+from octorelease.actions.result import ActionResult, DeploymentResult, NotCreated, Observer, did_not_succeed
 from octorelease.actions.settle import LOOK_BACK, Claim, settle
 from octorelease.actions.targets import explain_refusal
 from octorelease.actions.twins import Episode, is_made_by, marker_of, winner, with_marker
@@ -109,9 +110,51 @@ def create_all(
     ``result.deployments`` ends in the plan's order. If the server refuses a target after others
     were created (the plan was checked, but the server can change its mind in between), the
     error says which targets got a deployment and which did not, and so does ``not_created``."""
+    claims: list[Claim] = []
+    told = _InPlanOrder(plan)
+    try:
+        _create_each(space, plan, observer, result, wording, claims, told)
+    finally:
+        told.flush()
+    settle(space, plan, claims, result, observer)
+    result.deployments.sort(key=told.rank)
+
+
+class _InPlanOrder:
+    """What the observer hears of each target as it is created, told in the plan's order once
+    creating stops: the targets are created later lifecycle phases first, but the live view
+    and the state lines keep the order the user gave (``--to Test --to Staging``)."""
+
+    def __init__(self, plan: DeploymentPlan) -> None:
+        self._ranks = {(t.environment.id, t.tenant.id if t.tenant else None): i for i, t in enumerate(plan.targets)}
+        self._held: list[tuple[int, Callable[[], None]]] = []
+
+    def rank(self, deployment: DeploymentResult) -> int:
+        """The place of ``deployment``'s target in the plan (after them all when not there)."""
+        return self._ranks.get((deployment.environment_id, deployment.tenant_id), len(self._ranks))
+
+    def later(self, deployment: DeploymentResult, tell: Callable[[], None]) -> None:
+        self._held.append((self.rank(deployment), tell))
+
+    def flush(self) -> None:
+        held, self._held = sorted(self._held, key=lambda item: item[0]), []
+        for _, tell in held:
+            tell()
+
+
+def _create_each(
+    space: SpaceApi,
+    plan: DeploymentPlan,
+    observer: Observer,
+    result: ActionResult,
+    wording: Wording,
+    claims: list[Claim],
+    told: _InPlanOrder,
+) -> None:
+    """``create_all``'s creating, target by target in creation order, each target's claim added
+    to ``claims``; what the observer is to hear is held in ``told``."""
     creator = DeploymentCreator(space, plan)
     order = plan.creation_order
-    claims: list[Claim] = []
     for index, target in enumerate(order):
         if target.already is not None:
             existing = target.already
@@ -123,11 +166,12 @@ def create_all(
                 already_deployed=True,
             )
             result.deployments.append(entry)
-            observer.note(
+            told.later(entry, partial(
+                observer.note,
                 f"{entry.label} already has {plan.project.name} {plan.release_of(target).name} "
                 f"({existing.deployment_id}, {existing.state}): not deploying it again "
-                f"({wording.setting('redeploy')} does)."
-            )
+                f"({wording.setting('redeploy')} does).",
+            ))
             if existing.state in ACTIVE_TASK_STATES:  # it may be a concurrent run's twin, cancelled soon
                 claims.append(Claim(target, entry, None))
             continue
@@ -152,15 +196,12 @@ def create_all(
         )
         result.deployments.append(entry)
         if ours:
-            observer.deployment_queued(entry)
+            told.later(entry, partial(observer.deployment_queued, entry))
         else:
             message = f"{entry.label}: a concurrent run created {deployment.id} first; joined it."
-            observer.note(message)
+            told.later(entry, partial(observer.note, message))
             result.messages.append(message)
         claims.append(Claim(target, entry, episode))
-    settle(space, plan, claims, result, observer)
-    rank = {(t.environment.id, t.tenant.id if t.tenant else None): i for i, t in enumerate(plan.targets)}
-    result.deployments.sort(key=lambda d: rank.get((d.environment_id, d.tenant_id), len(rank)))
 
 
 def scheduled_for(options: DeploymentOptions) -> str | None:
@@ -244,18 +285,13 @@ def run_plan(
     except errors.WaitTimedOut as exc:
         result.error = exc
         return result
-    failed = [d for d in result.deployments if d.failed]
-    if failed:
-        detail = "; ".join(
-            f"{d.label} {d.state}"
-            + (f" at step '{d.failed_step}'" if d.failed_step else "")
-            + (f": {d.error_message}" if d.error_message else "")
-            for d in failed
-        )
-        message = f"{len(failed)} of {len(result.deployments)} deployments did not succeed: {detail}"
+    if any(d.failed for d in result.deployments):
+        message = did_not_succeed(result.deployments)
         if wait.fail_on_error:
             result.error = errors.DeploymentFailed(message)
         else:
-            observer.warn(f"{message} (ignored: {wait.wording.setting('fail_on_error', False)})")
+            # Each one's message is in the console's table: there the warning names them only.
+            ignored = f" (ignored: {wait.wording.setting('fail_on_error', False)})"
+            observer.warn(did_not_succeed(result.deployments, why=False) + ignored, detail=message + ignored)
             result.messages.append(message + " (ignored)")
     return result

@@ -7,7 +7,7 @@ decided here: the caller passes ``code_for`` (``cli.exit_code_for``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -108,6 +108,20 @@ class DeploymentResult:
         if self.freezes:
             doc["freezes"] = self.freezes
         return doc
+
+
+def did_not_succeed(deployments: Sequence[DeploymentResult], *, why: bool = True) -> str:
+    """``1 of 2 deployments did not succeed: Test Failed at step 'Deploy web': Disk full``.
+    ``why=False`` leaves out each one's step and message, for a report that shows them beside
+    the deployment (the console's table), so that a failure's message is said once."""
+    failed = [d for d in deployments if d.failed]
+    detail = "; ".join(
+        f"{d.label} {d.state}"
+        + (f" at step '{d.failed_step}'" if why and d.failed_step else "")
+        + (f": {d.error_message}" if why and d.error_message else "")
+        for d in failed
+    )
+    return f"{len(failed)} of {len(deployments)} deployments did not succeed: {detail}"
 
 
 @dataclass(frozen=True)
@@ -217,8 +231,10 @@ class Observer(Protocol):
     def release_chosen(self, project: str, version: str) -> None:
         """The action settled on a release (before creating anything)."""
 
-    def warn(self, message: str) -> None:
-        """Something that may be a mistake but does not stop the action."""
+    def warn(self, message: str, detail: str | None = None) -> None:
+        """Something that may be a mistake but does not stop the action. ``detail``: the same
+        said in full (each failed deployment's step and message), for a report that does not
+        show them beside each deployment as the console's table does."""
 
     def deployment_queued(self, deployment: DeploymentResult) -> None:
         """A deployment was created on the server."""
@@ -239,7 +255,7 @@ class SilentObserver:
     def release_chosen(self, project: str, version: str) -> None:
         pass
 
-    def warn(self, message: str) -> None:
+    def warn(self, message: str, detail: str | None = None) -> None:
         pass
 
     def deployment_queued(self, deployment: DeploymentResult) -> None:

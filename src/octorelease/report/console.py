@@ -29,7 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
-from octorelease.actions.result import FAILED_STATES, ActionResult, DeploymentResult, LogLine
+from octorelease.actions.result import FAILED_STATES, ActionResult, DeploymentResult, LogLine, did_not_succeed
 from octorelease.ci_env import running_in_ci
 from octorelease.safe_text import one_line, safe_json, safe_lines
 from octorelease.schedule import format_duration
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from rich.console import Console, RenderableType
     from rich.live import Live
     from rich.spinner import Spinner
+    from rich.table import Table
     from rich.text import Text
 
     from octorelease.actions.plan import DeploymentPlan
@@ -202,6 +203,11 @@ class ConsoleReporter:
         self._held: dict[str, tuple[str, list[Text]]] = {}  # track key -> (fold title, log lines)
         self._release: str | None = None
         self._handler: str | None = None
+        #: The error of the result whose table was printed last, by id: its line without the
+        #: deployments' messages, which the table showed.
+        self._tabled: dict[int, str] | None = None
+        #: Fit the result table to the terminal: only a real one has a width to fit.
+        self._fit = isatty
 
     # -- the Observer protocol -------------------------------------------------------------
 
@@ -210,10 +216,11 @@ class ConsoleReporter:
         if self._verbosity >= level:
             self._say(message)
 
-    def warn(self, message: str) -> None:
-        """A warning line; in a CI, the CI's own warning annotation instead (said once)."""
+    def warn(self, message: str, detail: str | None = None) -> None:
+        """A warning line; in a CI, the CI's own warning annotation instead (said once), in
+        full (``detail``): an annotation stands apart from the summary's table."""
         if self._annotations is not None:
-            self._annotations.warning(redact(message, self._secrets))
+            self._annotations.warning(redact(detail or message, self._secrets))
             return
         self._say(("Warning: ", "bold yellow"), (message, "yellow"))
 
@@ -243,11 +250,8 @@ class ConsoleReporter:
             self._print_fold(_key(deployment))
         line: list[str | tuple[str, str]] = [self._prefix(track), (track.state, self._state_style(deployment))]
         if track.finished:
+            # Why it failed, and its link, are said once: in the summary's table.
             line.append(f" in {_seconds(track.elapsed(time.monotonic()))}")
-            if deployment.failed and _failure(deployment):
-                line.append(f" ({_failure(deployment)})")
-            if deployment.failed and deployment.web_url:
-                line.append((f" {deployment.web_url}", "dim"))
         self._say(*line)
 
     def log_lines(self, deployment: DeploymentResult, lines: list[LogLine]) -> None:
@@ -273,8 +277,11 @@ class ConsoleReporter:
         self._release = f"{project} {version}"
 
     def error(self, exc: BaseException) -> None:
-        """One line ``Error: <message>``, and a second ``  hint: <hint>`` when there is one."""
-        self._say(("Error: ", "bold red"), (str(exc), "red"))
+        """One line ``Error: <message>``, and a second ``  hint: <hint>`` when there is one.
+        Failed deployments the summary's table has just shown are named without their messages:
+        the table's Error column said them."""
+        said = self._tabled.get(id(exc)) if self._tabled is not None else None
+        self._say(("Error: ", "bold red"), (said if said is not None else str(exc), "red"))
         hint = getattr(exc, "hint", None)
         if hint:
             self._say(f"  hint: {hint}")
@@ -295,6 +302,11 @@ class ConsoleReporter:
         is how errors raised outside a result reach the user too, so each is said once.
         """
         self._stop_view()
+        # The action is over: its lines leave the live view, which the next action (a later
+        # handler of a run) starts afresh.
+        self._tracks.clear()
+        self._spinners.clear()
+        self._tabled = None
         if result.action not in ("create", "deploy", "promote"):
             return  # the handler file's project variables: told as notes while they were set
         if result.dry_run:
@@ -302,7 +314,12 @@ class ConsoleReporter:
                 self.plan(result.plan)
             return
         if result.deployments:
-            self._print_table(self._table(result.deployments))
+            self._print_table(result.deployments)
+            if result.error is not None and any(_failure(d) for d in result.deployments):
+                from octorelease.errors import DeploymentFailed
+
+                if isinstance(result.error, DeploymentFailed):
+                    self._tabled = {id(result.error): did_not_succeed(result.deployments, why=False)}
         verdict = self._verdict(result)
         if verdict is not None:
             self._print(verdict)
@@ -361,19 +378,20 @@ class ConsoleReporter:
         title = " ".join(part for part in ("Deploy", self._release, "to", deployment.label) if part)
         return f"{self._handler}: {title}" if self._handler else title
 
-    def _table(self, deployments: Sequence[DeploymentResult]) -> RenderableType:
-        """Environment, state, duration and task of each deployment; why, for failed ones."""
+    def _table(self, deployments: Sequence[DeploymentResult], *, links: bool = True) -> Table:
+        """Environment, state, duration and task of each deployment; its link (unless ``links``
+        is False: they are printed under the table); why, for failed ones."""
         from rich import box
         from rich.table import Table
 
         with_errors = any(_failure(d) for d in deployments)
-        with_links = any(d.web_url for d in deployments)
+        with_links = links and any(d.web_url for d in deployments)
         table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
         headings = ("Environment", "State", "Duration", "Task") + (("Link",) if with_links else ())
         for heading in headings:
             table.add_column(heading, no_wrap=True)
         if with_errors:
-            table.add_column("Error")
+            table.add_column("Error", overflow="fold")
         for d in deployments:
             duration = _seconds(d.duration_seconds) if d.duration_seconds is not None else "-"
             cells = [
@@ -402,6 +420,8 @@ class ConsoleReporter:
             f"{d.task_id} ({d.label}" + (f", scheduled for {d.scheduled_for})" if d.waiting_for_schedule else ")")
             for d in pending
         )
+        if failed and result.error is not None:
+            return None  # the error line says it
         if failed:
             return self._line((f"{len(failed)} of {_plural(len(deployments), 'deployment')} failed.", "bold red"))
         if result.error is not None:
@@ -450,20 +470,36 @@ class ConsoleReporter:
         """
         self._console.print(renderable, soft_wrap=soft_wrap)
 
-    def _print_table(self, table: RenderableType) -> None:
-        """A table at its natural width, never cut to the terminal's (40 columns cut task ids)
-        nor to rich's 80 when there is no terminal (a CI log is as wide as its lines): the
-        terminal wraps an over-wide line, which loses nothing."""
-        from rich.measure import Measurement
-
-        options = self._console.options.update_width(10_000)
-        width = Measurement.get(self._console, options, table).maximum
+    def _print_table(self, deployments: Sequence[DeploymentResult]) -> None:
+        """The result table, fitted to a terminal's width: when it is wider, the links go under
+        it, one a line, and the Error column wraps within itself, so that no line of it wraps
+        (at 80 columns the rule and the links did). Where it cannot fit without cutting a task
+        id (a very narrow terminal), and where there is no terminal (a CI log is as wide as its
+        lines), it is printed at its natural width: the terminal wraps an over-wide line, which
+        loses nothing."""
+        table = self._table(deployments)
+        terminal = self._console.width
+        if self._fit and self._widths(table)[1] > terminal:
+            narrow = self._table(deployments, links=False)
+            if self._widths(narrow)[0] <= terminal:
+                self._console.print(narrow, soft_wrap=False)
+                for d in deployments:
+                    if d.web_url:
+                        self._say(f"{d.label}: ", (d.web_url, "dim"))
+                return
         previous = self._console.width
-        self._console.width = max(width, previous)  # print(width=) is capped at the console's
+        self._console.width = max(self._widths(table)[1], previous)  # print(width=) is capped at the console's
         try:
             self._console.print(table, soft_wrap=False, crop=False)
         finally:
             self._console.width = previous
+
+    def _widths(self, table: Table) -> tuple[int, int]:
+        """The least and the natural width of ``table``, whatever the console's width."""
+        from rich.measure import Measurement
+
+        measured = Measurement.get(self._console, self._console.options.update_width(10_000), table)
+        return measured.minimum, measured.maximum
 
     def _write_marker(self, marker: str) -> None:
         """A CI fold marker goes out verbatim: rich would strip the escape codes GitLab needs."""

@@ -114,8 +114,8 @@ class RunLog(SilentObserver):
     def note(self, message: str) -> None:
         self.add(message)
 
-    def warn(self, message: str) -> None:
-        self.add(f"Warning: {message}")
+    def warn(self, message: str, detail: str | None = None) -> None:
+        self.add(f"Warning: {detail or message}")
 
     def deployment_queued(self, deployment: DeploymentResult) -> None:
         self.add(f"{deployment.label}: {deployment.deployment_id} queued ({deployment.task_id})")
