@@ -22,7 +22,7 @@ database needs is here:
   every call, as a full disk is for SQLite: webhooks 503 with ``Retry-After``, ``/healthz`` 503,
   and the worker waits and goes on. The pool replaces broken connections by itself.
 
-psycopg 3 and psycopg_pool are imported here only (``pip install 'octorelease[postgres]'``).
+psycopg 3 and psycopg_pool are imported here only (the ``postgres`` extra: ``pip install '.[postgres]'``).
 The URL's password is never logged: ``where()`` leaves it out.
 """
 
@@ -141,7 +141,7 @@ class PostgresStore(SqlStore):
             import psycopg_pool
             from psycopg.rows import dict_row
         except ImportError as error:  # pragma: no cover - the extra is part of .[dev]
-            raise StoreUnavailable(f"{shown(url)} needs psycopg: pip install 'octorelease[postgres]'",
+            raise StoreUnavailable(f"{shown(url)} needs psycopg: install the postgres extra ('.[postgres]')",
                                    str(error)) from None
         self._clock = clock
         self.owner = replica_name()
