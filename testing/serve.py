@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from octorelease.cli.exit_codes import INTERNAL_ERROR, exit_code_for
+from octorelease.cli.exit_codes import exit_code_for
 from octorelease.handler.file import load_handler_file
 from octorelease.serve import pages
 from octorelease.serve.access import load_access
@@ -115,7 +115,7 @@ def start_serve(handler_file: Path, sandbox: Any, db_path: Path, *, max_parallel
     secrets = webhook_secrets(loaded, served, env)
     connection = Connection(sandbox.url, sandbox.api_key, loaded.space)
     service = make_service(loaded, connection, sources=served, secrets=secrets, db_path=str(db_path),
-                           code_for=exit_code_for, internal_code=INTERNAL_ERROR, max_parallel=max_parallel,
+                           code_for=exit_code_for, max_parallel=max_parallel,
                            extra_routes=pages.routes(), access=load_access(loaded, env))
     return ServeUnderTest(ServeServer(service, port=0).start())
 

@@ -15,12 +15,17 @@ codes lives in ``cli/exit_codes.py``; this tree is the reason it can be one tabl
     ├── ServerUnreachable            6  connection failed, TLS refused, or 5xx/429 outlasted the retries
     ├── BadResponse                  6  the server answered, but not as Octopus does (a web page,
     │                                   invalid or oversized JSON, a wrong shape, a redirect loop)
-    └── Interrupted                130  SIGINT (Ctrl-C) stopped us; the tasks may still run
-        └── Terminated             143  SIGTERM (a cancelled CI job) stopped us
+    ├── Interrupted                130  SIGINT (Ctrl-C) stopped us; the tasks may still run
+    │   └── Terminated             143  SIGTERM (a cancelled CI job) stopped us
+    └── InternalError               70  a bug: an exception octorelease did not expect, where a run must
+                                        go on and report it (serve's worker)
 
 ``Signalled`` is not in this tree on purpose: it is the ``KeyboardInterrupt`` the command line's
 SIGTERM handler raises, so that no ``except Exception`` on the way can swallow it; the client
 turns it (and a plain Ctrl-C) into ``Interrupted`` or ``Terminated`` in the action's result.
+
+``error_object`` is the ``error`` of every JSON document (``--json``, serve's runs), with its
+code from the command line's table (``code_for``, ``cli.exit_code_for``).
 
 ``str(exc)`` is the one line a user sees. ``exc.hint`` is an optional second line ("did you
 mean 'Production'?"). No exception ever holds request headers, so the API key cannot leak
@@ -29,7 +34,7 @@ through a message, a repr or a traceback.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 E = TypeVar("E", bound="OctoreleaseError")
@@ -150,6 +155,20 @@ class Interrupted(OctoreleaseError):
 
 class Terminated(Interrupted):
     """SIGTERM (what CI systems send to a cancelled job) stopped octorelease."""
+
+
+class InternalError(OctoreleaseError):
+    """A bug: an exception octorelease did not expect, caught where a run must go on (serve's
+    worker) so that its result says so with the code of a bug."""
+
+
+#: An error's exit code (``cli.exit_code_for``): only the command line knows the table.
+CodeFor = Callable[[OctoreleaseError], int]
+
+
+def error_object(error: OctoreleaseError | None, code_for: CodeFor) -> dict[str, Any] | None:
+    """The ``error`` of a JSON document: ``{"code": 3, "message": "..."}``, or None without one."""
+    return None if error is None else {"code": code_for(error), "message": error.message}
 
 
 class Signalled(KeyboardInterrupt):

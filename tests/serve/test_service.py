@@ -60,6 +60,19 @@ def test_an_event_whose_handlers_fail_is_a_failed_run_with_run_jsons_error(
     assert web["ran"] and web["actions"][0]["deployments"][0]["state"] == "Failed"
 
 
+def test_a_bug_during_a_run_fails_it_with_the_code_of_a_bug_in_run_jsons_error(
+    serve: ServeUnderTest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def bug(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("octorelease.serve.worker.run_handlers", bug)  # the one way to stage a bug
+    run = serve.wait(serve.event("d-bug", branch="main", number="9")["id"])
+    assert run["state"] == "failed"
+    assert run["error"] == {"code": 70, "message": "unexpected RuntimeError: boom"}
+    assert run["handlers"] == [] and "Error: unexpected RuntimeError: boom" in run["log"]
+
+
 @pytest.mark.parametrize(
     ("headers", "secret"),
     [({}, None), ({}, "not-the-secret"), ({"X-Octorelease-Signature-256": "sha256=00"}, None)],

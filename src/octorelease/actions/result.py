@@ -7,11 +7,11 @@ decided here: the caller passes ``code_for`` (``cli.exit_code_for``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from octorelease.errors import OctoreleaseError
+from octorelease.errors import CodeFor, OctoreleaseError, error_object
 
 #: Task states that end a deployment badly.
 FAILED_STATES = frozenset({"Failed", "Canceled", "TimedOut"})
@@ -181,7 +181,7 @@ class ActionResult:
             raise self.error
         return self
 
-    def to_dict(self, code_for: Callable[[OctoreleaseError], int]) -> dict[str, Any]:
+    def to_dict(self, code_for: CodeFor) -> dict[str, Any]:
         doc: dict[str, Any] = {
             "ok": self.ok,
             "action": self.action,
@@ -205,7 +205,7 @@ class ActionResult:
             doc["messages"] = list(self.messages)
         if self.server_version:
             doc["server_version"] = self.server_version
-        doc["error"] = None if self.error is None else {"code": code_for(self.error), "message": self.error.message}
+        doc["error"] = error_object(self.error, code_for)
         if self.error is not None and self.error.hint:
             doc["error"]["hint"] = self.error.hint
         return doc

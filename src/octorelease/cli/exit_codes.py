@@ -24,6 +24,7 @@ EXIT_CODES: dict[type[errors.OctoreleaseError], int] = {
     errors.BadResponse: 6,
     errors.Interrupted: 130,
     errors.Terminated: 143,
+    errors.InternalError: 70,
 }
 
 
@@ -61,7 +62,7 @@ Exit codes:
 
 
 #: A bug in octorelease rather than a problem the user can fix (sysexits' EX_SOFTWARE).
-INTERNAL_ERROR = 70
+INTERNAL_ERROR = EXIT_CODES[errors.InternalError]
 
 
 def exit_code_for(exc: errors.OctoreleaseError) -> int:

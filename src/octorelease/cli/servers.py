@@ -17,7 +17,7 @@ import click
 
 from octorelease import errors, secrets
 from octorelease.cli.actions import open_handler_file, run_handler_file
-from octorelease.cli.exit_codes import INTERNAL_ERROR, SERVE_EXIT_CODES_HELP, exit_code_for
+from octorelease.cli.exit_codes import SERVE_EXIT_CODES_HELP, exit_code_for
 from octorelease.cli.options import GlobalOptions, global_options, remember, server_connection
 from octorelease.cli.output import configure_logging, echo_error
 
@@ -115,7 +115,7 @@ def serve(ctx: click.Context, /, file: str, host: str, port: int, db_path: str |
         secrets.remember(password_of(db))
     try:
         service = make_service(handler_file, connection, sources=sources, secrets=secrets_by_source, db_path=db,
-                               code_for=exit_code_for, internal_code=INTERNAL_ERROR, max_parallel=max_parallel,
+                               code_for=exit_code_for, max_parallel=max_parallel,
                                extra_routes=_page_routes(), access=access, lease_seconds=lease_seconds,
                                poll_seconds=poll_seconds)
     except StoreUnavailable as exc:  # a directory, a missing parent, a read-only place, not a database; no server

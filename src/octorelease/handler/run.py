@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from octorelease.actions.plan import WaitOptions
 from octorelease.actions.result import ActionResult, SilentObserver
 from octorelease.actions.wording import HANDLER_FILE
-from octorelease.errors import Interrupted, OctoreleaseError
+from octorelease.errors import CodeFor, Interrupted, OctoreleaseError, error_object
 from octorelease.handler.build_values import git_of_build
 from octorelease.handler.file import (
     Deploy,
@@ -45,8 +45,6 @@ from octorelease.handler.variables import ReleaseAt, set_project_variables
 
 if TYPE_CHECKING:
     from octorelease.client import Octopus
-
-CodeFor = Callable[[OctoreleaseError], int]
 
 
 @dataclass
@@ -105,7 +103,7 @@ class RunResult:
         return {
             "ok": self.ok,
             "handlers": [handler.to_dict(code_for) for handler in self.handlers],
-            "error": None if self.error is None else {"code": code_for(self.error), "message": self.error.message},
+            "error": error_object(self.error, code_for),
         }
 
 

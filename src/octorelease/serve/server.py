@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
 
+from octorelease.errors import CodeFor
 from octorelease.handler.file import HandlerFile, HandlerFileError
-from octorelease.handler.run import CodeFor
 from octorelease.serve.access import Access, read_secret
 from octorelease.serve.app import Service, build_app
 from octorelease.serve.metrics import Metrics
@@ -63,7 +63,7 @@ def open_store(db: str, *, lease_seconds: float = DEFAULT_LEASE_SECONDS) -> Stor
 
 
 def make_service(handler_file: HandlerFile, connection: Connection, *, sources: Mapping[str, Source],
-                 secrets: Mapping[str, str], db_path: str, code_for: CodeFor, internal_code: int,
+                 secrets: Mapping[str, str], db_path: str, code_for: CodeFor,
                  max_parallel: int = DEFAULT_MAX_PARALLEL, extra_routes: Any = (),
                  access: Access | None = None, lease_seconds: float = DEFAULT_LEASE_SECONDS,
                  poll_seconds: float = DEFAULT_POLL_SECONDS) -> Service:
@@ -71,7 +71,7 @@ def make_service(handler_file: HandlerFile, connection: Connection, *, sources: 
     worker not started yet. ``db_path``: an SQLite file or a ``postgresql://`` URL."""
     store = open_store(db_path, lease_seconds=lease_seconds)
     metrics = Metrics(store, sorted(secrets))
-    worker = Worker(store, handler_file, connection, code_for=code_for, internal_code=internal_code,
+    worker = Worker(store, handler_file, connection, code_for=code_for,
                     max_parallel=max_parallel, on_handler_started=metrics.handler_started, on_finished=metrics.finished,
                     poll_seconds=poll_seconds)
     return Service(handler_file=handler_file, store=store, worker=worker, sources=sources, secrets=secrets,

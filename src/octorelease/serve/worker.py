@@ -39,10 +39,10 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from octorelease.actions.result import DeploymentResult, LogLine, SilentObserver
-from octorelease.errors import OctoreleaseError
+from octorelease.errors import CodeFor, InternalError, OctoreleaseError
 from octorelease.handler.build_values import build_values
 from octorelease.handler.file import HandlerFile
-from octorelease.handler.run import CodeFor, HandlerRun, RunResult, run_handlers
+from octorelease.handler.run import HandlerRun, RunResult, run_handlers
 from octorelease.handler.select import select_handlers
 from octorelease.safe_text import one_line
 from octorelease.serve.resume import Connection, connect, take_mark
@@ -161,7 +161,6 @@ class Worker:
         connection: Connection,
         *,
         code_for: CodeFor,
-        internal_code: int,
         max_parallel: int = DEFAULT_MAX_PARALLEL,
         on_handler_started: Callable[[Run, float], None] | None = None,
         on_finished: Callable[[Run], None] | None = None,
@@ -170,8 +169,7 @@ class Worker:
         self.store = store
         self.handler_file = handler_file
         self.connection = connection
-        self.code_for = code_for
-        self.internal_code = internal_code  # a bug's exit code: cli/ knows exit codes, not serve/
+        self.code_for = code_for  # cli/ knows exit codes, not serve/
         self.max_parallel = max(1, max_parallel)
         #: told once per run, when its first handler starts (with the time): the webhook-to-handler delay
         self.on_handler_started = on_handler_started
@@ -417,8 +415,7 @@ class Worker:
         except Exception as exc:  # a bug: the run fails and says so; the service goes on
             log.exception("run %s failed unexpectedly", run.id)
             reason = f"unexpected {type(exc).__name__}: {exc}"
-            doc = {"ok": False, "handlers": [h.to_dict(self.code_for) for h in done],
-                   "error": {"code": self.internal_code, "message": reason}}
+            doc = RunResult(handlers=done, error=InternalError(reason)).to_dict(self.code_for)
             run_log.add(f"Error: {reason}")
         finished_run = self._durably(lambda: self.store.finish(run.id, state, doc, run_log.lines, reason))
         assert finished_run is not None
