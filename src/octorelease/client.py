@@ -239,7 +239,8 @@ class Octopus:
         """Create a release (``version``, else the one Octopus picks with the project's versioning
         strategy), then deploy it to ``deploy_to`` when given, with the deployment ``options``.
         A version-controlled project's release is made at ``git_ref`` / ``git_commit``, else at
-        ``build_git`` (the build's branch, commit, and where they are from)."""
+        ``build_git`` (the build's branch, commit, and where they are from): the ref given wins.
+        Messages name the ref and the commit in ``wait``'s wording (a handler's fields)."""
         from dataclasses import replace
 
         from octorelease.actions.create import ReleaseRequest, check_release, make_release

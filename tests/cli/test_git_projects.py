@@ -249,3 +249,30 @@ def test_a_release_without_a_version_takes_its_refs_versioning_strategy(sandbox:
     main = octorelease("create", "--project", "Platform", "--git-ref", "main", "--json", *SPACE)
     assert (canary.code, main.code) == (0, 0), (canary.err, main.err)
     assert (canary.json["release"]["version"], main.json["release"]["version"]) == ("3.0.1-canary", "3.0.2")
+
+
+@pytest.mark.parametrize(
+    ("edit", "says"),
+    [
+        ({}, ("handlers[0].create.git_ref: a version-controlled project's release needs a Git reference.",
+              "hint: Give git_ref: BRANCH (or git_commit: SHA)")),
+        ({"deploy_to: [Ops]}": "deploy_to: [Ops], git_ref: nope}"},
+         ("handlers[0].create.git_ref: 'nope': project Platform has no branch, tag or commit of that name (git_ref).",
+          "or give git_ref / git_commit of one")),
+        ({"project: Platform": "project: Web", "space: Operations": "space: Default",
+          "deploy_to: [Ops]}": "deploy_to: [Development], git_ref: main}"},
+         ("handlers[0].create.git_ref: the project is not version controlled.", "hint: Leave out git_ref.")),
+    ],
+    ids=["no ref", "unknown ref", "database project"],
+)
+def test_a_handlers_git_faults_name_its_fields_not_the_flags(
+        sandbox: Any, octorelease: Any, tmp_path: Any, edit: dict[str, str], says: tuple[str, ...]) -> None:
+    text = GIT_HANDLERS
+    for old, new in edit.items():
+        text = text.replace(old, new)
+    path = tmp_path / "octorelease.yml"
+    path.write_text(text, encoding="utf-8")
+    run = octorelease("run", str(path), "--event", "build-completed", "--status", "success", "--var", "number=1")
+    assert run.code == 3, run.err
+    assert all(words in run.err for words in says), run.err
+    assert "--git" not in run.err

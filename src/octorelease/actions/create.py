@@ -107,9 +107,10 @@ def choose_git(project: Project, request: ReleaseRequest) -> GitChoice | None:
         return GitChoice(_full_ref(request.git_ref), request.git_commit and request.git_commit.strip(), source)
     if request.build_ref or request.build_commit:
         return GitChoice(_full_ref(request.build_ref), request.build_commit, request.build_source)
+    ref, commit = request.wording.setting("git_ref", "BRANCH"), request.wording.setting("git_commit", "SHA")
     raise errors.OctopusRejected(
         f"Project {project.name} is kept in Git, and no branch, tag or commit was given for its release.",
-        hint="Give --git-ref BRANCH (or --git-commit SHA); in a CI build the build's branch and commit are taken.",
+        hint=f"Give {ref} (or {commit}); in a CI build the build's branch and commit are taken.",
     ).about("git_ref", [], "a version-controlled project's release needs a Git reference.")
 
 
@@ -203,10 +204,12 @@ def _check_packages(space: SpaceApi, project: Project, request: ReleaseRequest,
     except errors.NotFound:
         if git is None:
             raise
+        option = "git_commit" if git.commit else "git_ref"
         raise errors.fault_in(
-            errors.NotFound, "--git-commit" if git.commit else "--git-ref", "git_commit" if git.commit else "git_ref",
+            errors.NotFound, request.wording.name(option), option,
             [at or ""], f"project {project.name} has no branch, tag or commit of that name ({git.source}).",
-            hint="Push the branch first, or give --git-ref / --git-commit of one the repository has.",
+            hint=f"Push the branch first, or give {request.wording.name('git_ref')} / "
+            f"{request.wording.name('git_commit')} of one the repository has.",
         ) from None
     steps = _step_names(process)
     release_template = space.release_template(str(process.get("Id")), _channel_id(space, project, request.channel),

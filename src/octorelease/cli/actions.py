@@ -199,7 +199,7 @@ def create(
             notes = handle.read()
     package_versions = parse_package_versions(packages)
     options, wait, dry_run = split_deployment_flags(flags)
-    build_git = _build_git() if not (git_ref or git_commit) else None
+    build_git = _build_git()
     _report_and_exit(
         ctx,
         lambda octopus: octopus.create(
@@ -225,7 +225,8 @@ def create(
 
 def _build_git() -> tuple[str | None, str | None, str] | None:
     """In a CI build, its branch and commit: a version-controlled project's release is made there
-    when no --git-ref or --git-commit is given (a database project ignores them)."""
+    when no --git-ref or --git-commit is given (``choose_git`` prefers those; a database project
+    ignores the build's)."""
     import os
 
     from octorelease.ci_env import detect_ci

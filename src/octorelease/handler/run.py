@@ -254,7 +254,7 @@ def _actions(octopus: Octopus, item: _Prepared, dry_run: bool) -> list[ActionRes
                 wait=wait,
                 git_ref=create.git_ref,
                 git_commit=create.git_commit,
-                build_git=None if create.git_ref or create.git_commit else item.build_git,
+                build_git=item.build_git,
                 **create.deployment_options(),
             )
         )
