@@ -23,7 +23,7 @@ from octorelease.actions.plan import DeploymentPlan, TargetPlan, WaitOptions
 from octorelease.actions.result import ActionResult, DeploymentResult, NotCreated, Observer, did_not_succeed
 from octorelease.actions.settle import LOOK_BACK, Claim, settle
 from octorelease.actions.targets import explain_refusal
-from octorelease.actions.twins import Episode, is_made_by, marker_of, winner, with_marker
+from octorelease.actions.twins import Episode, is_made_by, marker_of, with_marker
 from octorelease.actions.wait import TaskWaiter
 from octorelease.actions.wording import COMMAND_LINE, Wording
 from octorelease.octopus.api import SpaceApi
@@ -56,7 +56,7 @@ class DeploymentCreator:
         if last is None or last.release_id != release_id or marker_of(last) is None:
             return own
         theirs = Episode.of_deployment(last, listed)
-        found = self._winner(theirs, listed) if theirs is not None else None
+        found = theirs.winner(listed) if theirs is not None else None
         if theirs is None or found is None:
             return own
         counts = any(t.state in (*ACTIVE_TASK_STATES, "Success") for t in self.space.tasks([found.task_id]))
@@ -81,7 +81,7 @@ class DeploymentCreator:
                 listed = self.space.deployments(
                     project_id=self.plan.project.id, environment_ids=[target.environment.id], take=LOOK_BACK
                 )
-            found = self._winner(episode, listed)
+            found = episode.winner(listed)
             return (found, is_made_by(found, self.run_id)) if found is not None else None
 
         def post() -> tuple[Deployment, bool]:
@@ -98,9 +98,6 @@ class DeploymentCreator:
                 project_id=self.plan.project.id, environment_ids=environments, take=LOOK_BACK
             )
         return self._first_look
-
-    def _winner(self, episode: Episode, listed: Sequence[Deployment]) -> Deployment | None:
-        return winner(episode.members(listed))
 
 
 def create_all(

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 from octorelease.actions.plan import DeploymentPlan, TargetPlan
 from octorelease.actions.result import ActionResult, DeploymentResult, Observer
-from octorelease.actions.twins import CANCELLED, Episode, is_made_by, made_by, winner
+from octorelease.actions.twins import CANCELLED, Episode, is_made_by, made_by
 from octorelease.octopus.api import SpaceApi
 from octorelease.octopus.models import Deployment
 
@@ -69,9 +69,9 @@ def settle(
             episode = Episode.of_deployment(joined, listed) if joined is not None else None
             if episode is None:
                 continue  # not made by octorelease: it stands as it is
-        members = episode.members(listed)
-        if [d.id for d in members] != [claim.entry.deployment_id] and _settle_one(
-            space, claim, members, made_by(members, run_id), result, observer
+        members, first = episode.members(listed), episode.winner(listed)
+        if first is not None and [d.id for d in members] != [claim.entry.deployment_id] and _settle_one(
+            space, claim, first, made_by(members, run_id), result, observer
         ):
             moved.append(claim.entry)
     if moved:  # the state of the deployments joined, now that ours are cancelled
@@ -83,15 +83,12 @@ def settle(
 def _settle_one(
     space: SpaceApi,
     claim: Claim,
-    members: Sequence[Deployment],
+    first: Deployment,
     mine: Sequence[Deployment],
     result: ActionResult,
     observer: Observer,
 ) -> bool:
-    """Settle one claim; whether it moved to another deployment."""
-    first = winner(members)
-    if first is None:
-        return False
+    """Settle one claim on its episode's winner ``first``; whether it moved to another deployment."""
     entry, label = claim.entry, claim.entry.label
     first_is_ours = is_made_by(first, space.http.run_id)
     notes: list[str] = []

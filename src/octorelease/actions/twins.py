@@ -119,10 +119,10 @@ class Episode:
             found.append(d)
         return sorted(found, key=lambda d: creation_order(d.created, d.id))
 
-
-def winner(members: Sequence[Deployment]) -> Deployment | None:
-    """The episode's winner: its earliest member (``members`` as ``Episode.members`` orders them)."""
-    return members[0] if members else None
+    def winner(self, listed: Sequence[Deployment]) -> Deployment | None:
+        """The episode's winner among ``listed``: its earliest member, whoever looks."""
+        members = self.members(listed)
+        return members[0] if members else None
 
 
 def is_made_by(deployment: Deployment, run_id: str) -> bool:
