@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import re
+import select
+import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from testing.cli import CliRun
+from testing.processes import collect, start_cli
 from testing.sandbox import SandboxControl
 
 Octorelease = Callable[..., CliRun]
@@ -253,3 +258,47 @@ def test_on_gitlab_and_jenkins_an_error_is_said_once(
     assert run.code == 3
     said = [line for line in run.err.splitlines() if "Release '9.9.9' of project 'Web' not found" in line]
     assert said == ["Error: Release '9.9.9' of project 'Web' not found."], run.err
+
+
+def read_until(process: subprocess.Popen[str], marker: str, timeout: float = 30) -> str:
+    """What the process wrote on stderr up to the first line holding ``marker``, read as it
+    comes (within ``timeout`` seconds, else the test fails with what was read)."""
+    assert process.stderr is not None
+    fd, read = process.stderr.fileno(), b""
+    deadline = time.monotonic() + timeout
+    while marker.encode() not in read.rpartition(b"\n")[0]:
+        left = deadline - time.monotonic()
+        ready, _, _ = select.select([fd], [], [], max(left, 0))
+        chunk = os.read(fd, 65536) if ready else b""
+        if not chunk:
+            process.kill()
+            raise AssertionError(f"no line with {marker!r} within {timeout} s; stderr so far:\n{read.decode()}")
+        read += chunk
+    return read.decode()
+
+
+def test_gitlab_sections_stream_as_the_task_runs_and_are_named_once_in_the_job(
+    sandbox: SandboxControl, octorelease: Octorelease, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+) -> None:
+    sandbox.add_approval(environment="Environments-2")  # Test waits for a person: the section stays open
+    web = ("--project", "Web")
+    assert octorelease("create", *web, "--version", "1.9.0", "--deploy-to", "Development", "--no-log").code == 0
+    monkeypatch.setenv("GITLAB_CI", "true")
+    monkeypatch.setenv("CI_JOB_ID", "4242")
+    process = start_cli(sandbox, "promote", *web, "--from", "Development", "--to", "Test")
+    so_far = read_until(process, "section_start:")
+    (pending,) = sandbox.get("/api/Spaces-1/interruptions", pendingOnly="true")["Items"]  # the task waits on
+    second = int(time.time()) + 1
+    while time.time() < second:  # the section's end must fall in a later second than its start
+        time.sleep(0.05)
+    sandbox.answer(pending["Id"], Result="Proceed")
+    run = collect(process)
+    assert run.code == 0, run.err
+    err = so_far + run.err  # what was read while it waited, and the rest
+    (start,) = re.findall(r"section_start:(\d+):([\w.-]+)\[collapsed=true\]", err)
+    (end,) = re.findall(r"section_end:(\d+):([\w.-]+)\s", err)  # text mode reads its \r as \n
+    assert start[1] == end[1] and int(end[0]) > int(start[0]), (start, end)
+    again = collect(start_cli(sandbox, "deploy", *web, "--release", "1.9.0", "--to", "Development"))
+    assert again.code == 0, again.err
+    (other,) = re.findall(r"section_start:\d+:([\w.-]+)\[", again.err)
+    assert other != start[1]  # a second command of the same job: another section

@@ -54,7 +54,7 @@ OURS = {
         r"|##vso\[task\.(logissue type=(error|warning)|setvariable variable=[\w-]+;isOutput=true)\]"
     ),
     "teamcity": re.compile(r"##teamcity\[(blockOpened|blockClosed|buildProblem|message|setParameter) "),
-    "gitlab": re.compile(r"\x1b\[0Ksection_(start|end):\d+:octorelease_\d+(\[collapsed=true\])?\r\x1b\[0K"),
+    "gitlab": re.compile(r"\x1b\[0Ksection_(start|end):\d+:octorelease_\d+_\d+_\d+(\[collapsed=true\])?\r\x1b\[0K"),
     "jenkins": re.compile(r"(?!)"),
 }
 CI_ENVIRONMENTS = {

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import re
 from pathlib import Path
 
 import pytest
@@ -42,21 +44,43 @@ def test_github_groups_use_workflow_commands() -> None:
     assert grouped(GITHUB) == "::group::Deploy to Test\ninside\n::endgroup::\n"
 
 
+#: GitLab's section markers (docs.gitlab.com, "Custom collapsible sections"): the name is
+#: letters, digits, '_', '.' and '-'.
+SECTION_START = re.compile(r"\x1b\[0Ksection_start:(\d+):([A-Za-z0-9_.-]+)\[collapsed=true\]\r\x1b\[0K(.*)")
+SECTION_END = re.compile(r"\x1b\[0Ksection_end:(\d+):([A-Za-z0-9_.-]+)\r\x1b\[0K")
+
+
 def test_gitlab_groups_are_collapsed_sections_with_a_timestamp() -> None:
-    assert grouped(GITLAB) == (
-        "\x1b[0Ksection_start:1700000000:octorelease_1[collapsed=true]\r\x1b[0KDeploy to Test\n"
-        "inside\n"
-        "\x1b[0Ksection_end:1700000000:octorelease_1\r\x1b[0K\n"
-    )
+    start, inside, end, rest = grouped(GITLAB).split("\n")
+    opened, closed = SECTION_START.fullmatch(start), SECTION_END.fullmatch(end)
+    assert opened is not None and closed is not None, (start, end)
+    assert opened.groups() == ("1700000000", closed.group(2), "Deploy to Test")
+    assert (inside, closed.group(1), rest) == ("inside", "1700000000", "")
+
+
+def test_gitlab_sections_are_marked_when_they_began_and_ended() -> None:
+    folds = log_groups(GITLAB, clock=lambda: 5.0)
+    assert folds is not None
+    assert SECTION_START.fullmatch(folds.open("Deploy", at=1700000000.9)).group(1) == "1700000000"  # type: ignore[union-attr]
+    assert SECTION_END.fullmatch(folds.close("Deploy", at=1700000042.0)).group(1) == "1700000042"  # type: ignore[union-attr]
+
+
+def test_gitlab_section_names_are_unique_across_the_runs_of_one_job() -> None:
+    first, second = log_groups(GITLAB), log_groups(GITLAB)
+    assert first is not None and second is not None
+    names = [SECTION_START.fullmatch(folds.open("Deploy to Test")).group(2)  # type: ignore[union-attr]
+             for folds in (first, second, first)]
+    assert len(set(names)) == 3, names
+    assert all(str(os.getpid()) in name for name in names)  # another process, another name
 
 
 def test_gitlab_nested_sections_close_in_order() -> None:
     folds = log_groups(GITLAB, clock=lambda: 5.0)
     assert folds is not None
-    folds.open("outer")
-    folds.open("inner")
-    assert folds.close("inner") == "\x1b[0Ksection_end:5:octorelease_2\r\x1b[0K"
-    assert folds.close("outer") == "\x1b[0Ksection_end:5:octorelease_1\r\x1b[0K"
+    outer = SECTION_START.fullmatch(folds.open("outer")).group(2)  # type: ignore[union-attr]
+    inner = SECTION_START.fullmatch(folds.open("inner")).group(2)  # type: ignore[union-attr]
+    assert folds.close("inner") == f"\x1b[0Ksection_end:5:{inner}\r\x1b[0K"
+    assert folds.close("outer") == f"\x1b[0Ksection_end:5:{outer}\r\x1b[0K"
 
 
 def test_azure_groups() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -67,12 +68,17 @@ def promote_result(*deployments: DeploymentResult, **fields: Any) -> ActionResul
 
 
 class FoldMarkers:
-    """GitHub's markers, as report/ci.py would give them."""
+    """GitHub's markers, as report/ci.py would give them; ``times`` records each marker's ``at``."""
 
-    def open(self, title: str) -> str:
+    def __init__(self) -> None:
+        self.times: list[tuple[str, float | None]] = []
+
+    def open(self, title: str, at: float | None = None) -> str:
+        self.times.append((f"open {title}", at))
         return f"::group::{title}"
 
-    def close(self, title: str) -> str:
+    def close(self, title: str, at: float | None = None) -> str:
+        self.times.append((f"close {title}", at))
         return "::endgroup::"
 
 
@@ -130,38 +136,77 @@ def test_log_false_shows_states_only() -> None:
     assert lines_of(stream) == ["[Test] Queued ServerTasks-12"]
 
 
-def test_each_task_log_is_one_whole_fold_printed_when_the_task_ends_in_the_order_tasks_end() -> None:
+def test_one_task_log_streams_in_its_fold_and_the_others_follow_whole_when_it_ends() -> None:
     reporter, stream = make_reporter(groups=FoldMarkers())
     reporter.release_chosen("Web", "1.3.0")
     test, staging = deployment("Test", 12), deployment("Staging", 13)
     reporter.log_lines(test, [LogLine("Deploy web", None, "Info", "one")])
     reporter.log_lines(staging, [LogLine("Deploy web", None, "Info", "three")])
     reporter.log_lines(test, [LogLine("Deploy web", None, "Info", "two")])
+    assert lines_of(stream) == ["::group::Deploy Web 1.3.0 to Test", "Deploy web: one", "Deploy web: two"]
     finish(reporter, staging, "Executing", 1)
     finish(reporter, staging, "Success", 1)
     reporter.log_lines(test, [LogLine("Deploy web", None, "Info", "four")])
     finish(reporter, test, "Success", 2)
     reporter.close()
     assert lines_of(stream) == [
-        "[Staging] Executing",
-        "::group::Deploy Web 1.3.0 to Staging",
-        "Deploy web: three",
-        "::endgroup::",
-        "[Staging] Success in 1s",
         "::group::Deploy Web 1.3.0 to Test",
         "Deploy web: one",
         "Deploy web: two",
         "Deploy web: four",
         "::endgroup::",
         "[Test] Success in 2s",
+        "[Staging] Executing",  # held while Test's fold was open: never inside another's fold
+        "::group::Deploy Web 1.3.0 to Staging",
+        "Deploy web: three",
+        "::endgroup::",
+        "[Staging] Success in 1s",
     ]
+
+
+def test_a_held_task_still_running_streams_next() -> None:
+    reporter, stream = make_reporter(groups=FoldMarkers())
+    test, staging = deployment("Test", 12), deployment("Staging", 13)
+    reporter.log_lines(test, [LogLine("Deploy web", None, "Info", "one")])
+    reporter.log_lines(staging, [LogLine("Deploy web", None, "Info", "two")])
+    finish(reporter, test, "Success", 2)
+    reporter.log_lines(staging, [LogLine("Deploy web", None, "Info", "three")])
+    assert lines_of(stream)[-4:] == [
+        "[Test] Success in 2s", "::group::Deploy to Staging", "Deploy web: two", "Deploy web: three",
+    ]
+    finish(reporter, staging, "Success", 3)
+    assert lines_of(stream)[-2:] == ["::endgroup::", "[Staging] Success in 3s"]
+
+
+def test_a_fold_still_open_when_the_wait_ends_is_closed_before_the_table() -> None:
+    reporter, stream = make_reporter(groups=FoldMarkers())
+    test = deployment("Test", 12, state="Executing", duration_seconds=600)
+    reporter.log_lines(test, [LogLine("Deploy web", None, "Info", "one")])
+    reporter.summary(promote_result(test, error=WaitTimedOut("the wait timed out after 10m")))
+    assert lines_of(stream)[:4] == ["::group::Deploy to Test", "Deploy web: one", "::endgroup::",
+                                    "Environment State Duration Task"]
+
+
+def test_a_fold_is_marked_from_when_its_task_began_to_when_it_ended() -> None:
+    markers = FoldMarkers()
+    reporter, _ = make_reporter(groups=markers)
+    test = deployment("Test", 12, state="Executing", duration_seconds=30)
+    before = time.time()
+    reporter.log_lines(test, [LogLine("Deploy web", None, "Info", "one")])
+    finish(reporter, test, "Success", 31)
+    after = time.time()
+    (opened, began), (closed, ended) = markers.times
+    assert (opened, closed) == ("open Deploy to Test", "close Deploy to Test")
+    assert began is not None and ended is not None
+    assert before - 30 - 1 <= began <= after - 30  # the task had run 30 s when its log was first read
+    assert before <= ended <= after
 
 
 def test_the_fold_of_a_task_that_did_not_end_is_printed_at_close() -> None:
     reporter, stream = make_reporter(groups=FoldMarkers())
     test = deployment("Test", 12)
     reporter.log_lines(test, [LogLine("Deploy web", None, "Info", "one")])
-    assert lines_of(stream) == []
+    assert lines_of(stream) == ["::group::Deploy to Test", "Deploy web: one"]  # streamed as it runs
     reporter.close()
     reporter.close()
     assert lines_of(stream) == ["::group::Deploy to Test", "Deploy web: one", "::endgroup::"]

@@ -38,6 +38,8 @@ it a ``StringIO`` and a dict, and files land where the dict's ``GITHUB_OUTPUT`` 
 
 from __future__ import annotations
 
+import itertools
+import os
 import re
 import sys
 import time
@@ -106,21 +108,31 @@ def teamcity_value(text: str) -> str:
 # Folds
 
 
+#: GitLab section names made by this process: each is unique in the job's log (see ``LogFolds``).
+_SECTIONS = itertools.count(1)
+_STARTED = int(time.time())
+
+
 class LogFolds:
     """The marker lines that open and close a fold in one CI's log (``None`` outside one).
 
     It is also what the console reporter asks ``log_groups`` for, so task logs it prints are
     folded with the same markers.
+
+    GitLab's markers carry a Unix time each, and GitLab shows a section's duration as their
+    difference: ``at`` gives the moment a fold really began or ended (the console prints a
+    fold it held back later). Its section names are unique in the job's log, where two
+    octorelease commands of one job write one after the other: the process (its id and start),
+    and a count that goes on across the runs of one process.
     """
 
     def __init__(self, ci: str, clock: Clock = time.time) -> None:
         self.ci = ci
         self._clock = clock
         self._sections: dict[str, list[str]] = {}  # GitLab: title -> open section names
-        self._opened = 0
 
-    def open(self, title: str) -> str:
-        """The line that starts a fold named ``title``."""
+    def open(self, title: str, at: float | None = None) -> str:
+        """The line that starts a fold named ``title`` (which began ``at``, by default now)."""
         title = one_line(title)
         if self.ci == "github":
             return f"::group::{github_data(title)}"
@@ -129,14 +141,17 @@ class LogFolds:
         if self.ci == "teamcity":
             return f"##teamcity[blockOpened name='{teamcity_value(title)}']"
         if self.ci == "gitlab":
-            self._opened += 1
-            name = f"octorelease_{self._opened}"
+            name = f"octorelease_{os.getpid()}_{_STARTED}_{next(_SECTIONS)}"
             self._sections.setdefault(title, []).append(name)
-            return f"\x1b[0Ksection_start:{int(self._clock())}:{name}[collapsed=true]\r\x1b[0K{title}"
+            return f"\x1b[0Ksection_start:{self._stamp(at)}:{name}[collapsed=true]\r\x1b[0K{title}"
         return f"== {title}"
 
-    def close(self, title: str) -> str:
-        """The line that ends the fold named ``title`` (empty where a CI has no such line)."""
+    def _stamp(self, at: float | None) -> int:
+        return int(self._clock() if at is None else at)
+
+    def close(self, title: str, at: float | None = None) -> str:
+        """The line that ends the fold named ``title`` (which ended ``at``, by default now);
+        empty where a CI has no such line."""
         title = one_line(title)
         if self.ci == "github":
             return "::endgroup::"
@@ -147,7 +162,7 @@ class LogFolds:
         if self.ci == "gitlab":
             opened = self._sections.get(title)
             name = opened.pop() if opened else "octorelease"
-            return f"\x1b[0Ksection_end:{int(self._clock())}:{name}\r\x1b[0K"
+            return f"\x1b[0Ksection_end:{self._stamp(at)}:{name}\r\x1b[0K"
         return ""
 
 

@@ -8,10 +8,11 @@ faces, chosen once when it is built:
   whose elapsed time ticks on its own; log lines and finished deployments print above it;
 - **plain**, in CI or when stderr is not a terminal: whole lines only, no spinner and no cursor
   movement, each state change printed once (``[Test] Executing``), so a build log reads top to
-  bottom. Task logs go inside the CI's fold (``::group::``) when it has one: each task's log
-  is held back and printed as one whole fold when the task ends (in the order tasks end), so a
-  promotion to three environments folds three times, never interleaved, and the state lines
-  stay outside the folds. An interrupted or unfinished task's fold is printed at ``close``.
+  bottom. Task logs go inside the CI's fold (``::group::``) when it has one, streamed as the
+  task runs (``report/folds.py``): one task's fold is open at a time, the others' logs and state
+  lines are held until it closes, so a promotion to three environments folds three times, never
+  interleaved, and the state lines stay outside the folds. Whatever is held or open when the
+  wait ends (interrupted, unfinished) is printed at ``close``.
 
 Everything written passes through ``redact``: task logs and server messages may echo the API
 key, and the key must never reach a build log. It passes through ``safe_text`` too: text from the
@@ -31,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 from octorelease.actions.result import FAILED_STATES, ActionResult, DeploymentResult, LogLine, did_not_succeed
 from octorelease.ci_env import running_in_ci
+from octorelease.report.folds import FoldedLog, LogGroups
 from octorelease.safe_text import one_line, safe_json, safe_lines
 from octorelease.schedule import format_duration
 from octorelease.secrets import redact, redact_value
@@ -76,18 +78,6 @@ class Annotations(Protocol):
 
     def warning(self, message: str, *, title: str | None = None) -> None:
         """Write ``message`` as the CI's warning."""
-
-
-class LogGroups(Protocol):
-    """A CI's way of folding a run of log lines under a title (GitHub ``::group::``, GitLab
-    sections, Azure ``##[group]``, TeamCity blocks). ``report/ci.py`` provides them; each
-    method returns the marker line to print, verbatim, its title already cleaned."""
-
-    def open(self, title: str) -> str:
-        """The line that starts a fold named ``title``."""
-
-    def close(self, title: str) -> str:
-        """The line that ends the fold named ``title``."""
 
 
 @dataclass
@@ -183,7 +173,6 @@ class ConsoleReporter:
             from octorelease.report.ci import log_groups
 
             groups = log_groups(environ)
-        self._groups = groups
         self._annotations = annotations
         no_color = environ.get("NO_COLOR", "") != ""
         force_color = not no_color and environ.get("FORCE_COLOR", "") != ""
@@ -200,7 +189,8 @@ class ConsoleReporter:
         self._tracks: dict[str, _Track] = {}
         self._spinners: dict[str, Spinner] = {}
         self._view: Live | None = None
-        self._held: dict[str, tuple[str, list[Text]]] = {}  # track key -> (fold title, log lines)
+        #: Task logs in the CI's folds, streamed (``report/folds.py``); None without folds.
+        self._folded = FoldedLog(groups, self._print, self._write_marker) if groups and not self._live else None
         self._release: str | None = None
         self._handler: str | None = None
         #: The error of the result whose table was printed last, by id: its line without the
@@ -233,7 +223,7 @@ class ConsoleReporter:
             queued = f"Queued {deployment.task_id or deployment.deployment_id or ''}".rstrip()
             if deployment.waiting_for_schedule:
                 queued += f", scheduled for {deployment.scheduled_for}"
-            self._say(self._prefix(track), queued)
+            self._state_line(deployment, self._line(self._prefix(track), queued), finished=False)
         if self._verbosity >= 1:
             where = ", ".join(part for part in (deployment.deployment_id, deployment.web_url) if part)
             if where:
@@ -246,31 +236,38 @@ class ConsoleReporter:
         if track.state == track.printed_state or (self._live and not track.finished):
             return
         track.printed_state = track.state
-        if track.finished:
-            self._print_fold(_key(deployment))
         line: list[str | tuple[str, str]] = [self._prefix(track), (track.state, self._state_style(deployment))]
         if track.finished:
             # Why it failed, and its link, are said once: in the summary's table.
             line.append(f" in {_seconds(track.elapsed(time.monotonic()))}")
-        self._say(*line)
+        self._state_line(deployment, self._line(*line), finished=track.finished)
+
+    def _state_line(self, deployment: DeploymentResult, line: Text, *, finished: bool) -> None:
+        """A deployment's state line: outside the CI's folds (``FoldedLog`` holds it while
+        another task's fold is open), else printed now."""
+        if self._folded is not None:
+            self._folded.state(_key(deployment), self._group_title(deployment), line, finished=finished)
+        else:
+            self._print(line)
 
     def log_lines(self, deployment: DeploymentResult, lines: list[LogLine]) -> None:
         if not self._log or not lines:
             return
         track = self._track(deployment)
-        in_group = self._groups is not None and not self._live
-        held = self._held.setdefault(_key(deployment), (self._group_title(deployment), [])) if in_group else None
-        prefix = [] if in_group else [self._prefix(track)]
+        prefix = [] if self._folded is not None else [self._prefix(track)]
+        rendered: list[Text] = []
         for line in lines:
             # Each line of a multi-line message gets the prefix: a continuation line of a
             # script's output must not start a line of the build log on its own.
             where, style = self._log_where(line), CATEGORY_STYLES.get(line.category, "")
-            for text in safe_lines(line.text):
-                rendered = self._line(*prefix, (where, "dim"), (text, style))
-                if held is not None:
-                    held[1].append(rendered)
-                else:
-                    self._print(rendered)
+            rendered.extend(self._line(*prefix, (where, "dim"), (text, style)) for text in safe_lines(line.text))
+        if self._folded is None:
+            for text in rendered:
+                self._print(text)
+            return
+        # The fold begins when the task began, however late its first lines are read.
+        began = time.time() - track.elapsed(time.monotonic())
+        self._folded.log(_key(deployment), self._group_title(deployment), rendered, began=began)
 
     def release_chosen(self, project: str, version: str) -> None:
         """Name the release being deployed, for the CI fold titles ("Deploy Web 1.3.0 to Test")."""
@@ -302,6 +299,8 @@ class ConsoleReporter:
         is how errors raised outside a result reach the user too, so each is said once.
         """
         self._stop_view()
+        if self._folded is not None:
+            self._folded.close()  # a fold still open (a wait that timed out) ends before the table
         # The action is over: its lines leave the live view, which the next action (a later
         # handler of a run) starts afresh.
         self._tracks.clear()
@@ -325,11 +324,11 @@ class ConsoleReporter:
             self._print(verdict)
 
     def close(self) -> None:
-        """End the live view and print the folds of tasks that did not end (interrupted, timed
-        out, not waited for); safe to call more than once."""
+        """End the live view, close the open fold and print the folds of tasks that did not end
+        (interrupted, timed out, not waited for); safe to call more than once."""
         self._stop_view()
-        for key in list(self._held):
-            self._print_fold(key)
+        if self._folded is not None:
+            self._folded.close()
 
     def __enter__(self) -> ConsoleReporter:
         return self
@@ -505,20 +504,6 @@ class ConsoleReporter:
         """A CI fold marker goes out verbatim: rich would strip the escape codes GitLab needs."""
         self._console.file.write(redact(marker, self._secrets) + "\n")
         self._console.file.flush()
-
-    def _print_fold(self, key: str) -> None:
-        """The held log of one task as one whole fold: its opening marker, its lines, its close
-        (Jenkins has no closing marker: its fold is a headed run of lines)."""
-        held = self._held.pop(key, None)
-        if held is None or self._groups is None:
-            return
-        title, lines = held
-        self._write_marker(self._groups.open(title))
-        for line in lines:
-            self._print(line)
-        closing = self._groups.close(title)
-        if closing:
-            self._write_marker(closing)
 
     # -- the live view ---------------------------------------------------------------------
 
