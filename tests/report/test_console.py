@@ -111,7 +111,7 @@ def test_a_failed_state_line_leaves_why_to_the_summarys_table() -> None:
     staging = deployment("Staging", 13, web_url="http://octopus/app#/Spaces-1/deployments/Deployments-13")
     reporter.deployment_queued(staging)
     finish(reporter, staging, "Failed", 64, failed_step="Deploy web", error_message="exit code 1")
-    assert lines_of(stream)[-1] == "[Staging] Failed in 1m4s"
+    assert lines_of(stream)[-1] == "[Staging] Failed in 1m4s http://octopus/app#/Spaces-1/deployments/Deployments-13"
 
 
 def test_each_log_line_is_printed_once_with_its_environment_and_step() -> None:

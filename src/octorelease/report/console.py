@@ -238,8 +238,10 @@ class ConsoleReporter:
         track.printed_state = track.state
         line: list[str | tuple[str, str]] = [self._prefix(track), (track.state, self._state_style(deployment))]
         if track.finished:
-            # Why it failed, and its link, are said once: in the summary's table.
+            # Why it failed is said once, in the summary's table; its link is said here too.
             line.append(f" in {_seconds(track.elapsed(time.monotonic()))}")
+            if deployment.failed and deployment.web_url:
+                line.append((f" {deployment.web_url}", "dim"))
         self._state_line(deployment, self._line(*line), finished=track.finished)
 
     def _state_line(self, deployment: DeploymentResult, line: Text, *, finished: bool) -> None:
