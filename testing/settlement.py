@@ -4,7 +4,8 @@ Tests of concurrent promotions (threads through the Python API, or ``octorelease
 hand over what each run reported per target; these helpers read what the sandbox holds once
 every task has ended and assert the promise: each target has exactly one deployment of the
 release that is not cancelled, and it succeeded; every run names it; every other deployment
-made was cancelled and reported by one run, the run whose marker it carries."""
+made was cancelled (by a run of its episode: the first to settle cancels them all) and reported
+by exactly one run, the run whose marker it carries."""
 
 from __future__ import annotations
 
@@ -81,7 +82,7 @@ def assert_settled(
         assert cancelled == by_runs, (environment, cancelled, by_runs)  # each reported, by one run
         by_id = {d["Id"]: d for d in on_server}
         makers = [marker_of(by_id[twin]) for twin in cancelled]
-        assert len(set(makers)) == len(makers), makers  # no run cancelled another's
+        assert len(set(makers)) == len(makers), makers  # each run reports its own twin, once
         assert marker_of(effective[0]) not in makers
         if markers is not None:
             for report, marker in zip(reports, markers, strict=True):

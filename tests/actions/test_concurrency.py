@@ -3,17 +3,20 @@
 Twenty runs start at once from a barrier, as twenty CI jobs would, against the sandbox over
 HTTP. The proof is the server's own state: exactly one deployment per target is not cancelled,
 every run reports it, and every cancelled one is reported as a cancelled twin by the run that
-made it."""
+made it, whichever run of its episode cancelled it."""
 
 from __future__ import annotations
 
 import threading
-from concurrent.futures import ThreadPoolExecutor
+import time
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any
 
 from octorelease import Octopus
 from octorelease.actions.plan import WaitOptions
-from octorelease.actions.result import ActionResult, SilentObserver
+from octorelease.actions.result import ActionResult, DeploymentResult, SilentObserver
 from testing.sandbox import SandboxControl
 
 RUNS = 20
@@ -31,6 +34,38 @@ class Notes(SilentObserver):
 
     def warn(self, message: str, detail: str | None = None) -> None:
         self.lines.append(message)
+
+
+class Held(Notes):
+    """A run's observer that holds the run at the ``n``-th call of a hook (``"deployment_queued",
+    2``) until the test lets it go: the test, not the scheduler, decides which run goes first."""
+
+    def __init__(self, *holds: tuple[str, int]) -> None:
+        super().__init__()
+        self.calls: dict[str, int] = {}
+        self.reached = {hold: threading.Event() for hold in holds}
+        self.go = {hold: threading.Event() for hold in holds}
+
+    def _maybe_hold(self, hook: str) -> None:
+        self.calls[hook] = self.calls.get(hook, 0) + 1
+        hold = (hook, self.calls[hook])
+        if hold in self.reached:
+            self.reached[hold].set()
+            assert self.go[hold].wait(timeout=120), f"never let go at {hold}"
+
+    def release_chosen(self, project: str, version: str) -> None:
+        self._maybe_hold("release_chosen")
+
+    def deployment_queued(self, deployment: DeploymentResult) -> None:
+        self._maybe_hold("deployment_queued")
+
+
+def held_at(observer: Held, hold: tuple[str, int], run: Future[ActionResult], timeout: float = 60) -> None:
+    """Wait, with a deadline, until the run is held at ``hold``; fail at once if it ended instead."""
+    deadline = time.monotonic() + timeout
+    while not observer.reached[hold].wait(timeout=0.05):
+        assert not run.done(), run.result().error
+        assert time.monotonic() < deadline, f"not held at {hold} within {timeout} s"
 
 
 def promote_together(sandbox: SandboxControl, runs: int) -> list[tuple[ActionResult, Notes]]:
@@ -99,3 +134,76 @@ def test_a_run_that_joins_a_queued_twin_follows_it_to_the_earliest(sandbox: Sand
     assert (entry.deployment_id, entry.already_deployed, entry.cancelled_twin) == (earliest, True, None)
     assert any(f"{twin['Id']} is a twin of {earliest}" in line for line in notes.lines)
     assert sandbox.get(f"/api/tasks/{twin['TaskId']}")["State"] == "Queued"  # not ours: left to its run
+
+
+
+def waiting_in_test(sandbox: SandboxControl) -> str:
+    """A new release of Worker, deployed to Development, whose process starts with a manual
+    intervention in Test: a deployment of it to Test runs until answered, so its twins stay queued."""
+    sandbox.add_approval(project="Projects-2", environment="Environments-2")
+    created = sandbox.post("/api/Spaces-1/releases/create/v1",
+                           {"ProjectName": "Worker", "SpaceId": "Spaces-1", "SpaceIdOrName": "Spaces-1"})
+    deployed = sandbox.deploy(created["ReleaseId"], "Environments-1")
+    assert sandbox.wait_for_task(deployed["TaskId"], timeout=60)["State"] == "Success"
+    return str(created["ReleaseId"])
+
+
+@contextmanager
+def letting_go(*observers: Held) -> Iterator[None]:
+    """Whatever happens in the test, no run is left held when it ends."""
+    try:
+        yield
+    finally:
+        for observer in observers:
+            for go in observer.go.values():
+                go.set()
+
+
+def task_state(sandbox: SandboxControl, deployment: dict[str, Any] | str) -> str:
+    task_id = deployment["TaskId"] if isinstance(deployment, dict) else deployment
+    return str(sandbox.get(f"/api/tasks/{task_id}")["State"])
+
+
+def test_a_run_that_settles_cancels_a_held_runs_twin_while_it_is_queued_and_the_held_run_reports_it(
+    sandbox: SandboxControl,
+) -> None:
+    """Three runs plan from the same state of Test. A creates the winner, which waits on a manual
+    intervention, so whatever is made after it stays queued. H's twin is made after it with H's
+    marker (as a POST of H's whose answer was lost) while H is held, as a CI job starved of CPU
+    is. B joins the winner and settles: it cancels H's twin while it is queued, and leaves alone
+    the deployment a person made in between (no marker). H, let go, reports the twin."""
+    release = waiting_in_test(sandbox)
+    planned = ("release_chosen", 1)
+    h_notes, b_notes = Held(planned), Held(planned)
+    no_wait = WaitOptions(wait=False)
+    run_ids: dict[int, str] = {}
+
+    def promote(observer: Notes) -> ActionResult:
+        with Octopus(sandbox.url, sandbox.api_key, observer=observer) as octopus:
+            run_ids[id(observer)] = octopus.http.run_id
+            return octopus.promote("Worker", source="Development", to=["Test"], wait=no_wait)
+
+    with ThreadPoolExecutor(max_workers=2) as pool, letting_go(h_notes, b_notes):
+        h_run, b_run = pool.submit(promote, h_notes), pool.submit(promote, b_notes)
+        held_at(h_notes, planned, h_run)  # both planned: Test had no deployment of Worker
+        held_at(b_notes, planned, b_run)
+        a = promote(Notes())
+        assert a.ok, a.error
+        (won,) = a.deployments
+        twin = sandbox.deploy(release, "Environments-2", Comments=f"[octorelease {run_ids[id(h_notes)]} after none]")
+        person = sandbox.deploy(release, "Environments-2", Comments="by hand")
+        b_notes.go[planned].set()
+        b = b_run.result(timeout=120)
+        assert b.ok, b.error
+        assert task_state(sandbox, twin) == "Canceled"  # cancelled by B while H was still held
+        assert task_state(sandbox, person) == "Queued"  # a person's: never cancelled
+        assert task_state(sandbox, won.task_id or "") == "Executing"  # the winner: never cancelled
+        h_notes.go[planned].set()
+        h = h_run.result(timeout=120)
+    assert h.ok, h.error
+    assert [(d.environment, d.deployment_id) for d in b.deployments] == [("Test", won.deployment_id)]
+    assert b.deployments[0].cancelled_twin is None  # not B's to report
+    assert any(f"cancelled {twin['Id']}, a twin of {won.deployment_id}" in line for line in b_notes.lines)
+    (test,) = h.deployments
+    assert (test.deployment_id, test.cancelled_twin, test.already_deployed) == (won.deployment_id, twin["Id"], True)
+    assert any(f"cancelled our twin {twin['Id']}" in line for line in h_notes.lines), h_notes.lines

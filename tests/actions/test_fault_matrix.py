@@ -12,9 +12,9 @@ What each cell asserts is the server's own state, after every task ended:
 
 * each target has exactly one deployment of Worker 2.0.0 that is not cancelled, and it succeeded;
 * every run succeeded and names that deployment for that target;
-* every other deployment made was cancelled by the run that made it (its marker in
-  ``Comments`` says which run), and that run reported it (``cancelled_twin``): none twice, none
-  unreported.
+* every other deployment made was cancelled (by a run of its episode, the first to settle), and
+  the run that made it (its marker in ``Comments`` says which run) reported it
+  (``cancelled_twin``): none twice, none unreported.
 
 The runs are concurrent by construction, not by timing: every run's plan looked before any
 deployment existed, because none could be made until all had looked. Faults are drawn from a

@@ -3,9 +3,9 @@
 Under load a process can pause for a long while between reading what a target has and posting
 its deployment, so a concurrent run's deployment may be made, and even finish, in between.
 The promise must hold all the same: one effective deployment per target, every run naming it,
-every other deployment cancelled and reported by the run that made it. Two CPU-bound loops run
-beside the processes (each bounded, and killed when the test ends); the proof is the server's
-own state (``testing/settlement.py``)."""
+every other deployment cancelled by a run of its episode and reported by the run that made it.
+Two CPU-bound loops run beside the processes (each bounded, and killed when the test ends); the
+proof is the server's own state (``testing/settlement.py``)."""
 
 from __future__ import annotations
 

@@ -5,40 +5,56 @@ promoting the same release at once both see "not there" and both create, and a r
 was lost may have made a deployment it never heard of. Right after creating, each run reads the
 deployments of its targets once and applies the rule of ``twins.py`` to each target's episode:
 the earliest member wins. Every run computes it from the same server state, so all name the
-same winner, whenever they look. A run cancels each member it made other than the winner (found
-by its marker, so also the ones whose answer was lost), joins the winner and says so
-(``cancelled_twin``, and a line). It never cancels what another run made: that run settles its
-own.
+same winner, whenever they look.
+
+A run that planned in an episode (it created there, or its look found the winner) cancels every
+member octorelease made (it has a marker) other than the winner, its own and other runs' alike,
+while it is still queued or running. That is safe because the rule is not the run's opinion:
+every run of the episode names the same winner, so a member that is not the winner is a twin to
+all of them, and the first run to settle stops them all. It never cancels the winner, nor an
+unmarked member (made by a person or another tool). A run cancels its own twins first, at once
+(found by their marker, also when the answer to its ``POST`` was lost), and reports them: it
+joins the winner and says so (``cancelled_twin``, and a line), also when another run of the
+episode had cancelled the twin already (cancelling it again changes nothing). Then one read of
+the other runs' twins tells which still run; it cancels those, and says so in a line naming
+their run, which reports them.
 
 A run that *joined* a deployment still under way (its plan found the release there, queued or
-running) follows that deployment's episode, read from its marker, to the same winner.
+running) follows that deployment's episode, read from its marker, to the same winner, and
+cancels nothing it did not make: it did not plan in that window, and may not see the deployment
+that opened it, which decides which unmarked deployments belong to it.
 
 What is left to time: Octopus runs one task per project, environment and tenant at a time, so a
-twin made while the winner runs waits in the queue, and is cancelled before it starts if its run
-sends its two requests (this look, then the cancel) before the winner ends. A twin made after
-the winner had ended starts at once, and its cancel cuts it short. Only a run that stalls for a
-whole deployment between its ``POST`` and its cancel leaves a twin that ran to its end; it says
-so ("both ran"). The look just before each ``POST`` (``execute.py``) keeps such twins rare: the
-winner must be made, and finish, between that look and the ``POST``.
+twin made while the winner runs waits in the queue, and is cancelled before it starts if *any*
+run of its episode sends its two requests (this look, then the cancel) after the twin was made
+and before the winner ends. A twin made after the winner had ended starts at once, and its
+cancel cuts it short. Only when every run of the episode that settles after the twin was made
+stalls for a whole deployment does a twin run to its end; its maker says so ("both ran"). The
+look just before each ``POST`` (``execute.py``) keeps such twins rare: the winner must be made,
+and finish, between that look and the ``POST``.
 
 Cost: one ``GET deployments`` for all targets after creating; when an episode has another
-member, one ``POST cancel`` per twin of ours and one ``GET tasks`` for the state of what we joined.
+member, one ``POST cancel`` per twin of ours, one ``GET tasks`` for the state of the other runs'
+twins and of what we joined, and one ``POST cancel`` per other run's twin still queued or running.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from octorelease.actions.plan import DeploymentPlan, TargetPlan
 from octorelease.actions.result import ActionResult, DeploymentResult, Observer
-from octorelease.actions.twins import CANCELLED, Episode, is_made_by, made_by
+from octorelease.actions.twins import CANCELLED, Episode, is_made_by, marker_of
 from octorelease.octopus.api import SpaceApi
-from octorelease.octopus.models import Deployment
+from octorelease.octopus.models import ACTIVE_TASK_STATES, Deployment
 
 #: How many of the targets' newest deployments are read to find twins: every concurrent run
 #: adds one per target, so this bounds the concurrency that settles (20 runs need 20).
 LOOK_BACK = 100
+
+#: Task states of a twin that a cancel still stops.
+_LIVE = ACTIVE_TASK_STATES - CANCELLED
 
 
 @dataclass
@@ -51,17 +67,28 @@ class Claim:
     episode: Episode | None
 
 
+@dataclass
+class _Settling:
+    """One claim whose episode has other members: its winner, and the twins this run cancels if
+    they still run (every marked member but the winner, or only its own)."""
+
+    claim: Claim
+    first: Deployment
+    twins: list[Deployment]
+
+
 def settle(
     space: SpaceApi, plan: DeploymentPlan, claims: Sequence[Claim], result: ActionResult, observer: Observer
 ) -> None:
-    """Move every claim onto its episode's winner, cancelling the other members we made. Sends
-    nothing when there is no claim; one ``GET deployments`` when no episode has another member."""
+    """Move every claim onto its episode's winner, cancelling the episode's other marked members.
+    Sends nothing when there is no claim; one ``GET deployments`` when no episode has another
+    member."""
     if not claims:
         return
     environments = sorted({c.target.environment.id for c in claims})
     listed = space.deployments(project_id=plan.project.id, environment_ids=environments, take=LOOK_BACK)
     run_id = space.http.run_id
-    moved: list[DeploymentResult] = []
+    settling: list[_Settling] = []
     for claim in claims:
         episode = claim.episode
         if episode is None:
@@ -70,47 +97,51 @@ def settle(
             if episode is None:
                 continue  # not made by octorelease: it stands as it is
         members, first = episode.members(listed), episode.winner(listed)
-        if first is not None and [d.id for d in members] != [claim.entry.deployment_id] and _settle_one(
-            space, claim, first, made_by(members, run_id), result, observer
-        ):
-            moved.append(claim.entry)
-    if moved:  # the state of the deployments joined, now that ours are cancelled
-        states = {t.id: t.state for t in space.tasks(sorted({e.task_id for e in moved if e.task_id}))}
-        for entry in moved:
-            entry.state = states.get(entry.task_id or "", entry.state)
+        if first is None or [d.id for d in members] == [claim.entry.deployment_id]:
+            continue
+        planned_here = claim.episode is not None
+        twins = [d for d in members if d.id != first.id
+                 and (marker_of(d) is not None if planned_here else is_made_by(d, run_id))]
+        settling.append(_Settling(claim, first, twins))
+    if not settling:
+        return
+    # Ours first, at once: each request takes time, and our own twins are ours to report.
+    moved = [one.claim.entry for one in settling if _settle_one(space, one, result, observer)]
+    # Then one read for the state of the other runs' twins and of every winner we moved onto.
+    wanted = {d.task_id for s in settling for d in s.twins if not is_made_by(d, run_id)}
+    wanted |= {e.task_id for e in moved if e.task_id}
+    states = {t.id: t.state for t in space.tasks(sorted(t for t in wanted if t))}
+    for one in settling:
+        _cancel_theirs(space, one, states, result, observer)
+    for entry in moved:
+        entry.state = states.get(entry.task_id or "", entry.state)
 
 
-def _settle_one(
-    space: SpaceApi,
-    claim: Claim,
-    first: Deployment,
-    mine: Sequence[Deployment],
-    result: ActionResult,
-    observer: Observer,
-) -> bool:
-    """Settle one claim on its episode's winner ``first``; whether it moved to another deployment."""
+def _settle_one(space: SpaceApi, one: _Settling, result: ActionResult, observer: Observer) -> bool:
+    """Settle one claim: cancel our twins, report them, join the winner; whether it moved."""
+    first, claim, run_id = one.first, one.claim, space.http.run_id
     entry, label = claim.entry, claim.entry.label
-    first_is_ours = is_made_by(first, space.http.run_id)
+    first_is_ours = is_made_by(first, run_id)
     notes: list[str] = []
     warnings: list[str] = []
     cancelled: list[str] = []
-    for own in mine:
-        if own.id == first.id:
-            continue
-        state = space.cancel_task(own.task_id).state  # Canceled if it was queued; Cancelling if it ran
+    for twin in one.twins:
+        if not is_made_by(twin, run_id):
+            continue  # another run's: after ours (``_cancel_theirs``)
+        state = space.cancel_task(twin.task_id).state  # Canceled if it was queued; Cancelling if it ran
         if state not in CANCELLED:
-            # It ran to its end before our cancel (made after the winner finished): both ran.
+            # It ran to its end before any cancel (made after the winner finished): both ran.
             warnings.append(f"{label}: a concurrent run also deployed this release ({first.id}); ours "
-                            f"({own.id}) ran before it could be cancelled, so both ran.")
+                            f"({twin.id}) ran before it could be cancelled, so both ran.")
             continue
-        cancelled.append(own.id)
+        cancelled.append(twin.id)
         if first_is_ours:
-            notes.append(f"{label}: cancelled {own.id}, a second deployment of ours (made by a POST whose "
+            notes.append(f"{label}: cancelled {twin.id}, a second deployment of ours (made by a POST whose "
                          f"answer was lost), and kept {first.id}.")
         else:
             how = ("while it was queued" if state == "Canceled"
                    else f"while it ran ({first.id} had finished before it was made)")
-            notes.append(f"{label}: a concurrent run created {first.id} first; cancelled our twin {own.id} "
+            notes.append(f"{label}: a concurrent run created {first.id} first; cancelled our twin {twin.id} "
                          f"{how} and joined {first.id}.")
     moved = entry.deployment_id != first.id
     if moved:
@@ -128,3 +159,18 @@ def _settle_one(
         observer.warn(message)
     result.messages.extend(notes + warnings)
     return moved
+
+
+def _cancel_theirs(
+    space: SpaceApi, one: _Settling, states: Mapping[str, str], result: ActionResult, observer: Observer
+) -> None:
+    """Cancel the twins other runs of the episode made that still run (their makers report them)."""
+    for twin in one.twins:
+        marker = marker_of(twin)
+        if marker is None or marker.run_id == space.http.run_id or states.get(twin.task_id) not in _LIVE:
+            continue
+        if space.cancel_task(twin.task_id).state in CANCELLED:
+            message = (f"{one.claim.entry.label}: cancelled {twin.id}, a twin of {one.first.id} made by the "
+                       f"concurrent run {marker.run_id}, which reports it.")
+            observer.note(message)
+            result.messages.append(message)

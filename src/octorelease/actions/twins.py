@@ -14,12 +14,14 @@ members are the deployments of the release to the target whose marker names that
 unmarked ones (made by a person or another tool) made after it.
 
 The rule, computed the same by every run from the server's state: **the earliest member wins**
-(creation order: the server's ``Created``, then the id's number), whatever its state. A run
-cancels every member it made other than the earliest, found by its marker even when the answer
-to its ``POST`` was lost, and nothing it did not make. So the earliest member is never cancelled
-by this rule, and every run, whenever it looks, names the same winner without asking any task's
-state: one ``GET deployments`` decides. (A person who cancels the winner by hand, or a run
-cancelling its own on interrupt or timeout, ends it for all: every run then reports it Canceled.)
+(creation order: the server's ``Created``, then the id's number), whatever its state. Every
+run, whenever it looks, names the same winner without asking any task's state: one ``GET
+deployments`` decides. So a run of the episode may cancel every member octorelease made other
+than the earliest, another run's as well as its own (``settle.py``), and each run finds its own
+by its marker, even when the answer to its ``POST`` was lost, to report it. The earliest member
+is never cancelled by this rule, nor is an unmarked one. (A person who cancels the winner by
+hand, or a run cancelling its own on interrupt or timeout, ends it for all: every run then
+reports it Canceled.)
 """
 
 from __future__ import annotations
@@ -130,7 +132,3 @@ def is_made_by(deployment: Deployment, run_id: str) -> bool:
     marker = marker_of(deployment)
     return marker is not None and marker.run_id == run_id
 
-
-def made_by(members: Sequence[Deployment], run_id: str) -> list[Deployment]:
-    """The members this run made, found by their marker."""
-    return [d for d in members if is_made_by(d, run_id)]
