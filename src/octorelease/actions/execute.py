@@ -16,7 +16,6 @@ from datetime import datetime, timezone
 from functools import partial
 
 from octorelease import errors
-from octorelease.actions.freezes import in_force
 from octorelease.actions.once import create_once
 from octorelease.actions.options import DeploymentOptions
 from octorelease.actions.plan import DeploymentPlan, TargetPlan, WaitOptions
@@ -68,7 +67,7 @@ class DeploymentCreator:
         body = target.request_body(self.plan.release_of(target).id, self.plan.options)
         body["Comments"] = with_marker(self.plan.options.notes, episode.marker(self.run_id))
         reason = self.plan.options.freeze_override
-        frozen = [w.freeze_id for w in in_force(target)] if reason else []
+        frozen = [w.freeze_id for w in target.freezes_in_force] if reason else []
         looks = 0
 
         def look() -> tuple[Deployment, bool] | None:

@@ -12,47 +12,24 @@ user overrides is created through ``POST deployments/override`` with the freezes
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from octorelease import errors, freeze_windows
+from octorelease.actions.plan import DeploymentPlan, FreezeWindow, TargetPlan
 from octorelease.actions.wording import COMMAND_LINE, Wording
 from octorelease.octopus.models import DeploymentFreeze
-from octorelease.schedule import format_time, octopus_time
+from octorelease.schedule import format_time
 
 if TYPE_CHECKING:
-    from octorelease.actions.plan import DeploymentPlan, TargetPlan
     from octorelease.octopus.api import SpaceApi
-
 
 
 def override_hint(wording: Wording) -> str:
     """How the refusal tells the user to get past a freeze, in the face's words."""
     return (f"deploy once it ends, or override it with a reason: {wording.setting('freeze_override', 'REASON')} "
             "(the API key needs the DeploymentFreezeAdminister permission)")
-
-
-@dataclass(frozen=True)
-class FreezeWindow:
-    """The window of one freeze that matters to a target: in force when it would start, or the
-    next one to come."""
-
-    freeze_id: str
-    name: str
-    start: datetime
-    end: datetime
-    #: whether it is in force when the deployment would start (now, or at ``--deploy-at``)
-    in_force: bool
-
-    def describe(self) -> str:
-        if self.in_force:
-            return f"deployment freeze '{self.name}' in force until {format_time(self.end)}"
-        return f"deployment freeze '{self.name}' from {format_time(self.start)} to {format_time(self.end)}"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"id": self.freeze_id, "name": self.name, "start": octopus_time(self.start),
-                "end": octopus_time(self.end), "in_force": self.in_force}
 
 
 def starts_at(deploy_at: datetime | None) -> datetime:
@@ -74,17 +51,13 @@ def windows_for(freezes: Sequence[DeploymentFreeze], project_id: str, environmen
     return tuple(sorted(found, key=lambda w: (w.start, w.name)))
 
 
-def in_force(target: TargetPlan) -> tuple[FreezeWindow, ...]:
-    return tuple(w for w in target.freezes if w.in_force)
-
-
 def refuse_frozen(plan: DeploymentPlan, wording: Wording = COMMAND_LINE) -> None:
     """Refuse, before anything is created, a plan with a target inside a freeze that is not
     overridden: each such target, its freezes and when they end, and how to get past them
     (``wording``: the flag or the handler field)."""
     if plan.options.freeze_override:
         return
-    frozen = [(t, in_force(t)) for t in plan.targets if t.already is None and in_force(t)]
+    frozen = [(t, t.freezes_in_force) for t in plan.targets if t.already is None and t.freezes_in_force]
     if not frozen:
         return
     where = "; ".join(f"{t.environment.name}{f' (tenant {t.tenant.name})' if t.tenant else ''}: "
@@ -96,11 +69,6 @@ def refuse_frozen(plan: DeploymentPlan, wording: Wording = COMMAND_LINE) -> None
         why = "a deployment freeze is in force"
     raise errors.DeploymentNotAllowed(
         f"{plan.project.name} cannot be deployed: {why}: {where}. Nothing was created.", hint=override_hint(wording))
-
-
-def describe(target: TargetPlan, reason: str | None) -> list[str]:
-    """The target's freezes as the plan says them (an overridden one says so)."""
-    return [w.describe() + (f" (overridden: {reason!r})" if w.in_force and reason else "") for w in target.freezes]
 
 
 def with_freezes(space: SpaceApi, project_id: str, targets: Sequence[TargetPlan], deploy_at: datetime | None,
@@ -125,4 +93,4 @@ def overriding(targets: Sequence[TargetPlan], reason: str | None) -> list[str]:
     if not reason:
         return []
     return [f"{t.environment.name}{f' (tenant {t.tenant.name})' if t.tenant else ''}: overriding {w.describe()}, "
-            f"reason {reason!r}" for t in targets if t.already is None for w in in_force(t)]
+            f"reason {reason!r}" for t in targets if t.already is None for w in t.freezes_in_force]

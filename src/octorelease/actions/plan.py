@@ -12,8 +12,6 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timezone
 from typing import Any, Literal
 
-from octorelease.actions.freezes import FreezeWindow
-from octorelease.actions.freezes import describe as describe_freezes
 from octorelease.actions.options import DeploymentOptions
 from octorelease.actions.result import DeploymentResult, Ref
 from octorelease.actions.wording import COMMAND_LINE, Wording
@@ -94,6 +92,28 @@ class Existing:
 
 
 @dataclass(frozen=True)
+class FreezeWindow:
+    """The window of one freeze that matters to a target: in force when it would start, or the
+    next one to come."""
+
+    freeze_id: str
+    name: str
+    start: datetime
+    end: datetime
+    #: whether it is in force when the deployment would start (now, or at ``--deploy-at``)
+    in_force: bool
+
+    def describe(self) -> str:
+        if self.in_force:
+            return f"deployment freeze '{self.name}' in force until {format_time(self.end)}"
+        return f"deployment freeze '{self.name}' from {format_time(self.start)} to {format_time(self.end)}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.freeze_id, "name": self.name, "start": octopus_time(self.start),
+                "end": octopus_time(self.end), "in_force": self.in_force}
+
+
+@dataclass(frozen=True)
 class TargetPlan:
     """One deployment to create: an environment (and tenant), with ids resolved."""
 
@@ -121,6 +141,15 @@ class TargetPlan:
     #: The deployment freezes of the target, in force when it would start or still to come
     #: (``freezes.with_freezes``); empty when none, or when they were not read.
     freezes: tuple[FreezeWindow, ...] = ()
+
+    @property
+    def freezes_in_force(self) -> tuple[FreezeWindow, ...]:
+        """The target's freezes in force when it would start."""
+        return tuple(w for w in self.freezes if w.in_force)
+
+    def describe_freezes(self, reason: str | None) -> list[str]:
+        """The target's freezes as the plan says them (an overridden one says so)."""
+        return [w.describe() + (f" (overridden: {reason!r})" if w.in_force and reason else "") for w in self.freezes]
 
     def result(self, **fields: Any) -> DeploymentResult:
         """The result entry for this target, with the given fields (ids, state, ...)."""
@@ -227,7 +256,7 @@ class DeploymentPlan:
                 details.append(f"{len(target.form_values)} prompted variable(s)")
             details.append("guided failure " + ("on" if target.use_guided_failure else "off")
                            + f" ({target.guided_failure_source})")
-            details += describe_freezes(target, self.options.freeze_override)
+            details += target.describe_freezes(self.options.freeze_override)
             lines.append(f"  -> {where}: " + "; ".join(details))
         flags = []
         if self.options.force_package_download:
