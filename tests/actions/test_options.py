@@ -62,6 +62,23 @@ def test_a_tenant_tag_without_its_set_is_refused_before_any_request() -> None:
     assert (raised.value.option, raised.value.values) == ("tenant_tags", ("Gold",))
 
 
+@pytest.mark.parametrize(
+    "written",
+    ["web-01,web-02", ["web-01", "web-02"], ["web-01, web-02"], ("web-01,", " web-02 ")],
+)
+def test_names_are_comma_lists_from_every_face(written: object) -> None:
+    """A flag, a handler field and a Python API argument alike: one place splits them."""
+    assert DeploymentOptions.of({"machines": written}).machines == ("web-01", "web-02")
+
+
+@pytest.mark.parametrize("blank", ["", " , ", ["web-01", ","]])
+def test_a_blank_name_is_refused_never_read_as_every_machine(blank: object) -> None:
+    with pytest.raises(InvalidInput, match=r"^--machine expects a name, got ") as raised:
+        DeploymentOptions.of({"machines": blank}, labels={"machines": "--machine"})
+    assert raised.value.option == "machines"
+    assert raised.value.detail is not None and raised.value.detail.startswith("expects a name, got ")
+
+
 def test_unknown_names_are_refused_loudly() -> None:
     with pytest.raises(TypeError, match="unknown deployment option"):
         DeploymentOptions.of({"machine": ["web-01"]})

@@ -20,7 +20,7 @@ Adding an option touches this class, its flag and its handler field.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, Literal
@@ -78,9 +78,10 @@ class DeploymentOptions:
         """The options from values named as the fields are (the Python API's keyword arguments,
         the command line's flags, a handler's fields), rejecting unknown names loudly.
 
-        What a face may give loosely is made exact here: any sequence of names for a tuple, a
-        bool or octo's true/false for ``guided_failure``, a TIME text or a naive ``datetime``
-        (local time) for a time. A value that cannot be right raises ``InvalidInput`` before any
+        What a face may give loosely is made exact here: a name, any sequence of names or comma
+        lists of them for a tuple (``--machine a,b``, ``machines: "a, b"``), a bool or octo's
+        true/false for ``guided_failure``, a TIME text or a naive ``datetime`` (local time) for a
+        time. A value that cannot be right raises ``InvalidInput`` before any
         request, naming the field as ``labels`` spell it (default: the field's name)."""
         known = {f.name: f.type for f in fields(cls)}
         unknown = sorted(set(values) - set(known))
@@ -91,7 +92,7 @@ class DeploymentOptions:
         for name, value in values.items():
             label = labels.get(name, name)
             if known[name] == "tuple[str, ...]" and value is not None:
-                value = (value,) if isinstance(value, str) else tuple(value)
+                value = _names(value, name, label)
             if name == "prompted_variables" and value is not None:
                 value = dict(value)
             if name == "guided_failure" and value is not None:
@@ -115,6 +116,20 @@ class DeploymentOptions:
             start, expiry = (labels.get(name, name) for name in SCHEDULE_FIELDS)
             check_schedule(clean.get("deploy_at"), clean.get("no_deploy_after"), (start, expiry))
         return cls(**clean)
+
+
+def _names(value: str | Sequence[str], name: str, label: str) -> tuple[str, ...]:
+    """The names of a name, a sequence of them, or comma lists of them, as octo's
+    ``--specificMachines`` takes them; a blank one is refused rather than silently meaning "all"
+    (no ``--machine`` is every machine)."""
+    names: list[str] = []
+    for item in (value,) if isinstance(value, str) else value:
+        pieces = [piece.strip() for piece in str(item).split(",") if piece.strip()]
+        if not pieces:
+            detail = f"expects a name, got {item!r}"
+            raise errors.InvalidInput(f"{label} {detail}.").about(name, (), detail)
+        names.extend(pieces)
+    return tuple(names)
 
 
 def _guided_failure(value: object, label: str) -> GuidedFailure:

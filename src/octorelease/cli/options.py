@@ -119,18 +119,6 @@ def global_options(on_group: bool) -> Callable[[F], F]:
     return decorate
 
 
-def _comma_list(ctx: click.Context, param: click.Parameter, values: Sequence[str]) -> tuple[str, ...]:
-    """Names from repeated flags and from comma lists alike (``--machine a,b``, as octo's
-    ``--specificMachines`` takes them); a blank flag is refused rather than silently meaning "all"."""
-    names: list[str] = []
-    for value in values:
-        pieces = [piece.strip() for piece in value.split(",") if piece.strip()]
-        if not pieces:
-            raise click.BadParameter(f"expects a name, got {value!r}.", ctx=ctx, param=param)
-        names.extend(pieces)
-    return tuple(names)
-
-
 def deployment_options(func: F) -> F:
     """The options shared by promote, deploy and create --deploy-to: one flag per field of
     ``actions.options.DeploymentOptions``, its value stored under the field's name (``--skip`` as
@@ -147,7 +135,6 @@ def deployment_options(func: F) -> F:
             "machines",
             multiple=True,
             metavar="NAME[,NAME]",
-            callback=_comma_list,
             help="Deploy only to these machines (repeatable, or a comma list as octo's --specificMachines).",
         ),
         click.option(
@@ -155,7 +142,6 @@ def deployment_options(func: F) -> F:
             "exclude_machines",
             multiple=True,
             metavar="NAME[,NAME]",
-            callback=_comma_list,
             help="Do not deploy to these machines (repeatable, or a comma list).",
         ),
         click.option(
@@ -163,7 +149,6 @@ def deployment_options(func: F) -> F:
             "skip_steps",
             multiple=True,
             metavar="STEP[,STEP]",
-            callback=_comma_list,
             help="Skip these steps (repeatable, or a comma list).",
         ),
         click.option(
@@ -194,7 +179,6 @@ def deployment_options(func: F) -> F:
             "tenants",
             multiple=True,
             metavar="NAME[,NAME]|*",
-            callback=_comma_list,
             help="Deploy for these tenants ('*' = every connected tenant; repeatable, or a comma list); "
             "one environment only.",
         ),
@@ -203,7 +187,6 @@ def deployment_options(func: F) -> F:
             "tenant_tags",
             multiple=True,
             metavar="SET/TAG[,SET/TAG]",
-            callback=_comma_list,
             help="Deploy for every tenant connected to the environment with this tag (octo's --tenantTag; "
             "repeatable, or a comma list: any tag of one set, one of each set).",
         ),
@@ -212,7 +195,6 @@ def deployment_options(func: F) -> F:
             "target_roles",
             multiple=True,
             metavar="ROLE[,ROLE]",
-            callback=_comma_list,
             help="Deploy only to the targets with one of these roles (repeatable, or a comma list).",
         ),
         click.option(

@@ -101,24 +101,7 @@ def _as_seconds(value: object) -> object:
     return value
 
 
-def _as_comma_list(value: object) -> object:
-    """Let ``machines: "web-01,web-02"`` be two names, as ``--machine web-01,web-02`` is (and
-    each string of a list a comma list too); a blank one is refused, never "every machine"."""
-    names: list[object] = []
-    for item in [value] if isinstance(value, str) else value if isinstance(value, list) else [value]:
-        if not isinstance(item, str):
-            names.append(item)
-            continue
-        pieces = [piece.strip() for piece in item.split(",") if piece.strip()]
-        if not pieces:
-            raise ValueError(f"expects a name, got {item!r}")
-        names.extend(pieces)
-    return names if isinstance(value, (str, list)) else value
-
-
 Names = Annotated[list[str], BeforeValidator(_as_list)]
-#: Names that are comma lists too, as the flags that take them split them.
-CommaNames = Annotated[list[str], BeforeValidator(_as_comma_list)]
 Seconds = Annotated[float, BeforeValidator(_as_seconds)]
 
 
@@ -138,15 +121,15 @@ class DeploymentFields(_Model):
 
     force_package_download: bool = False
     force_redeploy: bool = False
-    machines: CommaNames = []
-    exclude_machines: CommaNames = []
-    skip_steps: CommaNames = Field([], alias="skip")
+    machines: Names = []
+    exclude_machines: Names = []
+    skip_steps: Names = Field([], alias="skip")
     prompted_variables: dict[str, str] = {}
     #: on, off or default (octo's true/false too)
     guided_failure: str = "default"
-    tenants: CommaNames = []
-    tenant_tags: CommaNames = []
-    target_roles: CommaNames = []
+    tenants: Names = []
+    tenant_tags: Names = []
+    target_roles: Names = []
     #: Refresh the release's variable snapshot first (the CLI's ``--update-variables``).
     update_variables: bool = False
     #: A scheduled deployment (the CLI's ``--deploy-at`` / ``--no-deploy-after``); relative
