@@ -255,7 +255,7 @@ def _check_packages(space: SpaceApi, project: Project, request: ReleaseRequest,
                     errors.fault_in(
                         errors.NotFound, "--package", "packages", [package.step_name],
                         f"no version of package {package.package_id} is in the feed {package.feed_name}.",
-                        hint="Push the package first, or name a version with --package STEP=VERSION.",
+                        hint=f"Push the package first, or name a version with {_package_setting(request.wording)}.",
                     )
                 )
             continue
@@ -281,7 +281,8 @@ def _key(package: TemplatePackage) -> PackageKey:
     return package.action_name.lower(), package.reference_name.lower()
 
 
-def _picked_version(project: Project, template: ReleaseTemplate, chosen: dict[PackageKey, str]) -> tuple[str, str]:
+def _picked_version(project: Project, template: ReleaseTemplate, chosen: dict[PackageKey, str],
+                    wording: Wording) -> tuple[str, str]:
     """The version Octopus will give a release made without one, and why: the release template's
     ``NextVersionIncrement`` (its versioning template, evaluated now), else the version this
     release takes for the donor package (``VersioningPackageStepName``), as octo and the official
@@ -295,7 +296,7 @@ def _picked_version(project: Project, template: ReleaseTemplate, chosen: dict[Pa
             return version, f"picked by Octopus: the version of step {template.versioning_step}'s package"
     raise errors.OctopusRejected(
         f"Octopus cannot pick a version for a release of {project.name}: its versioning strategy gives none.",
-        hint="Give --version, or set the project's release versioning in Octopus.",
+        hint=f"Give {wording.setting('version', 'VERSION')}, or set the project's release versioning in Octopus.",
     ).about("version", [], "the project's versioning strategy gives no version.")
 
 
@@ -314,7 +315,7 @@ def check_release(space: SpaceApi, request: ReleaseRequest) -> CheckedRelease:
     version = (request.version or "").strip()
     if not version:
         template, chosen = _check_packages(space, project, request, git)
-        version, reason = _picked_version(project, template, chosen)
+        version, reason = _picked_version(project, template, chosen, request.wording)
         return replace(_not_existing(space, project, request, version, reason, given=False), git=git)
     checked = replace(_not_existing(space, project, request, version, "the version given", given=True), git=git)
     if checked.existing is None:
@@ -335,9 +336,19 @@ def _not_existing(space: SpaceApi, project: Project, request: ReleaseRequest, ve
             return CheckedRelease(project, version, "it already exists", existing, given)
         raise errors.OctopusRejected(
             f"Release {version} of {project.name} already exists" + ("." if given else f" ({reason})."),
-            hint="Pass --ignore-existing to use it, or choose another --version.",
+            hint=_existing_hint(request.wording),
         ).about("version", [version], f"release {version} of {project.name} already exists.")
     return CheckedRelease(project, version, reason, None, given)
+
+
+def _package_setting(wording: Wording) -> str:
+    """A package's version as the face names it: ``--package STEP=VERSION``, ``packages: {STEP: VERSION}``."""
+    return wording.setting("packages", "STEP=VERSION" if wording.flags else "{STEP: VERSION}")
+
+
+def _existing_hint(wording: Wording) -> str:
+    """How to get past a release that already exists, in the face's words."""
+    return f"Add {wording.setting('ignore_existing')} to use it, or choose another {wording.name('version')}."
 
 
 def create_release(space: SpaceApi, request: ReleaseRequest, *, dry_run: bool = False) -> CreatedRelease:
@@ -386,10 +397,11 @@ def make_release(
     release = create_once(space.http, post, find_ours)
     if theirs:
         if request.ignore_existing:
-            return CreatedRelease(release, project.name, False, "another run created it meanwhile (--ignore-existing)")
+            return CreatedRelease(release, project.name, False,
+                                  f"another run created it meanwhile ({request.wording.setting('ignore_existing')})")
         raise errors.OctopusRejected(
             f"Release {version} of {project.name} was created meanwhile by another run, not by this one "
             "(its notes or package versions differ from those asked for).",
-            hint="Pass --ignore-existing to use it, or choose another --version.",
+            hint=_existing_hint(request.wording),
         )
     return CreatedRelease(release, project.name, True, checked.reason)

@@ -8,7 +8,7 @@ from octorelease import errors
 from octorelease.actions.choose import ChosenRelease, OnRelease, pinned_release
 from octorelease.actions.options import DeploymentOptions
 from octorelease.actions.plan import DeploymentPlan
-from octorelease.actions.targets import Adopter, build_plan, newest_per_target, resolve_environments
+from octorelease.actions.targets import Adopter, build_plan, newest_per_target, require_targets, resolve_environments
 from octorelease.actions.wording import COMMAND_LINE, Wording
 from octorelease.octopus.api import SpaceApi
 from octorelease.octopus.models import Project, Release
@@ -31,10 +31,10 @@ def plan_deploy(
     the caller has already read (``create --ignore-existing --deploy-to``) is not read again.
     ``leave_to_server``: a real run, which may leave some checks to the server; ``adopt``: who
     knows of deployments to join; ``wording``: how refusals name settings (all: ``build_plan``)."""
-    if not targets:
-        raise errors.InvalidInput("No target environment given.", hint="Pass --to ENV (one or more).")
+    require_targets(targets, wording)
     if isinstance(release, str) and not release.strip():
-        raise errors.InvalidInput("No release given.", hint="Pass --release VERSION or --release latest.")
+        raise errors.InvalidInput("No release given.", hint=f"Give {wording.setting('release', 'VERSION')} or "
+                                  f"{wording.setting('release', 'latest')}.")
     found_project = project if isinstance(project, Project) else space.project(project)
     environments = resolve_environments(space, targets)
     if isinstance(release, Release):

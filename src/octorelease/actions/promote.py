@@ -12,7 +12,14 @@ from octorelease import errors
 from octorelease.actions.choose import OnRelease, per_tenant, pinned_release, release_in_environment
 from octorelease.actions.options import DeploymentOptions
 from octorelease.actions.plan import DeploymentPlan, Existing
-from octorelease.actions.targets import Adopter, build_plan, newest_per_target, plan_tenants, resolve_environments
+from octorelease.actions.targets import (
+    Adopter,
+    build_plan,
+    newest_per_target,
+    plan_tenants,
+    require_targets,
+    resolve_environments,
+)
 from octorelease.actions.wording import COMMAND_LINE, Wording
 from octorelease.octopus.api import SpaceApi
 from octorelease.octopus.models import ACTIVE_TASK_STATES, DashboardItem
@@ -35,16 +42,17 @@ def plan_promote(
     """Resolve and validate a promotion; sends GET requests only. ``leave_to_server``: a real
     run, which may leave some checks to the server; ``adopt``: who knows of deployments to join
     (both: ``targets.build_plan``); ``wording``: how its notes name settings."""
-    if not targets:
-        raise errors.InvalidInput("No target environment given.", hint="Pass --to ENV (one or more).")
+    require_targets(targets, wording)
     if release is not None and not release.strip():
         # An unset CI variable (--release "$VERSION"): promoting the latest instead would deploy
         # a release nobody chose.
         raise errors.InvalidInput("The release given is empty.",
-                                  hint="Give a version, or leave --release out to promote what --from runs.")
+                                  hint=f"Give a version, or leave {wording.name('release')} out to promote what "
+                                  f"{wording.name('from')} runs.")
     if any(t.strip().lower() == source.strip().lower() for t in targets):
         raise errors.InvalidInput(
-            f"'{source}' is both --from and --to.", hint="Use 'octorelease deploy' to redeploy to the same environment."
+            f"'{source}' is both {wording.name('from')} and {wording.name('to')}.",
+            hint="Use 'octorelease deploy' to redeploy to the same environment."
         )
     found_project = space.project(project)
     source_env, *target_envs = resolve_environments(space, [source, *targets])
@@ -55,7 +63,7 @@ def plan_promote(
         choices = [pinned_release(space, found_project, release)]
     elif options.tenants or options.tenant_tags:
         # Each tenant promotes what it runs in the source, not what the environment runs.
-        tenants = plan_tenants(space, found_project, target_envs, options)
+        tenants = plan_tenants(space, found_project, target_envs, options, wording)
         choices = per_tenant(found_project, source_env, dashboard, tenants, wording)
     else:
         choices = [release_in_environment(found_project, source_env, dashboard, wording=wording)]

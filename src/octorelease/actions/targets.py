@@ -281,7 +281,8 @@ def _form_values(preview: DeploymentPreview, given: dict[str, str]) -> dict[str,
 
 
 def _resolve_tenants(
-    space: SpaceApi, project: Project, environment: Environment, names: Sequence[str], tags: Sequence[str] = ()
+    space: SpaceApi, project: Project, environment: Environment, names: Sequence[str], tags: Sequence[str] = (),
+    wording: Wording = COMMAND_LINE,
 ) -> list[Ref]:
     """The tenants named, every connected one (``*``) or the connected ones with ``tags``, each
     looked up with the API's filters (``name=``, ``projectId=``): a space's other tenants are
@@ -291,7 +292,7 @@ def _resolve_tenants(
         connected = [t for t in space.project_tenants(project.id)
                      if environment.id in t.project_environments.get(project.id, [])]
     tagged = _tagged(space, project, environment, connected, tags) if tags else []
-    named = _named_tenants(space, project, environment, connected, names) if names else []
+    named = _named_tenants(space, project, environment, connected, names, wording) if names else []
     return list(dict.fromkeys([*named, *tagged]))
 
 
@@ -324,13 +325,13 @@ def _tagged(
 
 
 def _named_tenants(
-    space: SpaceApi, project: Project, environment: Environment, connected: Sequence[Tenant], names: Sequence[str]
+    space: SpaceApi, project: Project, environment: Environment, connected: Sequence[Tenant], names: Sequence[str],
+    wording: Wording,
 ) -> list[Ref]:
     if "*" in names:
         if len(names) > 1:
-            raise errors.InvalidInput(
-                "--tenant '*' means every connected tenant; give no other --tenant with it."
-            ).about("tenants")
+            detail = "'*' means every connected tenant; give no other tenant with it."
+            raise errors.InvalidInput(f"{wording.name('tenants')} {detail}").about("tenants", (), detail)
         if not connected:
             raise errors.NotFound(f"No tenant of project {project.name} is connected to {environment.name}.").about(
                 "tenants", ["*"]
@@ -351,24 +352,34 @@ def _named_tenants(
 
 
 def plan_tenants(
-    space: SpaceApi, project: Project, environments: Sequence[Environment], options: DeploymentOptions
+    space: SpaceApi, project: Project, environments: Sequence[Environment], options: DeploymentOptions,
+    wording: Wording = COMMAND_LINE,
 ) -> list[Ref]:
     """The tenants ``options`` names or tags, checked against the project and the one target
-    environment."""
+    environment; ``wording``: how the refusals name the settings."""
     if options.tenants or options.tenant_tags:
-        option, flag = ("tenants", "--tenant") if options.tenants else ("tenant_tags", "--tenant-tag")
+        option = "tenants" if options.tenants else "tenant_tags"
         if len(environments) != 1:
             raise errors.InvalidInput(
-                "Tenants can be deployed to one environment at a time; give a single --to."
+                f"Tenants can be deployed to one environment at a time; give a single {wording.name('to')}."
             ).about(option)
         if project.tenanted_mode == "Untenanted":
-            raise errors.InvalidInput(f"Project {project.name} is not tenanted; {flag} cannot be used.").about(option)
-        return _resolve_tenants(space, project, environments[0], options.tenants, options.tenant_tags)
+            raise errors.InvalidInput(
+                f"Project {project.name} is not tenanted; {wording.name(option)} cannot be used.").about(option)
+        return _resolve_tenants(space, project, environments[0], options.tenants, options.tenant_tags, wording)
     if project.tenanted_mode == "Tenanted":
         raise errors.InvalidInput(
-            f"Project {project.name} only deploys to tenants.", hint="Pass --tenant NAME or '*'."
+            f"Project {project.name} only deploys to tenants.",
+            hint=f"Give {wording.setting('tenants', 'NAME')} (or '*', every connected tenant).",
         ).about("tenants")
     return []
+
+
+def require_targets(targets: Sequence[str], wording: Wording) -> None:
+    """Refuse a deployment to no environment (a CI variable that came out empty, say)."""
+    if not targets:
+        raise errors.InvalidInput("No target environment given.",
+                                  hint=f"Give {wording.setting('to', 'ENV')} (one or more).")
 
 
 def newest_per_target(dashboard: Sequence[DashboardItem]) -> dict[tuple[str, str | None], Mark]:
@@ -438,7 +449,7 @@ def build_plan(
     release = chosen.release
     options = options or DeploymentOptions()
     warnings: list[str] = []
-    tenants = list(chosen.tenants) or plan_tenants(space, project, environments, options)
+    tenants = list(chosen.tenants) or plan_tenants(space, project, environments, options, wording)
 
     tenant_choices: list[Ref | None] = list(tenants) or [None]
     joined: dict[TargetKey, Existing] = dict(already or {})

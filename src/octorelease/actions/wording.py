@@ -37,7 +37,11 @@ class Wording:
         return f"{name}: {shown}"
 
 
-#: The command line's flags (and the Python API's default wording).
-COMMAND_LINE = Wording(flags=True)
+#: The command line's flags (and the Python API's default wording): a list option's flag is
+#: given once per item, so it is singular (``tenants``: ``--tenant``).
+COMMAND_LINE = Wording(flags=True, names={
+    "tenants": "tenant", "tenant_tags": "tenant_tag", "machines": "machine", "exclude_machines": "exclude_machine",
+    "target_roles": "target_role", "skip_steps": "skip", "packages": "package", "prompted_variables": "variable",
+})
 #: A handler file's fields (``octorelease run``, ``octorelease serve``).
-HANDLER_FILE = Wording(flags=False, names={"fail_on_error": "fail_build_on_error"})
+HANDLER_FILE = Wording(flags=False, names={"fail_on_error": "fail_build_on_error", "skip_steps": "skip"})
