@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from octorelease.sandbox.rules import git
 from testing.cli import CliRun, assert_one_line_error
 
 SPACE = ("--space", "Operations")
@@ -212,6 +213,12 @@ def test_a_handlers_variables_are_set_on_the_branch_of_its_release(
     assert variables["messages"] == ["Set project variables Greeting, Token of Platform on "
                                      "refs/heads/feature/canary (the build's branch, from --var)."]
     assert variables_at(sandbox, "feature%2Fcanary") == {"Greeting": "hi 1"}
+    # the commit says who changed what (ChangeDescription); the database set takes no message
+    platform = sandbox.server.sandbox.backend.project("Spaces-2", "Projects-5")
+    assert git.resolve(platform, "feature/canary").commit.message == (
+        "octorelease: set project variables Greeting (handler 'Ship Platform', build 1)")
+    puts = [r for r in sandbox.requests() if r["method"] == "PUT" and r["path"].endswith("/variables")]
+    assert [("ChangeDescription" in r["fields"]) for r in puts[-2:]] == [True, False], puts
     assert variables_at(sandbox, "main") == {}  # another branch
     assert variables_at(sandbox) == {"Token": None}  # the sensitive one, still in the database
     made = release(sandbox, run.json["handlers"][0]["actions"][1]["release"]["id"])

@@ -114,6 +114,8 @@ class _Prepared:
     release_notes: str | None
     #: the build's branch and commit: a version-controlled project's ref unless the handler names one
     build_git: tuple[str | None, str | None, str] | None = None
+    #: the build's number, when the CI gives one (``{build.number}``)
+    build_number: str | None = None
 
 
 def run_handlers(
@@ -172,7 +174,7 @@ def _prepare(handler_file: HandlerFile, decision: Decision, values: Mapping[str,
     if handler.create is not None and handler.create.notes_file is not None:
         path = handler_file.resolve(handler.create.notes_file)
         notes = _read_notes(path, handler_file.locate(("handlers", decision.index, "create", "notes_file")))
-    return _Prepared(decision, handler, notes, git_of_build(values))
+    return _Prepared(decision, handler, notes, git_of_build(values), (values.get("number") or "").strip() or None)
 
 
 #: The most release notes a ``notes_file`` may hold. The path comes from a file a pull request
@@ -274,7 +276,9 @@ def _set_variables(octopus: Octopus, item: _Prepared, dry_run: bool) -> ActionRe
     made at."""
     handler, create = item.handler, item.handler.create
     at = ReleaseAt(create.git_ref if create else None, create.git_commit if create else None, item.build_git)
-    result = set_project_variables(octopus.space, handler.project, handler.variables, dry_run=dry_run, at=at)
+    why = f"handler '{handler.name}'" + (f", build {item.build_number}" if item.build_number else "")
+    result = set_project_variables(octopus.space, handler.project, handler.variables, dry_run=dry_run, at=at,
+                                   why=why)
     for message in result.messages:
         octopus.observer.note(message)
     if handler.create is None and result.ok and not _updates_snapshots(handler):

@@ -44,9 +44,11 @@ class ReleaseAt:
 
 def set_project_variables(
     space: SpaceApi, project: str, variables: Mapping[str, str], *, dry_run: bool = False,
-    at: ReleaseAt | None = None,
+    at: ReleaseAt | None = None, why: str | None = None,
 ) -> ActionResult:
-    """Set ``variables`` on ``project``; errors are captured in the result, as actions do."""
+    """Set ``variables`` on ``project``; errors are captured in the result, as actions do. On a
+    version-controlled project the commit's message names the variables and ``why`` (the
+    handler and its build), so the repository's history says who changed them."""
     from octorelease.actions.create import is_version_controlled
 
     result = ActionResult("variables", dry_run=dry_run)
@@ -62,8 +64,9 @@ def set_project_variables(
         if branch:
             where = f" on {branch[0]} ({branch[1]})"
         if not dry_run:
-            for index in sorted(touched):
-                space.save_variable_set(found, sets[index], branch[0] if branch and index == 0 else None)
+            for index, written in sorted(touched.items()):
+                change = f"octorelease: set project variables {', '.join(written)}" + (f" ({why})" if why else "")
+                space.save_variable_set(found, sets[index], branch[0] if branch and index == 0 else None, change)
     except OctoreleaseError as exc:
         result.error = exc
         return result
@@ -108,12 +111,12 @@ def _branch(space: SpaceApi, project: Project, at: ReleaseAt) -> tuple[str, str]
     return ref, source
 
 
-def _apply(sets: list[list[dict[str, Any]]], variables: Mapping[str, str]) -> tuple[list[str], set[int]]:
+def _apply(sets: list[list[dict[str, Any]]], variables: Mapping[str, str]) -> tuple[list[str], dict[int, list[str]]]:
     """Update ``sets`` in place: each name's unscoped variable in the first set that has one, else a
     new variable in the first set. Return the names whose value changed or that were added, and
-    the indexes of the sets changed."""
+    those names by the index of the set they changed."""
     changed: list[str] = []
-    touched: set[int] = set()
+    touched: dict[int, list[str]] = {}
     for name, value in variables.items():
         found = next(((index, variable) for index, existing in enumerate(sets) for variable in existing
                       if str(variable.get("Name", "")).lower() == name.lower()
@@ -125,5 +128,5 @@ def _apply(sets: list[list[dict[str, Any]]], variables: Mapping[str, str]) -> tu
         else:
             continue
         changed.append(name)
-        touched.add(found[0] if found else 0)
+        touched.setdefault(found[0] if found else 0, []).append(name)
     return changed, touched

@@ -608,9 +608,12 @@ class SpaceApi:
         return self.http.get_object(self.path(f"{self._at(project, git_ref)}/variables"))
 
     def save_variable_set(self, project: Project, variable_set: dict[str, Any],
-                          git_ref: str | None = None) -> dict[str, Any]:
+                          git_ref: str | None = None, change: str | None = None) -> dict[str, Any]:
         """Save the project's variables; with ``git_ref`` (a branch), a version-controlled
-        project's non-sensitive ones, as a commit on that branch (the body names it: ``GitRef``)."""
+        project's non-sensitive ones, as a commit on that branch (the body names it: ``GitRef``)
+        whose message is ``change`` (``ChangeDescription``; the server's own when none)."""
         path = self.path(f"{self._at(project, git_ref)}/variables")
         body = {**variable_set, "GitRef": git_ref, "ProjectId": project.id} if git_ref else variable_set
+        if git_ref and change:
+            body["ChangeDescription"] = change
         return self.http.expect_object(self.http.put(path, body), "PUT", path)

@@ -177,17 +177,22 @@ def new_commit(project: Project, steps: list[Step], message: str, when: datetime
                      variables=[v.model_copy(deep=True) for v in variables or []])
 
 
+#: The longest commit message kept (the sandbox's own bound: the API states none for ``ChangeDescription``).
+MAX_COMMIT_MESSAGE = 10_000
+
 #: what a commit at a branch can change, by the route that writes it
 _WRITES = {"steps": "deployment process", "variables": "variables", "versioning_template": "deployment settings"}
 
 
-def commit_to(project: Project, ref: str, when: datetime | None, **changes: object) -> Project:
+def commit_to(project: Project, ref: str, when: datetime | None, message: str | None = None,
+              **changes: object) -> Project:
     """A copy of the project with a new commit on the branch ``ref`` names: the branch's head with
     ``changes`` made (``steps`` by ``PUT .../{gitRef}/deploymentprocesses``, ``variables`` by
     ``PUT .../{gitRef}/variables``, ``versioning_template`` and ``versioning_package`` by
     ``PUT .../{gitRef}/deploymentsettings``). A tag or a commit cannot move, so that is 400. The
     default branch's head is also the project's own process and versioning strategy (what an
-    export writes as the project's)."""
+    export writes as the project's). ``message``: the commit message, the body's
+    ``ChangeDescription`` (blank or none: the sandbox's own, naming what changed)."""
     resolved = resolve(project, ref)
     if resolved.branch is None:
         # the sandbox's own wording: the real server's text for a write at a tag or commit is not published
@@ -196,7 +201,8 @@ def commit_to(project: Project, ref: str, when: datetime | None, **changes: obje
     repo = repository(project)
     head = resolved.commit.model_copy(deep=True, update=changes)
     what = next((w for field, w in _WRITES.items() if field in changes), "deployment settings")
-    commit = new_commit(project, head.steps, f"Update the {what} on {resolved.branch}", when, head.variables)
+    message = (message or "").strip()[:MAX_COMMIT_MESSAGE] or f"Update the {what} on {resolved.branch}"
+    commit = new_commit(project, head.steps, message, when, head.variables)
     commit = commit.model_copy(update={"versioning_template": head.versioning_template,
                                        "versioning_package": head.versioning_package})
     repo.commits[commit.hash] = commit

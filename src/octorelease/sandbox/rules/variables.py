@@ -109,10 +109,11 @@ class VariableRules(State):
         return self._git_set(project, commit)
 
     def save_variables_at(self, space_id: str, project_ref: str, git_ref: str,
-                          variables: list[Variable]) -> VariableSet:
+                          variables: list[Variable], message: str | None = None) -> VariableSet:
         """``PUT /projects/{id}/{gitRef}/variables``: a new commit on the branch holding
-        ``variables``; a tag or a commit cannot change, and a sensitive value is never written
-        to Git (it belongs in the database set, ``/projects/{id}/variables``)."""
+        ``variables`` (``message``: the body's ``ChangeDescription``); a tag or a commit cannot
+        change, and a sensitive value is never written to Git (it belongs in the database set,
+        ``/projects/{id}/variables``)."""
         project = self.project(space_id, project_ref)
         head = git.resolve(project, git_ref).commit
         _check(variables, head.variables)
@@ -122,7 +123,7 @@ class VariableRules(State):
             raise ValidationFailed(
                 f"Sensitive variables are kept in the database, never in Git: save {', '.join(sensitive)} at "
                 f"/projects/{project.id}/variables.")
-        project = git.commit_to(project, git_ref, self.clock(), variables=variables)
+        project = git.commit_to(project, git_ref, self.clock(), message, variables=variables)
         self.put(project)
         return self._git_set(project, git.resolve(project, git_ref).commit)
 

@@ -43,7 +43,8 @@ def variables(ctx: Ctx) -> Json:
     branch (``PUT``); its sensitive ones stay at ``/projects/{id}/variables``."""
     project, ref = ctx.arg("ref"), ctx.arg("gitRef")
     if ctx.request.method == "PUT":
-        found = ctx.backend.save_variables_at(ctx.space_id, project, ref, variables_body(ctx.body))
+        found = ctx.backend.save_variables_at(ctx.space_id, project, ref, variables_body(ctx.body),
+                                              ctx.body.text("ChangeDescription"))
     else:
         found = ctx.backend.variables_at(ctx.space_id, project, ref)
     return shape.variable_set(ctx.base, found, ctx.backend.all(Environment, ctx.space_id), ref)
