@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
@@ -17,6 +17,7 @@ from typing import Any
 from octorelease import Octopus
 from octorelease.actions.plan import WaitOptions
 from octorelease.actions.result import ActionResult, DeploymentResult, SilentObserver
+from octorelease.octopus.retry import RetryPolicy
 from testing.sandbox import SandboxControl
 
 RUNS = 20
@@ -207,3 +208,72 @@ def test_a_run_that_settles_cancels_a_held_runs_twin_while_it_is_queued_and_the_
     (test,) = h.deployments
     assert (test.deployment_id, test.cancelled_twin, test.already_deployed) == (won.deployment_id, twin["Id"], True)
     assert any(f"cancelled our twin {twin['Id']}" in line for line in h_notes.lines), h_notes.lines
+
+
+def test_a_run_that_saw_the_race_keeps_watch_and_cancels_a_twin_made_after_it_settled(
+    sandbox: SandboxControl,
+) -> None:
+    """A run whose POST met an outage settles alone on its deployment, which then waits on a manual
+    intervention. Only after that is a twin made with another run's marker (a run that stalled
+    between its POST and its settle, as a CI job starved of CPU does), and a deployment by a
+    person. The first run, still waiting, keeps watch: it cancels the twin while it is queued, and
+    leaves the person's and its own winner alone."""
+    release = waiting_in_test(sandbox)
+    sandbox.set_http_faults("503:1,only=POST,path=/deployments")
+    notes = Notes()
+    stalled = "0123456789ab"
+
+    def promote() -> ActionResult:
+        with Octopus(sandbox.url, sandbox.api_key, observer=notes, retry=QUICK) as octopus:
+            return octopus.promote("Worker", source="Development", to=["Test"],
+                                   wait=WaitOptions(log=False, timeout_seconds=120))
+
+    with ThreadPoolExecutor(max_workers=1) as pool, cancelling_at_the_end(sandbox, release):
+        run = pool.submit(promote)
+        until(lambda: any(r["path"].endswith("/deployments") and r["status"] == 503 for r in sandbox.requests()),
+              "the run's POST met the outage", run)
+        sandbox.clear_http_faults()
+        until(lambda: bool(release_deployments(sandbox, release)), "the run made its deployment", run)
+        (won,) = release_deployments(sandbox, release)
+        interruption = sandbox.wait_for_interruption(won["TaskId"], timeout=60)
+        twin = sandbox.deploy(release, "Environments-2", Comments=f"[octorelease {stalled} after none]")
+        person = sandbox.deploy(release, "Environments-2", Comments="by hand")
+        until(lambda: task_state(sandbox, twin) == "Canceled", "the waiting run cancelled the twin", run)
+        assert task_state(sandbox, person) == "Queued"  # a person's: never cancelled
+        assert task_state(sandbox, won) == "Executing"  # the winner: never cancelled
+        sandbox.answer(interruption["Id"], Result="Proceed")
+        result = run.result(timeout=120)
+    assert result.ok, result.error
+    assert [d.deployment_id for d in result.deployments] == [won["Id"]]
+    assert any(f"cancelled {twin['Id']}, a twin of {won['Id']} made by the concurrent run {stalled}" in line
+               for line in notes.lines), notes.lines
+
+
+#: Quick retries: the outage ends when the test says so.
+QUICK = RetryPolicy(attempts=400, total_seconds=60.0, initial_wait=0.05, max_wait=0.1, jitter=0.01)
+
+
+@contextmanager
+def cancelling_at_the_end(sandbox: SandboxControl, release_id: str) -> Iterator[None]:
+    """Whatever happens in the test, the release's deployments to Test are cancelled when it
+    ends, so that a run still waiting on one (for a person) ends too."""
+    try:
+        yield
+    finally:
+        for deployment in release_deployments(sandbox, release_id):
+            sandbox.call("POST", f"/api/tasks/{deployment['TaskId']}/cancel")
+
+
+def release_deployments(sandbox: SandboxControl, release_id: str) -> list[dict[str, Any]]:
+    """The deployments of the release to Test, earliest first."""
+    items = sandbox.get("/api/Spaces-1/deployments", environments="Environments-2", take=1000)["Items"]
+    return sorted((d for d in items if d["ReleaseId"] == release_id), key=lambda d: int(d["Id"].split("-")[1]))
+
+
+def until(condition: Callable[[], bool], what: str, run: Future[ActionResult], timeout: float = 60) -> None:
+    """Poll ``condition`` with a deadline; fail at once if the run ended first."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert not run.done(), (what, run.result().error)
+        assert time.monotonic() < deadline, f"not within {timeout} s: {what}"
+        time.sleep(0.02)

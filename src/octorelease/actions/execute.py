@@ -20,7 +20,7 @@ from octorelease.actions.once import create_once
 from octorelease.actions.options import DeploymentOptions
 from octorelease.actions.plan import DeploymentPlan, TargetPlan, WaitOptions
 from octorelease.actions.result import ActionResult, DeploymentResult, NotCreated, Observer, did_not_succeed
-from octorelease.actions.settle import LOOK_BACK, Claim, settle
+from octorelease.actions.settle import LOOK_BACK, Claim, Watch, settle
 from octorelease.actions.targets import explain_refusal
 from octorelease.actions.twins import Episode, is_made_by, marker_of, with_marker
 from octorelease.actions.wait import TaskWaiter
@@ -40,6 +40,9 @@ class DeploymentCreator:
         #: The look before the first ``POST``, for every target at once (one request); made again
         #: for the next target once a ``POST`` failed, as the time its retries took makes it stale.
         self._first_look: list[Deployment] | None = None
+        #: Whether a ``POST`` failed (refused, or its answer lost) or found a concurrent run's
+        #: deployment: the run saw the race, so it keeps watch while it waits (``settle.Watch``).
+        self.raced = False
 
     def episode(self, target: TargetPlan) -> Episode:
         """The target's window. A promotion whose target's newest deployment is a cancelled twin
@@ -76,6 +79,7 @@ class DeploymentCreator:
             if looks == 1:
                 listed = self._look_first()
             else:
+                self.raced = True
                 self._first_look = None  # a failed try took time: the next target looks afresh
                 listed = self.space.deployments(
                     project_id=self.plan.project.id, environment_ids=[target.environment.id], take=LOOK_BACK
@@ -88,7 +92,9 @@ class DeploymentCreator:
                 return self.space.create_deployment_overriding(body, frozen, reason), True
             return self.space.create_deployment(body), True
 
-        return create_once(self.space.http, post, look, look_first=True)
+        deployment, ours = create_once(self.space.http, post, look, look_first=True)
+        self.raced |= not ours
+        return deployment, ours
 
     def _look_first(self) -> list[Deployment]:
         if self._first_look is None:
@@ -101,19 +107,22 @@ class DeploymentCreator:
 
 def create_all(
     space: SpaceApi, plan: DeploymentPlan, observer: Observer, result: ActionResult, wording: Wording = COMMAND_LINE
-) -> None:
+) -> Watch | None:
     """One deployment per target (or the one it already has), later lifecycle phases first;
     ``result.deployments`` ends in the plan's order. If the server refuses a target after others
     were created (the plan was checked, but the server can change its mind in between), the
-    error says which targets got a deployment and which did not, and so does ``not_created``."""
+    error says which targets got a deployment and which did not, and so does ``not_created``.
+    Returns the watch to keep while waiting when the run saw the race (``settle.Watch``)."""
     claims: list[Claim] = []
     told = _InPlanOrder(plan)
+    creator = DeploymentCreator(space, plan)
     try:
-        _create_each(space, plan, observer, result, wording, claims, told)
+        _create_each(creator, observer, result, wording, claims, told)
     finally:
         told.flush()
-    settle(space, plan, claims, result, observer)
+    watch = settle(space, plan, claims, result, observer, raced=creator.raced)
     result.deployments.sort(key=told.rank)
+    return watch
 
 
 class _InPlanOrder:
@@ -139,8 +148,7 @@ class _InPlanOrder:
 
 
 def _create_each(
-    space: SpaceApi,
-    plan: DeploymentPlan,
+    creator: DeploymentCreator,
     observer: Observer,
     result: ActionResult,
     wording: Wording,
@@ -149,7 +157,7 @@ def _create_each(
 ) -> None:
     """``create_all``'s creating, target by target in creation order, each target's claim added
     to ``claims``; what the observer is to hear is held in ``told``."""
-    creator = DeploymentCreator(space, plan)
+    space, plan = creator.space, creator.plan
     order = plan.creation_order
     for index, target in enumerate(order):
         if target.already is not None:
@@ -273,11 +281,11 @@ def run_plan(
         observer.warn(warning)
     _warn_if_scheduled_past_the_wait(plan, wait, observer)
     update_snapshots(space, plan, observer, result, set() if refreshed is None else refreshed)
-    create_all(space, plan, observer, result, wait.wording)
+    watch = create_all(space, plan, observer, result, wait.wording)
     if not wait.wait:
         return result
     try:
-        TaskWaiter(space, observer).wait(result.deployments, wait)
+        TaskWaiter(space, observer).wait(result.deployments, wait, watch=watch.look if watch else None)
     except errors.WaitTimedOut as exc:
         result.error = exc
         return result

@@ -28,20 +28,30 @@ What is left to time: Octopus runs one task per project, environment and tenant 
 twin made while the winner runs waits in the queue, and is cancelled before it starts if *any*
 run of its episode sends its two requests (this look, then the cancel) after the twin was made
 and before the winner ends. A twin made after the winner had ended starts at once, and its
-cancel cuts it short. Only when every run of the episode that settles after the twin was made
-stalls for a whole deployment does a twin run to its end; its maker says so ("both ran"). The
-look just before each ``POST`` (``execute.py``) keeps such twins rare: the winner must be made,
-and finish, between that look and the ``POST``.
+cancel cuts it short. The look just before each ``POST`` (``execute.py``) keeps such twins rare:
+the winner must be made, and finish, between that look and the ``POST``.
+
+A run that saw the race (a ``POST`` of its failed or lost its answer, so other runs' retries may
+still be landing; an episode with another member; or a deployment under way that it joined)
+keeps **watch** while it waits (``Watch``): after each poll of its deployments, while the winner
+is still queued or running, one more ``GET deployments`` finds the twins made since it settled,
+and it cancels those still queued or running, as above. So a twin made by a run that stalls
+right after its ``POST`` (a CI job starved of CPU) is cancelled by any run still waiting, not
+only by runs that settle later. Only when every run of the episode stalls for a whole deployment
+does a twin run to its end; its maker says so ("both ran"). A run that met no race sends no
+request more.
 
 Cost: one ``GET deployments`` for all targets after creating; when an episode has another
 member, one ``POST cancel`` per twin of ours, one ``GET tasks`` for the state of the other runs'
 twins and of what we joined, and one ``POST cancel`` per other run's twin still queued or running.
+Keeping watch: one ``GET deployments`` per poll while a winner runs, and for a twin found, one
+``GET tasks`` and its ``POST cancel``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 
 from octorelease.actions.plan import DeploymentPlan, TargetPlan
 from octorelease.actions.result import ActionResult, DeploymentResult, Observer
@@ -77,34 +87,84 @@ class _Settling:
     twins: list[Deployment]
 
 
+@dataclass
+class Watch:
+    """The episodes a run keeps watch on while it waits, once settled: it saw the race, so a
+    twin may still be made by a run that has not settled yet (see the module's docstring)."""
+
+    space: SpaceApi
+    plan: DeploymentPlan
+    #: per episode watched: the result entry (its winner, and the task followed) and the episode
+    watched: list[tuple[DeploymentResult, Episode]]
+    result: ActionResult
+    observer: Observer
+    #: twins already cancelled, or found ended: never asked about again
+    settled: set[str] = field(default_factory=set)
+
+    def look(self, pending: Collection[str]) -> None:
+        """One look at the episodes whose winner's task is still ``pending`` (queued or running):
+        cancel the marked twins made since, other runs' (their makers report them)."""
+        live = [(entry, episode) for entry, episode in self.watched if entry.task_id in pending]
+        if not live:
+            return
+        environments = sorted({episode.environment_id for _, episode in live})
+        listed = self.space.deployments(project_id=self.plan.project.id, environment_ids=environments,
+                                        take=LOOK_BACK)
+        run_id = self.space.http.run_id
+        found: list[tuple[str, Deployment, list[Deployment]]] = []
+        for entry, episode in live:
+            members = episode.members(listed)
+            first = next((d for d in members if d.id == entry.deployment_id), None)
+            if first is None:
+                continue
+            later = members[members.index(first) + 1:]  # never one made before the winner
+            twins = [d for d in later if d.id not in self.settled and marker_of(d) is not None
+                     and not is_made_by(d, run_id)]
+            if twins:
+                found.append((entry.label, first, twins))
+        if not found:
+            return
+        states = {t.id: t.state for t in self.space.tasks(sorted({d.task_id for _, _, ds in found for d in ds}))}
+        for label, first, twins in found:
+            self.settled.update(d.id for d in twins if states.get(d.task_id) not in _LIVE)
+            self.settled.update(_cancel_theirs(self.space, label, first, twins, states, self.result, self.observer))
+
+
 def settle(
-    space: SpaceApi, plan: DeploymentPlan, claims: Sequence[Claim], result: ActionResult, observer: Observer
-) -> None:
+    space: SpaceApi, plan: DeploymentPlan, claims: Sequence[Claim], result: ActionResult, observer: Observer,
+    raced: bool = False,
+) -> Watch | None:
     """Move every claim onto its episode's winner, cancelling the episode's other marked members.
     Sends nothing when there is no claim; one ``GET deployments`` when no episode has another
-    member."""
+    member. Returns the watch to keep while waiting when the run saw the race (``raced``: a
+    ``POST`` of its failed; or an episode had another member, or a claim joined one under way)."""
     if not claims:
-        return
+        return None
     environments = sorted({c.target.environment.id for c in claims})
     listed = space.deployments(project_id=plan.project.id, environment_ids=environments, take=LOOK_BACK)
     run_id = space.http.run_id
     settling: list[_Settling] = []
+    watched: list[tuple[DeploymentResult, Episode]] = []
     for claim in claims:
         episode = claim.episode
         if episode is None:
+            raced = True  # it joined a deployment under way: a concurrent run's, maybe still racing
             joined = next((d for d in listed if d.id == claim.entry.deployment_id), None)
             episode = Episode.of_deployment(joined, listed) if joined is not None else None
             if episode is None:
                 continue  # not made by octorelease: it stands as it is
+        watched.append((claim.entry, episode))
         members, first = episode.members(listed), episode.winner(listed)
         if first is None or [d.id for d in members] == [claim.entry.deployment_id]:
             continue
+        raced = True
         planned_here = claim.episode is not None
         twins = [d for d in members if d.id != first.id
                  and (marker_of(d) is not None if planned_here else is_made_by(d, run_id))]
         settling.append(_Settling(claim, first, twins))
+    watch = Watch(space, plan, watched, result, observer) if raced and watched else None
     if not settling:
-        return
+        return watch
     # Ours first, at once: each request takes time, and our own twins are ours to report.
     moved = [one.claim.entry for one in settling if _settle_one(space, one, result, observer)]
     # Then one read for the state of the other runs' twins and of every winner we moved onto.
@@ -112,9 +172,12 @@ def settle(
     wanted |= {e.task_id for e in moved if e.task_id}
     states = {t.id: t.state for t in space.tasks(sorted(t for t in wanted if t))}
     for one in settling:
-        _cancel_theirs(space, one, states, result, observer)
+        _cancel_theirs(space, one.claim.entry.label, one.first, one.twins, states, result, observer)
     for entry in moved:
         entry.state = states.get(entry.task_id or "", entry.state)
+    if watch is not None:
+        watch.settled.update(d.id for one in settling for d in one.twins)
+    return watch
 
 
 def _settle_one(space: SpaceApi, one: _Settling, result: ActionResult, observer: Observer) -> bool:
@@ -162,15 +225,20 @@ def _settle_one(space: SpaceApi, one: _Settling, result: ActionResult, observer:
 
 
 def _cancel_theirs(
-    space: SpaceApi, one: _Settling, states: Mapping[str, str], result: ActionResult, observer: Observer
-) -> None:
-    """Cancel the twins other runs of the episode made that still run (their makers report them)."""
-    for twin in one.twins:
+    space: SpaceApi, label: str, first: Deployment, twins: Sequence[Deployment], states: Mapping[str, str],
+    result: ActionResult, observer: Observer,
+) -> list[str]:
+    """Cancel the twins of ``first`` that other runs of the episode made and that still run
+    (their makers report them); the ids of those cancelled."""
+    cancelled = []
+    for twin in twins:
         marker = marker_of(twin)
         if marker is None or marker.run_id == space.http.run_id or states.get(twin.task_id) not in _LIVE:
             continue
         if space.cancel_task(twin.task_id).state in CANCELLED:
-            message = (f"{one.claim.entry.label}: cancelled {twin.id}, a twin of {one.first.id} made by the "
-                       f"concurrent run {marker.run_id}, which reports it.")
+            cancelled.append(twin.id)
+            message = (f"{label}: cancelled {twin.id}, a twin of {first.id} made by the concurrent run "
+                       f"{marker.run_id}, which reports it.")
             observer.note(message)
             result.messages.append(message)
+    return cancelled

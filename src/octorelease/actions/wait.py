@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -188,9 +188,11 @@ class TaskWaiter:
         #: per task waiting for a person, when (on our clock) we saw it start waiting
         self.asked_at: dict[str, float] = {}
 
-    def wait(self, deployments: Sequence[DeploymentResult], options: WaitOptions) -> None:
+    def wait(self, deployments: Sequence[DeploymentResult], options: WaitOptions,
+             watch: Callable[[Collection[str]], None] | None = None) -> None:
         """Update ``deployments`` in place until done. Raises ``WaitTimedOut`` on timeout
-        (after cancelling the tasks on the server when ``options.cancel_on_timeout``)."""
+        (after cancelling the tasks on the server when ``options.cancel_on_timeout``).
+        ``watch`` is told, after each poll, the tasks still queued or running (``settle.Watch``)."""
         pending = {d.task_id: d for d in deployments if d.task_id}
         start = self.clock()
         deadline = start + options.timeout_seconds
@@ -204,6 +206,8 @@ class TaskWaiter:
             pacer.polled(self.clock())
             people_before = all(t in self.asked_at for t in pending)
             self._poll(pending, options.log)
+            if watch is not None and pending:
+                watch(pending.keys())
             if people_before and pending and all(t in self.asked_at for t in pending):
                 deadline += self.clock() - now  # a person is slow, not the deployment
             self._people_deadline(pending, options)
