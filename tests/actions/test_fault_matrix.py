@@ -125,9 +125,17 @@ def run_cell(sandbox: SandboxControl, command: str, runs: int, outage: float, ra
 
 
 def assert_cell(sandbox: SandboxControl, outcomes: list[Outcome]) -> None:
+    """The promise, from the server's state; a failure also says, per run, its marker, what it
+    reported per target and every line it said: a rare failure is then explained by its own log."""
     reports = [from_result(result) for result, _ in outcomes]
-    assert_settled(sandbox, reports, TARGETS, project_id=WORKER, release_id=RELEASE,
-                   markers=[marker for _, marker in outcomes])
+    try:
+        assert_settled(sandbox, reports, TARGETS, project_id=WORKER, release_id=RELEASE,
+                       markers=[marker for _, marker in outcomes])
+    except AssertionError as failure:
+        said = "\n".join(f"run {marker}: " + "; ".join(f"{d.environment} {d.deployment_id} (twin {d.cancelled_twin})"
+                                                        for d in result.deployments)
+                         + "".join(f"\n  {line}" for line in result.messages) for result, marker in outcomes)
+        raise AssertionError(f"{failure}\nwhat each run said:\n{said}") from None
 
 
 RANDOM = "503:0.3,500:0.2,lost:{lost},only=POST,path=/deployments,seed={seed}"
