@@ -45,3 +45,18 @@ def test_a_handlers_refusals_name_its_fields(sandbox: Any, octorelease: Any, tmp
     assert run.code not in (0, 70), run.err
     assert all(words in run.err for words in says), run.err
     assert not any(flag in run.err for flag in never), run.err
+
+
+def test_the_command_lines_wording_names_flags_that_exist() -> None:
+    """``COMMAND_LINE`` spells an option as its flag, by hand (the actions may not import the
+    command line); each flag it names must be one the commands take, so a renamed flag cannot
+    leave the hints naming the old one."""
+    import click
+
+    from octorelease.actions.wording import COMMAND_LINE
+    from octorelease.cli import cli
+
+    assert isinstance(cli, click.Group)
+    flags = {opt for command in cli.commands.values() for param in command.params for opt in param.opts}
+    for option in COMMAND_LINE.names:
+        assert COMMAND_LINE.name(option) in flags, option
