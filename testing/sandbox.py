@@ -94,6 +94,10 @@ class SandboxControl:
     def set_speed(self, seconds_per_step: float) -> None:
         self._control("POST", "speed", {"seconds_per_step": seconds_per_step})
 
+    def hold_tasks(self, held: bool = True) -> None:
+        """Keep queued tasks queued (``held``) until called again with ``False``."""
+        self._control("POST", "hold", {"held": held})
+
     def add_api_key(self, key: str, environments: list[str] | None, teams: list[str] | None = None) -> None:
         """Another valid key, allowed to deploy only to these environments (``None``: any), whose
         user is in these teams only (``None``: the sandbox user's teams)."""

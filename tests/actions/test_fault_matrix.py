@@ -17,7 +17,13 @@ What each cell asserts is the server's own state, after every task ended:
   (``cancelled_twin``): none twice, none unreported.
 
 The runs are concurrent by construction, not by timing: every run's plan looked before any
-deployment existed, because none could be made until all had looked. Faults are drawn from a
+deployment existed, because none could be made until all had looked. And the deployments stay
+queued (the sandbox holds them) until every run has settled and is waiting: the promise is that a
+twin made while its winner is queued or running is cancelled before it starts, so long as one run
+of its episode gets its look and its cancel in before the winner ends. How long a loaded machine
+takes to give 20 runs that chance is not what a cell tests: on two busy cores, with every run and
+the sandbox in one process, a two-second winner has ended before any run was served (twins
+queued behind it, made 39 ms and 156 ms after it, then ran). Faults are drawn from a
 seeded random source; retries are patient enough (hundreds of attempts, sub-second pauses) that
 no run gives up on a fault, so every interleaving must end in the state above."""
 
@@ -32,7 +38,7 @@ import pytest
 
 from octorelease import Octopus
 from octorelease.actions.plan import WaitOptions
-from octorelease.actions.result import ActionResult
+from octorelease.actions.result import ActionResult, DeploymentResult, SilentObserver
 from octorelease.octopus.retry import RetryPolicy
 from testing.sandbox import SandboxControl
 from testing.settlement import assert_settled, from_result
@@ -105,23 +111,38 @@ def run_cell(sandbox: SandboxControl, command: str, runs: int, outage: float, ra
     act, reads = COMMANDS[command]
     sandbox.set_speed(SPEED)
     sandbox.set_http_faults(OUTAGE)
+    sandbox.hold_tasks()
     barrier = threading.Barrier(runs)
+    waiting = [_Waiting() for _ in range(runs)]
 
-    def one() -> Outcome:
-        with Octopus(sandbox.url, sandbox.api_key, retry=PATIENT) as octopus:
+    def one(observer: _Waiting) -> Outcome:
+        with Octopus(sandbox.url, sandbox.api_key, retry=PATIENT, observer=observer) as octopus:
             assert octopus.space is not None  # connected, as a CI job is by the time it promotes
             barrier.wait(timeout=60)
             return act(octopus), octopus.http.run_id
 
     with ThreadPoolExecutor(max_workers=runs) as pool:
-        futures = [pool.submit(one) for _ in range(runs)]
+        futures = [pool.submit(one, observer) for observer in waiting]
         wait_until(lambda: dashboard_reads(sandbox) >= runs * reads or any(f.done() for f in futures),
                    "every run planned")
         time.sleep(outage)  # the outage itself: how long POSTs keep failing once all have planned
         sandbox.set_http_faults(random_faults)
+        wait_until(lambda: all(w.polled.is_set() or f.done() for w, f in zip(waiting, futures, strict=True)),
+                   "every run settled and waiting", timeout=120)
+        sandbox.hold_tasks(False)
         outcomes = [f.result(timeout=180) for f in futures]
     sandbox.clear_http_faults()
     return outcomes
+
+
+class _Waiting(SilentObserver):
+    """Knows when its run has settled: its wait polled the deployments it settled on."""
+
+    def __init__(self) -> None:
+        self.polled = threading.Event()
+
+    def task_updated(self, deployment: DeploymentResult) -> None:
+        self.polled.set()
 
 
 def assert_cell(sandbox: SandboxControl, outcomes: list[Outcome]) -> None:

@@ -195,3 +195,29 @@ def test_last_updated_time_is_never_older_than_the_newest_log_line(sandbox: Sand
         if details["Task"]["IsCompleted"]:
             return
         assert time.monotonic() < deadline, "the task never completed"
+
+
+def test_held_tasks_stay_queued_while_one_under_way_runs_to_its_end_and_start_once_released(
+    sandbox: SandboxControl,
+) -> None:
+    sandbox.set_speed(0.05)
+    running = deploy(sandbox, "Releases-4", "Environments-2")["TaskId"]
+    wait_for_state(sandbox, running, "Executing")
+    sandbox.hold_tasks()
+    held = deploy(sandbox, "Releases-4", "Environments-3")["TaskId"]  # another slot: free to start at once
+    assert sandbox.wait_for_task(running)["State"] == "Success"  # under way when held: it goes on
+    assert sandbox.get(f"/api/tasks/{held}")["State"] == "Queued"  # queued all that time
+    sandbox.hold_tasks(False)
+    assert sandbox.wait_for_task(held)["State"] == "Success"
+
+
+def test_a_reset_releases_held_tasks(sandbox: SandboxControl) -> None:
+    sandbox.hold_tasks()
+    sandbox.reset()
+    assert sandbox.wait_for_task(deploy(sandbox)["TaskId"])["State"] == "Success"
+
+
+def test_hold_takes_true_or_false_only(sandbox: SandboxControl) -> None:
+    answer = sandbox.call("POST", "/_sandbox/hold", json={"held": "yes"}, key=None)
+    assert answer.status_code == 400
+    assert any("'held' must be true" in error for error in answer.json()["Errors"])

@@ -69,6 +69,8 @@ Test controls (outside ``/api``, no API key needed; JSON in, ``{"ok": true}`` ou
   spec's random sequence; 400 with the parser's message for a bad spec. ``DELETE`` serves every
   request again. A reset goes back to the ``--faults`` the sandbox started with (none by default).
 - ``POST /_sandbox/speed`` ``{"seconds_per_step": 0.2}``: how long each step takes on each machine.
+- ``POST /_sandbox/hold`` ``{"held": true}``: queued tasks stay queued (those under way go on)
+  until ``{"held": false}`` or a reset.
 - ``POST /_sandbox/api-keys`` ``{"key": "API-...", "environments": ["Development"], "teams": []}``:
   another valid key, allowed to deploy only to those environments (403 elsewhere, absent from
   ``PromoteTo``; any without ``environments``), its user in those teams only (``teams`` given).

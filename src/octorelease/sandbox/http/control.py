@@ -67,6 +67,14 @@ async def speed(request: Request) -> Response:
     return _ok()
 
 
+async def hold(request: Request) -> Response:
+    held = (await _body(request)).raw("held")
+    if not isinstance(held, bool):
+        raise ValidationFailed("'held' must be true (queued tasks stay queued) or false (they start).")
+    _sandbox(request).hold_tasks(held)
+    return _ok()
+
+
 async def api_keys(request: Request) -> Response:
     body = await _body(request)
     key = body.text("key")

@@ -95,6 +95,10 @@ class Sandbox:
             raise ValidationFailed(SPEED_RULE)
         self.runner.speed = seconds_per_step
 
+    def hold_tasks(self, held: bool) -> None:
+        """Keep queued tasks from starting (``True``) until released (``False``); a reset releases them."""
+        self.runner.hold(held)
+
     def add_fault(self, fault: Fault) -> None:
         """Make the steps ``fault`` matches fail from now on."""
         with self.backend.lock:
@@ -124,6 +128,7 @@ class Sandbox:
             seeds.apply(self.backend, seed)
             self.requests.clear()
         self.set_http_faults(self.startup_faults)
+        self.runner.held = False
         self.runner.start()
 
 

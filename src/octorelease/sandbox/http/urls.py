@@ -43,6 +43,7 @@ CONTROL_ROUTES: list[BaseRoute] = [
     starlette_routing.Route("/_sandbox/faults", control.faults, methods=["POST", "DELETE"]),
     starlette_routing.Route("/_sandbox/faults/http", control.http_faults, methods=["POST", "DELETE"]),
     starlette_routing.Route("/_sandbox/speed", control.speed, methods=["POST"]),
+    starlette_routing.Route("/_sandbox/hold", control.hold, methods=["POST"]),
     starlette_routing.Route("/_sandbox/api-keys", control.api_keys, methods=["POST"]),
     starlette_routing.Route("/_sandbox/packages", control.packages, methods=["POST"]),
     starlette_routing.Route("/_sandbox/rename", control.rename, methods=["POST"]),

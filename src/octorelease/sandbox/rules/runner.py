@@ -501,7 +501,16 @@ class TaskRunner:
         self._wake = threading.Event()
         self._workers: dict[str, threading.Thread] = {}
         self._scheduler: threading.Thread | None = None
+        #: while set, no queued task starts (``hold``); those under way go on
+        self.held = False
         backend.on_task_queued = self._wake.set
+
+    def hold(self, held: bool) -> None:
+        """Keep every queued task queued (``True``) or let them start again (``False``). Tests
+        use it to have tasks wait in the queue for as long as the scenario needs, rather than for
+        as long as the machine's speed happens to allow."""
+        self.held = held
+        self._wake.set()
 
     def start(self) -> None:
         self._stop = threading.Event()
@@ -549,6 +558,8 @@ class TaskRunner:
         sleep before a queue time or expiry falls due. Only active tasks are looked at."""
         now = self.backend.clock()
         self._workers = {k: w for k, w in self._workers.items() if w.is_alive()}
+        if self.held:
+            return [], MAX_SLEEP
         active = self.backend.active_tasks()
         busy = {self._slot(t) for t in active if t.state in ("Executing", "Cancelling")}
         chosen = []
