@@ -277,3 +277,46 @@ def until(condition: Callable[[], bool], what: str, run: Future[ActionResult], t
         assert not run.done(), (what, run.result().error)
         assert time.monotonic() < deadline, f"not within {timeout} s: {what}"
         time.sleep(0.02)
+
+
+def test_a_run_that_saw_the_race_settles_each_target_before_it_spends_time_on_the_next(
+    sandbox: SandboxControl,
+) -> None:
+    """The run plans Staging and Test. Before it creates anything, another run's deployment to
+    Staging (the winner) and a third run's twin of it are made, queued, and every ``POST
+    /deployments`` starts failing. The run joins the winner in Staging, then spends the outage
+    retrying Test. The twin must be cancelled while it is still queued, not once Test is created:
+    a winner that ends meanwhile lets it run (the fault matrix met it at load 5: a Staging twin
+    ran after its winner while the runs retried Test's POST)."""
+    planned = ("release_chosen", 1)
+    notes = Held(planned)
+    winner_run, twin_run = "aaaaaaaaaaaa", "bbbbbbbbbbbb"
+
+    def promote() -> ActionResult:
+        with Octopus(sandbox.url, sandbox.api_key, observer=notes, retry=QUICK) as octopus:
+            return octopus.promote("Worker", source="Development", to=list(TARGETS),
+                                   wait=WaitOptions(log=False, timeout_seconds=120))
+
+    sandbox.hold_tasks()  # the winner stays queued: only the run's order of work decides
+    with ThreadPoolExecutor(max_workers=1) as pool, letting_go(notes):
+        run = pool.submit(promote)
+        held_at(notes, planned, run)
+        won = sandbox.deploy("Releases-4", TARGETS["Staging"], Comments=f"[octorelease {winner_run} after none]")
+        twin = sandbox.deploy("Releases-4", TARGETS["Staging"], Comments=f"[octorelease {twin_run} after none]")
+        sandbox.set_http_faults("503:1,only=POST,path=/deployments")
+        notes.go[planned].set()
+        until(lambda: any(r["method"] == "POST" and r["path"].endswith("/deployments") and r["status"] == 503
+                          for r in sandbox.requests()), "the run's POST to Test met the outage", run)
+        until(lambda: task_state(sandbox, twin) == "Canceled", "the twin cancelled while Test is retried", run)
+        assert worker_deployments(sandbox, TARGETS["Test"]) == []  # still retrying Test
+        assert task_state(sandbox, won) == "Queued"  # the winner: never cancelled
+        sandbox.clear_http_faults()
+        sandbox.hold_tasks(False)
+        result = run.result(timeout=120)
+    assert result.ok, result.error
+    by_target = {d.environment: d for d in result.deployments}
+    assert by_target["Staging"].deployment_id == won["Id"]
+    (test,) = worker_deployments(sandbox, TARGETS["Test"])
+    assert by_target["Test"].deployment_id == test["Id"]
+    assert any(f"cancelled {twin['Id']}, a twin of {won['Id']} made by the concurrent run {twin_run}" in line
+               for line in notes.lines), notes.lines

@@ -19,7 +19,14 @@ from octorelease import errors
 from octorelease.actions.once import create_once
 from octorelease.actions.options import DeploymentOptions
 from octorelease.actions.plan import DeploymentPlan, TargetPlan, WaitOptions
-from octorelease.actions.result import ActionResult, DeploymentResult, NotCreated, Observer, did_not_succeed
+from octorelease.actions.result import (
+    ActionResult,
+    DeploymentResult,
+    LogLine,
+    NotCreated,
+    Observer,
+    did_not_succeed,
+)
 from octorelease.actions.settle import LOOK_BACK, Claim, Watch, settle
 from octorelease.actions.targets import explain_refusal
 from octorelease.actions.twins import Episode, is_made_by, marker_of, with_marker
@@ -43,6 +50,9 @@ class DeploymentCreator:
         #: Whether a ``POST`` failed (refused, or its answer lost) or found a concurrent run's
         #: deployment: the run saw the race, so it keeps watch while it waits (``settle.Watch``).
         self.raced = False
+        #: Called before each retry of a ``POST``: ``create_all`` settles the targets created so
+        #: far before the run spends time on this one.
+        self.before_retry: Callable[[], None] = lambda: None
 
     def episode(self, target: TargetPlan) -> Episode:
         """The target's window. A promotion whose target's newest deployment is a cancelled twin
@@ -80,6 +90,7 @@ class DeploymentCreator:
                 listed = self._look_first()
             else:
                 self.raced = True
+                self.before_retry()
                 self._first_look = None  # a failed try took time: the next target looks afresh
                 listed = self.space.deployments(
                     project_id=self.plan.project.id, environment_ids=[target.environment.id], take=LOOK_BACK
@@ -112,17 +123,36 @@ def create_all(
     ``result.deployments`` ends in the plan's order. If the server refuses a target after others
     were created (the plan was checked, but the server can change its mind in between), the
     error says which targets got a deployment and which did not, and so does ``not_created``.
-    Returns the watch to keep while waiting when the run saw the race (``settle.Watch``)."""
-    claims: list[Claim] = []
+    Returns the watch to keep while waiting when the run saw the race (``settle.Watch``).
+
+    Once the run has seen the race, it settles each target as soon as it is created, and before
+    it retries a later target's ``POST``, rather than once all are created: a twin of a target
+    created first must be cancelled while its winner is still queued or running, and retrying
+    the next target through an outage can outlast a whole deployment. A run that met no race
+    settles once, at the end (one request)."""
+    claims: list[Claim] = []  # created, not settled yet
     told = _InPlanOrder(plan)
     creator = DeploymentCreator(space, plan)
+    watch = Watch(space, plan, [], result, observer)
+
+    def settle_created(speaker: Observer) -> None:
+        settled = settle(space, plan, claims, result, speaker, raced=creator.raced)
+        claims.clear()
+        if settled is not None:
+            watch.absorb(settled)
+
+    def settle_if_raced() -> None:
+        if creator.raced:
+            settle_created(told.deferring(observer))
+
+    creator.before_retry = settle_if_raced
     try:
-        _create_each(creator, observer, result, wording, claims, told)
+        _create_each(creator, observer, result, wording, claims, told, settle_if_raced)
     finally:
         told.flush()
-    watch = settle(space, plan, claims, result, observer, raced=creator.raced)
+    settle_created(observer)
     result.deployments.sort(key=told.rank)
-    return watch
+    return watch if watch.needed else None
 
 
 class _InPlanOrder:
@@ -146,6 +176,36 @@ class _InPlanOrder:
         for _, tell in held:
             tell()
 
+    def deferring(self, observer: Observer) -> Observer:
+        """An observer whose notes and warnings (a settling's, while targets are still being
+        created) are told after every target's own line, as if the run had settled at the end."""
+        return _Deferred(observer, self._held, len(self._ranks))
+
+
+class _Deferred:
+    """``_InPlanOrder.deferring``: notes and warnings held until the flush; the rest passed on."""
+
+    def __init__(self, observer: Observer, held: list[tuple[int, Callable[[], None]]], rank: int) -> None:
+        self._observer, self._held, self._rank = observer, held, rank
+
+    def note(self, message: str) -> None:
+        self._held.append((self._rank, partial(self._observer.note, message)))
+
+    def warn(self, message: str, detail: str | None = None) -> None:
+        self._held.append((self._rank, partial(self._observer.warn, message, detail)))
+
+    def release_chosen(self, project: str, version: str) -> None:
+        self._observer.release_chosen(project, version)
+
+    def deployment_queued(self, deployment: DeploymentResult) -> None:
+        self._observer.deployment_queued(deployment)
+
+    def task_updated(self, deployment: DeploymentResult) -> None:
+        self._observer.task_updated(deployment)
+
+    def log_lines(self, deployment: DeploymentResult, lines: list[LogLine]) -> None:
+        self._observer.log_lines(deployment, lines)
+
 
 def _create_each(
     creator: DeploymentCreator,
@@ -154,9 +214,10 @@ def _create_each(
     wording: Wording,
     claims: list[Claim],
     told: _InPlanOrder,
+    created: Callable[[], None],
 ) -> None:
     """``create_all``'s creating, target by target in creation order, each target's claim added
-    to ``claims``; what the observer is to hear is held in ``told``."""
+    to ``claims`` (then ``created`` is called); what the observer is to hear is held in ``told``."""
     space, plan = creator.space, creator.plan
     order = plan.creation_order
     for index, target in enumerate(order):
@@ -178,6 +239,7 @@ def _create_each(
             ))
             if existing.state in ACTIVE_TASK_STATES:  # it may be a concurrent run's twin, cancelled soon
                 claims.append(Claim(target, entry, None))
+                created()
             continue
         try:
             episode = creator.episode(target)
@@ -206,6 +268,7 @@ def _create_each(
             told.later(entry, partial(observer.note, message))
             result.messages.append(message)
         claims.append(Claim(target, entry, episode))
+        created()
 
 
 def scheduled_for(options: DeploymentOptions) -> str | None:

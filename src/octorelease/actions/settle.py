@@ -39,7 +39,10 @@ and it cancels those still queued or running, as above. So a twin made by a run 
 right after its ``POST`` (a CI job starved of CPU) is cancelled by any run still waiting, not
 only by runs that settle later. Only when every run of the episode stalls for a whole deployment
 does a twin run to its end; its maker says so ("both ran"). A run that met no race sends no
-request more.
+request more. A run that saw the race also settles each target as soon as it is created, and
+before it retries a later target's ``POST`` (``execute.create_all``), so that time spent on the
+next target (an outage's worth of retries) does not leave this one's twins queued behind a
+winner that may end meanwhile.
 
 Cost: one ``GET deployments`` for all targets after creating; when an episode has another
 member, one ``POST cancel`` per twin of ours, one ``GET tasks`` for the state of the other runs'
@@ -100,6 +103,19 @@ class Watch:
     observer: Observer
     #: twins already cancelled, or found ended: never asked about again
     settled: set[str] = field(default_factory=set)
+    #: whether the run saw the race: only then is the watch kept
+    raced: bool = False
+
+    @property
+    def needed(self) -> bool:
+        """Whether to keep this watch while waiting: the run saw the race, and has an episode to watch."""
+        return self.raced and bool(self.watched)
+
+    def absorb(self, other: Watch) -> None:
+        """Take on what another settling of the same run watches (its targets settled apart)."""
+        self.watched.extend(other.watched)
+        self.settled |= other.settled
+        self.raced |= other.raced
 
     def look(self, pending: Collection[str]) -> None:
         """One look at the episodes whose winner's task is still ``pending`` (queued or running):
@@ -136,7 +152,7 @@ def settle(
 ) -> Watch | None:
     """Move every claim onto its episode's winner, cancelling the episode's other marked members.
     Sends nothing when there is no claim; one ``GET deployments`` when no episode has another
-    member. Returns the watch to keep while waiting when the run saw the race (``raced``: a
+    member. Returns the claims' watch (``needed`` when the run saw the race: ``raced``, a
     ``POST`` of its failed; or an episode had another member, or a claim joined one under way)."""
     if not claims:
         return None
@@ -162,7 +178,7 @@ def settle(
         twins = [d for d in members if d.id != first.id
                  and (marker_of(d) is not None if planned_here else is_made_by(d, run_id))]
         settling.append(_Settling(claim, first, twins))
-    watch = Watch(space, plan, watched, result, observer) if raced and watched else None
+    watch = Watch(space, plan, watched, result, observer, raced=raced)
     if not settling:
         return watch
     # Ours first, at once: each request takes time, and our own twins are ours to report.
@@ -175,8 +191,7 @@ def settle(
         _cancel_theirs(space, one.claim.entry.label, one.first, one.twins, states, result, observer)
     for entry in moved:
         entry.state = states.get(entry.task_id or "", entry.state)
-    if watch is not None:
-        watch.settled.update(d.id for one in settling for d in one.twins)
+    watch.settled.update(d.id for one in settling for d in one.twins)
     return watch
 
 
