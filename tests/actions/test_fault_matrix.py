@@ -22,8 +22,8 @@ queued (the sandbox holds them) until every run has settled and is waiting: the 
 twin made while its winner is queued or running is cancelled before it starts, so long as one run
 of its episode gets its look and its cancel in before the winner ends. How long a loaded machine
 takes to give 20 runs that chance is not what a cell tests: on two busy cores, with every run and
-the sandbox in one process, a two-second winner has ended before any run was served (twins
-queued behind it, made 39 ms and 156 ms after it, then ran). Faults are drawn from a
+the sandbox in one process, a run's POST or cancel can wait longer to be served than a two-second
+winner lasts (twins made 1.5 s after their winner, by POSTs sent before it existed, then ran). Faults are drawn from a
 seeded random source; retries are patient enough (hundreds of attempts, sub-second pauses) that
 no run gives up on a fault, so every interleaving must end in the state above."""
 

@@ -114,7 +114,8 @@ class Sandbox:
         self.http_faults = HttpFaults.parse(spec) if spec else None
 
     def reset(self, seed: str) -> None:
-        """Stop running tasks, wipe everything (faults, limited keys, request log too), re-seed.
+        """Stop running tasks, wipe everything (faults, limited keys, request log too, and a
+        hold on the queue), re-seed.
 
         HTTP faults go back to the ``--faults`` spec the sandbox started with, from the start of
         its random sequence, so that a run after a reset meets the same faults again."""
@@ -128,7 +129,7 @@ class Sandbox:
             seeds.apply(self.backend, seed)
             self.requests.clear()
         self.set_http_faults(self.startup_faults)
-        self.runner.held = False
+        self.runner.hold(False)
         self.runner.start()
 
 
